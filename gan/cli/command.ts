@@ -1,0 +1,79 @@
+// The shape of a CLI subcommand and the errors that map to exit codes:
+//   0 success, 1 failure (the work went wrong), 2 bad usage (the command line went wrong).
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FormatSpecError } from '../../engine/formats/descriptor.ts';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+export interface Command {
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Full help text (usage line, description, options). */
+  readonly help: string;
+  readonly options: Options;
+  /** Whether positional arguments are accepted. */
+  readonly positionals?: boolean;
+  run(values: Values, positionals: string[]): Promise<number | void>;
+}
+
+/** A problem with the command line: printed with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function isUsageError(e: unknown): boolean {
+  return e instanceof UsageError || e instanceof FormatSpecError;
+}
+
+/** Parses argv for a command, turning node:util's errors into UsageErrors. */
+export function parseCommandLine(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: cmd.positionals ?? false,
+      strict: true,
+    });
+    return { values: values as Values, positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+}
+
+/** Reads a string option. */
+export function str(values: Values, key: string): string | undefined {
+  const v = values[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads an integer option, with bounds; a malformed one is a UsageError. */
+export function int(values: Values, key: string, fallback: number, min = -Infinity, max = Infinity): number {
+  const v = values[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !/^[+-]?\d+$/.test(v)) throw new UsageError(`--${key} must be an integer, got '${String(v)}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`--${key} must be in ${min}..${max}, got ${n}`);
+  return n;
+}
+
+/** Reads a number option (finite); a malformed one is a UsageError. */
+export function num(values: Values, key: string, fallback: number): number {
+  const v = values[key];
+  if (v === undefined) return fallback;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (!Number.isFinite(n)) throw new UsageError(`--${key} must be a finite number, got '${String(v)}'`);
+  return n;
+}
+
+/** Reads an enumerated option. */
+export function oneOf<T extends string>(values: Values, key: string, allowed: readonly T[], fallback: T): T {
+  const v = values[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v.toLowerCase())) {
+    throw new UsageError(`--${key} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
+  }
+  return v.toLowerCase() as T;
+}

@@ -1,0 +1,33 @@
+// Device-selection options shared by every command that uses the GPU.
+
+import type { GpuOptions } from '../../engine/device/gpu.ts';
+import { oneOf, str, type Options, type Values } from './command.ts';
+
+export const GPU_OPTIONS: Options = {
+  adapter: { type: 'string' },
+  'adapter-name': { type: 'string' },
+  backend: { type: 'string' },
+  'dawn-flag': { type: 'string', multiple: true },
+  'subgroup-matrix': { type: 'boolean' },
+};
+
+export const GPU_OPTIONS_HELP = `Device options:
+  --adapter auto|hardware|software  adapter choice (default auto: hardware if present, else software
+                                    with a notice on stderr)
+  --adapter-name TEXT               pick the adapter whose name contains TEXT (Dawn's adapter= flag)
+  --backend NAME                    Dawn backend: vulkan, metal, d3d12, ... (default: Dawn's choice)
+  --dawn-flag FLAG                  pass a flag to dawn.node, e.g. enable-dawn-features=disable_robustness
+                                    (repeatable)
+  --subgroup-matrix                 request chromium-experimental-subgroup-matrix (tensor cores)`;
+
+export function gpuOptionsFrom(values: Values): GpuOptions {
+  const o: GpuOptions = { adapter: oneOf(values, 'adapter', ['auto', 'hardware', 'software'] as const, 'auto') };
+  const name = str(values, 'adapter-name');
+  if (name) o.adapterName = name;
+  const backend = str(values, 'backend');
+  if (backend) o.backend = backend;
+  const flags = values['dawn-flag'];
+  if (Array.isArray(flags)) o.dawnFlags = flags.map(String);
+  if (values['subgroup-matrix'] === true) o.subgroupMatrix = true;
+  return o;
+}

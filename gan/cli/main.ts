@@ -1,0 +1,59 @@
+// posit-gan's command line: a registry of subcommands, each loaded only when used (so `formats` does
+// not load dawn.node). Exit codes: 0 success, 1 failure, 2 bad usage.
+
+import { isUsageError, parseCommandLine, type Command } from './command.ts';
+
+type Loader = () => Promise<Command>;
+
+const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  info: { summary: 'show the WebGPU adapter, its features and compute limits', load: async () => (await import('./commands/info.ts')).default },
+};
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'posit-gan — train and deploy GANs in posit and small-float formats on WebGPU',
+    '',
+    'Usage: posit-gan <command> [options]      posit-gan <command> --help',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const out = topHelp() + '\n';
+    if (name === undefined) {
+      process.stderr.write(out);
+      return 2;
+    }
+    process.stdout.write(out);
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`posit-gan: unknown command '${name}'\n\n${topHelp()}\n`);
+    return 2;
+  }
+  const cmd = await entry.load();
+  try {
+    const { values, positionals } = parseCommandLine(cmd, rest);
+    if (values.help) {
+      process.stdout.write(cmd.help.trimEnd() + '\n');
+      return 0;
+    }
+    const code = await cmd.run(values, positionals);
+    return code ?? 0;
+  } catch (e) {
+    if (isUsageError(e)) {
+      process.stderr.write(`posit-gan ${name}: ${(e as Error).message}\n(see posit-gan ${name} --help)\n`);
+      return 2;
+    }
+    const err = e as Error;
+    process.stderr.write(`posit-gan ${name}: ${err.name && err.name !== 'Error' ? err.name + ': ' : ''}${err.message}\n`);
+    if (process.env.POSIT_GAN_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
