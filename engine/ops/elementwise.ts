@@ -1,0 +1,223 @@
+// Elementwise ops with broadcasting, and their backward rules. One generated kernel per expression
+// (shaders/elementwise.ts); shapes and strides travel as parameters, so a kernel serves every shape.
+
+import { MAX_RANK, WORKGROUP, elementwiseShader, type ElementwiseSpec } from '../../shaders/elementwise.ts';
+import { record, sameShape } from '../autograd/tape.ts';
+import { grid1d } from '../kernels/cache.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { ParamWriter, stridesOf } from './kernel-params.ts';
+import { sumToShape } from './reduce.ts';
+
+const codeCache = new Map<string, string>();
+
+function shaderFor(spec: ElementwiseSpec): string {
+  const key = `${spec.arity}|${spec.broadcast}|${spec.expr}|${spec.helpers ?? ''}`;
+  let code = codeCache.get(key);
+  if (!code) codeCache.set(key, (code = elementwiseShader(spec)));
+  return code;
+}
+
+export function requireF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (!t.isF32) throw new Error(`${op}: tensor ${t} holds packed ${t.encoding!.format.name} codes; decode it to float32 first`);
+  }
+}
+
+/** The broadcast shape of two shapes (NumPy rules), or an error naming both. */
+export function broadcastShapes(a: readonly number[], b: readonly number[], op = 'broadcast'): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast (dimension ${i}: ${da} vs ${db})`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides that read `shape` (right-aligned) as if it had `outShape` (0 on broadcast dims). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const s = stridesOf(shape);
+  const off = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]!));
+}
+
+export interface StridedOperand {
+  t: Tensor;
+  /** Strides per output dimension (elements); omitted: broadcast from the tensor's own shape. */
+  strides?: readonly number[];
+  /** Element offset of the first value read. */
+  base?: number;
+}
+
+/**
+ * Runs one elementwise kernel. Operands broadcast to `outShape`, or are read through explicit
+ * strides/base (permute, slice, expand all are this kernel with the expression `a`).
+ */
+export function elementwise(
+  rt: Runtime,
+  label: string,
+  expr: string,
+  operands: readonly StridedOperand[],
+  outShape: readonly number[],
+  params: readonly number[] = [],
+  helpers?: string,
+): Tensor {
+  if (outShape.length > MAX_RANK) throw new Error(`${label}: rank ${outShape.length} exceeds the engine's maximum of ${MAX_RANK}`);
+  for (const o of operands) requireF32(label, o.t);
+  const out = Tensor.empty(rt, outShape, null, label);
+  const count = out.size;
+  if (count === 0) return out;
+  const plain = operands.every((o) => !o.strides && !o.base && sameShape(o.t.shape, outShape));
+  const spec: ElementwiseSpec = { arity: operands.length as 0 | 1 | 2 | 3, expr, broadcast: !plain };
+  if (helpers) spec.helpers = helpers;
+  const k = rt.kernel(`ew:${label}`, shaderFor(spec));
+  const grid = grid1d(rt.gpu, Math.ceil(count / WORKGROUP));
+  const w = new ParamWriter().u32(count, outShape.length, grid[0], 0);
+  const p = [...params, 0, 0, 0, 0].slice(0, 4);
+  w.f32(...p);
+  w.u32Array(operands.map((o) => o.base ?? 0), 4);
+  w.u32Array(outShape, MAX_RANK);
+  for (const o of operands) w.u32Array(o.strides ?? broadcastStrides(o.t.shape, outShape), MAX_RANK);
+  rt.dispatch(k, w.build(), [...operands.map((o) => o.t.buffer), out.buffer], grid);
+  return out;
+}
+
+// ---- unary ops --------------------------------------------------------------------------------
+
+/** Unary expressions in `a` (and parameters p0..). Stable forms: WGSL's tanh/exp may overflow. */
+export const UNARY = {
+  copy: 'a',
+  neg: '-a',
+  relu: 'max(a, 0.0)',
+  leaky_relu: 'select(a * p0, a, a > 0.0)',
+  tanh: 'tanh(clamp(a, -15.0, 15.0))',
+  sigmoid: '1.0 / (1.0 + exp(-clamp(a, -88.0, 88.0)))',
+  exp: 'exp(a)',
+  log: 'log(a)',
+  sqrt: 'sqrt(a)',
+  rsqrt: 'inverseSqrt(a)',
+  abs: 'abs(a)',
+  square: 'a * a',
+  affine: 'a * p0 + p1',
+  reciprocal: '1.0 / a',
+  step: 'select(0.0, 1.0, a > 0.0)',
+  clamp: 'clamp(a, p0, p1)',
+} as const;
+export type UnaryOp = keyof typeof UNARY;
+
+export const BINARY = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  maximum: 'max(a, b)',
+  minimum: 'min(a, b)',
+  // Fused backward rules: a is the upstream gradient, b the saved input (x) or output (y).
+  relu_grad: 'select(0.0, a, b > 0.0)',
+  leaky_relu_grad: 'select(a * p0, a, b > 0.0)',
+  tanh_grad: 'a * (1.0 - b * b)',
+  sigmoid_grad: 'a * b * (1.0 - b)',
+} as const;
+export type BinaryOp = keyof typeof BINARY;
+
+export function unaryRaw(x: Tensor, op: UnaryOp, params: readonly number[] = []): Tensor {
+  return elementwise(x.rt, op, UNARY[op], [{ t: x }], x.shape, params);
+}
+
+export function binaryRaw(a: Tensor, b: Tensor, op: BinaryOp, params: readonly number[] = []): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  return elementwise(a.rt, op, BINARY[op], [{ t: a }, { t: b }], shape, params);
+}
+
+function reduceGrad(g: Tensor, shape: readonly number[]): Tensor {
+  return sameShape(g.shape, shape) ? g : sumToShape(g, shape);
+}
+
+// ---- differentiable ops ------------------------------------------------------------------------
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  return record(binaryRaw(a, b, 'add'), 'add', [a, b], (g) => [reduceGrad(g, a.shape), reduceGrad(g, b.shape)]);
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  return record(binaryRaw(a, b, 'sub'), 'sub', [a, b], (g) => [
+    reduceGrad(g, a.shape),
+    b.requiresGrad ? reduceGrad(unaryRaw(g, 'neg'), b.shape) : null,
+  ]);
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  return record(binaryRaw(a, b, 'mul'), 'mul', [a, b], (g) => [
+    a.requiresGrad ? reduceGrad(binaryRaw(g, b, 'mul'), a.shape) : null,
+    b.requiresGrad ? reduceGrad(binaryRaw(g, a, 'mul'), b.shape) : null,
+  ]);
+}
+
+export function div(a: Tensor, b: Tensor): Tensor {
+  const out = binaryRaw(a, b, 'div');
+  return record(out, 'div', [a, b], (g) => [
+    a.requiresGrad ? reduceGrad(binaryRaw(g, b, 'div'), a.shape) : null,
+    // d(a/b)/db = -(a/b)/b
+    b.requiresGrad ? reduceGrad(unaryRaw(binaryRaw(binaryRaw(g, out, 'mul'), b, 'div'), 'neg'), b.shape) : null,
+  ]);
+}
+
+export function neg(x: Tensor): Tensor {
+  return record(unaryRaw(x, 'neg'), 'neg', [x], (g) => [unaryRaw(g, 'neg')]);
+}
+
+/** x * k + c for numbers k, c. */
+export function affine(x: Tensor, k: number, c = 0): Tensor {
+  return record(unaryRaw(x, 'affine', [k, c]), 'affine', [x], (g) => [unaryRaw(g, 'affine', [k, 0])]);
+}
+
+export function scale(x: Tensor, k: number): Tensor {
+  return affine(x, k, 0);
+}
+
+export function relu(x: Tensor): Tensor {
+  return record(unaryRaw(x, 'relu'), 'relu', [x], (g) => [binaryRaw(g, x, 'relu_grad')]);
+}
+
+export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  return record(unaryRaw(x, 'leaky_relu', [slope]), 'leaky_relu', [x], (g) => [binaryRaw(g, x, 'leaky_relu_grad', [slope])]);
+}
+
+export function tanh(x: Tensor): Tensor {
+  const y = unaryRaw(x, 'tanh');
+  return record(y, 'tanh', [x], (g) => [binaryRaw(g, y, 'tanh_grad')]);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const y = unaryRaw(x, 'sigmoid');
+  return record(y, 'sigmoid', [x], (g) => [binaryRaw(g, y, 'sigmoid_grad')]);
+}
+
+export function exp(x: Tensor): Tensor {
+  const y = unaryRaw(x, 'exp');
+  return record(y, 'exp', [x], (g) => [binaryRaw(g, y, 'mul')]);
+}
+
+export function log(x: Tensor): Tensor {
+  return record(unaryRaw(x, 'log'), 'log', [x], (g) => [binaryRaw(g, x, 'div')]);
+}
+
+export function sqrt(x: Tensor): Tensor {
+  const y = unaryRaw(x, 'sqrt');
+  // d sqrt(x) = g / (2 sqrt(x))
+  return record(y, 'sqrt', [x], (g) => [binaryRaw(g, unaryRaw(y, 'affine', [2, 0]), 'div')]);
+}
+
+export function square(x: Tensor): Tensor {
+  return record(unaryRaw(x, 'square'), 'square', [x], (g) => [binaryRaw(g, unaryRaw(x, 'affine', [2, 0]), 'mul')]);
+}
+
+/** A new tensor of `shape` filled with `value`. */
+export function full(rt: Runtime, shape: readonly number[], value: number): Tensor {
+  return elementwise(rt, 'fill', 'p0', [], shape, [value]);
+}

@@ -1,0 +1,15 @@
+// The engine's op surface: differentiable tensor ops and backward().
+
+import { backward as runBackward } from '../autograd/tape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { binaryRaw, full } from './elementwise.ts';
+
+export * from './elementwise.ts';
+export * from './reduce.ts';
+export * from './shape.ts';
+
+/** Backpropagates from a scalar loss (or any tensor, with gradient 1 everywhere). */
+export function backward(loss: Tensor): void {
+  const seed = loss.rt.noGrad(() => full(loss.rt, loss.shape, 1));
+  runBackward(loss, seed, (a, b) => binaryRaw(a, b, 'add'));
+}

@@ -1,0 +1,115 @@
+// Sum and mean over any set of axes, and their backward rules (broadcast the gradient back).
+
+import { MAX_RANK } from '../../shaders/elementwise.ts';
+import { reduceShader } from '../../shaders/reduce.ts';
+import { record } from '../autograd/tape.ts';
+import { grid1d } from '../kernels/cache.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { elementwise, requireF32 } from './elementwise.ts';
+import { ParamWriter, stridesOf } from './kernel-params.ts';
+
+let reduceCode: string | undefined;
+
+/** Normalises axes (negative counts from the end), rejecting duplicates and out-of-range ones. */
+export function normaliseAxes(axes: readonly number[] | undefined, rank: number, op: string): number[] {
+  if (axes === undefined) return [...Array(rank).keys()];
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  for (const [i, a] of out.entries()) {
+    if (!Number.isInteger(a) || a < 0 || a >= rank) throw new Error(`${op}: axis ${axes[i]} is out of range for rank ${rank}`);
+  }
+  if (new Set(out).size !== out.length) throw new Error(`${op}: repeated axis in [${axes.join(', ')}]`);
+  return out.sort((x, y) => x - y);
+}
+
+/** Merges neighbouring dimensions that are contiguous in memory (fewer div/mod steps per element). */
+function coalesce(dims: { extent: number; stride: number }[]): { extent: number; stride: number }[] {
+  const out: { extent: number; stride: number }[] = [];
+  for (const d of dims) {
+    if (d.extent === 1) continue;
+    const last = out[out.length - 1];
+    if (last && last.stride === d.extent * d.stride) {
+      last.extent *= d.extent;
+      last.stride = d.stride;
+    } else {
+      out.push({ ...d });
+    }
+  }
+  return out;
+}
+
+/** Raw sum over `axes` (sorted, valid) times `scale`, without autograd. Output keeps no reduced dims. */
+function sumRaw(x: Tensor, axes: number[], scale: number, outShape: readonly number[]): Tensor {
+  requireF32('sum', x);
+  const rt = x.rt;
+  const strides = stridesOf(x.shape);
+  const kept = coalesce(x.shape.map((e, d) => ({ extent: e, stride: strides[d]! })).filter((_, d) => !axes.includes(d)));
+  const red = coalesce(x.shape.map((e, d) => ({ extent: e, stride: strides[d]! })).filter((_, d) => axes.includes(d)));
+  if (kept.length > MAX_RANK || red.length > MAX_RANK) throw new Error(`sum: rank exceeds ${MAX_RANK}`);
+  const out = Tensor.empty(rt, outShape, null, 'sum');
+  const outCount = out.size;
+  if (outCount === 0) return out;
+  const redCount = red.reduce((n, d) => n * d.extent, 1);
+  const grid = grid1d(rt.gpu, outCount);
+  const w = new ParamWriter()
+    .u32(outCount, redCount, kept.length, red.length, grid[0])
+    .f32(scale)
+    .u32(0, 0)
+    .u32Array(kept.map((d) => d.extent), MAX_RANK)
+    .u32Array(kept.map((d) => d.stride), MAX_RANK)
+    .u32Array(red.map((d) => d.extent), MAX_RANK)
+    .u32Array(red.map((d) => d.stride), MAX_RANK);
+  rt.dispatch(rt.kernel('sum', (reduceCode ??= reduceShader())), w.build(), [x.buffer, out.buffer], grid);
+  rt.count({ kind: 'add', format: 'fp32', count: outCount * Math.max(0, redCount - 1) });
+  return out;
+}
+
+/** Broadcasts `g` (shape of x with `axes` reduced, kept or not) back to `shape`. */
+function expandRaw(g: Tensor, shape: readonly number[], axes: number[]): Tensor {
+  const gStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  const strides = shape.map((_, i) => (axes.includes(i) ? 0 : gStrides[i]!));
+  return elementwise(g.rt, 'expand', 'a', [{ t: g, strides }], shape);
+}
+
+function reducedShape(shape: readonly number[], axes: number[], keepDims: boolean): number[] {
+  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function sumScaled(x: Tensor, axesIn: readonly number[] | undefined, keepDims: boolean, mean: boolean): Tensor {
+  const op = mean ? 'mean' : 'sum';
+  const axes = normaliseAxes(axesIn, x.rank, op);
+  const n = axes.reduce((k, a) => k * x.shape[a]!, 1);
+  if (mean && n === 0) throw new Error('mean: reducing over an empty dimension');
+  const scale = mean ? 1 / n : 1;
+  const outShape = reducedShape(x.shape, axes, keepDims);
+  const out = sumRaw(x, axes, scale, outShape);
+  return record(out, op, [x], (g) => {
+    const e = expandRaw(g, x.shape, axes);
+    if (scale === 1) return [e];
+    const s = elementwise(x.rt, 'affine', 'a * p0 + p1', [{ t: e }], x.shape, [scale, 0]);
+    e.dispose();
+    return [s];
+  });
+}
+
+/** Sum over `axes` (default: all). */
+export function sum(x: Tensor, axes?: readonly number[], keepDims = false): Tensor {
+  return sumScaled(x, axes, keepDims, false);
+}
+
+/** Mean over `axes` (default: all). */
+export function mean(x: Tensor, axes?: readonly number[], keepDims = false): Tensor {
+  return sumScaled(x, axes, keepDims, true);
+}
+
+/** Sums `g` down to `shape` (right-aligned broadcasting), the gradient of a broadcast. No autograd. */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  const off = g.rank - shape.length;
+  if (off < 0) throw new Error(`sumToShape: [${g.shape}] has fewer dimensions than [${shape}]`);
+  const axes: number[] = [];
+  g.shape.forEach((d, i) => {
+    if (i < off || (shape[i - off] === 1 && d !== 1)) axes.push(i);
+    else if (shape[i - off] !== d) throw new Error(`sumToShape: [${g.shape}] does not broadcast from [${shape}]`);
+  });
+  const s = sumRaw(g, axes, 1, reducedShape(g.shape, axes, true).slice(off));
+  return s;
+}

@@ -1,0 +1,227 @@
+// The runtime ties one GPU device to the engine's state: the buffer pool, kernel parameters, the
+// command encoder that a training step records into, tensor scopes, the autograd switch and op
+// counting. Ops record dispatches into the current compute pass; nothing is submitted until a result
+// is needed on the CPU (`read`) or `flush()` is called, so a training step is one or a few submits.
+//
+// Several runtimes may share one Gpu (e.g. two models trained side by side in the browser); each has its
+// own pool, encoder and scopes, so their interleaved async steps do not disturb each other.
+
+import type { Gpu } from './device/gpu.ts';
+import { bindGroup, kernel, type Binding, type Kernel } from './kernels/cache.ts';
+import { OpRecorder } from './record/recorder.ts';
+import type { OpEntry, Phase } from './record/schema.ts';
+import { BufferPool, type PoolOptions, type PoolStats } from './tensor/pool.ts';
+import { UniformArena } from './tensor/uniforms.ts';
+
+/** Anything that can be disposed and tracked by a scope (tensors). */
+export interface Disposable {
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+/** Dispatches recorded before the encoder is submitted on its own, to bound driver-side memory. */
+const MAX_DISPATCHES_PER_SUBMIT = 4096;
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly uniforms: UniformArena;
+  /** Whether ops record autograd nodes (false inside noGrad). */
+  gradEnabled = true;
+  /** Op counting for the hardware model; undefined when not recording. */
+  recorder: OpRecorder | undefined;
+  /** Current phase and layer that op counts are attributed to. */
+  phase: Phase = 'forward';
+  layer = '';
+
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private dispatches = 0;
+  private serial = 1;
+  private completed = 0;
+  private readonly scopes: Set<Disposable>[] = [];
+
+  constructor(
+    readonly gpu: Gpu,
+    options: PoolOptions = {},
+  ) {
+    this.device = gpu.device;
+    // A buffer released while nothing is recorded can only have been used by submitted work.
+    const lastUse = () => (this.encoder ? this.serial : this.serial - 1);
+    this.pool = new BufferPool(this.device, lastUse, () => this.completed, options);
+    this.uniforms = new UniformArena(this.device, () => this.completed);
+  }
+
+  /** The compiled pipeline for a generated WGSL source. */
+  kernel(label: string, code: string): Kernel {
+    return kernel(this.gpu, label, code);
+  }
+
+  /**
+   * Records one dispatch. `params` (32-bit words) are bound at binding 0 as a uniform when given;
+   * the storage bindings follow at 1, 2, ... (or start at 0 when there are no params).
+   */
+  dispatch(
+    k: Kernel,
+    params: ArrayBufferView | null,
+    storage: readonly Binding[],
+    workgroups: readonly [number, number?, number?],
+  ): void {
+    const bindings: Binding[] = [];
+    if (params) {
+      const s = this.uniforms.slot(params);
+      bindings.push({ buffer: s.buffer, offset: s.offset, size: s.size });
+    }
+    bindings.push(...storage);
+    const pass = this.computePass();
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, bindGroup(this.gpu, k, bindings));
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** The current command encoder, with no compute pass open (for copies and query resolves). */
+  commandEncoder(): GPUCommandEncoder {
+    this.endPass();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: `posit-gan#${this.serial}` });
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.commandEncoder().beginComputePass({ label: `posit-gan#${this.serial}` });
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = undefined;
+    }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    const serial = this.serial++;
+    this.uniforms.upload(this.device.queue, serial);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = undefined;
+    this.dispatches = 0;
+    void this.device.queue.onSubmittedWorkDone().then(
+      () => {
+        if (serial > this.completed) this.completed = serial;
+      },
+      () => undefined, // a lost device is reported by Gpu.check()
+    );
+  }
+
+  /** Submits and waits for the queue, then reports any GPU error. */
+  async sync(what = 'GPU work'): Promise<void> {
+    this.flush();
+    await this.gpu.sync(what);
+    this.completed = Math.max(this.completed, this.serial - 1);
+  }
+
+  /** Submits pending work and reads `bytes` of a buffer back. */
+  async readBuffer(buffer: GPUBuffer, bytes: number, what: string, offset = 0): Promise<ArrayBuffer> {
+    this.flush();
+    const data = await this.gpu.read(buffer, offset, bytes, what);
+    this.completed = Math.max(this.completed, this.serial - 1);
+    return data;
+  }
+
+  // ---- scopes -------------------------------------------------------------------------------
+
+  /** Registers a new tensor with the innermost scope (if any). */
+  track(t: Disposable): void {
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+
+  /** Takes a tensor out of the innermost scope, so the scope's end does not dispose it. */
+  keep<T extends Disposable>(t: T): T {
+    this.scopes[this.scopes.length - 1]?.delete(t);
+    return t;
+  }
+
+  /**
+   * Runs `fn` and disposes every tensor created inside it, except those reachable from its result
+   * (a tensor, or an array / plain object of them, one level deep). Kept tensors move to the
+   * enclosing scope. Works for sync and async functions.
+   */
+  scope<T>(fn: () => T): T {
+    const mine = new Set<Disposable>();
+    this.scopes.push(mine);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.endScope(mine, undefined);
+      throw e;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => {
+          this.endScope(mine, r);
+          return r;
+        },
+        (e) => {
+          this.endScope(mine, undefined);
+          throw e;
+        },
+      ) as T;
+    }
+    this.endScope(mine, result);
+    return result;
+  }
+
+  private endScope(mine: Set<Disposable>, result: unknown): void {
+    const i = this.scopes.lastIndexOf(mine);
+    if (i >= 0) this.scopes.splice(i, 1);
+    const kept = new Set<Disposable>();
+    const visit = (v: unknown) => {
+      if (v && typeof v === 'object' && 'dispose' in v && 'disposed' in v) kept.add(v as Disposable);
+    };
+    if (Array.isArray(result)) result.forEach(visit);
+    else if (result && typeof result === 'object' && !('dispose' in result)) Object.values(result).forEach(visit);
+    else visit(result);
+    const parent = this.scopes[this.scopes.length - 1];
+    for (const t of mine) {
+      if (kept.has(t)) parent?.add(t);
+      else if (!t.disposed) t.dispose();
+    }
+  }
+
+  /** Runs `fn` with autograd recording off. */
+  noGrad<T>(fn: () => T): T {
+    const was = this.gradEnabled;
+    this.gradEnabled = false;
+    try {
+      return fn();
+    } finally {
+      this.gradEnabled = was;
+    }
+  }
+
+  // ---- op counts ----------------------------------------------------------------------------
+
+  /** Adds to the op counts (no-op unless a recorder is attached). */
+  count(entry: OpEntry): void {
+    this.recorder?.add(entry, this.phase, this.layer);
+  }
+
+  /** Runs `fn` with op counts attributed to `layer` (nested names join with '.'). */
+  inLayer<T>(layer: string, fn: () => T): T {
+    const was = this.layer;
+    this.layer = was ? `${was}.${layer}` : layer;
+    try {
+      return fn();
+    } finally {
+      this.layer = was;
+    }
+  }
+
+  memory(): PoolStats & { uniformBytes: number } {
+    return { ...this.pool.report(), uniformBytes: this.uniforms.bytesAllocated };
+  }
+}
