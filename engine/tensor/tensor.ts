@@ -49,6 +49,11 @@ export class Tensor implements Disposable {
   node: GradNode | null = null;
   /** Optional name (parameters), used in errors and op counts. */
   name: string | undefined;
+  /** For float32 tensors whose values were quantized: the format whose lattice they lie on (times
+   *  2^-latticeBias). Set by the op that quantized them; read by op counting (a MAC on p8e2 values
+   *  counts as a p8e2 MAC) and by the lattice checks. null: plain float32 values. */
+  lattice: Format | null = null;
+  latticeBias = 0;
   private store: Storage | null;
 
   private constructor(
@@ -111,6 +116,11 @@ export class Tensor implements Disposable {
     return this.encoding === null;
   }
 
+  /** The format name its values are counted in: the encoding, the lattice, or fp32. */
+  get valueFormat(): string {
+    return this.encoding?.format.name ?? this.lattice?.name ?? 'fp32';
+  }
+
   /** The same data under another shape of the same size (no copy; shares the storage). */
   view(shape: readonly number[]): Tensor {
     const s = this.store;
@@ -118,7 +128,10 @@ export class Tensor implements Disposable {
     const n = shapeSize(shape);
     if (n !== this.size) throw new Error(`cannot view [${this.shape.join(', ')}] (${this.size} values) as [${shape.join(', ')}] (${n})`);
     s!.refs++;
-    return new Tensor(this.rt, [...shape], s!, this.encoding);
+    const v = new Tensor(this.rt, [...shape], s!, this.encoding);
+    v.lattice = this.lattice;
+    v.latticeBias = this.latticeBias;
+    return v;
   }
 
   dispose(): void {
