@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { calibrate, log2Histogram } from '../../engine/quant/calibrate.ts';
+import { BUILTIN_RECIPES, recipeByName, resolveRecipe, RecipeError } from '../../engine/quant/recipe.ts';
+
+describe('calibration (histogram of log2|x|, 20 bins, t = floor(-left edge of the fullest bin))', () => {
+  it('matches a hand-computed histogram', () => {
+    // log2 values: -10 (x1), -9 (x1), -8 (x5), 0 (x1): range [-10, 0], width 0.5.
+    const v = [2 ** -10, -(2 ** -9), 2 ** -8, 2 ** -8, -(2 ** -8), 2 ** -8, 2 ** -8, 1, 0, 0];
+    const h = log2Histogram([v]);
+    expect(h.edges[0]).toBe(-10);
+    expect(h.edges[20]).toBe(0);
+    expect(h.zeros).toBe(2);
+    expect(h.counts[0]).toBe(1);
+    expect(h.counts[2]).toBe(1);
+    expect(h.counts[4]).toBe(5);
+    expect(h.counts[19]).toBe(1); // the right edge belongs to the last bin, as in numpy
+    const c = calibrate([v]);
+    expect(c.peakBin).toBe(4);
+    expect(c.t).toBe(8);
+  });
+  it('DCGAN-like gradients peaking near 2^-9..2^-8 give a scale near 2^9 (METHOD.md section 3)', () => {
+    const g: number[] = [];
+    for (let i = 0; i < 2000; i++) g.push(2 ** (-8.7 + 0.3 * Math.sin(i)) * (i % 2 ? 1 : -1));
+    g.push(2 ** -20, 2 ** -1); // stretch the range
+    const c = calibrate([g]);
+    expect(c.t).toBeGreaterThanOrEqual(8);
+    expect(c.t).toBeLessThanOrEqual(9);
+  });
+  it('rejects non-finite values and all-zero input', () => {
+    expect(() => calibrate([[1, NaN]])).toThrow(/non-finite/);
+    expect(() => calibrate([[0, 0]])).toThrow(/all 2 values are zero/);
+  });
+});
+
+describe('recipes', () => {
+  it('every built-in recipe validates and round-trips through JSON', () => {
+    for (const [name, spec] of Object.entries(BUILTIN_RECIPES)) {
+      const r = resolveRecipe(JSON.parse(JSON.stringify(spec)));
+      expect(r.name).toBe(name);
+    }
+  });
+  it('names are case-insensitive', () => {
+    expect(recipeByName('P8+').name).toBe('p8+');
+    expect(recipeByName('FP16').lossScale.mode).toBe('dynamic');
+  });
+  it("p8+ is the paper's recipe", () => {
+    const r = recipeByName('p8+');
+    expect(r.matmul.input?.name).toBe('p8e2');
+    expect(r.matmul.weight?.name).toBe('p8e2');
+    expect(r.matmul.output?.name).toBe('p16e2');
+    expect(r.optimizerState?.name).toBe('p16e2');
+    expect(r.masterWeights?.name).toBe('p16e2');
+    expect(r.weightBias).toEqual({ mode: 'calibrate', scope: 'network' });
+    expect(r.lossScale).toEqual({ mode: 'calibrate' });
+  });
+  it('fp8 uses the QPyTorch-style halves', () => {
+    const r = recipeByName('fp8');
+    expect(r.matmul.input?.name).toBe('e4m3q');
+    expect(r.matmul.error?.name).toBe('e5m2q');
+  });
+  it('rejects bad recipes with errors naming the field', () => {
+    const good = JSON.parse(JSON.stringify(BUILTIN_RECIPES['p8+']));
+    expect(() => recipeByName('p9')).toThrow(/unknown recipe 'p9'.*Built-in recipes/s);
+    expect(() => resolveRecipe({ ...good, elementwise: 'p16e9' })).toThrow(/elementwise.*p16e9/s);
+    expect(() => resolveRecipe({ ...good, extra: 1 })).toThrow(/unknown field 'extra'/);
+    const { gradient: _g, ...missing } = good;
+    expect(() => resolveRecipe(missing)).toThrow(/missing field 'gradient'/);
+    expect(() => resolveRecipe({ ...good, lossScale: { mode: 'sometimes' } })).toThrow(/lossScale.mode/);
+    expect(() => resolveRecipe({ ...good, matmul: { ...good.matmul, weight: null } })).toThrow(/weightBias needs matmul.weight/);
+    expect(() => resolveRecipe({ ...good, matmul: { ...good.matmul, input: 'fp16', accumulate: 'quire' } })).toThrow(/quire needs posit/);
+    expect(() => resolveRecipe([])).toThrow(RecipeError);
+  });
+});
