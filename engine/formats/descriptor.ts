@@ -83,7 +83,7 @@ export class FormatSpecError extends Error {
 export const FORMAT_SYNTAX_HELP = [
   'Allowed formats:',
   '  fp32, fp16, bf16; OCP FP8 e4m3, e5m2; OCP FP6 e3m2, e2m3; FP4 e2m1; the paper\'s FP8 e4m3q, e5m2q;',
-  '  e<E>m<M> (IEEE-like minifloat, E in 1..8, M in 0..23);',
+  '  e<E>m<M> (IEEE-like minifloat with subnormals, inf and NaN: E in 2..8, M in 1..23);',
   '  posits p<n>e<es> (n in 2..32, es in 0..4), e.g. p8e2, p16e1, p6e1;',
   '  float(e=4,m=3,bias=7,subnormals=1,inf=0,nan=1,sat=1,ties=even|away,underflow=nearest|qtorch);',
   '  fixed(wl=8,fl=4,sat=1,ties=even|away);',
@@ -179,8 +179,10 @@ export function canonicalName(f: FormatFields): string {
     case 'posit':
       return `p${f.n}e${f.es}`;
     case 'float': {
-      const d = ieee(f.e, f.m);
-      if (sameFields(f, d)) return `e${f.e}m${f.m}`;
+      // e<E>m<M> means the IEEE-like default only where that name is not taken by a named format
+      // (e4m3 is OCP's, not IEEE-like e4m3).
+      const short = `e${f.e}m${f.m}`;
+      if (!(short in NAMED_FORMATS) && sameFields(f, ieee(f.e, f.m))) return short;
       return (
         `float(e=${f.e},m=${f.m},bias=${f.bias},subnormals=${+f.subnormals},inf=${+f.inf},nan=${+f.nan},` +
         `sat=${+f.saturate},ties=${f.ties},underflow=${f.underflow})`
@@ -214,6 +216,7 @@ function validate(spec: string, f: FormatFields): void {
       if (!isInt(f.m) || f.m < 0 || f.m > 23) fail(`mantissa bits m=${f.m} are outside 0..23`);
       if (!isInt(f.bias) || Math.abs(f.bias) > 512) fail(`bias=${f.bias} must be an integer in -512..512`);
       if (f.inf && !f.nan) fail('inf=1 needs nan=1 (IEEE reserves the top exponent field for both)');
+      if (f.inf && f.e < 2) fail('inf=1 needs e >= 2 (with e=1 the only nonzero exponent field would be inf/NaN); use inf=0,nan=0,sat=1');
       if (f.inf && f.m === 0) fail('IEEE-style inf/NaN needs at least one mantissa bit (m >= 1) to encode NaN');
       if (!f.inf && f.nan && f.e + f.m < 2) fail('a single NaN pattern needs e + m >= 2');
       if (!f.saturate && !f.inf && !f.nan) fail('a format without inf and NaN must saturate (sat=1)');
