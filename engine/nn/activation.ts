@@ -1,0 +1,74 @@
+// Parameter-free layers: activations, dropout and flatten.
+
+import { dropout } from '../ops/dropout.ts';
+import { leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.ts';
+import { reshape } from '../ops/shape.ts';
+import type { Runtime } from '../runtime.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { Layer } from './module.ts';
+
+export class ReLU extends Layer {
+  protected run(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+export class LeakyReLU extends Layer {
+  constructor(
+    rt: Runtime,
+    readonly negativeSlope = 0.01,
+  ) {
+    super(rt);
+  }
+  protected run(x: Tensor): Tensor {
+    return leakyRelu(x, this.negativeSlope);
+  }
+}
+
+export class Tanh extends Layer {
+  protected run(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
+
+export class Sigmoid extends Layer {
+  protected run(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+
+/** Flattens dimensions startDim.. into one (default: all but the batch dimension). */
+export class Flatten extends Layer {
+  constructor(
+    rt: Runtime,
+    readonly startDim = 1,
+  ) {
+    super(rt);
+  }
+  protected run(x: Tensor): Tensor {
+    if (this.startDim < 0 || this.startDim >= x.rank) throw new Error(`Flatten: start dimension ${this.startDim} is outside input [${x.shape.join(', ')}]`);
+    return reshape(x, [...x.shape.slice(0, this.startDim), -1]);
+  }
+}
+
+/**
+ * Dropout with a seeded counter-based mask. Each training forward pass uses counters
+ * [counter, counter + x.size) and then advances `counter`, so successive passes draw fresh masks and
+ * a run is reproducible from its seed (save `counter` to resume one exactly).
+ */
+export class Dropout extends Layer {
+  counter = 0;
+  constructor(
+    rt: Runtime,
+    readonly p = 0.5,
+    readonly seed = 0,
+  ) {
+    super(rt);
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability must lie in [0, 1], got ${p}`);
+  }
+  protected run(x: Tensor): Tensor {
+    const y = dropout(x, this.p, { seed: this.seed, counter: this.counter, training: this.training });
+    if (this.training) this.counter = (this.counter + x.size) >>> 0;
+    return y;
+  }
+}

@@ -1,0 +1,10 @@
+// Neural-network modules (PyTorch-style layers with seeded PyTorch-default initialisation).
+
+export * from './init.ts';
+export * from './module.ts';
+export * from './linear.ts';
+export * from './conv.ts';
+export * from './norm.ts';
+export * from './embedding.ts';
+export * from './activation.ts';
+export * from './sequential.ts';

@@ -1,0 +1,75 @@
+// Batch normalisation layers: weight 1, bias 0, running mean 0, running variance 1 (PyTorch's
+// defaults; num_batches_tracked is not kept, since it only matters for momentum = None).
+
+import { batchNorm } from '../ops/batchnorm.ts';
+import type { Runtime } from '../runtime.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { Layer } from './module.ts';
+
+export interface BatchNormLayerOptions {
+  eps?: number;
+  momentum?: number;
+  /** Learn a per-channel scale and shift (default true). */
+  affine?: boolean;
+  /** Keep running statistics for evaluation (default true); without them evaluation uses batch
+   *  statistics, as PyTorch does. */
+  trackRunningStats?: boolean;
+}
+
+abstract class BatchNormBase extends Layer {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number;
+
+  constructor(
+    rt: Runtime,
+    readonly numFeatures: number,
+    o: BatchNormLayerOptions,
+    private readonly ranks: readonly number[],
+  ) {
+    super(rt);
+    this.eps = o.eps ?? 1e-5;
+    this.momentum = o.momentum ?? 0.1;
+    const c = [numFeatures];
+    const affine = o.affine ?? true;
+    this.weight = affine ? this.addParameter('weight', new Float32Array(numFeatures).fill(1), c) : null;
+    this.bias = affine ? this.addParameter('bias', new Float32Array(numFeatures), c) : null;
+    const track = o.trackRunningStats ?? true;
+    this.runningMean = track ? this.addBuffer('running_mean', new Float32Array(numFeatures), c) : null;
+    this.runningVar = track ? this.addBuffer('running_var', new Float32Array(numFeatures).fill(1), c) : null;
+  }
+
+  protected run(x: Tensor): Tensor {
+    if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
+      const dims: Record<number, string> = { 2: 'N, C', 3: 'N, C, L', 4: 'N, C, H, W' };
+      const want = this.ranks.map((r) => `[${dims[r]}]`).join(' or ');
+      throw new Error(`${this.path || this.constructor.name}: input [${x.shape.join(', ')}] does not match ${want} with C = ${this.numFeatures}`);
+    }
+    return batchNorm(x, {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      training: this.training || !this.runningMean,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+/** Over [N, C] or [N, C, L]. */
+export class BatchNorm1d extends BatchNormBase {
+  constructor(rt: Runtime, numFeatures: number, o: BatchNormLayerOptions = {}) {
+    super(rt, numFeatures, o, [2, 3]);
+  }
+}
+
+/** Over [N, C, H, W]. */
+export class BatchNorm2d extends BatchNormBase {
+  constructor(rt: Runtime, numFeatures: number, o: BatchNormLayerOptions = {}) {
+    super(rt, numFeatures, o, [4]);
+  }
+}

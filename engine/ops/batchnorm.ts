@@ -1,0 +1,123 @@
+// Batch normalisation over N (for [N, C]) or N and the spatial dims (for [N, C, ...]), with PyTorch's
+// semantics: in training, the batch mean and biased variance normalise, and the running buffers (when
+// given) move by `momentum` towards the batch mean and the unbiased variance; in evaluation, the
+// running statistics normalise. Kernels: shaders/batchnorm.ts (statistics and their backward are one
+// workgroup per channel; the elementwise passes one thread per element).
+
+import { BN_ELEMENT_WORKGROUP, batchNormShader, type BatchNormSpec } from '../../shaders/batchnorm.ts';
+import { record } from '../autograd/tape.ts';
+import { grid1d } from '../kernels/cache.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { full, requireF32 } from './elementwise.ts';
+import { ParamWriter } from './kernel-params.ts';
+
+export interface BatchNormOptions {
+  /** Per-channel scale [C] (default: ones, not learned). */
+  weight?: Tensor | null;
+  /** Per-channel shift [C] (default: zeros, not learned). */
+  bias?: Tensor | null;
+  /** Running buffers [C], updated in place in training (no autograd). Required in evaluation. */
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  training: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+const codeCache = new Map<string, string>();
+
+function bnKernel(rt: Runtime, spec: BatchNormSpec) {
+  const key = `${spec.pass}|${spec.train}|${spec.updateRunning ?? false}`;
+  let code = codeCache.get(key);
+  if (!code) codeCache.set(key, (code = batchNormShader(spec)));
+  return rt.kernel(`batchnorm:${spec.pass}`, code);
+}
+
+interface Geometry {
+  channels: number;
+  inner: number;
+  perChannel: number;
+  count: number;
+}
+
+function params(rt: Runtime, g: Geometry, perChannelGrid: boolean, eps: number, momentum: number) {
+  const grid = grid1d(rt.gpu, perChannelGrid ? g.channels : Math.ceil(g.count / BN_ELEMENT_WORKGROUP));
+  const unbias = g.perChannel > 1 ? g.perChannel / (g.perChannel - 1) : 1;
+  const words = new ParamWriter().u32(g.channels, g.inner, g.perChannel, g.count, grid[0]).f32(eps, momentum, unbias).build();
+  return { words, grid };
+}
+
+function checkChannelTensor(what: string, t: Tensor | null | undefined, x: Tensor, c: number): void {
+  if (!t) return;
+  requireF32('batchNorm', t);
+  if (t.rank !== 1 || t.shape[0] !== c) {
+    throw new Error(`batchNorm: ${what} has shape [${t.shape.join(', ')}] but input [${x.shape.join(', ')}] has ${c} channels (expected [${c}])`);
+  }
+}
+
+/** Batch normalisation of x ([N, C] or [N, C, ...]) per channel; differentiable in x, weight, bias. */
+export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
+  const rt = x.rt;
+  requireF32('batchNorm', x);
+  if (x.rank < 2) throw new Error(`batchNorm: input [${x.shape.join(', ')}] needs at least 2 dimensions [N, C, ...]`);
+  const channels = x.shape[1]!;
+  const inner = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const perChannel = x.shape[0]! * inner;
+  const geo: Geometry = { channels, inner, perChannel, count: x.size };
+  const eps = o.eps ?? 1e-5;
+  const momentum = o.momentum ?? 0.1;
+  if (!(eps > 0)) throw new Error(`batchNorm: eps must be positive, got ${eps}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum must lie in [0, 1], got ${momentum}`);
+  for (const [what, t] of [['weight', o.weight], ['bias', o.bias], ['runningMean', o.runningMean], ['runningVar', o.runningVar]] as const) {
+    checkChannelTensor(what, t, x, channels);
+  }
+  if (!o.runningMean !== !o.runningVar) throw new Error('batchNorm: give both runningMean and runningVar, or neither');
+  const train = o.training;
+  if (train && perChannel < 2) {
+    throw new Error(`batchNorm: training needs more than one value per channel, got input [${x.shape.join(', ')}]`);
+  }
+  if (!train && !o.runningMean) throw new Error('batchNorm: evaluation mode needs runningMean and runningVar');
+  const weight = o.weight ?? full(rt, [channels], 1);
+  const bias = o.bias ?? full(rt, [channels], 0);
+
+  // Per-channel [mean | invstd], used by the forward and saved for the backward.
+  const saved = Tensor.empty(rt, [2 * channels], null, 'batchnorm:saved');
+  const update = train && !!o.runningMean;
+  const stats = params(rt, geo, true, eps, momentum);
+  if (train) {
+    const bufs = [x.buffer, saved.buffer, ...(update ? [o.runningMean!.buffer, o.runningVar!.buffer] : [])];
+    rt.dispatch(bnKernel(rt, { pass: 'stats', train, updateRunning: update }), stats.words, bufs, stats.grid);
+  } else {
+    rt.dispatch(bnKernel(rt, { pass: 'stats', train }), stats.words, [o.runningMean!.buffer, o.runningVar!.buffer, saved.buffer], stats.grid);
+  }
+  const el = params(rt, geo, false, eps, momentum);
+  const y = Tensor.empty(rt, x.shape, null, 'batchnorm');
+  rt.dispatch(bnKernel(rt, { pass: 'apply', train }), el.words, [x.buffer, saved.buffer, weight.buffer, bias.buffer, y.buffer], el.grid);
+  const fmt = x.valueFormat;
+  // Statistics: 2 adds and 1 multiply per element in training; the normalisation: 2 mul + 2 add.
+  if (train) {
+    rt.count({ kind: 'add', format: fmt, count: 2 * x.size });
+    rt.count({ kind: 'mul', format: fmt, count: x.size });
+    rt.count({ kind: 'sqrt', format: fmt, count: channels });
+  }
+  rt.count({ kind: 'mul', format: fmt, count: 2 * x.size });
+  rt.count({ kind: 'add', format: fmt, count: 2 * x.size });
+
+  return record(y, 'batchNorm', [x, weight, bias], (g) => {
+    const gw = Tensor.empty(rt, [channels], null, 'batchnorm:gw');
+    const gb = Tensor.empty(rt, [channels], null, 'batchnorm:gb');
+    rt.dispatch(bnKernel(rt, { pass: 'grad_stats', train }), stats.words, [g.buffer, x.buffer, saved.buffer, gw.buffer, gb.buffer], stats.grid);
+    let gx: Tensor | null = null;
+    if (x.requiresGrad) {
+      gx = Tensor.empty(rt, x.shape, null, 'batchnorm:gx');
+      const bufs = train
+        ? [g.buffer, x.buffer, saved.buffer, weight.buffer, gw.buffer, gb.buffer, gx.buffer]
+        : [g.buffer, saved.buffer, weight.buffer, gx.buffer];
+      rt.dispatch(bnKernel(rt, { pass: 'grad_input', train }), el.words, bufs, el.grid);
+    }
+    rt.count({ kind: 'add', format: fmt, count: (train ? 4 : 2) * x.size });
+    rt.count({ kind: 'mul', format: fmt, count: (train ? 5 : 3) * x.size });
+    return [gx, weight.requiresGrad ? gw : null, bias.requiresGrad ? gb : null];
+  });
+}

@@ -1,0 +1,54 @@
+// Dropout (inverted: kept elements scaled by 1 / (1 - p)) with a seeded counter-based mask, so the
+// same (seed, counter) gives the same mask on every run and the backward pass recomputes it rather
+// than storing it (shaders/dropout.ts). Callers advance `counter` by x.size per call (the Dropout
+// module does) so that successive calls draw fresh masks.
+
+import { DROPOUT_WORKGROUP, dropoutShader } from '../../shaders/dropout.ts';
+import { record } from '../autograd/tape.ts';
+import { grid1d } from '../kernels/cache.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { full, requireF32 } from './elementwise.ts';
+import { ParamWriter } from './kernel-params.ts';
+
+export interface DropoutOptions {
+  /** u32 seed of the mask. */
+  seed: number;
+  /** u32 counter of element 0; element i draws random(seed, counter + i) (mod 2^32). */
+  counter?: number;
+  /** Off: the identity (evaluation). */
+  training: boolean;
+}
+
+let code: string | undefined;
+
+function checkU32(what: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`dropout: ${what} must be a u32, got ${v}`);
+  return v;
+}
+
+/** The threshold on the u32 random number below which an element is dropped: floor(p * 2^32), so
+ *  the drop probability is p to within 2^-32 (and below 1 for every p < 1). */
+export function dropThreshold(p: number): number {
+  return Math.floor(p * 2 ** 32);
+}
+
+function mask(x: Tensor, p: number, seed: number, counter: number): Tensor {
+  const rt = x.rt;
+  const out = Tensor.empty(rt, x.shape, null, 'dropout');
+  if (out.size === 0) return out;
+  const grid = grid1d(rt.gpu, Math.ceil(x.size / DROPOUT_WORKGROUP));
+  const w = new ParamWriter().u32(x.size, seed, counter, dropThreshold(p)).f32(1 / (1 - p)).u32(grid[0], 0, 0).build();
+  rt.dispatch(rt.kernel('dropout', (code ??= dropoutShader())), w, [x.buffer, out.buffer], grid);
+  return out;
+}
+
+export function dropout(x: Tensor, p: number, o: DropoutOptions): Tensor {
+  requireF32('dropout', x);
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must lie in [0, 1], got ${p}`);
+  const seed = checkU32('seed', o.seed);
+  const counter = checkU32('counter', o.counter ?? 0);
+  if (!o.training || p === 0) return record(x.view(x.shape), 'dropout', [x], (g) => [g]);
+  // p = 1 drops everything (the scale 1 / (1 - p) would be infinite): zeros, and a zero gradient.
+  if (p === 1) return record(full(x.rt, x.shape, 0), 'dropout', [x], () => [full(x.rt, x.shape, 0)]);
+  return record(mask(x, p, seed, counter), 'dropout', [x], (g) => [mask(g, p, seed, counter)]);
+}

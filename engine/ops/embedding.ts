@@ -1,0 +1,39 @@
+// Embedding lookup: rows of a [V, D] table picked by integer indices, differentiable in the table
+// (deterministically: see shaders/embedding.ts).
+
+import { EMBEDDING_WORKGROUP, embeddingShader } from '../../shaders/embedding.ts';
+import { record } from '../autograd/tape.ts';
+import { grid1d } from '../kernels/cache.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { requireF32 } from './elementwise.ts';
+import { type Indices, indexTensor } from './indices.ts';
+import { ParamWriter } from './kernel-params.ts';
+
+const codes: Partial<Record<'gather' | 'scatter', string>> = {};
+
+function run(rt: Runtime, pass: 'gather' | 'scatter', rows: number, dim: number, batch: number, idx: Tensor, src: Tensor, dst: Tensor): void {
+  const count = dst.size;
+  if (count === 0) return;
+  const grid = grid1d(rt.gpu, Math.ceil(count / EMBEDDING_WORKGROUP));
+  const w = new ParamWriter().u32(rows, dim, batch, count, grid[0], 0, 0, 0).build();
+  const k = rt.kernel(`embedding:${pass}`, (codes[pass] ??= embeddingShader(pass)));
+  rt.dispatch(k, w, [idx.buffer, src.buffer, dst.buffer], grid);
+}
+
+/** table[indices]: shape [...indices.shape, D] for a [V, D] table. */
+export function embedding(indices: Indices, table: Tensor): Tensor {
+  const rt = table.rt;
+  requireF32('embedding', table);
+  if (table.rank !== 2) throw new Error(`embedding: table must be [V, D], got [${table.shape.join(', ')}]`);
+  const [rows, dim] = table.shape as [number, number];
+  const idx = indexTensor(rt, indices, rows, 'embedding', 'index');
+  const batch = idx.size;
+  const out = Tensor.empty(rt, [...idx.shape, dim], null, 'embedding');
+  run(rt, 'gather', rows, dim, batch, idx, table, out);
+  return record(out, 'embedding', [table], (g) => {
+    const gt = Tensor.empty(rt, table.shape, null, 'embedding:grad');
+    run(rt, 'scatter', rows, dim, batch, idx, g, gt);
+    return [gt];
+  });
+}

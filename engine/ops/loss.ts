@@ -1,0 +1,121 @@
+// Losses: mean-squared error, binary cross-entropy with logits (numerically stable), log-softmax and
+// softmax cross-entropy with integer labels. Each computes per-element (or per-row) losses with their
+// own backward rule, then reduces with the differentiable sum / mean.
+
+import { SOFTMAX_WORKGROUP, softmaxShader, type SoftmaxPass } from '../../shaders/softmax.ts';
+import { record, sameShape } from '../autograd/tape.ts';
+import { grid1d } from '../kernels/cache.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { elementwise, requireF32 } from './elementwise.ts';
+import { type Indices, indexTensor } from './indices.ts';
+import { ParamWriter } from './kernel-params.ts';
+import { mean, sum } from './reduce.ts';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export interface LossOptions {
+  /** Default 'mean' (over every element), as PyTorch. */
+  reduction?: Reduction;
+}
+
+function reduce(l: Tensor, r: Reduction | undefined): Tensor {
+  switch (r ?? 'mean') {
+    case 'none':
+      return l;
+    case 'sum':
+      return sum(l);
+    case 'mean':
+      return mean(l);
+    default:
+      throw new Error(`loss: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
+  }
+}
+
+function sameShapes(op: string, a: Tensor, b: Tensor): void {
+  requireF32(op, a, b);
+  if (!sameShape(a.shape, b.shape)) {
+    throw new Error(`${op}: input [${a.shape.join(', ')}] and target [${b.shape.join(', ')}] must have the same shape`);
+  }
+}
+
+/** Mean (or sum) of (input - target)^2. */
+export function mseLoss(input: Tensor, target: Tensor, o: LossOptions = {}): Tensor {
+  sameShapes('mseLoss', input, target);
+  const rt = input.rt;
+  const sq = elementwise(rt, 'mse', '(a - b) * (a - b)', [{ t: input }, { t: target }], input.shape);
+  const per = record(sq, 'mseLoss', [input, target], (g) => [
+    input.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: input }, { t: target }], g.shape) : null,
+    target.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: target }, { t: input }], g.shape) : null,
+  ]);
+  return reduce(per, o.reduction);
+}
+
+// log(1 + e) for e in [0, 1], accurate for tiny e (where 1 + e rounds): the ratio log(u) / (u - 1)
+// corrects for the rounding of u = 1 + e.
+const LOG1P_WGSL = `fn log1p_small(e: f32) -> f32 {
+  let u = 1.0 + e;
+  if (u == 1.0) { return e; }
+  return log(u) * e / (u - 1.0);
+}`;
+
+/**
+ * Binary cross-entropy on logits x with targets y in [0, 1]:
+ * max(x, 0) - x * y + log(1 + exp(-|x|)), which never overflows (PyTorch's BCEWithLogitsLoss).
+ */
+export function bceWithLogits(logits: Tensor, targets: Tensor, o: LossOptions = {}): Tensor {
+  sameShapes('bceWithLogits', logits, targets);
+  const rt = logits.rt;
+  const expr = 'max(a, 0.0) - a * b + log1p_small(exp(-abs(a)))';
+  const l = elementwise(rt, 'bce_logits', expr, [{ t: logits }, { t: targets }], logits.shape, [], LOG1P_WGSL);
+  const per = record(l, 'bceWithLogits', [logits, targets], (g) => [
+    logits.requiresGrad
+      ? elementwise(rt, 'bce_logits_grad', 'a * (1.0 / (1.0 + exp(-clamp(b, -88.0, 88.0))) - c)', [{ t: g }, { t: logits }, { t: targets }], g.shape)
+      : null,
+    targets.requiresGrad ? elementwise(rt, 'bce_target_grad', '-a * b', [{ t: g }, { t: logits }], g.shape) : null,
+  ]);
+  return reduce(per, o.reduction);
+}
+
+const softmaxCode: Partial<Record<SoftmaxPass, string>> = {};
+
+function rowKernel(rt: Runtime, pass: SoftmaxPass, rows: number, classes: number, bufs: GPUBuffer[]): void {
+  if (rows === 0 || classes === 0) return;
+  const grid = grid1d(rt.gpu, Math.ceil(rows / SOFTMAX_WORKGROUP));
+  const w = new ParamWriter().u32(rows, classes, grid[0], 0).build();
+  rt.dispatch(rt.kernel(`softmax:${pass}`, (softmaxCode[pass] ??= softmaxShader(pass))), w, bufs, grid);
+}
+
+/** log(softmax(x)) over the last axis. */
+export function logSoftmax(x: Tensor): Tensor {
+  requireF32('logSoftmax', x);
+  if (x.rank < 1) throw new Error('logSoftmax: needs at least one dimension');
+  const rt = x.rt;
+  const classes = x.shape[x.rank - 1]!;
+  const rows = x.size / Math.max(1, classes);
+  const y = Tensor.empty(rt, x.shape, null, 'logSoftmax');
+  rowKernel(rt, 'log_softmax', rows, classes, [x.buffer, y.buffer]);
+  return record(y, 'logSoftmax', [x], (g) => {
+    const gx = Tensor.empty(rt, x.shape, null, 'logSoftmax:grad');
+    rowKernel(rt, 'log_softmax_grad', rows, classes, [y.buffer, g.buffer, gx.buffer]);
+    return [gx];
+  });
+}
+
+/** Softmax cross-entropy of logits [B, C] against integer labels in [0, C) (PyTorch's CrossEntropyLoss). */
+export function crossEntropy(logits: Tensor, labels: Indices, o: LossOptions = {}): Tensor {
+  requireF32('crossEntropy', logits);
+  if (logits.rank !== 2) throw new Error(`crossEntropy: logits must be [B, C], got [${logits.shape.join(', ')}]`);
+  const rt = logits.rt;
+  const [rows, classes] = logits.shape as [number, number];
+  const lab = indexTensor(rt, labels, classes, 'crossEntropy', 'label');
+  if (lab.size !== rows) throw new Error(`crossEntropy: ${lab.size} labels for ${rows} rows of logits [${logits.shape.join(', ')}]`);
+  const l = Tensor.empty(rt, [rows], null, 'crossEntropy');
+  rowKernel(rt, 'xent', rows, classes, [logits.buffer, lab.buffer, l.buffer]);
+  const per = record(l, 'crossEntropy', [logits], (g) => {
+    const gx = Tensor.empty(rt, logits.shape, null, 'crossEntropy:grad');
+    rowKernel(rt, 'xent_grad', rows, classes, [logits.buffer, lab.buffer, g.buffer, gx.buffer]);
+    return [gx];
+  });
+  return reduce(per, o.reduction);
+}

@@ -1,0 +1,374 @@
+// The optimizer base: parameters by name, their state buffers, format-aware precision (gradient,
+// state and master-weight quantizers, the packed forward copy of each weight), the loss scale that is
+// divided out of the gradients, and state()/load() for checkpoints. Each step is one fused kernel per
+// parameter (shaders/optim.ts); SGD and Adam (sgd.ts, adam.ts) supply the rule's scalars.
+//
+// Precision, as the paper's P8+ recipe uses it (METHOD.md sections 2, 3, 5):
+//   new Adam(rt, model.namedParameters(), { lr: 2e-4, lossScale: 2 ** 9, precision: {
+//     state: { format: 'p16e2' }, master: { format: 'p16e2' },
+//     forwardCopy: { format: 'p8e2', bias: 4 } } })
+// keeps m and v as packed p16e2 codes, rounds every updated weight to the p16e2 lattice (the weights
+// stay float32 tensors, tagged with their lattice), and after each update encodes w * 2^4 as packed
+// p8e2 codes: `forwardWeight(w)` is what a layer multiplies with (gradients reach w straight through).
+
+import { OPTIM_ELEMENTS, OPTIM_WORKGROUP, stateNames, updateShader, type Quant, type UpdateSpec } from '../../shaders/optim.ts';
+import { parseFormat, type Format, type Rounding } from '../formats/descriptor.ts';
+import { random } from '../formats/rng.ts';
+import { grid1d } from '../kernels/cache.ts';
+import { ParamWriter } from '../ops/kernel-params.ts';
+import { substitute } from '../ops/substitute.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+
+export interface QuantOption {
+  format: Format | string;
+  /** Default 'nearest'. */
+  rounding?: Rounding;
+}
+
+export interface OptimizerPrecision {
+  /** Gradients (after unscaling) are quantized to this before the update. */
+  grad?: QuantOption | null;
+  /** Optimizer state (momentum buffer; Adam's m and v) is stored as packed codes of this format. */
+  state?: QuantOption | null;
+  /** Master weights are rounded to this format's lattice after each update (kept as float32). */
+  master?: QuantOption | null;
+  /** After each update, the weight times 2^bias is encoded as packed codes of this format. */
+  forwardCopy?: (QuantOption & { bias?: number }) | null;
+  /** u32 seed of stochastic rounding (default 0). */
+  seed?: number;
+}
+
+export interface OptimizerOptions {
+  lr: number;
+  weightDecay?: number;
+  /** Loss scale s: gradients are divided by s at update time (default 1). */
+  lossScale?: number;
+  precision?: OptimizerPrecision;
+}
+
+/** Parameters: tensors (named by position) or [name, tensor] pairs (Module.namedParameters()). */
+export type ParamList = readonly Tensor[] | Iterable<readonly [string, Tensor]>;
+
+/** What state() returns and load() takes. */
+export interface OptimizerState {
+  kind: string;
+  lr: number;
+  lossScale: number;
+  /** Canonical name of the state format; null: float32 buffers. */
+  stateFormat: string | null;
+  /** Completed steps per parameter (PyTorch keeps one count per parameter too). */
+  steps: Record<string, number>;
+  /** Exponent bias of each parameter's forward copy (absent without forward copies). */
+  forwardBias?: Record<string, number>;
+  /** State buffers by `<param>.<buffer>` (PyTorch's buffer names): float32 values, or the packed
+   *  code words of stateFormat. */
+  buffers: Record<string, Float32Array | Uint32Array>;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly param: Tensor;
+  readonly index: number;
+  readonly states: Tensor[];
+  copy: Tensor | null;
+  bias: number;
+  steps: number;
+}
+
+/** The scalars a rule puts in the kernel's parameter block for one step of one parameter. */
+export interface RuleScalars {
+  momentum?: number;
+  dampening?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  stepSize?: number;
+  bc2Sqrt?: number;
+}
+
+const codeCache = new Map<string, string>();
+
+function quant(o: QuantOption | null | undefined, what: string): Quant | null {
+  if (!o) return null;
+  const format = typeof o.format === 'string' ? parseFormat(o.format) : o.format;
+  const rounding = o.rounding ?? 'nearest';
+  if (rounding !== 'nearest' && rounding !== 'stochastic') throw new Error(`optimizer: ${what} rounding must be 'nearest' or 'stochastic', got '${String(rounding)}'`);
+  return { format, rounding };
+}
+
+function checkU32(what: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`optimizer: ${what} must be a u32, got ${v}`);
+  return v;
+}
+
+function namedList(params: ParamList): [string, Tensor][] {
+  const out: [string, Tensor][] = [];
+  let i = 0;
+  for (const p of params as Iterable<Tensor | readonly [string, Tensor]>) {
+    out.push(p instanceof Tensor ? [p.name ?? String(i), p] : [p[0], p[1]]);
+    i++;
+  }
+  return out;
+}
+
+export abstract class Optimizer {
+  lr: number;
+  weightDecay: number;
+  /** Divides the gradients at update time; may change between steps (e.g. after calibration). */
+  lossScale: number;
+  /** The quantizers in use (null: float32). */
+  readonly quant: { readonly grad: Quant | null; readonly state: Quant | null; readonly master: Quant | null; readonly forward: Quant | null };
+  private readonly seed: number;
+  private readonly entries: Entry[] = [];
+  private readonly byTensor = new Map<Tensor, Entry>();
+
+  protected constructor(
+    readonly rt: Runtime,
+    readonly kind: string,
+    params: ParamList,
+    o: OptimizerOptions,
+    private readonly rule: Pick<UpdateSpec, 'rule' | 'momentum' | 'nesterov'>,
+  ) {
+    this.lr = o.lr;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.lossScale = o.lossScale ?? 1;
+    this.checkHyper();
+    const p = o.precision ?? {};
+    this.quant = { grad: quant(p.grad, 'grad'), state: quant(p.state, 'state'), master: quant(p.master, 'master'), forward: quant(p.forwardCopy, 'forwardCopy') };
+    this.seed = checkU32('seed', p.seed ?? 0);
+    const bias = p.forwardCopy?.bias ?? 0;
+    const names = new Set<string>();
+    for (const [name, param] of namedList(params)) {
+      if (!param.isF32) throw new Error(`optimizer: parameter '${name}' holds packed codes; parameters must be float32`);
+      if (names.has(name)) throw new Error(`optimizer: two parameters are named '${name}'`);
+      if (this.byTensor.has(param)) throw new Error(`optimizer: parameter '${name}' is listed twice`);
+      names.add(name);
+      const states = stateNames(this.rule).map((s) => {
+        const t = rt.keep(Tensor.empty(rt, param.shape, this.quant.state ? { format: this.quant.state.format, bias: 0 } : null, `${name}.${s}`));
+        // Zeros (also the zero code of every format); PyTorch starts m, v at zero.
+        if (t.bytes > 0) rt.commandEncoder().clearBuffer(t.buffer, 0, t.bytes);
+        return t;
+      });
+      const e: Entry = { name, param, index: this.entries.length, states, copy: null, bias, steps: 0 };
+      this.entries.push(e);
+      this.byTensor.set(param, e);
+    }
+    this.sync();
+  }
+
+  /** Rejects hyperparameters the rules cannot use (called at construction and each step). */
+  protected checkHyper(): void {
+    if (!(this.lr >= 0)) throw new Error(`${this.kind}: learning rate must be >= 0, got ${this.lr}`);
+    if (!(this.weightDecay >= 0)) throw new Error(`${this.kind}: weight decay must be >= 0, got ${this.weightDecay}`);
+    if (!(this.lossScale > 0) || !Number.isFinite(this.lossScale)) throw new Error(`${this.kind}: loss scale must be a positive finite number, got ${this.lossScale}`);
+  }
+
+  /** The rule's scalars for a parameter's step number `step` (1 on its first update). */
+  protected abstract scalars(step: number): RuleScalars;
+
+  /** One update of every parameter that has a gradient (others are skipped, as in PyTorch). */
+  step(): void {
+    this.checkHyper();
+    const rt = this.rt;
+    const was = rt.phase;
+    rt.phase = 'optimizer';
+    try {
+      for (const e of this.entries) {
+        const g = e.param.grad;
+        if (!g) continue;
+        if (!g.isF32 || g.size !== e.param.size) {
+          throw new Error(`${this.kind}: gradient of '${e.name}' is ${g} but the parameter is [${e.param.shape.join(', ')}] float32`);
+        }
+        e.steps++;
+        this.dispatch(e, { ...this.rule, ...this.quant }, this.scalars(e.steps), 0);
+        // Counted against the parameter's module ('0.weight' -> layer '0').
+        const layer = e.name.slice(0, Math.max(0, e.name.lastIndexOf('.')));
+        if (layer) rt.inLayer(layer, () => this.count(e));
+        else this.count(e);
+      }
+    } finally {
+      rt.phase = was;
+    }
+  }
+
+  /** Drops every gradient (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const e of this.entries) {
+      e.param.grad?.dispose();
+      e.param.grad = null;
+    }
+  }
+
+  /**
+   * Rounds the weights onto the master lattice and re-encodes the forward copies. Runs at
+   * construction; call it again after loading weights into the model.
+   */
+  sync(): void {
+    if (!this.quant.master && !this.quant.forward) return;
+    for (const e of this.entries) {
+      this.ensureCopy(e);
+      this.dispatch(e, { rule: 'sync', grad: null, state: null, master: this.quant.master, forward: this.quant.forward }, {}, 1);
+    }
+  }
+
+  /** The packed forward copy of a parameter (its encoding carries the format and exponent bias). */
+  forwardCopy(param: Tensor): Tensor {
+    const e = this.entry(param);
+    if (!e.copy) throw new Error(`${this.kind}: no forward copy is configured (precision.forwardCopy)`);
+    return e.copy;
+  }
+
+  /** What a layer multiplies with: the forward copy standing in for the parameter (gradients reach
+   *  the parameter unchanged), or the parameter itself without forward copies. */
+  forwardWeight(param: Tensor): Tensor {
+    const e = this.entry(param);
+    return e.copy ? substitute(param, e.copy) : param;
+  }
+
+  /** Sets the forward copies' exponent bias t (one number, or per parameter name) and re-encodes. */
+  setForwardBias(t: number | Record<string, number>): void {
+    if (!this.quant.forward) throw new Error(`${this.kind}: no forward copy is configured (precision.forwardCopy)`);
+    const pick = (e: Entry) => (typeof t === 'number' ? t : t[e.name]);
+    if (typeof t !== 'number') {
+      for (const k of Object.keys(t)) if (!this.entries.some((e) => e.name === k)) throw new Error(`${this.kind}: setForwardBias names unknown parameter '${k}'`);
+    }
+    for (const e of this.entries) {
+      const b = pick(e);
+      if (b === undefined) continue;
+      if (!Number.isInteger(b) || Math.abs(b) > 256) throw new Error(`${this.kind}: exponent bias for '${e.name}' must be an integer in -256..256, got ${b}`);
+      e.bias = b;
+    }
+    this.sync();
+  }
+
+  async state(): Promise<OptimizerState> {
+    const buffers: OptimizerState['buffers'] = {};
+    const steps: Record<string, number> = {};
+    const forwardBias: Record<string, number> = {};
+    const names = stateNames(this.rule);
+    for (const e of this.entries) {
+      steps[e.name] = e.steps;
+      if (this.quant.forward) forwardBias[e.name] = e.bias;
+      for (const [k, t] of e.states.entries()) buffers[`${e.name}.${names[k]}`] = this.quant.state ? await t.readWords() : await t.read();
+    }
+    const s: OptimizerState = { kind: this.kind, lr: this.lr, lossScale: this.lossScale, stateFormat: this.quant.state?.format.name ?? null, steps, buffers };
+    if (this.quant.forward) s.forwardBias = forwardBias;
+    return s;
+  }
+
+  /** Restores a state() result, checking that it belongs to this optimizer's parameters and formats. */
+  load(s: OptimizerState): void {
+    if (s.kind !== this.kind) throw new Error(`${this.kind}.load: the state is from a '${s.kind}' optimizer`);
+    const fmt = this.quant.state?.format.name ?? null;
+    if (s.stateFormat !== fmt) throw new Error(`${this.kind}.load: the state is stored as ${s.stateFormat ?? 'float32'}, this optimizer keeps ${fmt ?? 'float32'}`);
+    const names = stateNames(this.rule);
+    const expected = new Set(this.entries.flatMap((e) => names.map((n) => `${e.name}.${n}`)));
+    for (const e of this.entries) {
+      if (!(e.name in s.steps)) throw new Error(`${this.kind}.load: missing step count for parameter '${e.name}'`);
+      for (const n of names) if (!(`${e.name}.${n}` in s.buffers)) throw new Error(`${this.kind}.load: missing state buffer '${e.name}.${n}'`);
+    }
+    for (const k of Object.keys(s.steps)) if (!this.entries.some((e) => e.name === k)) throw new Error(`${this.kind}.load: unexpected parameter '${k}'`);
+    for (const k of Object.keys(s.buffers)) if (!expected.has(k)) throw new Error(`${this.kind}.load: unexpected state buffer '${k}'`);
+    for (const e of this.entries) {
+      for (const [k, t] of e.states.entries()) {
+        const key = `${e.name}.${names[k]}`;
+        const data = s.buffers[key]!;
+        const want = this.quant.state ? t.bytes / 4 : t.size;
+        const kindOk = this.quant.state ? data instanceof Uint32Array : data instanceof Float32Array;
+        if (!kindOk || data.length !== want) {
+          throw new Error(`${this.kind}.load: state buffer '${key}' has ${data.length} ${data.constructor.name} entries, expected ${want} ${this.quant.state ? 'Uint32Array code words' : 'Float32Array values'}`);
+        }
+      }
+    }
+    // queue.writeBuffer runs ahead of work still recorded in the runtime's encoder (e.g. the zeroing
+    // of fresh state): submit that first so the loaded values land after it.
+    this.rt.flush();
+    for (const e of this.entries) {
+      const st = s.steps[e.name]!;
+      if (!Number.isInteger(st) || st < 0) throw new Error(`${this.kind}.load: step count of '${e.name}' must be a non-negative integer, got ${st}`);
+      e.steps = st;
+      for (const [k, t] of e.states.entries()) {
+        const data = s.buffers[`${e.name}.${names[k]}`]!;
+        if (data.length) this.rt.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      }
+    }
+    this.lr = s.lr;
+    this.lossScale = s.lossScale;
+    this.checkHyper();
+    if (s.forwardBias && this.quant.forward) this.setForwardBias(s.forwardBias);
+  }
+
+  /** Frees the state buffers and forward copies. */
+  dispose(): void {
+    for (const e of this.entries) {
+      for (const t of e.states) t.dispose();
+      e.copy?.dispose();
+      e.copy = null;
+    }
+  }
+
+  private entry(param: Tensor): Entry {
+    const e = this.byTensor.get(param);
+    if (!e) throw new Error(`${this.kind}: ${param} is not one of this optimizer's parameters`);
+    return e;
+  }
+
+  private ensureCopy(e: Entry): void {
+    if (!this.quant.forward) return;
+    if (e.copy && e.copy.encoding!.bias === e.bias) return;
+    e.copy?.dispose();
+    e.copy = this.rt.keep(Tensor.empty(this.rt, e.param.shape, { format: this.quant.forward.format, bias: e.bias }, `${e.name}:forward`));
+    e.copy.name = `${e.name}:forward`;
+  }
+
+  private dispatch(e: Entry, spec: UpdateSpec, r: RuleScalars, tag: number): void {
+    const rt = this.rt;
+    const count = e.param.size;
+    if (count === 0) return;
+    const key = JSON.stringify([spec.rule, spec.momentum, spec.nesterov, ...[spec.grad, spec.state, spec.master, spec.forward].map((q) => q && [q.format.name, q.rounding])]);
+    let code = codeCache.get(key);
+    if (!code) codeCache.set(key, (code = updateShader(spec)));
+    const k = rt.kernel(`optim:${spec.rule}`, code);
+    const grid = grid1d(rt.gpu, Math.ceil(count / OPTIM_ELEMENTS / OPTIM_WORKGROUP));
+    // Per (tag, step, parameter, stream) seeds, so no two roundings share random numbers.
+    const stepSeed = random(random(this.seed, tag), e.steps);
+    const seeds = [0, 1, 2, 3, 4].map((s) => random(stepSeed, (e.index * 5 + s) >>> 0));
+    const words = new ParamWriter()
+      .u32(count, grid[0], e.steps === 1 ? 1 : 0)
+      .i32(e.bias)
+      .u32(...seeds, 0, 0, 0)
+      .f32(this.lr, this.lossScale, this.weightDecay, r.momentum ?? 0)
+      .f32(r.dampening ?? 0, r.beta1 ?? 0, r.beta2 ?? 0, r.eps ?? 0)
+      .f32(r.stepSize ?? 0, r.bc2Sqrt ?? 1, 0, 0)
+      .build();
+    const bufs: GPUBuffer[] = [];
+    if (spec.rule !== 'sync') bufs.push(e.param.grad!.buffer);
+    bufs.push(e.param.buffer);
+    if (spec.rule !== 'sync') bufs.push(...e.states.map((t) => t.buffer));
+    if (e.copy) bufs.push(e.copy.buffer);
+    rt.dispatch(k, words, bufs, grid);
+    if (this.quant.master) {
+      e.param.lattice = this.quant.master.format;
+      e.param.latticeBias = 0;
+    }
+  }
+
+  /** Op counts of one update (per element: the rule's arithmetic, then the conversions). */
+  private count(e: Entry): void {
+    const n = e.param.size;
+    const fmt = this.quant.state?.format.name ?? 'fp32';
+    const rt = this.rt;
+    const adam = this.rule.rule === 'adam';
+    const extra = adam ? 6 : this.rule.momentum ? 2 : 0;
+    rt.count({ kind: 'mul', format: fmt, count: n * (2 + extra) });
+    rt.count({ kind: 'add', format: fmt, count: n * (2 + (adam ? 4 : this.rule.momentum ? 1 : 0)) });
+    rt.count({ kind: 'div', format: fmt, count: n * (adam ? 3 : 1) });
+    if (adam) rt.count({ kind: 'sqrt', format: fmt, count: n });
+    const conv = (q: Quant | null, times: number) => q && rt.count({ kind: 'convert', from: 'fp32', to: q.format.name, rounding: q.rounding, count: n * times });
+    conv(this.quant.grad, 1);
+    conv(this.quant.state, e.states.length);
+    conv(this.quant.master, 1);
+    conv(this.quant.forward, 1);
+  }
+}

@@ -1,0 +1,51 @@
+// Embedding lookup and its deterministic backward (WGSL has no float atomics, and atomics would make
+// the summation order, hence the result, vary from run to run):
+//   gather   one thread per output element (b, d): out[b, d] = table[idx[b], d]
+//   scatter  one thread per table element (v, d): grad[v, d] = sum over b with idx[b] == v of g[b, d],
+//            summed in batch order
+// Indices are float32 integers (exact up to 2^24). An index that is not an integer in [0, V) gives
+// NaN (gather) and is ignored by scatter; the host checks indices it holds on the CPU first.
+
+import { wgsl } from '../engine/kernels/wgsl.ts';
+
+export const EMBEDDING_WORKGROUP = 256;
+
+export function embeddingShader(pass: 'gather' | 'scatter'): string {
+  return wgsl`
+struct Params { rows: u32, dim: u32, batch: u32, count: u32, grid_x: u32, _p0: u32, _p1: u32, _p2: u32 };
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> idx: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+
+// The row an index names, or rows (out of range) when it is not a valid row number.
+fn row_of(v: f32) -> u32 {
+  if (!(v >= 0.0 && v < f32(P.rows) && v == floor(v))) { return P.rows; }
+  return u32(v);
+}
+
+@compute @workgroup_size(${EMBEDDING_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * P.grid_x * ${EMBEDDING_WORKGROUP}u;
+  if (i >= P.count) { return; }
+  let d = i % P.dim;
+#if ${pass === 'gather'}
+  let r = row_of(idx[i / P.dim]);
+  if (r >= P.rows) {
+    // A run-time value: WGSL rejects a NaN constant expression.
+    let nan_bits = 0x7fc00000u;
+    dst[i] = bitcast<f32>(nan_bits);
+  } else {
+    dst[i] = src[r * P.dim + d];
+  }
+#else
+  let v = i / P.dim;
+  var acc = 0.0;
+  for (var b = 0u; b < P.batch; b = b + 1u) {
+    if (row_of(idx[b]) == v) { acc = acc + src[b * P.dim + d]; }
+  }
+  dst[i] = acc;
+#endif
+}
+`;
+}
