@@ -33,6 +33,11 @@ export class Runtime {
   /** Current phase and layer that op counts are attributed to. */
   phase: Phase = 'forward';
   layer = '';
+  /** Seed and next counter of the counter-based generator used by stochastic rounding and dropout
+   *  (docs/number-formats.md). Each random op reserves a block of counters, so results depend only
+   *  on (seed, order of ops): save both in checkpoints to resume a run bit for bit. */
+  randomSeed = 0;
+  randomCounter = 0;
 
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
@@ -129,6 +134,13 @@ export class Runtime {
     const data = await this.gpu.read(buffer, offset, bytes, what);
     this.completed = Math.max(this.completed, this.serial - 1);
     return data;
+  }
+
+  /** Reserves `n` consecutive random counters and returns the first (wraps mod 2^32). */
+  nextCounter(n: number): number {
+    const c = this.randomCounter;
+    this.randomCounter = (c + n) >>> 0;
+    return c;
   }
 
   // ---- scopes -------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+// Quantization as graph ops (QPyTorch semantics): `quantizer(x, forward, backward)` rounds the value
+// going forward to one format and the gradient going backward to another; `encode` / `decode` move
+// between float32 tensors and packed codes. All use the generated codec kernels
+// (engine/kernels/quantize.ts) with the exponent bias fused in the same pass.
+
+import { record } from '../autograd/tape.ts';
+import type { Format, Rounding } from '../formats/descriptor.ts';
+import { planCodec, type CodecOp } from '../kernels/quantize.ts';
+import { requireF32 } from '../ops/elementwise.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+
+export interface QuantSpec {
+  format: Format;
+  rounding?: Rounding;
+  /** Exponent bias t: quantize x * 2^t, then scale back by 2^-t. */
+  bias?: number;
+}
+
+function runCodec(rt: Runtime, op: CodecOp, q: QuantSpec, input: Tensor, output: Tensor): void {
+  const rounding = q.rounding ?? 'nearest';
+  const counter = rounding === 'stochastic' && op !== 'decode' ? rt.nextCounter(input.size) : 0;
+  const plan = planCodec(rt.gpu, {
+    op,
+    format: q.format,
+    count: input.size,
+    input: input.buffer,
+    output: output.buffer,
+    rounding,
+    bias: q.bias ?? 0,
+    seed: rt.randomSeed,
+    counter,
+  });
+  for (const d of plan) rt.dispatch(d.kernel, d.params, d.storage, d.workgroups);
+  if (op !== 'decode') {
+    rt.count({ kind: 'convert', from: input.valueFormat, to: q.format.name, rounding, count: input.size });
+  }
+}
+
+/** x rounded to q's format (float32 values on its lattice, times 2^-bias), without autograd. */
+export function quantizeRaw(x: Tensor, q: QuantSpec): Tensor {
+  requireF32('quantize', x);
+  const out = Tensor.empty(x.rt, x.shape, null, `q:${q.format.name}`);
+  runCodec(x.rt, 'quantize', q, x, out);
+  out.lattice = q.format;
+  out.latticeBias = q.bias ?? 0;
+  return out;
+}
+
+/**
+ * The QPyTorch Quantizer: forward rounds x to `forward` (null: passes x through), backward rounds the
+ * incoming gradient to `backward` (null: passes it through). Straight-through otherwise.
+ */
+export function quantizer(x: Tensor, forward: QuantSpec | null, backward: QuantSpec | null): Tensor {
+  const y = forward ? quantizeRaw(x, forward) : x.view(x.shape);
+  return record(y, 'quantizer', [x], (g) => [backward ? quantizeRaw(g, backward) : g]);
+}
+
+/** Packed codes of x in q's format (x * 2^bias encoded). The gradient passes straight through. */
+export function encode(x: Tensor, q: QuantSpec): Tensor {
+  requireF32('encode', x);
+  const out = Tensor.empty(x.rt, x.shape, { format: q.format, bias: q.bias ?? 0 }, `enc:${q.format.name}`);
+  runCodec(x.rt, 'encode', q, x, out);
+  return record(out, 'encode', [x], (g) => [g]);
+}
+
+/** Float32 values of a packed tensor (code values times 2^-bias). */
+export function decode(x: Tensor): Tensor {
+  const e = x.encoding;
+  if (!e) throw new Error(`decode: tensor ${x} already holds float32 values`);
+  const out = Tensor.empty(x.rt, x.shape, null, `dec:${e.format.name}`);
+  runCodec(x.rt, 'decode', { format: e.format, bias: e.bias }, x, out);
+  out.lattice = e.format;
+  out.latticeBias = e.bias;
+  return record(out, 'decode', [x], (g) => [g]);
+}

