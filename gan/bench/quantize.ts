@@ -1,0 +1,196 @@
+// `posit-gan bench quantize`: throughput of the codec kernels (quantize f32 -> f32, encode f32 ->
+// packed codes, decode packed codes -> f32) per format and size, next to a plain f32 copy kernel on
+// the same device as the bandwidth baseline. Effective bandwidth counts the bytes a kernel must move:
+// quantize and copy 8 per element, encode and decode 4 plus the code's container size.
+// Inputs are float32 values with random signs, mantissas and exponents in 2^-16..2^16, so every
+// format sees normal, saturating and underflowing values.
+
+import type { Gpu } from '../../engine/device/gpu.ts';
+import { containerBits, parseFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { bindGroup, grid1d, kernel, type Binding } from '../../engine/kernels/cache.ts';
+import { planCodec, UniformBuffers, type CodecJob, type CodecOp } from '../../engine/kernels/quantize.ts';
+import { timeComputePass, type PassTiming, type TimingMethod } from '../../engine/kernels/timing.ts';
+import { copyShader, STRIDED, WORKGROUP_SIZE } from '../../shaders/quantize.ts';
+import { defaultResultPath, hostInfo, openBenchGpu, sizeLabel, table, writeResult, type Benchmark, type BenchContext } from './report.ts';
+
+const DEFAULT_FORMATS = ['fp16', 'bf16', 'e4m3', 'e5m2', 'e4m3q', 'p8e2', 'p16e2', 'p6e1'];
+const OPS: readonly CodecOp[] = ['quantize', 'encode', 'decode']; // encode before decode: it fills the codes
+
+interface Row {
+  op: CodecOp | 'copy';
+  format: string | null;
+  elements: number;
+  bytes: number;
+  medianNs: number;
+  ns: number[];
+  elementsPerSecond: number;
+  gbPerSecond: number;
+  /** gbPerSecond over the f32 copy's at the same size. */
+  fractionOfCopy: number;
+}
+
+/** Software adapters run at CPU speed: smaller sizes. Every size's f32 buffer fits maxBufferSize. */
+function defaultSizes(gpu: Gpu): number[] {
+  const exps = gpu.adapter.software ? [16, 18, 20, 22, 24] : [16, 20, 24, 26];
+  return exps.map((k) => 2 ** k).filter((n) => n * 4 <= gpu.limits.maxBufferSize);
+}
+
+function bytesMoved(op: CodecOp | 'copy', f: Format | null, n: number): number {
+  if (op === 'copy' || op === 'quantize') return 8 * n;
+  return 4 * n + (containerBits(f!) / 8) * n;
+}
+
+function randomInput(n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const e = 127 - 16 + ((s >>> 23) % 33);
+    out[i] = (s & 0x80000000) | (e << 23) | (s & 0x7fffff);
+  }
+  return out;
+}
+
+/** A dispatch list turned into a recorder (bind groups built once, outside the timed passes). */
+function recorder(dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; grid: [number, number, number] }[]) {
+  return (pass: GPUComputePassEncoder) => {
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.group);
+      pass.dispatchWorkgroups(...d.grid);
+    }
+  };
+}
+
+/** The f32 copy, chunked like the codec kernels when a buffer exceeds the binding limit. */
+function copyRecorder(gpu: Gpu, uniforms: UniformBuffers, src: GPUBuffer, dst: GPUBuffer, n: number) {
+  const k = kernel(gpu, 'copy:f32', copyShader());
+  const align = Math.max(4, gpu.limits.minStorageBufferOffsetAlignment) / 4;
+  const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 4 / align) * align;
+  const list = [];
+  for (let start = 0; start < n; start += chunk) {
+    const m = Math.min(chunk, n - start);
+    const range = (b: GPUBuffer): Binding => ({ buffer: b, offset: start * 4, size: m * 4 });
+    list.push({
+      pipeline: k.pipeline,
+      group: bindGroup(gpu, k, [uniforms.slot(new Uint32Array([m, 0, 0, 0])), range(src), range(dst)]),
+      grid: grid1d(gpu, Math.ceil(m / STRIDED / WORKGROUP_SIZE)),
+    });
+  }
+  return recorder(list);
+}
+
+function codecRecorder(gpu: Gpu, uniforms: UniformBuffers, job: CodecJob) {
+  return recorder(
+    planCodec(gpu, job).map((d) => ({
+      pipeline: d.kernel.pipeline,
+      group: bindGroup(gpu, d.kernel, [uniforms.slot(d.params), ...d.storage]),
+      grid: d.workgroups,
+    })),
+  );
+}
+
+function row(op: CodecOp | 'copy', f: Format | null, n: number, t: PassTiming, copyGbs: number): Row {
+  const bytes = bytesMoved(op, f, n);
+  const gbPerSecond = bytes / t.medianNs;
+  return {
+    op,
+    format: f?.name ?? null,
+    elements: n,
+    bytes,
+    medianNs: t.medianNs,
+    ns: t.ns,
+    elementsPerSecond: (n / t.medianNs) * 1e9,
+    gbPerSecond,
+    fractionOfCopy: op === 'copy' ? 1 : gbPerSecond / copyGbs,
+  };
+}
+
+const fmt = {
+  melem: (r: Row) => (r.elementsPerSecond / 1e6).toFixed(r.elementsPerSecond < 1e8 ? 1 : 0),
+  gbs: (r: Row) => r.gbPerSecond.toFixed(r.gbPerSecond < 10 ? 2 : 1),
+  pct: (r: Row) => `${(100 * r.fractionOfCopy).toFixed(0)}%`,
+  us: (r: Row) => (r.medianNs / 1e3).toFixed(1),
+};
+
+function printSize(n: number, copy: Row, rows: Row[], method: TimingMethod): void {
+  const byFormat = new Map<string, Row[]>();
+  for (const r of rows) byFormat.set(r.format!, [...(byFormat.get(r.format!) ?? []), r]);
+  const header = ['format', ...OPS.flatMap((op) => [`${op} Melem/s`, 'GB/s', '%copy'])];
+  const body = [...byFormat].map(([name, rs]) => [name, ...rs.flatMap((r) => [fmt.melem(r), fmt.gbs(r), fmt.pct(r)])]);
+  process.stdout.write(
+    `\nn = ${sizeLabel(n)}   f32 copy: ${fmt.melem(copy)} Melem/s, ${fmt.gbs(copy)} GB/s, ${fmt.us(copy)} us (${method})\n` +
+      table(header, body) +
+      '\n',
+  );
+}
+
+async function run(ctx: BenchContext): Promise<void> {
+  const formats = (ctx.formats ?? DEFAULT_FORMATS).map(parseFormat);
+  const gpu = await openBenchGpu(ctx.gpuOptions);
+  try {
+    const sizes = ctx.sizes ?? defaultSizes(gpu);
+    const a = gpu.adapter;
+    process.stdout.write(
+      `posit-gan bench quantize on ${a.description} (${a.software ? 'software' : 'hardware'}, ${a.runtime}); ` +
+        `median of ${ctx.reps} after ${ctx.warmup} warm-up, nearest rounding\n`,
+    );
+    const results: Row[] = [];
+    let method: TimingMethod = 'timestamp';
+    const opts = { reps: ctx.reps, warmup: ctx.warmup };
+    for (const n of sizes) {
+      const src = gpu.upload(randomInput(n), `bench:input:${n}`);
+      const make = (label: string) =>
+        gpu.device.createBuffer({ label, size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const dst = make(`bench:output:${n}`);
+      const packed = make(`bench:codes:${n}`);
+      const uniforms = new UniformBuffers(gpu);
+      try {
+        const t = await timeComputePass(gpu, `copy ${n}`, copyRecorder(gpu, uniforms, src, dst, n), opts);
+        method = t.method;
+        const copy = row('copy', null, n, t, 0);
+        results.push(copy);
+        const rows: Row[] = [];
+        for (const f of formats) {
+          for (const op of OPS) {
+            const job: CodecJob = {
+              op,
+              format: f,
+              count: n,
+              input: op === 'decode' ? packed : src,
+              output: op === 'encode' ? packed : dst,
+            };
+            const timing = await timeComputePass(gpu, `${op} ${f.name} ${n}`, codecRecorder(gpu, uniforms, job), opts);
+            rows.push(row(op, f, n, timing, copy.gbPerSecond));
+          }
+        }
+        results.push(...rows);
+        printSize(n, copy, rows, method);
+      } finally {
+        uniforms.destroy();
+        for (const b of [src, dst, packed]) b.destroy();
+      }
+    }
+    const path = writeResult(ctx.out ?? defaultResultPath('quantize', a), {
+      benchmark: 'quantize',
+      adapter: a,
+      timing: method,
+      date: new Date().toISOString(),
+      node: process.version,
+      host: hostInfo(),
+      reps: ctx.reps,
+      warmup: ctx.warmup,
+      rounding: 'nearest',
+      bytesPerElement: 'quantize and copy: 8; encode and decode: 4 + container bytes (1, 2 or 4)',
+      results,
+    });
+    process.stdout.write(`\nwrote ${path}\n`);
+  } finally {
+    gpu.destroy();
+  }
+}
+
+const benchmark: Benchmark = { run };
+export default benchmark;

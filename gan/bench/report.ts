@@ -1,0 +1,81 @@
+// What every benchmark shares: its context (options parsed by `posit-gan bench`), a device opened
+// for full-resolution GPU timestamps, the result file (JSON with the adapter's description, written
+// atomically to results/bench/<name>-<adapter slug>.json) and a plain-text table.
+
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { adapterSlug, type AdapterDescription, type Gpu, type GpuOptions } from '../../engine/device/gpu.ts';
+import { openNodeGpu } from '../../engine/device/node.ts';
+import { TIMING_DAWN_FLAGS, type TimingMethod } from '../../engine/kernels/timing.ts';
+
+export interface BenchContext {
+  gpuOptions: GpuOptions;
+  /** --sizes (element counts), when given. */
+  sizes?: number[];
+  /** --formats (format specs), when given. */
+  formats?: string[];
+  reps: number;
+  warmup: number;
+  /** --out: the JSON path (default: defaultResultPath). */
+  out?: string;
+}
+
+export interface Benchmark {
+  run(ctx: BenchContext): Promise<void>;
+}
+
+/** The device with the Dawn flags that give nanosecond timestamps. */
+export function openBenchGpu(options: GpuOptions): Promise<Gpu> {
+  return openNodeGpu({ ...options, dawnFlags: [...(options.dawnFlags ?? []), ...TIMING_DAWN_FLAGS] });
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** results/bench/<name>-<adapter slug>.json under the repository root. */
+export function defaultResultPath(name: string, adapter: AdapterDescription): string {
+  return resolve(ROOT, 'results', 'bench', `${name}-${adapterSlug(adapter)}.json`);
+}
+
+/** The host's CPUs and load: a software adapter's numbers depend on them. */
+export function hostInfo(): { cpus: number; loadAverage1m: number } {
+  return { cpus: availableParallelism(), loadAverage1m: loadavg()[0]! };
+}
+
+export interface ResultFile {
+  benchmark: string;
+  adapter: AdapterDescription;
+  timing: TimingMethod;
+  date: string;
+  node: string;
+  host: ReturnType<typeof hostInfo>;
+  reps: number;
+  warmup: number;
+  results: unknown[];
+  [key: string]: unknown;
+}
+
+/** Writes the JSON next to its destination first and renames it, so a reader never sees half a file. */
+export function writeResult(path: string, data: ResultFile): string {
+  const dest = resolve(path);
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = `${dest}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  renameSync(tmp, dest);
+  return dest;
+}
+
+/** A left-aligned first column and right-aligned others. */
+export function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const w = header.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((s, c) => (c === 0 ? s.padEnd(w[c]!) : s.padStart(w[c]!))).join('  ');
+  return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** 2^k for powers of two, else the plain number. */
+export function sizeLabel(n: number): string {
+  const k = Math.log2(n);
+  return Number.isInteger(k) ? `2^${k}` : String(n);
+}

@@ -1,0 +1,102 @@
+// `posit-gan bench <name>`: performance benchmarks (not tests). Each prints a table and writes JSON
+// with the adapter's description to results/bench/<name>-<adapter>.json. Adding one is one line in
+// BENCHMARKS; they share the options below (a benchmark reads the ones that make sense for it).
+
+import type { Benchmark, BenchContext } from '../../bench/report.ts';
+import { parseFormat } from '../../../engine/formats/descriptor.ts';
+import { int, str, UsageError, type Command, type Values } from '../command.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+
+const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {
+  quantize: { summary: 'quantize / encode / decode throughput per format and size, against an f32 copy', load: async () => (await import('../../bench/quantize.ts')).default },
+};
+
+/** "2^16,2^20,1000" -> element counts. */
+function parseSizes(text: string): number[] {
+  return text.split(',').map((item) => {
+    const s = item.trim();
+    const pow = /^2\^(\d+)$/.exec(s);
+    const n = pow ? 2 ** Number(pow[1]) : /^\d+$/.test(s) ? Number(s) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--sizes: '${s}' is not a positive element count (e.g. 2^20 or 1048576)`);
+    return n;
+  });
+}
+
+/** Splits a format list on the commas outside parentheses: "p8e2,fixed(wl=8,fl=4)". */
+function parseFormats(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of text) {
+    if (ch === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+    cur += ch;
+  }
+  out.push(cur.trim());
+  for (const f of out) parseFormat(f); // a bad spec is a usage error, before the device opens
+  return out;
+}
+
+function context(values: Values): BenchContext {
+  const ctx: BenchContext = {
+    gpuOptions: gpuOptionsFrom(values),
+    reps: int(values, 'reps', 7, 1, 1000),
+    warmup: int(values, 'warmup', 2, 0, 100),
+  };
+  const sizes = str(values, 'sizes');
+  if (sizes !== undefined) ctx.sizes = parseSizes(sizes);
+  const formats = str(values, 'formats');
+  if (formats !== undefined) ctx.formats = parseFormats(formats);
+  const out = str(values, 'out');
+  if (out !== undefined) ctx.out = out;
+  return ctx;
+}
+
+const width = Math.max(...Object.keys(BENCHMARKS).map((k) => k.length));
+
+const bench: Command = {
+  name: 'bench',
+  summary: 'run a performance benchmark (prints a table, writes results/bench/<name>-<adapter>.json)',
+  help: `Usage: posit-gan bench <name> [--sizes LIST] [--formats LIST] [--reps N] [--warmup N] [--out PATH]
+                       [device options]
+
+Benchmarks:
+${Object.entries(BENCHMARKS)
+  .map(([k, b]) => `  ${k.padEnd(width)}  ${b.summary}`)
+  .join('\n')}
+
+Timing uses GPU timestamp queries (the device is opened with Dawn's
+disable-dawn-features=timestamp_quantization); without the timestamp-query feature it falls back to
+the wall clock around each submit, and the results say so. The median of the repetitions is reported.
+
+  --sizes LIST      element counts, e.g. 2^16,2^20,2^24 (default: chosen for the device)
+  --formats LIST    number formats, e.g. p8e2,fp16,fixed(wl=8,fl=4) (default: the benchmark's set)
+  --reps N          timed repetitions (default 7)
+  --warmup N        untimed runs before them (default 2)
+  --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
+
+${GPU_OPTIONS_HELP}`,
+  options: {
+    ...GPU_OPTIONS,
+    sizes: { type: 'string' },
+    formats: { type: 'string' },
+    reps: { type: 'string' },
+    warmup: { type: 'string' },
+    out: { type: 'string' },
+  },
+  positionals: true,
+  async run(values, positionals) {
+    const [name, ...extra] = positionals;
+    if (name === undefined) throw new UsageError(`name a benchmark: ${Object.keys(BENCHMARKS).join(', ')}`);
+    const entry = BENCHMARKS[name];
+    if (!entry) throw new UsageError(`unknown benchmark '${name}'; available: ${Object.keys(BENCHMARKS).join(', ')}`);
+    if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+    const ctx = context(values);
+    await (await entry.load()).run(ctx);
+  },
+};
+export default bench;
