@@ -20,6 +20,10 @@ export interface BenchContext {
   warmup: number;
   /** --out: the JSON path (default: defaultResultPath). */
   out?: string;
+  /** Training benchmarks: --model, --recipes, --batches. */
+  model?: 'cgan' | 'dcgan';
+  recipes?: string[];
+  batches?: number[];
 }
 
 export interface Benchmark {

@@ -9,6 +9,9 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts
 
 const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {
   quantize: { summary: 'quantize / encode / decode throughput per format and size, against an f32 copy', load: async () => (await import('../../bench/quantize.ts')).default },
+  matmul: { summary: 'GEMM GFLOP/s per operand variant (f32, packed codes, p16e2 output, quire) and size n', load: async () => (await import('../../bench/matmul.ts')).default },
+  conv: { summary: 'conv2d / convTranspose2d GFLOP/s per operand variant on DCGAN-like layers, per batch', load: async () => (await import('../../bench/conv.ts')).default },
+  train: { summary: 'GAN training iterations and images per second per recipe and batch size', load: async () => (await import('../../bench/train.ts')).default },
 };
 
 /** "2^16,2^20,1000" -> element counts. */
@@ -53,6 +56,20 @@ function context(values: Values): BenchContext {
   if (formats !== undefined) ctx.formats = parseFormats(formats);
   const out = str(values, 'out');
   if (out !== undefined) ctx.out = out;
+  const model = str(values, 'model');
+  if (model !== undefined) {
+    if (model !== 'cgan' && model !== 'dcgan') throw new UsageError(`--model must be cgan or dcgan, got '${model}'`);
+    ctx.model = model;
+  }
+  const recipes = str(values, 'recipes') ?? str(values, 'recipe');
+  if (recipes !== undefined) ctx.recipes = recipes.split(',').map((r) => r.trim());
+  const batches = str(values, 'batches') ?? str(values, 'batch');
+  if (batches !== undefined) {
+    ctx.batches = batches.split(',').map((b) => {
+      if (!/^\d+$/.test(b.trim()) || Number(b) < 1) throw new UsageError(`--batches: '${b}' is not a positive integer`);
+      return Number(b);
+    });
+  }
   return ctx;
 }
 
@@ -78,6 +95,9 @@ the wall clock around each submit, and the results say so. The median of the rep
   --reps N          timed repetitions (default 7)
   --warmup N        untimed runs before them (default 2)
   --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
+  --model cgan|dcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
+                    (default cgan), recipes (default fp32,fp16,bf16,p8,p8+,fp8) and batch sizes
+                    (default 64,256); --reps is the number of timed iterations
 
 ${GPU_OPTIONS_HELP}`,
   options: {
@@ -87,6 +107,11 @@ ${GPU_OPTIONS_HELP}`,
     reps: { type: 'string' },
     warmup: { type: 'string' },
     out: { type: 'string' },
+    model: { type: 'string' },
+    recipes: { type: 'string' },
+    recipe: { type: 'string' },
+    batches: { type: 'string' },
+    batch: { type: 'string' },
   },
   positionals: true,
   async run(values, positionals) {
