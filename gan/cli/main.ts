@@ -8,12 +8,16 @@ type Loader = () => Promise<Command>;
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   train: { summary: 'train a GAN on MNIST under a precision recipe (the main job)', load: async () => (await import('./commands/train.ts')).default },
   sample: { summary: 'write a grid of generated digits from a trained run', load: async () => (await import('./commands/sample.ts')).default },
+  eval: { summary: 'FID (LeNet features) and classifier accuracy of a trained run', load: async () => (await import('./commands/eval.ts')).default },
   info: { summary: 'show the WebGPU adapter, its features and compute limits', load: async () => (await import('./commands/info.ts')).default },
   formats: { summary: 'show the range, precision and special values of number formats', load: async () => (await import('./commands/formats.ts')).default },
   bench: { summary: 'run a performance benchmark (prints a table, writes results/bench/<name>-<adapter>.json)', load: async () => (await import('./commands/bench.ts')).default },
   quantize: { summary: 'encode float32 bit patterns from stdin into a number format (GPU or CPU reference)', load: async () => (await import('./commands/quantize.ts')).default },
   energy: { summary: 'estimate ASIC energy, time and area from op-count files (hardware model)', load: async () => (await import('./commands/energy.ts')).default },
   classifier: { summary: 'train the MNIST classifier used for FID, or measure its test accuracy', load: async () => (await import('./commands/classifier.ts')).default },
+  deploy: { summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)', load: async () => (await import('./commands/deploy.ts')).default },
+  export: { summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)', load: async () => (await import('./commands/export.ts')).default },
+  experiment: { summary: "reproduce the paper's tables (experiment deploy, ...), writing results/<name>/", load: async () => (await import('./commands/experiment.ts')).default },
 };
 
 function topHelp(): string {
