@@ -9,7 +9,7 @@
 import type { Gpu } from './device/gpu.ts';
 import { bindGroup, kernel, type Binding, type Kernel } from './kernels/cache.ts';
 import { OpRecorder } from './record/recorder.ts';
-import type { OpEntry, Phase } from './record/schema.ts';
+import type { OpEntry, Phase, TensorRole } from './record/schema.ts';
 import { BufferPool, type PoolOptions, type PoolStats } from './tensor/pool.ts';
 import { UniformArena } from './tensor/uniforms.ts';
 
@@ -220,6 +220,11 @@ export class Runtime {
   /** Adds to the op counts (no-op unless a recorder is attached). */
   count(entry: OpEntry): void {
     this.recorder?.add(entry, this.phase, this.layer);
+  }
+
+  /** What the tensors an op reads or writes carry, by phase (for memory-traffic counts). */
+  get activationRole(): TensorRole {
+    return this.phase === 'backward' ? 'errors' : this.phase === 'optimizer' ? 'optimizer_state' : 'activations';
   }
 
   /** Runs `fn` with op counts attributed to `layer` (nested names join with '.'). */

@@ -46,6 +46,11 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return outShape.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]!));
 }
 
+/** Arithmetic per output element, for op counts (engine/record/schema.ts kinds). */
+export type ElementOps = Partial<Record<'add' | 'mul' | 'div' | 'sqrt' | 'exp' | 'log' | 'max', number>> & {
+  activation?: 'tanh' | 'sigmoid' | 'relu' | 'leaky_relu';
+};
+
 export interface StridedOperand {
   t: Tensor;
   /** Strides per output dimension (elements); omitted: broadcast from the tensor's own shape. */
@@ -66,6 +71,7 @@ export function elementwise(
   outShape: readonly number[],
   params: readonly number[] = [],
   helpers?: string,
+  ops: ElementOps = {},
 ): Tensor {
   if (outShape.length > MAX_RANK) throw new Error(`${label}: rank ${outShape.length} exceeds the engine's maximum of ${MAX_RANK}`);
   for (const o of operands) requireF32(label, o.t);
@@ -84,54 +90,70 @@ export function elementwise(
   w.u32Array(outShape, MAX_RANK);
   for (const o of operands) w.u32Array(o.strides ?? broadcastStrides(o.t.shape, outShape), MAX_RANK);
   rt.dispatch(k, w.build(), [...operands.map((o) => o.t.buffer), out.buffer], grid);
+  countElementwise(rt, operands, out, ops);
   return out;
+}
+
+/** Op counts of an elementwise kernel: its arithmetic in the operands' value format, and the memory
+ *  it moves (each operand read once, the output written once). */
+function countElementwise(rt: Runtime, operands: readonly StridedOperand[], out: Tensor, ops: ElementOps): void {
+  if (!rt.recorder) return;
+  const format = operands[0]?.t.valueFormat ?? 'fp32';
+  const { activation, ...arith } = ops;
+  for (const [kind, per] of Object.entries(arith) as [keyof Omit<ElementOps, 'activation'>, number][]) {
+    rt.count({ kind, format, count: per * out.size });
+  }
+  if (activation) rt.count({ kind: 'activation', fn: activation, format, fast: false, count: out.size });
+  const role = rt.activationRole;
+  for (const o of operands) rt.count({ kind: 'memory', direction: 'read', role, format: o.t.valueFormat, bits: o.t.size * o.t.valueBits });
+  rt.count({ kind: 'memory', direction: 'write', role, format: out.valueFormat, bits: out.size * out.valueBits });
 }
 
 // ---- unary ops --------------------------------------------------------------------------------
 
 /** Unary expressions in `a` (and parameters p0..). Stable forms: WGSL's tanh/exp may overflow. */
 export const UNARY = {
-  copy: 'a',
-  neg: '-a',
-  relu: 'max(a, 0.0)',
-  leaky_relu: 'select(a * p0, a, a > 0.0)',
-  tanh: 'tanh(clamp(a, -15.0, 15.0))',
-  sigmoid: '1.0 / (1.0 + exp(-clamp(a, -88.0, 88.0)))',
-  exp: 'exp(a)',
-  log: 'log(a)',
-  sqrt: 'sqrt(a)',
-  rsqrt: 'inverseSqrt(a)',
-  abs: 'abs(a)',
-  square: 'a * a',
-  affine: 'a * p0 + p1',
-  reciprocal: '1.0 / a',
-  step: 'select(0.0, 1.0, a > 0.0)',
-  clamp: 'clamp(a, p0, p1)',
-} as const;
+  copy: { expr: 'a', ops: {} },
+  neg: { expr: '-a', ops: {} },
+  relu: { expr: 'max(a, 0.0)', ops: { activation: 'relu' } },
+  leaky_relu: { expr: 'select(a * p0, a, a > 0.0)', ops: { activation: 'leaky_relu' } },
+  tanh: { expr: 'tanh(clamp(a, -15.0, 15.0))', ops: { activation: 'tanh' } },
+  sigmoid: { expr: '1.0 / (1.0 + exp(-clamp(a, -88.0, 88.0)))', ops: { activation: 'sigmoid' } },
+  exp: { expr: 'exp(a)', ops: { exp: 1 } },
+  log: { expr: 'log(a)', ops: { log: 1 } },
+  sqrt: { expr: 'sqrt(a)', ops: { sqrt: 1 } },
+  rsqrt: { expr: 'inverseSqrt(a)', ops: { sqrt: 1, div: 1 } },
+  abs: { expr: 'abs(a)', ops: {} },
+  square: { expr: 'a * a', ops: { mul: 1 } },
+  affine: { expr: 'a * p0 + p1', ops: { mul: 1, add: 1 } },
+  reciprocal: { expr: '1.0 / a', ops: { div: 1 } },
+  step: { expr: 'select(0.0, 1.0, a > 0.0)', ops: { max: 1 } },
+  clamp: { expr: 'clamp(a, p0, p1)', ops: { max: 2 } },
+} as const satisfies Record<string, { expr: string; ops: ElementOps }>;
 export type UnaryOp = keyof typeof UNARY;
 
 export const BINARY = {
-  add: 'a + b',
-  sub: 'a - b',
-  mul: 'a * b',
-  div: 'a / b',
-  maximum: 'max(a, b)',
-  minimum: 'min(a, b)',
+  add: { expr: 'a + b', ops: { add: 1 } },
+  sub: { expr: 'a - b', ops: { add: 1 } },
+  mul: { expr: 'a * b', ops: { mul: 1 } },
+  div: { expr: 'a / b', ops: { div: 1 } },
+  maximum: { expr: 'max(a, b)', ops: { max: 1 } },
+  minimum: { expr: 'min(a, b)', ops: { max: 1 } },
   // Fused backward rules: a is the upstream gradient, b the saved input (x) or output (y).
-  relu_grad: 'select(0.0, a, b > 0.0)',
-  leaky_relu_grad: 'select(a * p0, a, b > 0.0)',
-  tanh_grad: 'a * (1.0 - b * b)',
-  sigmoid_grad: 'a * b * (1.0 - b)',
-} as const;
+  relu_grad: { expr: 'select(0.0, a, b > 0.0)', ops: { max: 1 } },
+  leaky_relu_grad: { expr: 'select(a * p0, a, b > 0.0)', ops: { mul: 1, max: 1 } },
+  tanh_grad: { expr: 'a * (1.0 - b * b)', ops: { mul: 2, add: 1 } },
+  sigmoid_grad: { expr: 'a * b * (1.0 - b)', ops: { mul: 2, add: 1 } },
+} as const satisfies Record<string, { expr: string; ops: ElementOps }>;
 export type BinaryOp = keyof typeof BINARY;
 
 export function unaryRaw(x: Tensor, op: UnaryOp, params: readonly number[] = []): Tensor {
-  return elementwise(x.rt, op, UNARY[op], [{ t: x }], x.shape, params);
+  return elementwise(x.rt, op, UNARY[op].expr, [{ t: x }], x.shape, params, undefined, UNARY[op].ops);
 }
 
 export function binaryRaw(a: Tensor, b: Tensor, op: BinaryOp, params: readonly number[] = []): Tensor {
   const shape = broadcastShapes(a.shape, b.shape, op);
-  return elementwise(a.rt, op, BINARY[op], [{ t: a }, { t: b }], shape, params);
+  return elementwise(a.rt, op, BINARY[op].expr, [{ t: a }, { t: b }], shape, params, undefined, BINARY[op].ops);
 }
 
 function reduceGrad(g: Tensor, shape: readonly number[]): Tensor {

@@ -59,7 +59,9 @@ function sumRaw(x: Tensor, axes: number[], scale: number, outShape: readonly num
     .u32Array(red.map((d) => d.extent), MAX_RANK)
     .u32Array(red.map((d) => d.stride), MAX_RANK);
   rt.dispatch(rt.kernel('sum', (reduceCode ??= reduceShader())), w.build(), [x.buffer, out.buffer], grid);
-  rt.count({ kind: 'add', format: 'fp32', count: outCount * Math.max(0, redCount - 1) });
+  rt.count({ kind: 'add', format: x.valueFormat, count: outCount * Math.max(0, redCount - 1) });
+  rt.count({ kind: 'memory', direction: 'read', role: rt.activationRole, format: x.valueFormat, bits: x.size * x.valueBits });
+  rt.count({ kind: 'memory', direction: 'write', role: rt.activationRole, format: 'fp32', bits: outCount * 32 });
   return out;
 }
 
@@ -85,7 +87,7 @@ function sumScaled(x: Tensor, axesIn: readonly number[] | undefined, keepDims: b
   return record(out, op, [x], (g) => {
     const e = expandRaw(g, x.shape, axes);
     if (scale === 1) return [e];
-    const s = elementwise(x.rt, 'affine', 'a * p0 + p1', [{ t: e }], x.shape, [scale, 0]);
+    const s = elementwise(x.rt, 'affine', 'a * p0 + p1', [{ t: e }], x.shape, [scale, 0], undefined, { mul: 1, add: 1 });
     e.dispose();
     return [s];
   });

@@ -121,6 +121,11 @@ export class Tensor implements Disposable {
     return this.encoding?.format.name ?? this.lattice?.name ?? 'fp32';
   }
 
+  /** Bits per value in that format (what hardware storing it natively would move). */
+  get valueBits(): number {
+    return this.encoding?.format.bits ?? this.lattice?.bits ?? 32;
+  }
+
   /** The same data under another shape of the same size (no copy; shares the storage). */
   view(shape: readonly number[]): Tensor {
     const s = this.store;
