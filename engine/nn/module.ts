@@ -8,9 +8,13 @@
 //                      e.g. input and weight through a Quantizer op (p8e2 forward, p8e2 errors), the
 //                      weight replaced by the optimizer's packed forward copy (optimizer.forwardWeight),
 //                      kernel options for the fused epilogue (output format p16e2, quire accumulation).
+//   replace(site, x)   every layer: before it runs, with its input x. A tensor returned here is
+//                      used instead of the layer's own result (null: the layer runs as usual). For
+//                      hooks that swap how a layer computes, e.g. deployment's fast posit tanh in
+//                      place of the generator's output Tanh (gan/deploy/hook.ts).
 //   output(site, y)    every layer: after it computed y (e.g. re-quantize a batch-norm output).
 // `site` names the layer (its dotted path and class) so a recipe can treat layers differently.
-// Both run inside the layer's op-count scope. Without a hook a layer runs in float32.
+// All run inside the layer's op-count scope. Without a hook a layer runs in float32.
 
 import { parameter } from '../autograd/tape.ts';
 import type { Epilogue, MatmulOptions } from '../ops/matmul.ts';
@@ -44,6 +48,8 @@ export interface Operands<K = KernelOptions> {
 
 export interface LayerHook {
   operands?(site: Site, o: Operands): Operands;
+  /** `input` is what the layer's forward received (a Tensor, or indices for an Embedding). */
+  replace?(site: Site, input: unknown): Tensor | null;
   output?(site: Site, y: Tensor): Tensor;
 }
 
@@ -197,7 +203,7 @@ export abstract class Module {
 export abstract class Layer<I = Tensor> extends Module {
   forward(x: I): Tensor {
     return this.scoped(() => {
-      const y = this.run(x);
+      const y = this.hook?.replace?.(this.site, x) ?? this.run(x);
       return this.hook?.output ? this.hook.output(this.site, y) : y;
     });
   }

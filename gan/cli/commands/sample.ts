@@ -1,4 +1,5 @@
 import { openNodeGpu } from '../../../engine/device/node.ts';
+import { openExport } from '../../deploy/files.ts';
 import { writeFileAtomicSync } from '../../io/atomic.ts';
 import { imageGrid } from '../../io/image-grid.ts';
 import { pngBytes } from '../../io/png-node.ts';
@@ -13,6 +14,7 @@ const sample: Command = {
   summary: 'write a grid of generated digits from a trained run',
   help: `Usage: posit-gan sample --checkpoint DIR --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
                         [--precision trained|fp32]
+       posit-gan sample --export FILE --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
 
 Generates N images with the generator of the run in DIR (its newest good checkpoint) and writes them as
 one PNG grid. For the conditional GAN, each label in --labels gives one row (default 0,1,...,9: row i is
@@ -21,6 +23,8 @@ digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N im
 
   --precision trained   run the generator under the recipe it was trained with (default)
   --precision fp32      run it in float32 on the trained master weights
+  --export FILE         instead of a run: the generator of an export file (posit-gan export), under
+                        the deployment recipe it was exported with
 
 ${GPU_OPTIONS_HELP}`,
   options: {
@@ -31,11 +35,15 @@ ${GPU_OPTIONS_HELP}`,
     labels: { type: 'string' },
     seed: { type: 'string' },
     precision: { type: 'string' },
+    export: { type: 'string' },
   },
   async run(values) {
     const dir = str(values, 'checkpoint');
+    const exportFile = str(values, 'export');
     const out = str(values, 'out');
-    if (!dir) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) is required');
+    if (!dir && !exportFile) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) or --export FILE is required');
+    if (dir && exportFile) throw new UsageError('give --checkpoint or --export, not both');
+    if (exportFile && values.precision !== undefined) throw new UsageError('--precision applies to --checkpoint; an export runs under the recipe it was exported with');
     if (!out) throw new UsageError('--out FILE.png is required');
     const seed = int(values, 'seed', 0, 0, 0xffffffff);
     const precision = oneOf(values, 'precision', ['trained', 'fp32'] as const, 'trained');
@@ -50,8 +58,9 @@ ${GPU_OPTIONS_HELP}`,
     }
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
-      const run = restoreRun(gpu, dir, { asTrained: precision === 'trained' });
-      const { gan } = run;
+      const exported = exportFile ? await openExport(gpu, exportFile) : null;
+      const run = exported ? null : restoreRun(gpu, dir!, { asTrained: precision === 'trained' });
+      const { gan, runtime } = exported ?? run!;
       let n: number;
       let cols: number;
       let labels: Uint32Array | undefined;
@@ -67,10 +76,13 @@ ${GPU_OPTIONS_HELP}`,
         cols = Math.ceil(Math.sqrt(n));
       }
       const z = latentNoise(seed, 0x5a3f1e, n, gan.latent);
-      const images = await generateImages(run.runtime, gan, z, labels);
+      const images = await generateImages(runtime, gan, z, labels);
       const [c, h, w] = gan.imageShape;
       writeFileAtomicSync(out, pngBytes(imageGrid(images, n, { channels: c as 1, height: h, width: w }, { cols })));
-      process.stdout.write(`${out}: ${n} samples of ${run.config.model} (${run.recipe.name}, step ${run.step}, ${precision})\n`);
+      const what = exported
+        ? `export ${exportFile}: deployment recipe ${exported.deployment.recipe.name}, step ${exported.file.header.source.step}`
+        : `${run!.recipe.name}, step ${run!.step}, ${precision}`;
+      process.stdout.write(`${out}: ${n} samples of ${gan.kind} (${what})\n`);
       return 0;
     } finally {
       gpu.destroy();

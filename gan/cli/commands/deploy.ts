@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { openNodeGpu } from '../../../engine/device/node.ts';
+import { compareDeployments, writeComparison } from '../../deploy/files.ts';
+import { DeployRecipeError, deployRecipesHelp, PAPER_DEPLOY_RECIPES, parseDeployRecipes, type DeployRecipe } from '../../deploy/recipes.ts';
+import { deployTable } from '../../deploy/report.ts';
+import { int, str, UsageError, type Command, type Values } from '../command.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+
+/** --recipes as deployment recipes; a bad name is a usage error listing the allowed ones. */
+export function recipesOption(values: Values): DeployRecipe[] {
+  try {
+    return parseDeployRecipes(str(values, 'recipes') ?? PAPER_DEPLOY_RECIPES.join(','));
+  } catch (e) {
+    if (e instanceof DeployRecipeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** --n, --seed and --batch (n must be a whole number of batches: op counts are per forward pass). */
+export function inputOptions(values: Values): { n: number; seed: number; batch: number } {
+  const n = int(values, 'n', 100, 1, 100_000);
+  const batch = int(values, 'batch', Math.min(n, 100), 1, 100_000);
+  if (n % batch !== 0) throw new UsageError(`--n ${n} must be a multiple of --batch ${batch}`);
+  return { n, seed: int(values, 'seed', 0, 0, 0xffffffff), batch };
+}
+
+export const INPUT_OPTIONS_HELP = `  --n N               [100] evaluation inputs (cgan: labels cycle through 0..9)
+  --seed S            [0] seed of the latent vectors
+  --batch B           [min(N, 100)] images per forward pass (N must be a multiple)`;
+
+const deploy: Command = {
+  name: 'deploy',
+  summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)',
+  help: `Usage: posit-gan deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
+                        [--out DIR2] [--export FILE]
+
+Runs the generator of the run in DIR (its newest good checkpoint, float32 master weights) under each
+deployment recipe on the same N evaluation inputs, and compares every recipe's images with the float32
+generator's: PSNR (peak 255) and SSIM on the 8-bit pixels, identical images counted apart. Writes:
+  DIR2/deploy.json                 the table as JSON (device, command, one row per recipe)
+  DIR2/deploy.png                  the first 10 images of every recipe, one row each, fp32 first
+  DIR2/<recipe>.opcounts.json      op counts of each recipe's forward passes (phase 'inference'),
+                                   for \`posit-gan energy\`: compare recipes by comparing these files
+
+  --checkpoint DIR    a run directory written by \`posit-gan train\`
+  --recipes LIST      [${PAPER_DEPLOY_RECIPES.join(',')}] comma-separated deployment recipes
+  --out DIR2          [DIR/deploy]
+  --export FILE       also run the generator of an export file (\`posit-gan export\`) as a row
+                      'export:<recipe>'; alone (without --checkpoint) it is run without a reference
+${INPUT_OPTIONS_HELP}
+
+${deployRecipesHelp()}
+
+${GPU_OPTIONS_HELP}`,
+  options: {
+    ...GPU_OPTIONS,
+    checkpoint: { type: 'string' },
+    recipes: { type: 'string' },
+    n: { type: 'string' },
+    seed: { type: 'string' },
+    batch: { type: 'string' },
+    out: { type: 'string' },
+    export: { type: 'string' },
+  },
+  async run(values) {
+    const checkpoint = str(values, 'checkpoint');
+    const exportFile = str(values, 'export');
+    if (!checkpoint && !exportFile) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) is required');
+    if (!checkpoint && values.recipes !== undefined) throw new UsageError('--recipes needs --checkpoint DIR: recipes run on the trained float32 weights');
+    const recipes = checkpoint ? recipesOption(values) : [];
+    const inputs = inputOptions(values);
+    const out = str(values, 'out') ?? (checkpoint ? join(checkpoint, 'deploy') : 'deploy');
+    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    try {
+      const c = await compareDeployments(gpu, {
+        ...inputs,
+        recipes,
+        ...(checkpoint ? { checkpoint } : {}),
+        ...(exportFile ? { exportFile } : {}),
+        command: ['posit-gan', 'deploy', ...process.argv.slice(3)].join(' '),
+        commandName: 'deploy',
+        onRow: (r) => process.stderr.write(`  ${r.label}: ${r.seconds.toFixed(1)} s\n`),
+      });
+      writeComparison(out, c);
+      process.stdout.write(`${deployTable(c.result)}\n\nwrote ${join(out, 'deploy.json')}, ${join(out, 'deploy.png')} and ${c.opcounts.size} op-count files in ${out}\n`);
+      return 0;
+    } finally {
+      gpu.destroy();
+    }
+  },
+};
+export default deploy;

@@ -1,0 +1,137 @@
+// The Node side of deployment: export files on disk, and a whole comparison (restore a run, run every
+// recipe and an optional export on the same inputs, write JSON, image strip, op counts and, for
+// experiments, Markdown). Used by the deploy, export, sample and experiment commands. All writes are
+// atomic (temporary file + rename).
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Gpu } from '../../engine/device/gpu.ts';
+import type { OpCountsFile } from '../../engine/record/schema.ts';
+import { Runtime } from '../../engine/runtime.ts';
+import { writeFileAtomicSync } from '../io/atomic.ts';
+import { pngBytes } from '../io/png-node.ts';
+import type { RasterImage } from '../io/png.ts';
+import type { Gan } from '../models/gan.ts';
+import { evaluationInputs, restoreRun } from '../train/restore.ts';
+import { deployRow, evaluateRecipes, type DeployInputs, type DeployRow } from './evaluate.ts';
+import { ExportError, parseExport, type ExportFile } from './export-format.ts';
+import { instantiateExport, type ExportedGenerator } from './export.ts';
+import type { DeployRecipe } from './recipes.ts';
+import { deployMarkdown, deployStrip, resultRow, rowFileName, type DeployResult } from './report.ts';
+
+/** Reads and verifies an export file. */
+export async function readExportFile(path: string): Promise<ExportFile> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new ExportError(`cannot read export file '${path}': ${(e as Error).message}`);
+  }
+  return parseExport(bytes, `export file '${path}'`);
+}
+
+export function writeExportFile(path: string, bytes: Uint8Array): void {
+  writeFileAtomicSync(path, bytes);
+}
+
+/** An export file's generator on its own runtime, ready to run (its hook is set on G). */
+export async function openExport(gpu: Gpu, path: string): Promise<ExportedGenerator & { file: ExportFile; runtime: Runtime }> {
+  const file = await readExportFile(path);
+  const runtime = new Runtime(gpu);
+  const g = instantiateExport(runtime, file, `export file '${path}'`);
+  g.gan.G.setHook(g.deployment.hook);
+  return { ...g, file, runtime };
+}
+
+export interface ComparisonOptions {
+  /** A run directory: the float32 reference and the recipes' source. */
+  checkpoint?: string;
+  recipes: readonly DeployRecipe[];
+  /** An export file, run as one more row (compared with the checkpoint's reference when given). */
+  exportFile?: string;
+  n: number;
+  seed: number;
+  batch: number;
+  /** The command line, for the results. */
+  command: string;
+  /** For the op-count files. */
+  commandName: 'deploy' | 'experiment';
+  onRow?: (row: DeployRow) => void;
+}
+
+export interface Comparison {
+  result: DeployResult;
+  strip: RasterImage;
+  opcounts: Map<string, OpCountsFile>;
+}
+
+function sameInputsModel(a: Gan, b: Gan): boolean {
+  return a.kind === b.kind && a.latent === b.latent && a.conditional === b.conditional && a.imageShape.join() === b.imageShape.join();
+}
+
+/** Runs the comparison; nothing is written (see writeComparison). */
+export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promise<Comparison> {
+  if (!o.checkpoint && !o.exportFile) throw new Error('deployment needs a run directory (--checkpoint) or an export file (--export)');
+  const run = o.checkpoint ? restoreRun(gpu, o.checkpoint) : null;
+  const exported = o.exportFile ? await openExport(gpu, o.exportFile) : null;
+  const gan = run?.gan ?? exported!.gan;
+  if (run && exported && !sameInputsModel(run.gan, exported.gan)) {
+    throw new ExportError(`export file '${o.exportFile}' holds a ${exported.gan.kind} generator for ${exported.gan.imageShape.join('x')} images; the run in '${o.checkpoint}' trained a ${run.gan.kind} for ${run.gan.imageShape.join('x')}`);
+  }
+  const inputs: DeployInputs = { n: o.n, ...evaluationInputs(gan, o.n, o.seed) };
+  const rows: DeployRow[] = [];
+  let reference: Float32Array | null = null;
+  if (run) {
+    const r = await evaluateRecipes(run.runtime, run.gan, o.recipes, inputs, o.batch, o.onRow);
+    reference = r.reference.images;
+    rows.push(...r.rows);
+  }
+  if (exported) {
+    const row = await deployRow(exported.runtime, exported.gan, exported.deployment, `export:${exported.deployment.recipe.name}`, inputs, o.batch, reference);
+    rows.push(row);
+    o.onRow?.(row);
+  }
+  const name = run ? basename(run.dir) : basename(o.exportFile!).replace(/\.[^.]*$/, '');
+  const created = new Date().toISOString();
+  const opcounts = new Map<string, OpCountsFile>();
+  for (const row of rows) {
+    opcounts.set(
+      `${rowFileName(row.label)}.opcounts.json`,
+      row.recorder.toFile({ name: `${name}-deploy-${row.label}`, command: o.commandName, model: gan.kind, recipe: row.label, steps: row.passes, batch: o.batch, device: gpu.adapter.description, created }),
+    );
+  }
+  const columns = Math.min(o.n, 10);
+  const stripRows = [...(reference ? ['fp32 generator (reference)'] : []), ...rows.map((r) => r.label)];
+  const result: DeployResult = {
+    device: gpu.adapter.description,
+    command: o.command,
+    checkpoint: o.checkpoint ?? null,
+    export: o.exportFile ?? null,
+    model: gan.kind,
+    step: run?.step ?? exported?.file.header.source.step ?? null,
+    train_recipe: run?.recipe.name ?? exported?.file.header.source.trainRecipe ?? null,
+    n: o.n,
+    seed: o.seed,
+    batch: o.batch,
+    reference: reference ? 'float32 generator (no quantization, float tanh)' : null,
+    created,
+    strip: { file: 'deploy.png', rows: stripRows, columns },
+    rows: rows.map(resultRow),
+  };
+  return { result, strip: deployStrip(reference, rows, gan.imageShape, columns), opcounts };
+}
+
+/** Writes deploy.json, deploy.png, one op-count file per row and (given a title) deploy.md into `dir`. */
+export function writeComparison(dir: string, c: Comparison, markdownTitle?: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const put = (file: string, data: string | Uint8Array) => {
+    writeFileAtomicSync(join(dir, file), data);
+    written.push(join(dir, file));
+  };
+  put('deploy.json', JSON.stringify(c.result, null, 2) + '\n');
+  put(c.result.strip.file, pngBytes(c.strip));
+  if (markdownTitle !== undefined) put('deploy.md', deployMarkdown(c.result, markdownTitle));
+  for (const [file, counts] of c.opcounts) put(file, JSON.stringify(counts, null, 1) + '\n');
+  return written;
+}
