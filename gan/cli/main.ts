@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   classifier: { summary: 'train the MNIST classifier used for FID, or measure its test accuracy', load: async () => (await import('./commands/classifier.ts')).default },
   deploy: { summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)', load: async () => (await import('./commands/deploy.ts')).default },
   export: { summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)', load: async () => (await import('./commands/export.ts')).default },
-  experiment: { summary: "reproduce the paper's tables (experiment deploy, ...), writing results/<name>/", load: async () => (await import('./commands/experiment.ts')).default },
+  experiment: { summary: "reproduce the paper's tables (experiment table1, experiment deploy), writing results/<name>/", load: async () => (await import('./commands/experiment.ts')).default },
 };
 
 function topHelp(): string {

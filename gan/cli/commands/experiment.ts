@@ -75,6 +75,7 @@ ${deployRecipesHelp()}`,
 /** The experiments by name: each loads a Command (its options, help and run). Adding one is a line:
  *    table1: async () => (await import('../../experiments/table1-command.ts')).default, */
 const EXPERIMENTS: Record<string, () => Promise<Command>> = {
+  table1: async () => (await import('../../experiments/table1-command.ts')).default,
   deploy: async () => deployExperiment,
 };
 
@@ -97,7 +98,7 @@ function unionOptions(): Options {
 
 const experiment: Command = {
   name: 'experiment',
-  summary: "reproduce the paper's tables (experiment deploy, ...), writing results/<name>/",
+  summary: "reproduce the paper's tables (experiment table1, experiment deploy), writing results/<name>/",
   help: [
     'Usage: posit-gan experiment <name> [options]',
     '',

@@ -1,0 +1,88 @@
+// `posit-gan experiment table1`: the paper's Table I for one model (gan/experiments/table1.ts).
+
+import { openNodeGpu } from '../../engine/device/node.ts';
+import { int, oneOf, str, UsageError, type Command } from '../cli/command.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../cli/gpu-options.ts';
+import { ConfigError, resolveConfig } from '../train/config.ts';
+import { runTable1, TABLE1_RECIPES } from './table1.ts';
+
+const table1: Command = {
+  name: 'table1',
+  summary: "the paper's Table I: train every recipe with the same seed and data order, FID of each",
+  help: `Usage: posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
+                                   [--batch B] [--seed S] [--eval-n N] [--name NAME] [--width W]
+                                   [--size 28|32] [--ngf N] [--ndf N] [--progress bar|quiet|jsonl]
+
+Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with the same seed and data
+order, evaluates each (FID on posit-gan's LeNet-5 features against the 10000 MNIST test images, from
+--eval-n generated samples; classifier accuracy for the cgan), and writes
+  results/NAME/table1.md, table1.json     the table, with the paper's FIDs beside it for the ordering
+  results/NAME/table1-samples.png         one row of samples per recipe (cgan: digits 0..9)
+  results/NAME/opcounts/train-*.opcounts.json   each run's op counts (for posit-gan energy)
+Training runs go to runs/NAME-table1/<recipe> (checkpoints included; not for committing).
+A recipe that diverges is reported as diverged (fid null), not as an error.
+
+  --name NAME     [the model name]
+  --eval-n N      [10000] generated samples per FID`,
+  options: {
+    ...GPU_OPTIONS,
+    model: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    recipes: { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    'eval-n': { type: 'string' },
+    name: { type: 'string' },
+    width: { type: 'string' },
+    size: { type: 'string' },
+    ngf: { type: 'string' },
+    ndf: { type: 'string' },
+    'data-limit': { type: 'string' },
+    progress: { type: 'string' },
+  },
+  async run(values) {
+    const model = oneOf(values, 'model', ['cgan', 'dcgan'] as const, 'cgan');
+    if (str(values, 'steps') !== undefined && str(values, 'epochs') !== undefined) throw new UsageError('give --steps or --epochs, not both');
+    const overrides: Record<string, unknown> = {
+      steps: str(values, 'steps'),
+      epochs: str(values, 'epochs') ?? (str(values, 'steps') !== undefined ? null : undefined),
+      batch: str(values, 'batch'),
+      seed: str(values, 'seed'),
+      width: str(values, 'width'),
+      size: str(values, 'size'),
+      ngf: str(values, 'ngf'),
+      ndf: str(values, 'ndf'),
+      dataLimit: str(values, 'data-limit'),
+    };
+    try {
+      resolveConfig({ ...overrides, model });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(e.message);
+      throw e;
+    }
+    const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
+    const name = str(values, 'name') ?? model;
+    if (!/^[a-zA-Z0-9+._-]+$/.test(name)) throw new UsageError(`--name '${name}' must be a plain file name (letters, digits, + . _ -)`);
+    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    try {
+      const t = await runTable1(gpu, {
+        name,
+        model,
+        config: overrides,
+        recipes,
+        evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
+        command: ['posit-gan', ...process.argv.slice(2)].join(' '),
+        progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
+      });
+      for (const r of t.rows) {
+        process.stdout.write(`${r.recipe.padEnd(8)} ${r.diverged ? 'diverged' : `FID ${r.fid?.toFixed(2)}`}${r.classifier_accuracy !== null ? `  accuracy ${(100 * r.classifier_accuracy).toFixed(1)}%` : ''}\n`);
+      }
+      process.stdout.write(`wrote results/${name}/table1.md and table1.json\n`);
+      return 0;
+    } finally {
+      gpu.destroy();
+    }
+  },
+};
+export default table1;
