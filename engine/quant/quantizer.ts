@@ -40,6 +40,8 @@ function runCodec(rt: Runtime, op: CodecOp, q: QuantSpec, input: Tensor, output:
 /** x rounded to q's format (float32 values on its lattice, times 2^-bias), without autograd. */
 export function quantizeRaw(x: Tensor, q: QuantSpec): Tensor {
   requireF32('quantize', x);
+  // Values already on this lattice are fixed points of every rounding mode: nothing to do or count.
+  if (x.lattice?.name === q.format.name && x.latticeBias === (q.bias ?? 0)) return x.view(x.shape);
   const out = Tensor.empty(x.rt, x.shape, null, `q:${q.format.name}`);
   runCodec(x.rt, 'quantize', q, x, out);
   out.lattice = q.format;
