@@ -1,0 +1,163 @@
+// The browser demo, end to end: builds the page (as `npm run demo:build` does), serves it with Vite's
+// preview server on 127.0.0.1, and drives it in headless Chromium, whose WebGPU runs on SwiftShader (a
+// CPU implementation). The tiny size (?size=tiny) keeps SwiftShader's share to about a minute, most of
+// it compiling the kernels for the first step. Controls are operated from the keyboard where a visitor
+// could. Saves test-artifacts/demo.png.
+//
+// Needs Debian's chromium (scripts/setup-system.sh installs it); CHROMIUM_PATH points elsewhere.
+
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const DEMOS = join(REPO, 'demos');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(REPO, 'test-artifacts');
+
+let outDir: string;
+let profileDir: string;
+let server: PreviewServer | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install it (scripts/setup-system.sh installs Debian's chromium) or set CHROMIUM_PATH`);
+  }
+  outDir = mkdtempSync(join(tmpdir(), 'pg-demo-dist-'));
+  profileDir = mkdtempSync(join(tmpdir(), 'pg-demo-profile-'));
+  // A separate process, as `npm run demo:build` runs it (not inside this test runner's Vite).
+  await promisify(execFile)(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', DEMOS, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: REPO });
+  server = await preview({ root: DEMOS, configFile: join(DEMOS, 'vite.config.ts'), build: { outDir }, preview: { host: '127.0.0.1', port: 0 }, logLevel: 'warn' });
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+  });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  await server?.close();
+  for (const d of [outDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+/** Pixel statistics of a canvas: a hash of its pixels and how many distinct grey levels it has. */
+function canvasStats(selector: string): Promise<{ hash: number; levels: number; width: number; height: number }> {
+  return page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const levels = new Set<number>();
+    let hash = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      levels.add(d[i]!);
+      hash = (Math.imul(hash, 31) + d[i]!) | 0;
+    }
+    return { hash, levels: levels.size, width: canvas.width, height: canvas.height };
+  });
+}
+
+const stat = (key: string) => page.$eval(`.lane [data-stat=${key}]`, (e) => Number((e as HTMLElement).dataset.value));
+
+/** Waits for the sample grid of at least `step`, and returns the step it shows. */
+async function samplesAt(step: number): Promise<number> {
+  const h = await page.waitForFunction((s) => Number(document.querySelector<HTMLCanvasElement>('canvas.samples')?.dataset.step ?? 0) >= s || !document.querySelector<HTMLElement>('#problem')!.hidden, step, { timeout: 150_000 });
+  await h.dispose();
+  await expectNoProblem();
+  return Number(await page.$eval('canvas.samples', (c) => (c as HTMLCanvasElement).dataset.step));
+}
+
+async function expectNoProblem(): Promise<void> {
+  const problem = await page.$eval('#problem', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
+  expect(problem).toBe('');
+}
+
+describe('browser demo', () => {
+  it('trains a p8+ cgan on WebGPU, shows samples and losses, deploys it and estimates energy', async () => {
+    await page.goto(`${server!.resolvedUrls!.local[0]}?size=tiny&model=cgan&recipe=p8%2B`);
+    await page.waitForFunction(() => /^Ready/.test(document.querySelector('#status')!.textContent ?? '') || !document.querySelector<HTMLElement>('#problem')!.hidden, null, { timeout: 60_000 });
+    await expectNoProblem();
+
+    const adapter = await page.textContent('#adapter');
+    expect(adapter).toMatch(/^WebGPU adapter: \S+/);
+    expect(await page.textContent('#data-info')).toMatch(/\d+ examples .* \d+ kB gzip-compressed/);
+
+    // Start from the keyboard.
+    await page.focus('#start');
+    await page.keyboard.press('Enter');
+
+    const first = await samplesAt(1);
+    // The page stays responsive while it trains: a frame is painted promptly.
+    const t0 = Date.now();
+    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => r())));
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const before = await canvasStats('canvas.samples');
+    expect(before.width).toBeGreaterThan(28);
+    expect(before.levels).toBeGreaterThan(16); // not blank, not a flat colour
+    const lossG1 = await stat('lossG');
+    const lossD1 = await stat('lossD');
+
+    // The grid is redrawn every 2 steps at this size.
+    await samplesAt(first + 1);
+    const after = await canvasStats('canvas.samples');
+    expect(after.levels).toBeGreaterThan(16);
+    expect(after.hash).not.toBe(before.hash);
+
+    // Pause (a second press of the same button), and wait until the loop is idle.
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#start')!.textContent === 'Resume', null, { timeout: 60_000 });
+    const steps = await stat('step');
+    expect(steps).toBeGreaterThanOrEqual(2);
+    const lossG = await stat('lossG');
+    const lossD = await stat('lossD');
+    for (const v of [lossG1, lossD1, lossG, lossD]) expect(Number.isFinite(v)).toBe(true);
+    expect(lossG !== lossG1 || lossD !== lossD1).toBe(true);
+    expect(await stat('rate')).toBeGreaterThan(0);
+
+    // Deploy with the default recipes: p8, p6, p6+, p6+t next to the fp32 reference.
+    await page.focus('#deploy-run');
+    await page.keyboard.press('Enter');
+    const h = await page.waitForFunction(() => document.querySelectorAll('#deploy-rows tr').length >= 5 || !document.querySelector<HTMLElement>('#problem')!.hidden, null, { timeout: 120_000 });
+    await h.dispose();
+    await expectNoProblem();
+    const rows = await page.$$eval('#deploy-rows tr', (trs) =>
+      trs.map((tr) => ({
+        recipe: (tr as HTMLElement).dataset.recipe,
+        psnr: tr.querySelector('[data-metric=psnr]')!.textContent,
+        ssim: tr.querySelector('[data-metric=ssim]')!.textContent,
+      })),
+    );
+    expect(rows.map((r) => r.recipe)).toEqual(['fp32', 'p8', 'p6', 'p6+', 'p6+t']);
+    for (const r of rows.slice(1)) {
+      expect(r.psnr).toMatch(/^(\d+\.\d+|identical)/);
+      const ssim = Number(r.ssim);
+      expect(ssim).toBeGreaterThan(0);
+      expect(ssim).toBeLessThanOrEqual(1);
+    }
+    expect(rows.slice(1).some((r) => Number.isFinite(Number.parseFloat(r.psnr!)))).toBe(true);
+
+    // Energy: a bar per training run and per deployment recipe, each a positive estimate.
+    const bars = await page.$$eval('#energy-chart li', (lis) => lis.map((li) => Number((li as HTMLElement).dataset.energyPj)));
+    expect(bars.length).toBe(1 + 5);
+    for (const b of bars) expect(b).toBeGreaterThan(0);
+    expect(await page.textContent('#energy-sources')).toMatch(/Table entries used/);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+});
