@@ -8,6 +8,7 @@
 
 import type { Gpu } from './device/gpu.ts';
 import { bindGroup, kernel, type Binding, type Kernel } from './kernels/cache.ts';
+import { PassTimer } from './kernels/timing.ts';
 import { OpRecorder } from './record/recorder.ts';
 import type { OpEntry, Phase, TensorRole } from './record/schema.ts';
 import { BufferPool, type PoolOptions, type PoolStats } from './tensor/pool.ts';
@@ -45,6 +46,7 @@ export class Runtime {
   private serial = 1;
   private completed = 0;
   private readonly scopes: Set<Disposable>[] = [];
+  private profiler: { timer: PassTimer; labels: string[] } | undefined;
 
   constructor(
     readonly gpu: Gpu,
@@ -78,10 +80,15 @@ export class Runtime {
       bindings.push({ buffer: s.buffer, offset: s.offset, size: s.size });
     }
     bindings.push(...storage);
-    const pass = this.computePass();
+    if (this.profiler) this.endPass();
+    const pass = this.profiler ? this.profiler.timer.beginPass(this.commandEncoder(), k.label) : this.computePass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup(this.gpu, k, bindings));
     pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    if (this.profiler) {
+      pass.end();
+      this.profiler.labels.push(k.label);
+    }
     if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -141,6 +148,37 @@ export class Runtime {
     const c = this.randomCounter;
     this.randomCounter = (c + n) >>> 0;
     return c;
+  }
+
+  // ---- kernel profiling ------------------------------------------------------------------------
+
+  /** Starts timing every dispatch on its own (one compute pass each, GPU timestamps). Slower than
+   *  normal recording; for finding where a step's time goes. Needs the timestamp-query feature. */
+  startProfile(capacity = 2048): void {
+    if (this.profiler) throw new Error('a kernel profile is already running');
+    this.flush();
+    this.profiler = { timer: new PassTimer(this.gpu, capacity), labels: [] };
+  }
+
+  /** Stops profiling: time per kernel label (sum, count), most expensive first. */
+  async stopProfile(): Promise<{ kernel: string; dispatches: number; ms: number }[]> {
+    const p = this.profiler;
+    if (!p) throw new Error('no kernel profile is running (call startProfile first)');
+    this.flush();
+    this.profiler = undefined;
+    const enc = this.device.createCommandEncoder({ label: 'profile:resolve' });
+    p.timer.resolve(enc);
+    this.device.queue.submit([enc.finish()]);
+    const ns = await p.timer.read();
+    p.timer.destroy();
+    const by = new Map<string, { kernel: string; dispatches: number; ms: number }>();
+    p.labels.forEach((label, i) => {
+      const e = by.get(label) ?? { kernel: label, dispatches: 0, ms: 0 };
+      e.dispatches++;
+      e.ms += ns[i]! / 1e6;
+      by.set(label, e);
+    });
+    return [...by.values()].sort((a, b) => b.ms - a.ms);
   }
 
   // ---- scopes -------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ export interface BenchContext {
   model?: 'cgan' | 'dcgan';
   recipes?: string[];
   batches?: number[];
+  /** Also time every kernel of one extra iteration on its own (per-kernel breakdown). */
+  profile?: boolean;
 }
 
 export interface Benchmark {

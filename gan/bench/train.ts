@@ -13,6 +13,8 @@ import { defaultResultPath, hostInfo, openBenchGpu, table, writeResult, type Ben
 const DEFAULT_RECIPES = ['fp32', 'fp16', 'bf16', 'p8', 'p8+', 'fp8'];
 
 interface Row {
+  /** Per-kernel GPU time of one profiled iteration (with --profile). */
+  kernels?: { kernel: string; dispatches: number; ms: number }[];
   model: string;
   recipe: string;
   batch: number;
@@ -56,7 +58,19 @@ const bench: Benchmark = {
               if (s.diverged) throw new Error(`${recipeName} diverged during the benchmark: ${s.diverged}`);
             }
             const m = median(seconds);
-            rows.push({ model, recipe: recipeName, batch, iterations, seconds, medianSeconds: m, iterationsPerSecond: 1 / m, imagesPerSecond: batch / m });
+            const row: Row = { model, recipe: recipeName, batch, iterations, seconds, medianSeconds: m, iterationsPerSecond: 1 / m, imagesPerSecond: batch / m };
+            if (ctx.profile) {
+              rt.startProfile();
+              await trainer.trainStep();
+              row.kernels = await rt.stopProfile();
+              const total = row.kernels.reduce((a, k) => a + k.ms, 0);
+              process.stdout.write(
+                `\n${model} ${recipeName} batch ${batch}: GPU time by kernel in one iteration (${total.toFixed(1)} ms in all)\n` +
+                  table(['kernel', 'dispatches', 'ms', 'share'], row.kernels.map((k) => [k.kernel, String(k.dispatches), k.ms.toFixed(2), `${((100 * k.ms) / total).toFixed(1)}%`])) +
+                  '\n',
+              );
+            }
+            rows.push(row);
             process.stderr.write(`bench train: ${model} ${recipeName} batch ${batch}: ${(1 / m).toFixed(2)} it/s\n`);
           } finally {
             trainer.dispose();

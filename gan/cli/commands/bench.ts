@@ -70,6 +70,7 @@ function context(values: Values): BenchContext {
       return Number(b);
     });
   }
+  if (values.profile === true) ctx.profile = true;
   return ctx;
 }
 
@@ -98,6 +99,8 @@ the wall clock around each submit, and the results say so. The median of the rep
   --model cgan|dcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
                     (default cgan), recipes (default fp32,fp16,bf16,p8,p8+,fp8) and batch sizes
                     (default 64,256); --reps is the number of timed iterations
+  --profile         train: also time each kernel of one more iteration on its own (a breakdown by
+                    kernel, GPU timestamps; the whole iteration runs slower while profiled)
 
 ${GPU_OPTIONS_HELP}`,
   options: {
@@ -112,6 +115,7 @@ ${GPU_OPTIONS_HELP}`,
     recipe: { type: 'string' },
     batches: { type: 'string' },
     batch: { type: 'string' },
+    profile: { type: 'boolean' },
   },
   positionals: true,
   async run(values, positionals) {

@@ -1,0 +1,85 @@
+// `posit-gan bench matmul`: throughput of the GEMM kernel (shaders/matmul.ts) on square n x n x n
+// products, per operand variant (gemm-common.ts): float32 with the planner's tile and with each
+// square tile forced, packed 8/16-bit code operands, the P8+ layer (p8e2 in, p16e2 out) and quire
+// accumulation. GFLOP/s counts 2 n^3 per product; "vs f32" divides by the planned f32 kernel's rate
+// at the same size. --sizes gives n (default 256..4096 on a GPU, 128..512 on a software adapter).
+
+import { Runtime } from '../../engine/runtime.ts';
+import { matmulGemm } from '../../engine/ops/matmul.ts';
+import { DEFAULT_OPERAND_FORMATS, randomOperand, timeGemms, variants } from './gemm-common.ts';
+import { defaultResultPath, hostInfo, openBenchGpu, table, writeResult, type Benchmark, type BenchContext } from './report.ts';
+
+interface Row {
+  variant: string;
+  n: number;
+  tile: string;
+  splits: number;
+  medianNs: number;
+  ns: number[];
+  gflops: number;
+  vsF32: number;
+}
+
+async function run(ctx: BenchContext): Promise<void> {
+  const gpu = await openBenchGpu(ctx.gpuOptions);
+  const rt = new Runtime(gpu);
+  try {
+    const a = gpu.adapter;
+    const sizes = ctx.sizes ?? (a.software ? [128, 256, 512] : [256, 512, 1024, 2048, 4096]);
+    const list = variants(ctx.formats ?? DEFAULT_OPERAND_FORMATS);
+    process.stdout.write(
+      `posit-gan bench matmul on ${a.description} (${a.software ? 'software' : 'hardware'}, ${a.runtime}); ` +
+        `n x n x n, median of ${ctx.reps} after ${ctx.warmup} warm-up\n`,
+    );
+    const results: Row[] = [];
+    let method = 'timestamp';
+    for (const n of sizes) {
+      const rows = await rt.scope(async () => {
+        const calls = list.map((v) => {
+          const x = randomOperand(rt, [n, n], v.operands, 1);
+          const y = randomOperand(rt, [n, n], v.operands, 2);
+          const call = matmulGemm(x, y, {
+            ...(v.output ? { output: { format: v.output } } : {}),
+            ...(v.accumulate ? { accumulate: v.accumulate } : {}),
+            ...(v.tile ? { tile: v.tile } : {}),
+          });
+          return { label: `matmul ${v.name} ${n}`, call };
+        });
+        const times = await timeGemms(gpu, calls, ctx);
+        method = times[0]!.method;
+        const f32 = (2 * n ** 3) / times[0]!.medianNs; // variants()[0] is the planned f32 kernel
+        return times.map((t, i): Row => {
+          const gflops = (2 * n ** 3) / t.medianNs;
+          return { variant: list[i]!.name, n, tile: t.tile, splits: t.splits, medianNs: t.medianNs, ns: t.ns, gflops, vsF32: gflops / f32 };
+        });
+      });
+      results.push(...rows);
+      process.stdout.write(
+        `\nn = ${n} (${method})\n` +
+          table(
+            ['variant', 'tile', 'ms', 'GFLOP/s', 'vs f32'],
+            rows.map((r) => [r.variant, r.splits > 1 ? `${r.tile}, split ${r.splits}` : r.tile, (r.medianNs / 1e6).toFixed(2), r.gflops.toFixed(2), `${r.vsF32.toFixed(2)}x`]),
+          ) +
+          '\n',
+      );
+    }
+    const path = writeResult(ctx.out ?? defaultResultPath('matmul', a), {
+      benchmark: 'matmul',
+      adapter: a,
+      timing: method as 'timestamp' | 'wall-clock',
+      date: new Date().toISOString(),
+      node: process.version,
+      host: hostInfo(),
+      reps: ctx.reps,
+      warmup: ctx.warmup,
+      flops: '2 n^3 per n x n x n product',
+      results,
+    });
+    process.stdout.write(`\nwrote ${path}\n`);
+  } finally {
+    gpu.destroy();
+  }
+}
+
+const benchmark: Benchmark = { run };
+export default benchmark;
