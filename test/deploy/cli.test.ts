@@ -145,6 +145,6 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     expect(wrong.code).toBe(2);
     const unknown = await cli('experiment', 'table9');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/unknown experiment 'table9' \(known: deploy/);
+    expect(unknown.stderr).toMatch(/unknown experiment 'table9' \(known: table1, deploy/);
   });
 });
