@@ -66,7 +66,7 @@ async function run(ctx: BenchContext): Promise<void> {
     const list = variants(ctx.formats ?? DEFAULT_OPERAND_FORMATS).filter((v) => !v.tile);
     process.stdout.write(
       `posit-gan bench conv on ${a.description} (${a.software ? 'software' : 'hardware'}, ${a.runtime}); ` +
-        `NCHW, median of ${ctx.reps} after ${ctx.warmup} warm-up\n`,
+        `NCHW; median of ${ctx.reps} rounds over the variants, each timed run right after an untimed one (${ctx.warmup} warm-up first)\n`,
     );
     const results: Row[] = [];
     let method = 'timestamp';

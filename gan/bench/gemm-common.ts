@@ -89,7 +89,9 @@ export async function timeGemms(gpu: Gpu, calls: readonly { label: string; call:
     });
     for (let r = 0; r < opts.reps; r++) {
       for (const run of runs) {
-        const t = await timeComputePass(gpu, run.label, run.record, { reps: 1, warmup: r === 0 ? opts.warmup : 0 });
+        // One untimed run right before each timed one: on a software adapter the caches then hold
+        // this variant's operands, not the previous variant's.
+        const t = await timeComputePass(gpu, run.label, run.record, { reps: 1, warmup: r === 0 ? Math.max(1, opts.warmup) : 1 });
         run.ns.push(...t.ns);
         run.method = t.method;
       }

@@ -29,7 +29,7 @@ async function run(ctx: BenchContext): Promise<void> {
     const list = variants(ctx.formats ?? DEFAULT_OPERAND_FORMATS);
     process.stdout.write(
       `posit-gan bench matmul on ${a.description} (${a.software ? 'software' : 'hardware'}, ${a.runtime}); ` +
-        `n x n x n, median of ${ctx.reps} after ${ctx.warmup} warm-up\n`,
+        `n x n x n; median of ${ctx.reps} rounds over the variants, each timed run right after an untimed one (${ctx.warmup} warm-up first)\n`,
     );
     const results: Row[] = [];
     let method = 'timestamp';

@@ -1,0 +1,364 @@
+// Running one GEMM of the generator in shaders/matmul.ts: operand storage from the tensors' encodings,
+// the plan (tile, split-K, quire width), the parameter block, the code tables, the dispatches and the
+// op counts. matmul.ts and conv.ts describe their products as GemmCalls (index maps and strides);
+// nothing here knows about matrices or images.
+
+import { decodeToF32Bits } from '../formats/codec.ts';
+import type { Format, Rounding } from '../formats/descriptor.ts';
+import { grid1d, type Binding, type Kernel } from '../kernels/cache.ts';
+import { parallelism, planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../kernels/matmul-plan.ts';
+import type { TensorRole } from '../record/schema.ts';
+import type { Runtime } from '../runtime.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { UNARY, binaryRaw } from './elementwise.ts';
+import {
+  GEMM_PARAMS,
+  REDUCE_WORKGROUP,
+  gemmReduceShader,
+  gemmShader,
+  sharedBytes,
+  type ActivationName,
+  type GemmParamName,
+  type GemmSpec,
+  type OperandSpec,
+  type OperandStorage,
+} from '../../shaders/matmul.ts';
+import type { OperandMap, OutputMap } from '../../shaders/matmul-maps.ts';
+import type { QuireOperand } from '../../shaders/matmul-quire.ts';
+
+/** An operand as the GEMM sees it: X(z, r, k) for its free index r and the reduction index k. */
+export interface OperandView {
+  t: Tensor;
+  map: OperandMap;
+  /** Strided / ksplit maps: element offset = base + z*sz + r*sr + k*sk, or with ksplit
+   *  base + z*sz + r*sr + (k / kd)*sk2 + (k % kd)*sk. */
+  base?: number;
+  sz?: number;
+  sr?: number;
+  sk?: number;
+  kd?: number;
+  sk2?: number;
+  role: TensorRole;
+}
+
+/** Convolution geometry for the conv maps (see shaders/matmul-maps.ts). */
+export interface ConvGeometry {
+  n: number;
+  ci: number;
+  hi: number;
+  wi: number;
+  co: number;
+  ho: number;
+  wo: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
+}
+
+export interface GemmEpilogue {
+  bias?: Tensor | undefined;
+  activation?: ActivationName | undefined;
+  slope?: number | undefined;
+  output?: { format: Format; rounding?: Rounding | undefined; seed?: number | undefined } | undefined;
+}
+
+export interface GemmCall extends GemmEpilogue {
+  op: string;
+  a: OperandView;
+  b: OperandView;
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  geometry?: ConvGeometry;
+  outShape: readonly number[];
+  outMap: OutputMap;
+  /** nchw output: pixels per image (the n index is image * pixels + pixel). */
+  pixels?: number;
+  biasAxis?: 'row' | 'col';
+  /** Also return the activation's output before quantization (for the activation's backward). */
+  aux?: boolean;
+  accumulate?: 'f32' | 'quire';
+  tile?: TileName | undefined;
+  /** Multiply-accumulates to count (a convolution's true taps; default m*n*k*batch). */
+  macs?: number;
+  outRole: TensorRole;
+}
+
+export interface GemmResult {
+  out: Tensor;
+  /** The pre-quantization activation output, when asked for. */
+  aux: Tensor | null;
+  plan: GemmPlan;
+  spec: GemmSpec;
+}
+
+const ACTIVATION_FN = { relu: 'relu', leaky_relu: 'leaky_relu', tanh: 'tanh', sigmoid: 'sigmoid' } as const;
+
+/** Checks the epilogue options of a product with `n` outputs per bias element axis. */
+export function checkEpilogue(op: string, o: GemmEpilogue, n: number, axis: string): void {
+  if (o.bias) {
+    if (!o.bias.isF32) throw new Error(`${op}: bias ${o.bias} must be float32, not packed codes`);
+    if (o.bias.rank !== 1 || o.bias.shape[0] !== n) throw new Error(`${op}: bias must be [${n}] (one per output ${axis}), got [${o.bias.shape.join(', ')}]`);
+  }
+  const act = o.activation ?? 'none';
+  if (act !== 'none' && !(act in ACTIVATION_FN)) throw new Error(`${op}: unknown activation '${act}' (none, relu, leaky_relu, tanh, sigmoid)`);
+  if (o.slope !== undefined && !(o.slope >= 0)) {
+    throw new Error(`${op}: leaky_relu slope ${o.slope} must be >= 0 (backward reads the derivative from the output's sign)`);
+  }
+  const out = o.output;
+  if (out) {
+    if (!out.format || typeof out.format !== 'object' || !('family' in out.format)) throw new Error(`${op}: output.format must be a parsed Format (parseFormat)`);
+    const r = out.rounding ?? 'nearest';
+    if (r !== 'nearest' && r !== 'stochastic') throw new Error(`${op}: output rounding '${String(r)}' must be 'nearest' or 'stochastic'`);
+    if (r === 'stochastic' && out.seed === undefined) throw new Error(`${op}: stochastic output rounding needs a seed`);
+    if (out.seed !== undefined && !(Number.isInteger(out.seed) && out.seed >= 0 && out.seed <= 0xffffffff)) throw new Error(`${op}: seed ${out.seed} must be a u32`);
+  }
+}
+
+/** The gradient before the activation: g * act'(.), read from the activation's output y (relu and
+ *  leaky relu with slope >= 0 keep the sign of their input; tanh' = 1 - y^2, sigmoid' = y(1 - y)). */
+export function activationGrad(g: Tensor, y: Tensor, act: ActivationName, slope = 0.01): Tensor {
+  switch (act) {
+    case 'none':
+      return g;
+    case 'relu':
+      return binaryRaw(g, y, 'relu_grad');
+    case 'leaky_relu':
+      return binaryRaw(g, y, 'leaky_relu_grad', [slope]);
+    case 'tanh':
+      return binaryRaw(g, y, 'tanh_grad');
+    case 'sigmoid':
+      return binaryRaw(g, y, 'sigmoid_grad');
+  }
+}
+
+/** Role of the gradient of a tensor with role r (for op counts). */
+export function gradRole(r: TensorRole): TensorRole {
+  return r === 'weights' ? 'gradients' : 'errors';
+}
+
+function storageOf(t: Tensor): OperandStorage {
+  if (!t.encoding) return 'f32';
+  const bits = t.encoding.format.bits;
+  return bits <= 8 ? 'code8' : bits <= 16 ? 'code16' : 'code32';
+}
+
+/** The lattice the quire reads an operand on: packed codes are decoded without their bias (the bias
+ *  is the epilogue's scale); float32 tensors must carry the lattice their values lie on. */
+function quireLattice(t: Tensor, op: string, which: string): QuireOperand & { msb: number } {
+  const what = `${op}: operand ${which} ${t}`;
+  if (t.encoding) return quireOperand(t.encoding.format, 0, what);
+  if (t.lattice) return quireOperand(t.lattice, t.latticeBias, what);
+  throw new Error(
+    `${what} holds plain float32 values; quire accumulation needs both operands on a lattice of at most 16 bits ` +
+      '(packed codes, or float32 values quantized to a format: tensor.lattice)',
+  );
+}
+
+/** Loads along the operand's contiguous direction; 4-wide when the layout allows (aligned, unit stride)
+ *  and the tile stages slices in workgroup memory. */
+function operandSpec(v: OperandView, rows: number, k: number, plan: GemmPlan, quire: QuireOperand | undefined): OperandSpec {
+  const kPerSplit = plan.kPerSplit;
+  const storage = storageOf(v.t);
+  const strided = v.map === 'strided' || v.map === 'ksplit';
+  let kFastest: boolean;
+  if (strided) kFastest = v.sk === 1 || v.sr !== 1;
+  else kFastest = v.map === 'im2col_t';
+  const aligned = (...xs: (number | undefined)[]) => xs.every((x) => (x ?? 0) % 4 === 0);
+  const vector =
+    plan.config.staging !== 'direct' &&
+    v.map === 'strided' &&
+    aligned(v.base, v.sz) &&
+    (kFastest ? v.sk === 1 && aligned(v.sr, k, kPerSplit) : v.sr === 1 && aligned(v.sk, rows));
+  const spec: OperandSpec = { storage, map: v.map, kFastest, vector };
+  if (v.t.encoding) spec.format = v.t.encoding.format;
+  if (quire) spec.quire = quire;
+  return spec;
+}
+
+// 8-bit code tables: float32 bits of every code's value (unbiased), built once per format per runtime.
+const luts = new WeakMap<Runtime, Map<string, GPUBuffer>>();
+
+function lutBuffer(rt: Runtime, f: Format): GPUBuffer {
+  let m = luts.get(rt);
+  if (!m) luts.set(rt, (m = new Map()));
+  let buf = m.get(f.name);
+  if (!buf) {
+    const words = new Uint32Array(256);
+    for (let c = 0; c < 2 ** f.bits; c++) words[c] = decodeToF32Bits(f, c);
+    m.set(f.name, (buf = rt.gpu.upload(words, `lut:${f.name}`)));
+  }
+  return buf;
+}
+
+function valueBits(t: Tensor): number {
+  return t.encoding?.format.bits ?? t.lattice?.bits ?? 32;
+}
+
+/** One recorded dispatch of a GEMM: what rt.dispatch (or a benchmark's timed pass) needs. */
+export interface GemmDispatch {
+  kernel: Kernel;
+  params: Uint32Array;
+  storage: Binding[];
+  groups: [number, number, number];
+}
+
+export interface PreparedGemm extends GemmResult {
+  dispatches: GemmDispatch[];
+  /** Frees the temporaries (split-K partial sums) once the dispatches are recorded. */
+  release(): void;
+}
+
+/** Plans a GEMM, allocates its output and builds its dispatches without recording them. */
+export function prepareGemm(c: GemmCall): PreparedGemm {
+  const rt = c.a.t.rt;
+  const quire = (c.accumulate ?? 'f32') === 'quire';
+  const activation = c.activation ?? 'none';
+  // Quantizing float32 results to fp32 changes nothing: no encoder is generated for it.
+  const output = c.output && c.output.format.name !== 'fp32' ? { format: c.output.format, rounding: c.output.rounding ?? 'nearest' } : null;
+  const plan = planGemm({ m: c.m, n: c.n, k: c.k, batch: c.batch }, { quire, parallelism: parallelism(rt.gpu), software: rt.gpu.adapter.software, tile: c.tile });
+
+  let acc: GemmSpec['acc'] = { kind: 'f32' };
+  let qa: (QuireOperand & { msb: number }) | undefined;
+  let qb: (QuireOperand & { msb: number }) | undefined;
+  if (quire) {
+    qa = quireLattice(c.a.t, c.op, 'a');
+    qb = quireLattice(c.b.t, c.op, 'b');
+    const q = quireLimbs(qa, qb, c.k);
+    acc = { kind: 'quire', limbs: q.limbs, lsb: q.lsb };
+    if (output && !roundsThroughOdd(output.format)) {
+      throw new Error(`${c.op}: a quire rounds once to formats whose rounding boundaries have at most 23 significant bits; ${output.format.name} has more`);
+    }
+  }
+  const spec: GemmSpec = {
+    a: operandSpec(c.a, c.m, c.k, plan, qa),
+    b: operandSpec(c.b, c.n, c.k, plan, qb),
+    tile: plan.config,
+    acc,
+    partial: plan.splits > 1,
+    epilogue: {
+      bias: c.bias ? (c.biasAxis ?? 'col') : 'none',
+      activation,
+      output,
+      aux: !!c.aux,
+      out: c.outMap,
+    },
+  };
+  if (activation !== 'none') spec.epilogue.activationExpr = UNARY[activation].expr;
+  const maxShared = rt.gpu.limits.maxComputeWorkgroupStorageSize;
+  if (sharedBytes(spec) > maxShared) {
+    throw new Error(`${c.op}: tile '${plan.tile}' needs ${sharedBytes(spec)} bytes of workgroup memory; this device has ${maxShared}`);
+  }
+  const out = Tensor.empty(rt, c.outShape, null, c.op);
+  const aux = c.aux ? Tensor.empty(rt, c.outShape, null, `${c.op}:aux`) : null;
+  if (output) out.lattice = output.format;
+  const temps: Tensor[] = [];
+  const dispatches = c.m * c.n * c.batch > 0 ? build(rt, c, spec, plan, out, aux, temps) : [];
+  return { out, aux, plan, spec, dispatches, release: () => temps.forEach((t) => t.dispose()) };
+}
+
+/** Runs one GEMM: records its dispatches into the runtime's command encoder and counts its ops. */
+export function gemm(c: GemmCall): GemmResult {
+  const p = prepareGemm(c);
+  const rt = c.a.t.rt;
+  for (const d of p.dispatches) rt.dispatch(d.kernel, d.params, d.storage, d.groups);
+  p.release();
+  count(rt, c, p.spec, p.plan, p.out, p.aux, c.m * c.n * c.batch);
+  return { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
+}
+
+function params(c: GemmCall, plan: GemmPlan, gridX: number): Uint32Array {
+  const v: Partial<Record<GemmParamName, number>> = {
+    m: c.m,
+    n: c.n,
+    k: c.k,
+    batch: c.batch,
+    k_per_split: plan.kPerSplit,
+    splits: plan.splits,
+    scale_exp: -((c.a.t.encoding?.bias ?? 0) + (c.b.t.encoding?.bias ?? 0)),
+    slope: c.slope ?? 0.01,
+    seed: c.output?.seed ?? 0,
+    grid_x: gridX,
+    c_pix: c.pixels ?? 1,
+    tm: plan.config.tm,
+    tn: plan.config.tn,
+  };
+  for (const [p, o] of [['a', c.a], ['b', c.b]] as const) {
+    v[`${p}_base`] = o.base ?? 0;
+    v[`${p}_sz`] = o.sz ?? 0;
+    v[`${p}_sr`] = o.sr ?? 0;
+    v[`${p}_sk`] = o.sk ?? 0;
+    v[`${p}_kd`] = o.kd ?? 1;
+    v[`${p}_sk2`] = o.sk2 ?? 0;
+  }
+  if (c.geometry) for (const [k, x] of Object.entries(c.geometry)) v[`g_${k}` as GemmParamName] = x;
+  const buf = new ArrayBuffer(Math.ceil(GEMM_PARAMS.length / 4) * 16);
+  const u = new Uint32Array(buf);
+  const i = new Int32Array(buf);
+  const f = new Float32Array(buf);
+  GEMM_PARAMS.forEach(([name, type], idx) => {
+    const x = v[name] ?? 0;
+    if (type === 'f32') f[idx] = x;
+    else if (type === 'i32') i[idx] = x;
+    else {
+      if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`gemm parameter ${name}=${x} is not a u32`);
+      u[idx] = x;
+    }
+  });
+  return u;
+}
+
+function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Tensor, aux: Tensor | null, temps: Tensor[]): GemmDispatch[] {
+  const { bm, bn } = plan.config;
+  const groups: [number, number, number] = [Math.ceil(c.n / bn), Math.ceil(c.m / bm), c.batch * plan.splits];
+  const max = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (groups.some((g) => g > max)) {
+    throw new Error(`${c.op}: a ${c.batch} x ${c.m} x ${c.n} output needs [${groups}] workgroups with tile '${plan.tile}', over the device's ${max} per dimension`);
+  }
+  const lutFormats = [...new Map([spec.a, spec.b].filter((o) => o.storage === 'code8').map((o) => [o.format!.name, o.format!])).values()];
+  const extra = (names: readonly string[]) =>
+    names.map((name) => {
+      if (name === 'bias') return c.bias!.buffer;
+      if (name === 'aux') return aux!.buffer;
+      return lutBuffer(rt, lutFormats[Number(name.slice('lut'.length))]!); // lut<i>, in the generator's order
+    });
+  const main = gemmShader(spec);
+  const k = rt.kernel(`gemm:${c.op}`, main.code);
+  if (plan.splits === 1) {
+    return [{ kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, out.buffer, ...extra(main.bindings.slice(3))], groups }];
+  }
+  const partial = Tensor.empty(rt, [plan.splits * c.batch * c.m * c.n], null, `${c.op}:partial`);
+  temps.push(partial);
+  const red = gemmReduceShader(spec);
+  const grid = grid1d(rt.gpu, Math.ceil((c.batch * c.m * c.n) / REDUCE_WORKGROUP));
+  return [
+    { kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, partial.buffer, ...extra(main.bindings.slice(3))], groups },
+    { kernel: rt.kernel(`gemm-reduce:${c.op}`, red.code), params: params(c, plan, grid[0]), storage: [partial.buffer, out.buffer, ...extra(red.bindings.slice(2))], groups: grid },
+  ];
+}
+
+function count(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Tensor, aux: Tensor | null, outputs: number): void {
+  if (!rt.recorder) return;
+  const quire = spec.acc.kind === 'quire';
+  rt.count({ kind: 'mac', a: c.a.t.valueFormat, b: c.b.t.valueFormat, acc: quire ? 'quire' : 'fp32', count: c.macs ?? c.m * c.n * c.k * c.batch });
+  const e = spec.epilogue;
+  const direct = quire && e.output !== null && e.bias === 'none' && e.activation === 'none';
+  if (spec.acc.kind === 'quire') {
+    rt.count({ kind: 'quire_round', format: direct ? e.output!.format.name : 'fp32', quireBits: spec.acc.limbs * 32, count: outputs });
+  } else if (plan.splits > 1) {
+    rt.count({ kind: 'add', format: 'fp32', count: outputs * (plan.splits - 1) });
+  }
+  if (e.bias !== 'none') rt.count({ kind: 'add', format: 'fp32', count: outputs });
+  if (e.activation !== 'none') rt.count({ kind: 'activation', fn: ACTIVATION_FN[e.activation], format: 'fp32', fast: false, count: outputs });
+  if (e.output && !direct) rt.count({ kind: 'convert', from: 'fp32', to: e.output.format.name, rounding: e.output.rounding, count: outputs });
+  for (const o of [c.a, c.b]) rt.count({ kind: 'memory', direction: 'read', role: o.role, format: o.t.valueFormat, bits: o.t.size * valueBits(o.t) });
+  if (c.bias) rt.count({ kind: 'memory', direction: 'read', role: 'weights', format: 'fp32', bits: c.bias.size * 32 });
+  rt.count({ kind: 'memory', direction: 'write', role: c.outRole, format: out.valueFormat, bits: out.size * valueBits(out) });
+  if (aux) rt.count({ kind: 'memory', direction: 'write', role: c.outRole, format: 'fp32', bits: aux.size * 32 });
+}
