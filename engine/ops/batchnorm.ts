@@ -7,6 +7,7 @@
 import { BN_ELEMENT_WORKGROUP, batchNormShader, type BatchNormSpec } from '../../shaders/batchnorm.ts';
 import { record } from '../autograd/tape.ts';
 import { grid1d } from '../kernels/cache.ts';
+import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { full, requireF32 } from './elementwise.ts';
@@ -94,15 +95,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
   const el = params(rt, geo, false, eps, momentum);
   const y = Tensor.empty(rt, x.shape, null, 'batchnorm');
   rt.dispatch(bnKernel(rt, { pass: 'apply', train }), el.words, [x.buffer, saved.buffer, weight.buffer, bias.buffer, y.buffer], el.grid);
-  const fmt = x.valueFormat;
-  // Statistics: 2 adds and 1 multiply per element in training; the normalisation: 2 mul + 2 add.
-  if (train) {
-    rt.count({ kind: 'add', format: fmt, count: 2 * x.size });
-    rt.count({ kind: 'mul', format: fmt, count: x.size });
-    rt.count({ kind: 'sqrt', format: fmt, count: channels });
-  }
-  rt.count({ kind: 'mul', format: fmt, count: 2 * x.size });
-  rt.count({ kind: 'add', format: fmt, count: 2 * x.size });
+  countForward(rt, x, y, weight, bias, channels, train, update);
 
   return record(y, 'batchNorm', [x, weight, bias], (g) => {
     const gw = Tensor.empty(rt, [channels], null, 'batchnorm:gw');
@@ -116,8 +109,79 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
         : [g.buffer, saved.buffer, weight.buffer, gx.buffer];
       rt.dispatch(bnKernel(rt, { pass: 'grad_input', train }), el.words, bufs, el.grid);
     }
-    rt.count({ kind: 'add', format: fmt, count: (train ? 4 : 2) * x.size });
-    rt.count({ kind: 'mul', format: fmt, count: (train ? 5 : 3) * x.size });
+    countBackward(rt, g, x, gx, weight, channels, train);
     return [gx, weight.requiresGrad ? gw : null, bias.requiresGrad ? gb : null];
   });
+}
+
+// ---- op counts ----------------------------------------------------------------------------------
+// The arithmetic of shaders/batchnorm.ts as written there, in the input's value format, with a sum of
+// M terms counted as M - 1 adds (as reduce.ts counts sums) and per-channel work once per channel.
+// Memory: every tensor a pass reads or writes, once per pass, in its value bits (the stats pass reads
+// x twice: the mean, then the centred variance). Roles: x, y and their gradients as the phase says
+// (activations / errors), as is the saved [mean | invstd]; weight, bias and the running statistics
+// are 'weights'; the channel sums gw, gb 'gradients'. With n elements, c channels, M = n / c:
+//   train forward  mean: n - c add, c div; variance: n add (x - mean), n mul, n - c add, c div;
+//                  invstd: c add, c sqrt, c div; apply (x - mean) invstd w + b: 2n add, 2n mul;
+//                  running update: mean 2c mul + c add, variance 3c mul + c add
+//   eval forward   invstd from the running variance: c add, c sqrt, c div; apply: 2n add, 2n mul
+//   backward       channel sums of g and g xhat: n add (x - mean), 2n mul, 2(n - c) add; then
+//                  train gx = w invstd (g - (gb + xhat gw) / M): 3n add, 4n mul, n div
+//                  eval  gx = w invstd g: 2n mul
+
+function arith(rt: Runtime, format: string, ops: Partial<Record<'add' | 'mul' | 'div' | 'sqrt', number>>): void {
+  for (const [kind, count] of Object.entries(ops) as ['add' | 'mul' | 'div' | 'sqrt', number][]) rt.count({ kind, format, count });
+}
+
+function traffic(rt: Runtime, direction: 'read' | 'write', role: TensorRole, t: Tensor, times = 1): void {
+  rt.count({ kind: 'memory', direction, role, format: t.valueFormat, bits: times * t.size * t.valueBits });
+}
+
+/** A [channels] float32 vector's traffic (saved statistics, channel sums). */
+function vector(rt: Runtime, direction: 'read' | 'write', role: TensorRole, values: number): void {
+  rt.count({ kind: 'memory', direction, role, format: 'fp32', bits: values * 32 });
+}
+
+function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: Tensor, c: number, train: boolean, update: boolean): void {
+  if (!rt.recorder) return;
+  const n = x.size;
+  const role = rt.activationRole;
+  if (train) {
+    arith(rt, x.valueFormat, { add: n - c + n + (n - c) + c + 2 * n + (update ? 2 * c : 0), mul: n + 2 * n + (update ? 5 * c : 0), div: 3 * c, sqrt: c });
+    traffic(rt, 'read', role, x, 2);
+    vector(rt, 'write', role, 2 * c);
+    if (update) {
+      vector(rt, 'read', 'weights', 2 * c);
+      vector(rt, 'write', 'weights', 2 * c);
+    }
+  } else {
+    arith(rt, x.valueFormat, { add: 2 * n + c, mul: 2 * n, div: c, sqrt: c });
+    vector(rt, 'read', 'weights', 2 * c);
+    vector(rt, 'write', role, 2 * c);
+  }
+  traffic(rt, 'read', role, x);
+  vector(rt, 'read', role, 2 * c);
+  traffic(rt, 'read', 'weights', weight);
+  traffic(rt, 'read', 'weights', bias);
+  traffic(rt, 'write', role, y);
+}
+
+function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, weight: Tensor, c: number, train: boolean): void {
+  if (!rt.recorder) return;
+  const n = x.size;
+  const role = rt.activationRole;
+  // grad_stats: sums of g and g * xhat per channel.
+  arith(rt, x.valueFormat, { add: n + 2 * (n - c), mul: 2 * n });
+  traffic(rt, 'read', role, g);
+  traffic(rt, 'read', role, x);
+  vector(rt, 'read', role, 2 * c);
+  vector(rt, 'write', 'gradients', 2 * c);
+  if (!gx) return;
+  arith(rt, x.valueFormat, train ? { add: 3 * n, mul: 4 * n, div: n } : { mul: 2 * n });
+  traffic(rt, 'read', role, g);
+  if (train) traffic(rt, 'read', role, x);
+  vector(rt, 'read', role, train ? 2 * c : c);
+  traffic(rt, 'read', 'weights', weight);
+  if (train) vector(rt, 'read', 'gradients', 2 * c);
+  traffic(rt, 'write', role, gx);
 }

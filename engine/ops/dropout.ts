@@ -39,6 +39,17 @@ function mask(x: Tensor, p: number, seed: number, counter: number): Tensor {
   const grid = grid1d(rt.gpu, Math.ceil(x.size / DROPOUT_WORKGROUP));
   const w = new ParamWriter().u32(x.size, seed, counter, dropThreshold(p)).f32(1 / (1 - p)).u32(grid[0], 0, 0).build();
   rt.dispatch(rt.kernel('dropout', (code ??= dropoutShader())), w, [x.buffer, out.buffer], grid);
+  // Per element: the 32-bit random draw compared with the threshold (recorded as an fp32 max, which
+  // the hardware model costs as a 32-bit comparator; the schema has no integer kinds) and the scaling
+  // (a mul in x's format); the integer hash behind the draw has no op kind. Memory: x read, the
+  // result written.
+  if (rt.recorder) {
+    const role = rt.activationRole;
+    rt.count({ kind: 'max', format: 'fp32', count: x.size });
+    rt.count({ kind: 'mul', format: x.valueFormat, count: x.size });
+    rt.count({ kind: 'memory', direction: 'read', role, format: x.valueFormat, bits: x.size * x.valueBits });
+    rt.count({ kind: 'memory', direction: 'write', role, format: out.valueFormat, bits: out.size * out.valueBits });
+  }
   return out;
 }
 

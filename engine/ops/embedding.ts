@@ -4,6 +4,7 @@
 import { EMBEDDING_WORKGROUP, embeddingShader } from '../../shaders/embedding.ts';
 import { record } from '../autograd/tape.ts';
 import { grid1d } from '../kernels/cache.ts';
+import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { requireF32 } from './elementwise.ts';
@@ -31,9 +32,28 @@ export function embedding(indices: Indices, table: Tensor): Tensor {
   const batch = idx.size;
   const out = Tensor.empty(rt, [...idx.shape, dim], null, 'embedding');
   run(rt, 'gather', rows, dim, batch, idx, table, out);
+  if (rt.recorder) {
+    const role = rt.activationRole;
+    traffic(rt, 'read', 'inputs', 'fp32', batch, 32);
+    traffic(rt, 'read', 'weights', table.valueFormat, batch * dim, table.valueBits);
+    traffic(rt, 'write', role, out.valueFormat, out.size, out.valueBits);
+  }
   return record(out, 'embedding', [table], (g) => {
     const gt = Tensor.empty(rt, table.shape, null, 'embedding:grad');
     run(rt, 'scatter', rows, dim, batch, idx, g, gt);
+    if (rt.recorder) {
+      rt.count({ kind: 'add', format: g.valueFormat, count: batch * dim });
+      traffic(rt, 'read', 'inputs', 'fp32', batch, 32);
+      traffic(rt, 'read', rt.activationRole, g.valueFormat, g.size, g.valueBits);
+      traffic(rt, 'write', 'gradients', gt.valueFormat, gt.size, gt.valueBits);
+    }
     return [gt];
   });
+}
+
+// Op counts. Forward: the indices (float32 integers), the rows of the table they pick and the
+// output. Backward: each of the batch x D gradient values is added into its table row (rows start at
+// zero, so batch x D adds); the table gradient is written whole (rows nobody picked are zeros).
+function traffic(rt: Runtime, direction: 'read' | 'write', role: TensorRole, format: string, values: number, bits: number): void {
+  rt.count({ kind: 'memory', direction, role, format, bits: values * bits });
 }

@@ -269,7 +269,7 @@ export function gemm(c: GemmCall): GemmResult {
   const rt = c.a.t.rt;
   for (const d of p.dispatches) rt.dispatch(d.kernel, d.params, d.storage, d.groups);
   p.release();
-  count(rt, c, p.spec, p.plan, p.out, p.aux, c.m * c.n * c.batch);
+  count(rt, c, p.spec, p.out, p.aux, c.m * c.n * c.batch);
   return { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
 }
 
@@ -343,7 +343,7 @@ function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Te
   ];
 }
 
-function count(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Tensor, aux: Tensor | null, outputs: number): void {
+function count(rt: Runtime, c: GemmCall, spec: GemmSpec, out: Tensor, aux: Tensor | null, outputs: number): void {
   if (!rt.recorder) return;
   const quire = spec.acc.kind === 'quire';
   rt.count({ kind: 'mac', a: c.a.t.valueFormat, b: c.b.t.valueFormat, acc: quire ? 'quire' : 'fp32', count: c.macs ?? c.m * c.n * c.k * c.batch });
@@ -351,14 +351,15 @@ function count(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Te
   const direct = quire && e.output !== null && e.bias === 'none' && e.activation === 'none';
   if (spec.acc.kind === 'quire') {
     rt.count({ kind: 'quire_round', format: direct ? e.output!.format.name : 'fp32', quireBits: spec.acc.limbs * 32, count: outputs });
-  } else if (plan.splits > 1) {
-    rt.count({ kind: 'add', format: 'fp32', count: outputs * (plan.splits - 1) });
   }
+  // A K split over workgroups (plan.splits > 1) adds no op of its own: the K MACs per output already
+  // include every accumulation, and counting the slices' final sums would make the counts depend on
+  // the adapter (the planner splits by its parallelism).
   if (e.bias !== 'none') rt.count({ kind: 'add', format: 'fp32', count: outputs });
   if (e.activation !== 'none') rt.count({ kind: 'activation', fn: ACTIVATION_FN[e.activation], format: 'fp32', fast: false, count: outputs });
   if (e.output && !direct) rt.count({ kind: 'convert', from: 'fp32', to: e.output.format.name, rounding: e.output.rounding, count: outputs });
   for (const o of [c.a, c.b]) rt.count({ kind: 'memory', direction: 'read', role: o.role, format: o.t.valueFormat, bits: o.t.size * valueBits(o.t) });
-  if (c.bias) rt.count({ kind: 'memory', direction: 'read', role: 'weights', format: 'fp32', bits: c.bias.size * 32 });
+  if (c.bias) rt.count({ kind: 'memory', direction: 'read', role: 'weights', format: c.bias.valueFormat, bits: c.bias.size * valueBits(c.bias) });
   rt.count({ kind: 'memory', direction: 'write', role: c.outRole, format: out.valueFormat, bits: out.size * valueBits(out) });
   if (aux) rt.count({ kind: 'memory', direction: 'write', role: c.outRole, format: 'fp32', bits: aux.size * 32 });
 }

@@ -17,6 +17,7 @@ import { random } from '../formats/rng.ts';
 import { grid1d } from '../kernels/cache.ts';
 import { ParamWriter } from '../ops/kernel-params.ts';
 import { substitute } from '../ops/substitute.ts';
+import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
@@ -181,11 +182,13 @@ export abstract class Optimizer {
           throw new Error(`${this.kind}: gradient of '${e.name}' is ${g} but the parameter is [${e.param.shape.join(', ')}] float32`);
         }
         e.steps++;
+        // The weight as the kernel reads it (the update may move it onto the master lattice).
+        const read = { format: e.param.valueFormat, bits: e.param.valueBits };
         this.dispatch(e, { ...this.rule, ...this.quant }, this.scalars(e.steps), 0);
         // Counted against the parameter's module ('0.weight' -> layer '0').
         const layer = e.name.slice(0, Math.max(0, e.name.lastIndexOf('.')));
-        if (layer) rt.inLayer(layer, () => this.count(e));
-        else this.count(e);
+        if (layer) rt.inLayer(layer, () => this.count(e, read));
+        else this.count(e, read);
       }
     } finally {
       rt.phase = was;
@@ -354,21 +357,66 @@ export abstract class Optimizer {
     }
   }
 
-  /** Op counts of one update (per element: the rule's arithmetic, then the conversions). */
-  private count(e: Entry): void {
+  /**
+   * Op counts of one update of `e` (n elements), the arithmetic of shaders/optim.ts per element. The
+   * scalars the host computes once per step (1 - beta, the bias corrections, lr / (1 - beta1^t)) are
+   * not per-element work, and neither are steps that change nothing (no unscaling at loss scale 1, no
+   * weight decay at 0, the first momentum step that copies g), as a dedicated unit would skip them:
+   *   unscale           g / s                                  1 div            (s != 1)
+   *   weight decay      g + wd w                               1 mul, 1 add     (wd != 0)
+   *   adam              m = b1 m + (1 - b1) g                  2 mul, 1 add
+   *                     v = b2 v + (1 - b2) g g                3 mul, 1 add
+   *                     w - step m / (sqrt(v) / bc2 + eps)     1 sqrt, 2 div, 1 mul, 2 add
+   *   sgd, momentum     b = mu b + (1 - damp) g                2 mul, 1 add     (after the first step)
+   *                     w - lr (g + mu b)   (Nesterov)         2 mul, 2 add
+   *                     w - lr b            (plain)            1 mul, 1 add
+   *   sgd               w - lr g                               1 mul, 1 add
+   * in the state format (float32 without one), then the conversions from the float32 result to each
+   * quantized buffer, and the kernel's memory traffic: each buffer it reads or writes once, in the bits
+   * of its values (gradient and weight: their value format; state and forward copy: their packed
+   * format).
+   */
+  private count(e: Entry, weightRead: { format: string; bits: number }): void {
     const n = e.param.size;
     const fmt = this.quant.state?.format.name ?? 'fp32';
     const rt = this.rt;
-    const adam = this.rule.rule === 'adam';
-    const extra = adam ? 6 : this.rule.momentum ? 2 : 0;
-    rt.count({ kind: 'mul', format: fmt, count: n * (2 + extra) });
-    rt.count({ kind: 'add', format: fmt, count: n * (2 + (adam ? 4 : this.rule.momentum ? 1 : 0)) });
-    rt.count({ kind: 'div', format: fmt, count: n * (adam ? 3 : 1) });
-    if (adam) rt.count({ kind: 'sqrt', format: fmt, count: n });
+    const ops = { mul: 0, add: 0, div: 0, sqrt: 0 };
+    if (this.lossScale !== 1) ops.div += 1;
+    if (this.weightDecay !== 0) {
+      ops.mul += 1;
+      ops.add += 1;
+    }
+    if (this.rule.rule === 'adam') {
+      ops.mul += 2 + 3 + 1;
+      ops.add += 1 + 1 + 2;
+      ops.div += 2;
+      ops.sqrt += 1;
+    } else if (this.rule.momentum) {
+      if (e.steps > 1) {
+        ops.mul += 2;
+        ops.add += 1;
+      }
+      ops.mul += this.rule.nesterov ? 2 : 1;
+      ops.add += this.rule.nesterov ? 2 : 1;
+    } else {
+      ops.mul += 1;
+      ops.add += 1;
+    }
+    for (const kind of ['mul', 'add', 'div', 'sqrt'] as const) rt.count({ kind, format: fmt, count: n * ops[kind] });
     const conv = (q: Quant | null, times: number) => q && rt.count({ kind: 'convert', from: 'fp32', to: q.format.name, rounding: q.rounding, count: n * times });
     conv(this.quant.grad, 1);
     conv(this.quant.state, e.states.length);
     conv(this.quant.master, 1);
     conv(this.quant.forward, 1);
+    const mem = (direction: 'read' | 'write', role: TensorRole, format: string, bits: number) => rt.count({ kind: 'memory', direction, role, format, bits: n * bits });
+    const g = e.param.grad!;
+    mem('read', 'gradients', g.valueFormat, g.valueBits);
+    mem('read', 'weights', weightRead.format, weightRead.bits);
+    for (const t of e.states) {
+      mem('read', 'optimizer_state', t.valueFormat, t.valueBits);
+      mem('write', 'optimizer_state', t.valueFormat, t.valueBits);
+    }
+    mem('write', 'weights', e.param.valueFormat, e.param.valueBits);
+    if (e.copy) mem('write', 'weights', e.copy.valueFormat, e.copy.valueBits);
   }
 }
