@@ -7,4 +7,5 @@ export * from './conv.ts';
 export * from './norm.ts';
 export * from './embedding.ts';
 export * from './activation.ts';
+export * from './pool.ts';
 export * from './sequential.ts';

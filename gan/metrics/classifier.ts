@@ -30,8 +30,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
-import { Conv2d, Flatten, InitRng, Layer, Linear, ReLU, Sequential } from '../../engine/nn/index.ts';
-import { maxPool2d } from '../../engine/ops/pool.ts';
+import { Conv2d, Flatten, InitRng, Layer, Linear, MaxPool2d, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
@@ -75,19 +74,6 @@ export const REGENERATE_HINT =
 /** A missing, corrupt or mismatched weights file. */
 export class ClassifierWeightsError extends Error {
   override name = 'ClassifierWeightsError';
-}
-
-/** The engine has max pooling as an op but no layer for it; this is the thinnest one. */
-class MaxPool2d extends Layer {
-  constructor(
-    rt: Runtime,
-    readonly kernel: number,
-  ) {
-    super(rt);
-  }
-  protected run(x: Tensor): Tensor {
-    return maxPool2d(x, this.kernel);
-  }
 }
 
 /** LeNet-5 as described above; forward() gives logits, `body` alone gives the features. */

@@ -11,6 +11,8 @@ import {
   InitRng,
   LeakyReLU,
   Linear,
+  AvgPool2d,
+  MaxPool2d,
   Sequential,
   Tanh,
   type LayerHook,
@@ -275,6 +277,21 @@ describe('Module', () => {
       d.eval();
       expect(Array.from(await d.forward(x).read())).toEqual(Array(100).fill(1));
       expect(new Flatten(rt).forward(ops.full(rt, [2, 3, 4, 5], 0)).shape).toEqual([2, 60]);
+    });
+  });
+
+  it('MaxPool2d and AvgPool2d layers pool like the float64 reference (stride = kernel by default)', async () => {
+    const [n, c, h, w] = [2, 3, 7, 5];
+    const x = randomArray(n * c * h * w, 17);
+    const geo = { shape: [n, c, h, w] as [number, number, number, number], k: [2, 2] as [number, number], s: [2, 2] as [number, number], p: [0, 0] as [number, number] };
+    await rt.scope(async () => {
+      const t = Tensor.fromArray(rt, x, [n, c, h, w]);
+      for (const [layer, kind] of [[new MaxPool2d(rt, 2), 'max'], [new AvgPool2d(rt, 2), 'avg']] as const) {
+        const y = layer.forward(t);
+        const want = ref.pool2d(kind, x, geo);
+        expect(y.shape).toEqual(want.shape);
+        expectClose(await y.read(), want.y, 1e-6, 1e-6, `${kind} pool layer`);
+      }
     });
   });
 });
