@@ -185,7 +185,10 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   };
 
   const sample = async () => {
-    const imgs = await trainer.generate(sampleZ, sampleLabels);
+    // The sample grid is not training work: it stays out of the run's op counts.
+    const recorder = rt.recorder;
+    rt.recorder = undefined;
+    const imgs = await trainer.generate(sampleZ, sampleLabels).finally(() => (rt.recorder = recorder));
     const [ch, h, w] = trainer.gan.imageShape;
     const png = pngBytes(imageGrid(imgs, 100, { channels: ch as 1, height: h, width: w }, { cols: 10, rows: 10 }));
     writeFileAtomicSync(join(out, 'samples', `step-${String(trainer.step).padStart(9, '0')}.png`), png);

@@ -226,17 +226,18 @@ export class GanTrainer {
       const zt = Tensor.fromArray(rt, z, [B, this.gan.latent], 'z');
       G.train();
       D.train();
-      // Generator loss through the current discriminator.
-      const fake = G.generate(zt, genLabels);
+      // Generator loss through the current discriminator. Op counts go to 'G.<layer>' and 'D.<layer>'
+      // (both models name their layers model.0, model.1, ...; backward nodes keep their layer).
+      const fake = rt.inLayer('G', () => G.generate(zt, genLabels));
       setRequiresGrad(D, false);
-      const lossG = this.adversarial(D.score(fake, genLabels), 1);
+      const lossG = this.adversarial(rt.inLayer('D', () => D.score(fake, genLabels)), 1);
       setRequiresGrad(D, true);
       this.opt.G.zeroGrad();
       backward(scaleNow.G === 1 ? lossG : affine(lossG, scaleNow.G));
       // Discriminator loss on real and (detached) generated images.
       rt.phase = 'forward';
-      const lossReal = this.adversarial(D.score(real, realLabels), 1);
-      const lossFake = this.adversarial(D.score(detach(fake), genLabels), 0);
+      const lossReal = this.adversarial(rt.inLayer('D', () => D.score(real, realLabels)), 1);
+      const lossFake = this.adversarial(rt.inLayer('D', () => D.score(detach(fake), genLabels)), 0);
       const lossD = affine(add(lossReal, lossFake), 0.5);
       this.opt.D.zeroGrad();
       backward(scaleNow.D === 1 ? lossD : affine(lossD, scaleNow.D));
@@ -279,7 +280,7 @@ export class GanTrainer {
         continue;
       }
       this.opt[net].lossScale = scaleNow[net];
-      this.opt[net].step();
+      rt.inLayer(net, () => this.opt[net].step());
       if (dynamic && ++this.goodSteps[net] >= dynamic.interval) {
         this.lossScale[net] = Math.min(2 ** 24, this.lossScale[net] * 2);
         this.goodSteps[net] = 0;

@@ -76,6 +76,10 @@ describe('GAN training on the CPU driver', () => {
     const counts = JSON.parse(readFileSync(join(out, `${out.split('/').at(-1)}.opcounts.json`), 'utf8'));
     expect(counts.run.steps).toBe(6);
     expect(counts.records.some((e: { kind: string; a?: string }) => e.kind === 'mac' && e.a === 'p8e2')).toBe(true);
+    // Each network's layers under its own prefix (both models name theirs model.0, model.1, ...).
+    const layers = new Set(counts.records.map((e: { layer: string }) => e.layer.split('.')[0]));
+    expect(layers.has('G') && layers.has('D')).toBe(true);
+    expect(layers.has('model')).toBe(false);
   });
 
   it('resume after a crash reproduces the uninterrupted run bit for bit', async () => {
