@@ -4,8 +4,9 @@
 // Rules (ENERGY.md "Derived defaults" unless marked as this model's choice):
 // - float op in format e<E>m<M>: the table entry float_unit{e,m}.<op>.
 // - posit(n) op: a table entry posit_unit{n}.<op> if a user table gives one (a synthesis result beats
-//   a ratio); otherwise kappa x the float unit of the same width (positReference: P8 -> e4m3,
-//   P16 -> fp16, P32 -> fp32). For n < 8, mul and add come from P8: x (n/8)^2 for mul, x (n/8) for add.
+//   a ratio); for n < 8, mul and add come from P8: x (n/8)^2 for mul, x (n/8) for add; otherwise kappa
+//   x the float unit of the same width (positReference: P6 -> e3m2, P8 -> e4m3, P16 -> fp16,
+//   P32 -> fp32).
 // - fixed(wl) op: int_unit{width=wl}.<op>.
 // - int add of width w with no entry: the next wider entry (a conservative over-estimate); wider than
 //   every entry: linear in width from the widest (adder energy is linear in width: Horowitz's int16 ->
@@ -146,17 +147,18 @@ export class CostModel {
     const direct = this.lib.find('posit_unit', { n: f.n }, action);
     if (direct) return this.fromEntry(direct);
     const kappa = this.params.kappa;
-    const refName = this.params.positReference[String(f.n)];
-    if (refName !== undefined) {
-      const ref = this.unit(parseHwFormat(refName), action, context);
-      return times(kappa, ref, `kappa(${kappa}) x ${ref.formula}`);
-    }
+    // ENERGY.md's own rule for narrow posits' mul and add comes before any float reference.
     const p8 = this.params.positReference['8'];
     if (f.n < 8 && p8 !== undefined && (action === 'mul' || action === 'add')) {
       const k = action === 'mul' ? (f.n / 8) ** 2 : f.n / 8;
       const ref = this.unit(parseHwFormat(p8), action, context);
       const rule = action === 'mul' ? `(${f.n}/8)^2` : `(${f.n}/8)`;
       return times(kappa * k, ref, `kappa(${kappa}) x ${rule} x ${ref.formula} (P${f.n} from P8)`);
+    }
+    const refName = this.params.positReference[String(f.n)];
+    if (refName !== undefined) {
+      const ref = this.unit(parseHwFormat(refName), action, context);
+      return times(kappa, ref, `kappa(${kappa}) x ${ref.formula}`);
     }
     throw new MissingEntryError(
       'posit_unit',

@@ -2,6 +2,7 @@
 // demo's energy panel needs no file access). Order matters: later tables override earlier entries.
 
 import derived from './tables/derived-45nm.json' with { type: 'json' };
+import derivedOps from './tables/derived-ops-45nm.json' with { type: 'json' };
 import dram from './tables/dram.json' with { type: 'json' };
 import horowitz from './tables/horowitz-2014.json' with { type: 'json' };
 import scaling from './tables/scaling.json' with { type: 'json' };
@@ -10,6 +11,7 @@ import { Library, parseTable, type Table } from './table.ts';
 export const DEFAULT_TABLE_FILES: readonly (readonly [string, unknown])[] = [
   ['hw-model/tables/horowitz-2014.json', horowitz],
   ['hw-model/tables/derived-45nm.json', derived],
+  ['hw-model/tables/derived-ops-45nm.json', derivedOps],
   ['hw-model/tables/dram.json', dram],
   ['hw-model/tables/scaling.json', scaling],
 ];

@@ -121,10 +121,10 @@ describe('estimator on a hand-built count file', () => {
   });
 
   it('fails on a missing entry, naming the component, attributes, action and the record', () => {
-    const bad = counts('needs-sqrt', [...records, { kind: 'sqrt', format: 'fp32', count: 5, phase: 'optimizer', layer: 'adam' }]);
+    const bad = counts('needs-exp', [...records, { kind: 'exp', format: 'fp32', count: 5, phase: 'forward', layer: 'loss' }]);
     expect(() => estimate(bad, lib)).toThrow(MissingEntryError);
     expect(() => estimate(bad, lib)).toThrow(
-      /no energy entry for component 'float_unit' with attributes \{e=8,m=23\} and action 'sqrt' \(needed for run 'needs-sqrt' records\[7\] \(sqrt, optimizer, layer 'adam'\)\)/,
+      /no energy entry for component 'float_unit' with attributes \{e=8,m=23\} and action 'exp' \(needed for run 'needs-exp' records\[7\] \(exp, forward, layer 'loss'\)\)/,
     );
   });
 });
