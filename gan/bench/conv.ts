@@ -8,8 +8,9 @@ import { conv2dGemm, convTranspose2dGemm } from '../../engine/ops/conv.ts';
 import type { GemmCall } from '../../engine/ops/gemm.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
 import type { Conv2dOptions } from '../../engine/ops/conv.ts';
-import { DEFAULT_OPERAND_FORMATS, randomOperand, timeGemms, variants } from './gemm-common.ts';
-import { defaultResultPath, hostInfo, openBenchGpu, table, writeResult, type Benchmark, type BenchContext } from './report.ts';
+import type { TimingMethod } from '../../engine/kernels/timing.ts';
+import { DEFAULT_OPERAND_FORMATS, gemmRows, gemmTable, randomOperand, timeGemms, variants, type GemmRow } from './gemm-common.ts';
+import { openBenchGpu, saveResult, type Benchmark, type BenchContext } from './report.ts';
 
 interface Layer {
   name: string;
@@ -44,17 +45,7 @@ const LAYERS: Layer[] = [
   },
 ];
 
-interface Row {
-  layer: string;
-  variant: string;
-  batch: number;
-  tile: string;
-  splits: number;
-  medianNs: number;
-  ns: number[];
-  gflops: number;
-  vsF32: number;
-}
+type Row = GemmRow & { layer: string; batch: number };
 
 async function run(ctx: BenchContext): Promise<void> {
   const gpu = await openBenchGpu(ctx.gpuOptions);
@@ -69,7 +60,7 @@ async function run(ctx: BenchContext): Promise<void> {
         `NCHW; median of ${ctx.reps} rounds over the variants, each timed run right after an untimed one (${ctx.warmup} warm-up first)\n`,
     );
     const results: Row[] = [];
-    let method = 'timestamp';
+    let method: TimingMethod = 'timestamp';
     for (const layer of LAYERS) {
       for (const n of sizes) {
         const rows = await rt.scope(async () => {
@@ -84,36 +75,13 @@ async function run(ctx: BenchContext): Promise<void> {
           });
           const times = await timeGemms(gpu, calls, ctx);
           method = times[0]!.method;
-          const f32 = (2 * layer.macs(n)) / times[0]!.medianNs; // variants()[0] is the f32 kernel
-          return times.map((t, i): Row => {
-            const gflops = (2 * layer.macs(n)) / t.medianNs;
-            return { layer: layer.name, variant: list[i]!.name, batch: n, tile: t.tile, splits: t.splits, medianNs: t.medianNs, ns: t.ns, gflops, vsF32: gflops / f32 };
-          });
+          return gemmRows(list, times, 2 * layer.macs(n)).map((r): Row => ({ ...r, layer: layer.name, batch: n }));
         });
         results.push(...rows);
-        process.stdout.write(
-          `\n${layer.name}, batch ${n} (${method})\n` +
-            table(
-              ['variant', 'tile', 'ms', 'GFLOP/s', 'vs f32'],
-              rows.map((r) => [r.variant, r.splits > 1 ? `${r.tile}, split ${r.splits}` : r.tile, (r.medianNs / 1e6).toFixed(2), r.gflops.toFixed(2), `${r.vsF32.toFixed(2)}x`]),
-            ) +
-            '\n',
-        );
+        process.stdout.write(`\n${layer.name}, batch ${n} (${method})\n${gemmTable(rows)}\n`);
       }
     }
-    const path = writeResult(ctx.out ?? defaultResultPath('conv', a), {
-      benchmark: 'conv',
-      adapter: a,
-      timing: method as 'timestamp' | 'wall-clock',
-      date: new Date().toISOString(),
-      node: process.version,
-      host: hostInfo(),
-      reps: ctx.reps,
-      warmup: ctx.warmup,
-      flops: '2 x true multiply-accumulates',
-      results,
-    });
-    process.stdout.write(`\nwrote ${path}\n`);
+    saveResult(ctx, 'conv', a, method, { flops: '2 x true multiply-accumulates', results });
   } finally {
     gpu.destroy();
   }

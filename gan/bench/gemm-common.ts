@@ -11,6 +11,7 @@ import { median, timeComputePass, type PassTiming } from '../../engine/kernels/t
 import { prepareGemm, type GemmCall } from '../../engine/ops/gemm.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
+import { table } from './report.ts';
 
 export interface Variant {
   name: string;
@@ -105,4 +106,32 @@ export async function timeGemms(gpu: Gpu, calls: readonly { label: string; call:
       p.aux?.dispose();
     }
   }
+}
+
+/** One variant's result on one problem. */
+export interface GemmRow {
+  variant: string;
+  tile: string;
+  splits: number;
+  medianNs: number;
+  ns: number[];
+  gflops: number;
+  /** GFLOP/s over the first variant's (variants()[0], the planned f32 kernel) on the same problem. */
+  vsF32: number;
+}
+
+/** The rows of one problem of `flops` floating-point operations, timed per variant. */
+export function gemmRows(list: readonly Variant[], times: readonly GemmTiming[], flops: number): GemmRow[] {
+  const f32 = flops / times[0]!.medianNs;
+  return times.map((t, i) => {
+    const gflops = flops / t.medianNs;
+    return { variant: list[i]!.name, tile: t.tile, splits: t.splits, medianNs: t.medianNs, ns: t.ns, gflops, vsF32: gflops / f32 };
+  });
+}
+
+export function gemmTable(rows: readonly GemmRow[]): string {
+  return table(
+    ['variant', 'tile', 'ms', 'GFLOP/s', 'vs f32'],
+    rows.map((r) => [r.variant, r.splits > 1 ? `${r.tile}, split ${r.splits}` : r.tile, (r.medianNs / 1e6).toFixed(2), r.gflops.toFixed(2), `${r.vsF32.toFixed(2)}x`]),
+  );
 }

@@ -6,19 +6,11 @@
 
 import { Runtime } from '../../engine/runtime.ts';
 import { matmulGemm } from '../../engine/ops/matmul.ts';
-import { DEFAULT_OPERAND_FORMATS, randomOperand, timeGemms, variants } from './gemm-common.ts';
-import { defaultResultPath, hostInfo, openBenchGpu, table, writeResult, type Benchmark, type BenchContext } from './report.ts';
+import type { TimingMethod } from '../../engine/kernels/timing.ts';
+import { DEFAULT_OPERAND_FORMATS, gemmRows, gemmTable, randomOperand, timeGemms, variants, type GemmRow } from './gemm-common.ts';
+import { openBenchGpu, saveResult, type Benchmark, type BenchContext } from './report.ts';
 
-interface Row {
-  variant: string;
-  n: number;
-  tile: string;
-  splits: number;
-  medianNs: number;
-  ns: number[];
-  gflops: number;
-  vsF32: number;
-}
+type Row = GemmRow & { n: number };
 
 async function run(ctx: BenchContext): Promise<void> {
   const gpu = await openBenchGpu(ctx.gpuOptions);
@@ -32,7 +24,7 @@ async function run(ctx: BenchContext): Promise<void> {
         `n x n x n; median of ${ctx.reps} rounds over the variants, each timed run right after an untimed one (${ctx.warmup} warm-up first)\n`,
     );
     const results: Row[] = [];
-    let method = 'timestamp';
+    let method: TimingMethod = 'timestamp';
     for (const n of sizes) {
       const rows = await rt.scope(async () => {
         const calls = list.map((v) => {
@@ -47,35 +39,12 @@ async function run(ctx: BenchContext): Promise<void> {
         });
         const times = await timeGemms(gpu, calls, ctx);
         method = times[0]!.method;
-        const f32 = (2 * n ** 3) / times[0]!.medianNs; // variants()[0] is the planned f32 kernel
-        return times.map((t, i): Row => {
-          const gflops = (2 * n ** 3) / t.medianNs;
-          return { variant: list[i]!.name, n, tile: t.tile, splits: t.splits, medianNs: t.medianNs, ns: t.ns, gflops, vsF32: gflops / f32 };
-        });
+        return gemmRows(list, times, 2 * n ** 3).map((r): Row => ({ ...r, n }));
       });
       results.push(...rows);
-      process.stdout.write(
-        `\nn = ${n} (${method})\n` +
-          table(
-            ['variant', 'tile', 'ms', 'GFLOP/s', 'vs f32'],
-            rows.map((r) => [r.variant, r.splits > 1 ? `${r.tile}, split ${r.splits}` : r.tile, (r.medianNs / 1e6).toFixed(2), r.gflops.toFixed(2), `${r.vsF32.toFixed(2)}x`]),
-          ) +
-          '\n',
-      );
+      process.stdout.write(`\nn = ${n} (${method})\n${gemmTable(rows)}\n`);
     }
-    const path = writeResult(ctx.out ?? defaultResultPath('matmul', a), {
-      benchmark: 'matmul',
-      adapter: a,
-      timing: method as 'timestamp' | 'wall-clock',
-      date: new Date().toISOString(),
-      node: process.version,
-      host: hostInfo(),
-      reps: ctx.reps,
-      warmup: ctx.warmup,
-      flops: '2 n^3 per n x n x n product',
-      results,
-    });
-    process.stdout.write(`\nwrote ${path}\n`);
+    saveResult(ctx, 'matmul', a, method, { flops: '2 n^3 per n x n x n product', results });
   } finally {
     gpu.destroy();
   }

@@ -11,7 +11,7 @@ import { bindGroup, grid1d, kernel, type Binding } from '../../engine/kernels/ca
 import { planCodec, UniformBuffers, type CodecJob, type CodecOp } from '../../engine/kernels/quantize.ts';
 import { timeComputePass, type PassTiming, type TimingMethod } from '../../engine/kernels/timing.ts';
 import { copyShader, STRIDED, WORKGROUP_SIZE } from '../../shaders/quantize.ts';
-import { defaultResultPath, hostInfo, openBenchGpu, sizeLabel, table, writeResult, type Benchmark, type BenchContext } from './report.ts';
+import { openBenchGpu, saveResult, sizeLabel, table, type Benchmark, type BenchContext } from './report.ts';
 
 const DEFAULT_FORMATS = ['fp16', 'bf16', 'e4m3', 'e5m2', 'e4m3q', 'p8e2', 'p16e2', 'p6e1'];
 const OPS: readonly CodecOp[] = ['quantize', 'encode', 'decode']; // encode before decode: it fills the codes
@@ -173,20 +173,11 @@ async function run(ctx: BenchContext): Promise<void> {
         for (const b of [src, dst, packed]) b.destroy();
       }
     }
-    const path = writeResult(ctx.out ?? defaultResultPath('quantize', a), {
-      benchmark: 'quantize',
-      adapter: a,
-      timing: method,
-      date: new Date().toISOString(),
-      node: process.version,
-      host: hostInfo(),
-      reps: ctx.reps,
-      warmup: ctx.warmup,
+    saveResult(ctx, 'quantize', a, method, {
       rounding: 'nearest',
       bytesPerElement: 'quantize and copy: 8; encode and decode: 4 + container bytes (1, 2 or 4)',
       results,
     });
-    process.stdout.write(`\nwrote ${path}\n`);
   } finally {
     gpu.destroy();
   }

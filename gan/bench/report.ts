@@ -72,6 +72,31 @@ export function writeResult(path: string, data: ResultFile): string {
   return dest;
 }
 
+/**
+ * Writes a benchmark's result file (default path: defaultResultPath) with what every one records: the
+ * adapter, the timing method, date, Node version, host load, repetitions. Prints where it went.
+ */
+export function saveResult(
+  ctx: BenchContext,
+  benchmark: string,
+  adapter: AdapterDescription,
+  timing: TimingMethod,
+  fields: Record<string, unknown> & { results: unknown[]; reps?: number },
+): void {
+  const path = writeResult(ctx.out ?? defaultResultPath(benchmark, adapter), {
+    benchmark,
+    adapter,
+    timing,
+    date: new Date().toISOString(),
+    node: process.version,
+    host: hostInfo(),
+    reps: ctx.reps,
+    warmup: ctx.warmup,
+    ...fields,
+  });
+  process.stdout.write(`\nwrote ${path}\n`);
+}
+
 /** A left-aligned first column and right-aligned others. */
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];

@@ -8,7 +8,7 @@ import { loadMnist } from '../data/mnist.ts';
 import { resolveConfig } from '../train/config.ts';
 import { loadRecipe } from '../train/run.ts';
 import { GanTrainer } from '../train/trainer.ts';
-import { defaultResultPath, hostInfo, openBenchGpu, table, writeResult, type Benchmark, type BenchContext } from './report.ts';
+import { openBenchGpu, saveResult, table, type Benchmark, type BenchContext } from './report.ts';
 
 const DEFAULT_RECIPES = ['fp32', 'fp16', 'bf16', 'p8', 'p8+', 'fp8'];
 
@@ -86,15 +86,8 @@ const bench: Benchmark = {
           ) +
           '\n',
       );
-      const path = writeResult(ctx.out ?? defaultResultPath('train', gpu.adapter), {
-        benchmark: 'train',
-        adapter: gpu.adapter,
-        timing: 'wall-clock',
-        date: new Date().toISOString(),
-        node: process.version,
-        host: hostInfo(),
+      saveResult(ctx, 'train', gpu.adapter, 'wall-clock', {
         reps: iterations,
-        warmup: ctx.warmup,
         peers: {
           note: 'Measured by the project on an NVIDIA H100 for the same cgan iteration (Adam, batch 64): not measured here.',
           pytorchFp32EagerItPerS: 112,
@@ -102,7 +95,6 @@ const bench: Benchmark = {
         },
         results: rows,
       });
-      process.stdout.write(`wrote ${path}\n`);
     } finally {
       gpu.destroy();
     }

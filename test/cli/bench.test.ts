@@ -1,0 +1,78 @@
+// `posit-gan bench` end to end at toy sizes: each benchmark prints its table and writes a result file
+// with the adapter, the timing method and one row per variant and size. Nothing here judges speed
+// (benchmarks measure it; tests only check that they run and report what they claim).
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function bench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/posit-gan', 'bench', ...args], { cwd: ROOT, timeout: 240_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface ResultFile {
+  benchmark: string;
+  adapter: { description: string; software: boolean };
+  timing: string;
+  reps: number;
+  results: Record<string, unknown>[];
+}
+
+async function runBench(name: string, ...args: string[]): Promise<{ stdout: string; json: ResultFile }> {
+  const out = join(mkdtempSync(join(tmpdir(), 'posit-gan-bench-')), `${name}.json`);
+  const r = await bench(name, ...args, '--out', out);
+  expect(r.code, r.stderr).toBe(0);
+  const json = JSON.parse(readFileSync(out, 'utf8')) as ResultFile;
+  expect(json.benchmark).toBe(name);
+  expect(json.adapter.description.length).toBeGreaterThan(0);
+  expect(['timestamp', 'wall-clock']).toContain(json.timing);
+  expect(r.stdout).toContain(`wrote ${out}`);
+  return { stdout: r.stdout, json };
+}
+
+describe('posit-gan bench', () => {
+  it('matmul: one row per variant, f32 first at 1.0x, every rate positive', async () => {
+    const { stdout, json } = await runBench('matmul', '--sizes', '40', '--formats', 'p8e2', '--reps', '2', '--warmup', '1');
+    const rows = json.results as { variant: string; n: number; gflops: number; vsF32: number; ns: number[] }[];
+    expect(rows[0]!.variant).toBe('f32');
+    expect(rows[0]!.vsF32).toBe(1);
+    expect(rows.map((r) => r.variant)).toEqual(['f32', 'f32 tile=large', 'f32 tile=medium', 'f32 tile=small', 'p8e2 operands', 'p8e2 -> p16e2 out', 'p8e2 quire -> p16e2']);
+    for (const r of rows) {
+      expect(r.n).toBe(40);
+      expect(r.ns).toHaveLength(2);
+      expect(r.gflops).toBeGreaterThan(0);
+    }
+    expect(stdout).toMatch(/n = 40 \((timestamp|wall-clock)\)/);
+  });
+
+  it('conv: every DCGAN-like layer at the given batch', async () => {
+    const { json } = await runBench('conv', '--sizes', '1', '--formats', 'p8e2', '--reps', '1', '--warmup', '1');
+    const rows = json.results as { layer: string; batch: number; gflops: number }[];
+    expect(new Set(rows.map((r) => r.layer)).size).toBeGreaterThan(1);
+    for (const r of rows) {
+      expect(r.batch).toBe(1);
+      expect(r.gflops).toBeGreaterThan(0);
+    }
+  });
+
+  it('quantize: the f32 copy baseline and each operation of the format', async () => {
+    const { json } = await runBench('quantize', '--sizes', '4096', '--formats', 'p8e2', '--reps', '2', '--warmup', '1');
+    expect(json.results.length).toBeGreaterThan(1);
+    expect(JSON.stringify(json.results)).toContain('p8e2');
+  });
+
+  it('rejects an unknown benchmark with exit code 2', async () => {
+    const r = await bench('nonsense');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nonsense/);
+  });
+});
