@@ -8,6 +8,8 @@ export interface Kernel {
   readonly label: string;
   readonly code: string;
   readonly pipeline: GPUComputePipeline;
+  /** Bind group 0's layout, fetched once: every dispatch binds against it. */
+  readonly layout: GPUBindGroupLayout;
 }
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
@@ -22,7 +24,7 @@ export function kernel(gpu: Gpu, label: string, code: string): Kernel {
   if (hit) return hit;
   const module = gpu.shaderModule(code, label);
   const pipeline = gpu.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const k = { label, code, pipeline };
+  const k = { label, code, pipeline, layout: pipeline.getBindGroupLayout(0) };
   cache.set(code, k);
   return k;
 }
@@ -36,7 +38,7 @@ export function kernelCount(gpu: Gpu): number {
 export function bindGroup(gpu: Gpu, k: Kernel, bindings: readonly Binding[]): GPUBindGroup {
   return gpu.device.createBindGroup({
     label: k.label,
-    layout: k.pipeline.getBindGroupLayout(0),
+    layout: k.layout,
     entries: bindings.map((b, i) => ({
       binding: i,
       resource: 'buffer' in b && !(b instanceof GPUBuffer) ? b : { buffer: b as GPUBuffer },

@@ -13,6 +13,7 @@ import type { Gpu } from '../device/gpu.ts';
 import { codesPerWord, type Format, type Rounding } from '../formats/descriptor.ts';
 import { codecShader, elementsPerInvocation, WORKGROUP_SIZE, type CodecOp } from '../../shaders/quantize.ts';
 import { bindGroup, grid1d, kernel, uniformBuffer, type Binding, type Kernel } from './cache.ts';
+import { memoByKey } from './memo.ts';
 
 export type { CodecOp } from '../../shaders/quantize.ts';
 
@@ -67,8 +68,22 @@ export function codecBytes(op: CodecOp, format: Format, count: number): { input:
 
 /** The compiled pipeline of one codec kernel (cached per device by its source). */
 export function codecKernel(gpu: Gpu, op: CodecOp, format: Format, rounding: Rounding = 'nearest'): Kernel {
-  return kernel(gpu, `${op}:${format.name}:${rounding}`, codecShader(op, format, rounding));
+  const label = `${op}:${format.name}:${rounding}`;
+  return kernel(gpu, label, codecSource({ label, op, format, rounding }));
 }
+
+interface CodecVariant {
+  /** op:format:rounding. Canonical format names are unique, so it determines the source. */
+  label: string;
+  op: CodecOp;
+  format: Format;
+  rounding: Rounding;
+}
+
+const codecSource = memoByKey(
+  (v: CodecVariant) => codecShader(v.op, v.format, v.rounding),
+  (v: CodecVariant) => v.label,
+);
 
 function checkU32(what: string, v: number): number {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be an integer in 0..2^32-1, got ${v}`);

@@ -7,6 +7,7 @@
 import { BN_ELEMENT_WORKGROUP, batchNormShader, type BatchNormSpec } from '../../shaders/batchnorm.ts';
 import { record } from '../autograd/tape.ts';
 import { grid1d } from '../kernels/cache.ts';
+import { memoByKey } from '../kernels/memo.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -26,13 +27,10 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-const codeCache = new Map<string, string>();
+const shaderFor = memoByKey(batchNormShader, (spec: BatchNormSpec) => `${spec.pass}|${spec.train}|${spec.updateRunning ?? false}`);
 
 function bnKernel(rt: Runtime, spec: BatchNormSpec) {
-  const key = `${spec.pass}|${spec.train}|${spec.updateRunning ?? false}`;
-  let code = codeCache.get(key);
-  if (!code) codeCache.set(key, (code = batchNormShader(spec)));
-  return rt.kernel(`batchnorm:${spec.pass}`, code);
+  return rt.kernel(`batchnorm:${spec.pass}`, shaderFor(spec));
 }
 
 interface Geometry {

@@ -4,19 +4,13 @@
 import { MAX_RANK, WORKGROUP, elementwiseShader, type ElementwiseSpec } from '../../shaders/elementwise.ts';
 import { record, sameShape } from '../autograd/tape.ts';
 import { grid1d } from '../kernels/cache.ts';
+import { memoByKey } from '../kernels/memo.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { ParamWriter, stridesOf } from './kernel-params.ts';
 import { sumToShape } from './reduce.ts';
 
-const codeCache = new Map<string, string>();
-
-function shaderFor(spec: ElementwiseSpec): string {
-  const key = `${spec.arity}|${spec.broadcast}|${spec.expr}|${spec.helpers ?? ''}`;
-  let code = codeCache.get(key);
-  if (!code) codeCache.set(key, (code = elementwiseShader(spec)));
-  return code;
-}
+const shaderFor = memoByKey(elementwiseShader, (spec: ElementwiseSpec) => `${spec.arity}|${spec.broadcast}|${spec.expr}|${spec.helpers ?? ''}`);
 
 export function requireF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {

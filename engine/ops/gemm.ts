@@ -6,6 +6,7 @@
 import { decodeToF32Bits } from '../formats/codec.ts';
 import type { Format, Rounding } from '../formats/descriptor.ts';
 import { grid1d, type Binding, type Kernel } from '../kernels/cache.ts';
+import { memoByKey } from '../kernels/memo.ts';
 import { parallelism, planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../kernels/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
@@ -314,6 +315,11 @@ function params(c: GemmCall, plan: GemmPlan, gridX: number): Uint32Array {
   return u;
 }
 
+// The spec (plain data: formats are frozen descriptors) determines the generated source.
+const specKey = (spec: GemmSpec) => JSON.stringify(spec);
+const mainShader = memoByKey(gemmShader, specKey);
+const reduceShader = memoByKey(gemmReduceShader, specKey);
+
 function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Tensor, aux: Tensor | null, temps: Tensor[]): GemmDispatch[] {
   const { bm, bn } = plan.config;
   const groups: [number, number, number] = [Math.ceil(c.n / bn), Math.ceil(c.m / bm), c.batch * plan.splits];
@@ -328,14 +334,14 @@ function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Te
       if (name === 'aux') return aux!.buffer;
       return lutBuffer(rt, lutFormats[Number(name.slice('lut'.length))]!); // lut<i>, in the generator's order
     });
-  const main = gemmShader(spec);
+  const main = mainShader(spec);
   const k = rt.kernel(`gemm:${c.op}`, main.code);
   if (plan.splits === 1) {
     return [{ kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, out.buffer, ...extra(main.bindings.slice(3))], groups }];
   }
   const partial = Tensor.empty(rt, [plan.splits * c.batch * c.m * c.n], null, `${c.op}:partial`);
   temps.push(partial);
-  const red = gemmReduceShader(spec);
+  const red = reduceShader(spec);
   const grid = grid1d(rt.gpu, Math.ceil((c.batch * c.m * c.n) / REDUCE_WORKGROUP));
   return [
     { kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, partial.buffer, ...extra(main.bindings.slice(3))], groups },

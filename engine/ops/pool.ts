@@ -4,6 +4,7 @@
 import { POOL_WORKGROUP, poolShader, type PoolSpec } from '../../shaders/pool.ts';
 import { record } from '../autograd/tape.ts';
 import { grid1d } from '../kernels/cache.ts';
+import { memoByKey } from '../kernels/memo.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { requireF32 } from './elementwise.ts';
@@ -20,7 +21,7 @@ export interface PoolOptions {
   countIncludePad?: boolean;
 }
 
-const codeCache = new Map<string, string>();
+const shaderFor = memoByKey(poolShader, (spec: PoolSpec) => `${spec.kind}|${spec.pass}`);
 
 function pair(v: Pair, what: string, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
@@ -41,15 +42,12 @@ interface Geometry {
 
 function dispatch(rt: Runtime, spec: PoolSpec, g: Geometry, count: number, bufs: GPUBuffer[]): void {
   const grid = grid1d(rt.gpu, Math.ceil(count / POOL_WORKGROUP));
-  const key = `${spec.kind}|${spec.pass}`;
-  let code = codeCache.get(key);
-  if (!code) codeCache.set(key, (code = poolShader(spec)));
   const words = new ParamWriter()
     .u32(count, grid[0], g.h, g.w, g.oh, g.ow)
     .i32(...g.k, ...g.s, ...g.p)
     .u32(g.includePad ? 1 : 0, 0, 0, 0)
     .build();
-  rt.dispatch(rt.kernel(`pool:${key}`, code), words, bufs, grid);
+  rt.dispatch(rt.kernel(`pool:${spec.kind}|${spec.pass}`, shaderFor(spec)), words, bufs, grid);
 }
 
 function pool2d(kind: 'max' | 'avg', x: Tensor, kernelSize: Pair, o: PoolOptions): Tensor {

@@ -15,6 +15,7 @@ import { OPTIM_ELEMENTS, OPTIM_WORKGROUP, stateNames, updateShader, type Quant, 
 import { parseFormat, type Format, type Rounding } from '../formats/descriptor.ts';
 import { random } from '../formats/rng.ts';
 import { grid1d } from '../kernels/cache.ts';
+import { memoByKey } from '../kernels/memo.ts';
 import { ParamWriter } from '../ops/kernel-params.ts';
 import { substitute } from '../ops/substitute.ts';
 import type { TensorRole } from '../record/schema.ts';
@@ -88,7 +89,9 @@ export interface RuleScalars {
   bc2Sqrt?: number;
 }
 
-const codeCache = new Map<string, string>();
+const shaderFor = memoByKey(updateShader, (spec: UpdateSpec) =>
+  JSON.stringify([spec.rule, spec.momentum, spec.nesterov, ...[spec.grad, spec.state, spec.master, spec.forward].map((q) => q && [q.format.name, q.rounding])]),
+);
 
 function quant(o: QuantOption | null | undefined, what: string): Quant | null {
   if (!o) return null;
@@ -329,10 +332,7 @@ export abstract class Optimizer {
     const rt = this.rt;
     const count = e.param.size;
     if (count === 0) return;
-    const key = JSON.stringify([spec.rule, spec.momentum, spec.nesterov, ...[spec.grad, spec.state, spec.master, spec.forward].map((q) => q && [q.format.name, q.rounding])]);
-    let code = codeCache.get(key);
-    if (!code) codeCache.set(key, (code = updateShader(spec)));
-    const k = rt.kernel(`optim:${spec.rule}`, code);
+    const k = rt.kernel(`optim:${spec.rule}`, shaderFor(spec));
     const grid = grid1d(rt.gpu, Math.ceil(count / OPTIM_ELEMENTS / OPTIM_WORKGROUP));
     // Per (tag, step, parameter, stream) seeds, so no two roundings share random numbers.
     const stepSeed = random(random(this.seed, tag), e.steps);
