@@ -32,7 +32,9 @@ export type OpEntry =
   /** Memory traffic between the compute units and memory, in bits. */
   | { kind: 'memory'; direction: 'read' | 'write'; role: TensorRole; format: FormatName; bits: number };
 
-/** One counted item: an operation with where it happened. */
+/** One counted item: an operation with where it happened. `layer` is the dotted module path the op
+ *  ran in ('' outside any module, e.g. a loss); GAN training prefixes each network's layers with
+ *  'G.' or 'D.' (G.model.0, D.model.3, ...). Backward ops carry their forward op's layer. */
 export type OpRecord = OpEntry & { phase: Phase; layer: string };
 
 export interface OpCountsFile {
