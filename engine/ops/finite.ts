@@ -2,21 +2,33 @@
 // float32 tensor (exact up to 2^24), without reading the tensors back.
 
 import { nonFiniteShader } from '../../shaders/finite.ts';
+import { memoByKey } from '../kernels/memo.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { full, requireF32 } from './elementwise.ts';
 
-let code: string | undefined;
+/** Tensors one dispatch scans: the device's storage-binding limit less the output, at most 7. */
+export function nonFiniteBatch(rt: Runtime): number {
+  return Math.max(1, Math.min(7, rt.gpu.limits.maxStorageBuffersPerShaderStage - 1));
+}
+
+const shaderFor = memoByKey(nonFiniteShader, (inputs: number) => String(inputs));
 
 /** Number of non-finite values in `tensors` (a [1] tensor; no autograd). */
 export function nonFiniteCount(rt: Runtime, tensors: readonly Tensor[]): Tensor {
+  for (const t of tensors) requireF32('nonFiniteCount', t);
   const out = full(rt, [1], 0);
-  const k = rt.kernel('nonfinite', (code ??= nonFiniteShader()));
-  for (const t of tensors) {
-    requireF32('nonFiniteCount', t);
-    if (t.size === 0) continue;
-    // One workgroup per tensor: these are gradient-sized checks, once per step.
-    rt.dispatch(k, new Uint32Array([t.size, 0, 0, 0]), [t.buffer, out.buffer], [1]);
+  const todo = tensors.filter((t) => t.size > 0);
+  const batch = nonFiniteBatch(rt);
+  const k = rt.kernel(`nonfinite:${batch}`, shaderFor(batch));
+  for (let i = 0; i < todo.length; i += batch) {
+    const group = todo.slice(i, i + batch);
+    const counts = new Uint32Array(Math.ceil(batch / 4) * 4);
+    group.forEach((t, j) => (counts[j] = t.size));
+    // Unused inputs scan nothing (count 0); they are bound to a tensor of the group (read-only
+    // bindings may alias).
+    const inputs = Array.from({ length: batch }, (_, j) => (group[j] ?? group[0]!).buffer);
+    rt.dispatch(k, counts, [...inputs, out.buffer], [1]);
   }
   return out;
 }
