@@ -33,6 +33,13 @@ export function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** A float32 tensor of seeded uniform values in [-1, 1), a leaf of the tape when `grad`. */
+export function randomTensor(rt: Runtime, shape: number[], seed: number, grad = true): Tensor {
+  const t = Tensor.fromArray(rt, Float32Array.from(randomArray(size(shape), seed)), shape);
+  t.requiresGrad = grad;
+  return t;
+}
+
 /** Largest |a - b| / (atol + rtol |b|); <= 1 means every element is within tolerance. */
 export function worstError(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): { ratio: number; at: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import * as ops from '../../engine/ops/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
-import { Tensor } from '../../engine/tensor/tensor.ts';
-import { openTestRuntime, randomArray } from '../engine/harness.ts';
+import { openTestRuntime, randomTensor } from '../engine/harness.ts';
 import { at, backwardFrom, expectRecords, mac, mem, op, recordOps } from './counts.ts';
 
 let gpu: Gpu;
@@ -20,11 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-function input(shape: number[], seed: number, grad = true): Tensor {
-  const t = Tensor.fromArray(rt, Float32Array.from(randomArray(shape.reduce((a, b) => a * b, 1), seed)), shape);
-  t.requiresGrad = grad;
-  return t;
-}
+const input = (shape: number[], seed: number, grad = true) => randomTensor(rt, shape, seed, grad);
 
 describe('convolution op counts', () => {
   it('conv2d with stride 2 and padding 1, bias: forward and backward', async () => {

@@ -10,7 +10,7 @@ import * as ops from '../../engine/ops/index.ts';
 import { encode, quantizeRaw } from '../../engine/quant/quantizer.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
-import { openTestRuntime, randomArray } from '../engine/harness.ts';
+import { openTestRuntime, randomTensor } from '../engine/harness.ts';
 import { at, backwardFrom, convert, expectRecords, mac, mem, op, recordOps } from './counts.ts';
 
 let gpu: Gpu;
@@ -23,11 +23,7 @@ afterAll(() => gpu?.destroy());
 const P8 = parseFormat('p8e2');
 const P16 = parseFormat('p16e2');
 
-function input(shape: number[], seed: number, grad = true): Tensor {
-  const t = Tensor.fromArray(rt, Float32Array.from(randomArray(shape.reduce((a, b) => a * b, 1), seed)), shape);
-  t.requiresGrad = grad;
-  return t;
-}
+const input = (shape: number[], seed: number, grad = true) => randomTensor(rt, shape, seed, grad);
 
 describe('matmul op counts', () => {
   it('batched, both operands transposed, float32, with bias: forward and backward', async () => {
