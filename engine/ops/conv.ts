@@ -20,7 +20,7 @@ import { needsGrad, record } from '../autograd/tape.ts';
 import { backwardTile } from '../kernels/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { activationGrad, checkEpilogue, gemm, gradRole, type ConvGeometry, type GemmCall } from './gemm.ts';
+import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, type ConvGeometry, type GemmCall } from './gemm.ts';
 import type { Epilogue, MatmulOptions } from './matmul.ts';
 import { sum } from './reduce.ts';
 
@@ -185,17 +185,7 @@ function plan(
   const macs = N * Co * Ho * Wo * Ci * taps;
   const roles = { x: o.roles?.x ?? 'activations', w: o.roles?.w ?? 'weights', out: o.roles?.out ?? 'activations' } as const;
   checkEpilogue(op, o, transposed ? Ci : Co, 'channel');
-  const epilogue = (aux: boolean) => ({
-    bias: o.bias,
-    biasAxis: 'row' as const,
-    activation: o.activation,
-    slope: o.slope,
-    output: o.output,
-    aux,
-    accumulate: o.accumulate,
-    tile: o.tile,
-    outRole: roles.out,
-  });
+  const epilogue = (aux: boolean) => epilogueFields(o, 'row', aux, roles.out);
   // The GEMM that produces the conv's output from its input (conv2d forward; convTranspose2d dx).
   const toOutput = (img: Tensor, imgRole: TensorRole, outRole: TensorRole): GemmCall => ({
     op: transposed ? `${op}:dx` : op,

@@ -102,6 +102,16 @@ export interface GemmResult {
 const ACTIVATION_FN = { relu: 'relu', leaky_relu: 'leaky_relu', tanh: 'tanh', sigmoid: 'sigmoid' } as const;
 
 /** Checks the epilogue options of a product with `n` outputs per bias element axis. */
+/** The GemmCall fields of a layer's fused epilogue, from the options matmul and conv take. */
+export function epilogueFields(
+  o: GemmEpilogue & Pick<GemmCall, 'accumulate' | 'tile'>,
+  biasAxis: 'row' | 'col',
+  aux: boolean,
+  outRole: TensorRole,
+): Pick<GemmCall, keyof GemmEpilogue | 'biasAxis' | 'aux' | 'accumulate' | 'tile' | 'outRole'> {
+  return { bias: o.bias, biasAxis, activation: o.activation, slope: o.slope, output: o.output, aux, accumulate: o.accumulate, tile: o.tile, outRole };
+}
+
 export function checkEpilogue(op: string, o: GemmEpilogue, n: number, axis: string): void {
   if (o.bias) {
     if (!o.bias.isF32) throw new Error(`${op}: bias ${o.bias} must be float32, not packed codes`);

@@ -20,7 +20,7 @@ import { backwardTile, type TileName } from '../kernels/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { ActivationName } from '../../shaders/matmul.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { activationGrad, checkEpilogue, gemm, gradRole, type GemmCall, type OperandView } from './gemm.ts';
+import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, type GemmCall, type OperandView } from './gemm.ts';
 import { sum } from './reduce.ts';
 
 /** 'none' | 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' (the epilogue's activations). */
@@ -129,15 +129,7 @@ function describe(op: string, a: Tensor, b: Tensor, o: MatmulOptions, aux: boole
     batch,
     outShape: [...batchDims, M, N],
     outMap: 'dense',
-    bias: o.bias,
-    biasAxis: 'col',
-    activation: o.activation,
-    slope: o.slope,
-    output: o.output,
-    aux,
-    accumulate: o.accumulate,
-    tile: o.tile,
-    outRole: roles.out,
+    ...epilogueFields(o, 'col', aux, roles.out),
   };
   return { call, M, N, K, batch, shared, la, lb, roles };
 }
