@@ -327,7 +327,8 @@ export class MnistClassifier {
           const h = this.model.body.forward(input);
           return [h, this.model.head.forward(h)];
         });
-        return [await h.read(), await y.read()];
+        // Both copies are submitted before either is awaited: one round trip per batch, not two.
+        return Promise.all([h.read(), y.read()]);
       });
       features.set(f, start * FEATURE_DIM);
       predictions.set(argmaxRows(logits, CLASSES), start);
