@@ -1,76 +1,119 @@
 #!/usr/bin/env bash
-# Everything a session with the lent GPU machine should check and measure, in one run that fits its
+# Everything a session with the lent GPU machine should check and measure, in calls that fit its
 # device budget (README "On a GPU"). On the GPU host, from the repository root, after
 # `source .gpu/env.sh`:
-#   scripts/gpu-session.sh            # results under $OUT (default: gpu-out/)
-# Stages, each under its own time limit so one slow stage cannot starve the rest:
-#   1. adapter info                                    info.txt
-#   2. the test suite (the browser test needs chromium: left out here)   tests.txt
-#   3. bench quantize, matmul, conv, train             bench/*.json and *.txt
-#   4. experiment table1 --model cgan for the steps that fit the time left   results/, runs/ logs
-# A stage that fails or times out is recorded in summary.txt and the next one still runs.
-# GPU_SESSION_PART=checks runs stages 1-3 only, =table stage 4 only (for two device calls, each under
-# the 600 s a call may run; table then reads bench/train.json from $OUT if present), default both.
-# GPU_SESSION_SECONDS (default 540) is this call's budget; Table I gets what the others leave.
+#   GPU_SESSION_PART=checks scripts/gpu-session.sh   # then, in a second call, GPU_SESSION_PART=table
+# Part "checks" (speed, on an otherwise idle machine):
+#   info.txt                      the adapter
+#   bench/train.json              bench train, cgan, every recipe at batch 64 and 256
+#   bench-train-profile.txt       GPU time by kernel of one cgan p8+ iteration
+#   cpuprof/*.cpuprofile          a V8 CPU profile of cgan p8+ training (where the host time goes)
+#   bench/train-dcgan.json        bench train, dcgan fp32 and p8+ at batch 64
+#   bench/pytorch-cgan.json       the PyTorch fp32 peer on the same machine (scripts/peers/pytorch-cgan.py)
+#   bench/{matmul,conv,quantize}.json
+# Part "table" (results):
+#   experiment table1 for the cgan and the dcgan, each recipe in its own process (--jobs), sized to
+#   the time left from the measured training rates (bench/train*.json from part "checks" when
+#   GPU_SESSION_RATES points at them); experiment deploy on the cgan's p8+ run; the test suite
+#   (without the browser test) runs beside the training.
+# The device machine returns at most 8 files from $OUT, so every result goes into one archive,
+# $OUT/session.tgz (rewritten after each stage), beside $OUT/summary.txt.
+# Each stage has its own time limit so one slow stage cannot starve the rest; a stage that fails or
+# times out is recorded in summary.txt and the next one still runs.
+# GPU_SESSION_SECONDS (default 540) is this call's budget.
 # Locally, GPU_SESSION_SMOKE=1 runs every stage at a toy size on the software adapter (a rehearsal).
 set -uo pipefail
 out=${OUT:-gpu-out}
-mkdir -p "$out/bench"
+work=${GPU_SESSION_WORK:-$(mktemp -d /tmp/gpu-session.XXXXXX)}
+mkdir -p "$out" "$work/bench" "$work/results"
 node=${NODE:-node}
-cli=(${node} bin/posit-gan)
+cli=("$node" bin/posit-gan)
 smoke=${GPU_SESSION_SMOKE:-0}
 budget=${GPU_SESSION_SECONDS:-540} # one command may run 600 s on the device machine
+part=${GPU_SESSION_PART:-checks}
 start=$(date +%s)
 left() { echo $((budget - ($(date +%s) - start))); }
-
-stage() { # name limit_seconds command...
-  local name=$1 limit=$2; shift 2
-  local t0=$(date +%s)
-  if [ "$limit" -le 5 ]; then echo "$name: skipped (no time left)" >> "$out/summary.txt"; return; fi
-  timeout --kill-after=10 "$limit" "$@" > "$out/$name.txt" 2>&1
-  local rc=$?
-  echo "$name: exit $rc in $(( $(date +%s) - t0 )) s (limit $limit s)" >> "$out/summary.txt"
+pack() { # everything under $work into $OUT/session.tgz, atomically
+  local tmp="$out/session.tgz.$BASHPID.tmp"
+  tar -C "$work" -czf "$tmp" . && mv "$tmp" "$out/session.tgz"
+  cp "$work/summary.txt" "$out/summary.txt"
 }
+stage() { # name limit_seconds command...   (the limit is cut to the time left)
+  local name=$1 limit=$2; shift 2
+  local t0 l; t0=$(date +%s); l=$(left)
+  [ "$limit" -gt "$l" ] && limit=$l
+  if [ "$limit" -le 5 ]; then echo "$name: skipped (no time left)" >> "$work/summary.txt"; return; fi
+  timeout --kill-after=10 "$limit" "$@" > "$work/$name.txt" 2>&1
+  local rc=$?
+  echo "$name: exit $rc in $(( $(date +%s) - t0 )) s (limit $limit s)" >> "$work/summary.txt"
+  pack
+}
+echo "part $part, started $(date -u +%FT%TZ), budget $budget s" > "$work/summary.txt"
+git rev-parse HEAD >> "$work/summary.txt" 2>/dev/null
+s() { [ "$smoke" = 1 ] && echo "$1" || echo "$2"; } # smoke value or real value
 
-part=${GPU_SESSION_PART:-all}
-touch "$out/summary.txt"
-if [ "$part" != table ]; then
-stage info 60 "${cli[@]}" info
-
-if [ "$smoke" = 1 ]; then
-  stage tests 120 "$node" node_modules/vitest/vitest.mjs run test/formats/descriptor.test.ts
-  stage bench-quantize 120 "${cli[@]}" bench quantize --sizes 65536 --formats p8e2 --reps 3 --out "$out/bench/quantize.json"
-  stage bench-matmul 120 "${cli[@]}" bench matmul --sizes 64 --formats p8e2 --reps 2 --out "$out/bench/matmul.json"
-  stage bench-conv 120 "${cli[@]}" bench conv --sizes 1 --formats p8e2 --reps 2 --out "$out/bench/conv.json"
-  stage bench-train 180 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps 3 --warmup 1 --out "$out/bench/train.json"
-else
-  stage tests 240 "$node" node_modules/vitest/vitest.mjs run --exclude 'test/browser/**'
-  stage bench-quantize 60 "${cli[@]}" bench quantize --out "$out/bench/quantize.json"
-  stage bench-matmul 90 "${cli[@]}" bench matmul --out "$out/bench/matmul.json"
-  stage bench-conv 60 "${cli[@]}" bench conv --out "$out/bench/conv.json"
-  stage bench-train 90 "${cli[@]}" bench train --model cgan --out "$out/bench/train.json"
+if [ "$part" = checks ]; then
+  stage info 60 "${cli[@]}" info
+  stage bench-train 150 "${cli[@]}" bench train --model cgan --reps "$(s 3 40)" --warmup "$(s 1 3)" \
+    $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
+  stage bench-train-profile 60 "${cli[@]}" bench train --model cgan --recipes p8+ --batches 64 --reps 3 --warmup 2 \
+    --profile --out "$work/bench/train-profile.json"
+  stage cpu-profile 60 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
+    --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
+  if [ "$smoke" != 1 ]; then
+    stage peer-pytorch 90 python3 scripts/peers/pytorch-cgan.py "$work/bench/pytorch-cgan.json" --steps 500
+  fi
+  stage bench-train-dcgan 90 "${cli[@]}" bench train --model dcgan --recipes fp32,p8+ --batches 64 --reps "$(s 1 10)" \
+    --warmup 1 --out "$work/bench/train-dcgan.json"
+  stage bench-matmul 60 "${cli[@]}" bench matmul $([ "$smoke" = 1 ] && echo --sizes 64 --formats p8e2 --reps 2) --out "$work/bench/matmul.json"
+  stage bench-conv 45 "${cli[@]}" bench conv $([ "$smoke" = 1 ] && echo --sizes 1 --formats p8e2 --reps 2) --out "$work/bench/conv.json"
+  stage bench-quantize 45 "${cli[@]}" bench quantize $([ "$smoke" = 1 ] && echo --sizes 65536 --formats p8e2 --reps 3) --out "$work/bench/quantize.json"
 fi
+
+if [ "$part" = table ]; then
+  # Steps per recipe: what fits the training share of the time left at the slowest measured rate
+  # of each model, with its recipes training side by side (--jobs 5). The rate files come from part
+  # "checks" (GPU_SESSION_RATES: a folder with train.json and train-dcgan.json); without them, a
+  # short bench here measures them.
+  rates=${GPU_SESSION_RATES:-$work/bench}
+  if [ ! -f "$rates/train.json" ]; then
+    stage rate-cgan 60 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 2 20)" --warmup 2 --out "$rates/train.json"
+  fi
+  if [ ! -f "$rates/train-dcgan.json" ]; then
+    stage rate-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes fp32,p8+ --batches 64 --reps "$(s 1 5)" --warmup 1 --out "$rates/train-dcgan.json"
+  fi
+  train_share=${GPU_SESSION_TRAIN_SHARE:-0.55} # the rest: compiling, evaluation, deployment
+  steps_for() { # rate file, slowdown factor for side-by-side training
+    "$node" -e '
+      const fs = require("fs");
+      const [file, left, share, slow, smoke] = process.argv.slice(1);
+      let rate = 0;
+      try { rate = Math.min(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.iterationsPerSecond)); } catch {}
+      const steps = Math.floor((rate * Number(left) * Number(share)) / Number(slow));
+      console.log(smoke === "1" ? 4 : Math.min(50000, Math.max(100, Number.isFinite(steps) ? steps : 100)));
+    ' "$1" "$(left)" "$train_share" "$2" "$smoke"
+  }
+  cgan_steps=${GPU_SESSION_CGAN_STEPS:-$(steps_for "$rates/train.json" 2)}
+  dcgan_steps=${GPU_SESSION_DCGAN_STEPS:-$(steps_for "$rates/train-dcgan.json" 3)}
+  echo "table1: cgan $cgan_steps steps, dcgan $dcgan_steps steps per recipe" >> "$work/summary.txt"
+  cname=$(s cgan-gpu-smoke cgan-gpu); dname=$(s dcgan-gpu-smoke dcgan-gpu)
+  limit=$(( $(left) - 60 ))
+  # The two tables and the tests side by side: 16 CPU cores, one GPU with room to spare.
+  stage table1-cgan "$limit" "${cli[@]}" experiment table1 --model cgan --steps "$cgan_steps" --jobs 5 --progress quiet \
+    --eval-n "$(s 200 10000)" --name "$cname" &
+  stage table1-dcgan "$limit" "${cli[@]}" experiment table1 --model dcgan --steps "$dcgan_steps" --jobs 5 --progress quiet \
+    --eval-n "$(s 200 10000)" --name "$dname" &
+  if [ "$smoke" = 1 ]; then
+    stage tests "$limit" "$node" node_modules/vitest/vitest.mjs run test/formats/descriptor.test.ts &
+  else
+    stage tests "$limit" "$node" node_modules/vitest/vitest.mjs run --exclude 'test/browser/**' &
+  fi
+  wait
+  stage deploy 50 "${cli[@]}" experiment deploy --checkpoint "runs/$cname-table1/p8+" --name "$cname" --n "$(s 20 1000)"
+  for n in "$cname" "$dname"; do cp -r "results/$n" "$work/results/" 2>/dev/null; done
+  for n in "$cname" "$dname"; do cp "runs/$n-table1/"*.log "$work/results/$n/" 2>/dev/null; done
+  pack
+  # A rehearsal leaves nothing in the checkout.
+  [ "$smoke" = 1 ] && rm -rf "results/$cname" "results/$dname" "runs/$cname-table1" "runs/$dname-table1"
 fi
-[ "$part" = checks ] && { cat "$out/summary.txt"; exit 0; }
-
-# Table I steps: what fits 70% of the time left at the slowest recipe's measured batch-64 rate (five
-# recipes, two minutes kept for compiling and the FID evaluations), unless given.
-table_steps=${GPU_SESSION_TABLE_STEPS:-$("$node" -e '
-  const fs = require("fs");
-  const [file, left, smoke] = process.argv.slice(1);
-  let rate = 0;
-  try { rate = Math.min(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.iterationsPerSecond)); } catch {}
-  const steps = Math.floor((rate * Math.max(0, Number(left) - 120) * 0.7) / 5);
-  console.log(smoke === "1" ? 4 : Math.min(20000, Math.max(100, Number.isFinite(steps) ? steps : 100)));
-' "$out/bench/train.json" "$(left)" "$smoke")}
-echo "table1: $table_steps steps per recipe" >> "$out/summary.txt"
-
-# Table I with whatever time is left (5 recipes, then FID on 10k samples each).
-name=$([ "$smoke" = 1 ] && echo cgan-gpu-smoke || echo cgan-gpu)
-stage table1 "$(left)" "${cli[@]}" experiment table1 --model cgan --steps "$table_steps" --progress jsonl \
-  --eval-n "$([ "$smoke" = 1 ] && echo 200 || echo 10000)" --name "$name"
-mkdir -p "$out/results"
-cp -r "results/$name" "$out/results/" 2>/dev/null
-# A rehearsal leaves nothing in the checkout.
-[ "$smoke" = 1 ] && rm -rf "results/$name" "runs/$name-table1"
-cat "$out/summary.txt"
+cat "$work/summary.txt"
