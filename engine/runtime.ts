@@ -7,7 +7,8 @@
 // own pool, encoder and scopes, so their interleaved async steps do not disturb each other.
 
 import type { Gpu } from './device/gpu.ts';
-import { bindGroup, kernel, type Binding, type Kernel } from './kernels/cache.ts';
+import { BindGroupCache, type BindGroupStats } from './kernels/bind-groups.ts';
+import { kernel, type Binding, type Kernel } from './kernels/cache.ts';
 import { PassTimer } from './kernels/timing.ts';
 import { OpRecorder } from './record/recorder.ts';
 import type { OpEntry, Phase, TensorRole } from './record/schema.ts';
@@ -43,8 +44,9 @@ export class Runtime {
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private dispatches = 0;
+  /** Serial of the submission being recorded (submissions so far: serial - 1). */
   private serial = 1;
-  private completed = 0;
+  private readonly bindGroups: BindGroupCache;
   private readonly scopes: Set<Disposable>[] = [];
   private profiler: { timer: PassTimer; labels: string[] } | undefined;
 
@@ -53,10 +55,11 @@ export class Runtime {
     options: PoolOptions = {},
   ) {
     this.device = gpu.device;
+    this.bindGroups = new BindGroupCache(this.device);
     // A buffer released while nothing is recorded can only have been used by submitted work.
     const lastUse = () => (this.encoder ? this.serial : this.serial - 1);
-    this.pool = new BufferPool(this.device, lastUse, () => this.completed, options);
-    this.uniforms = new UniformArena(this.device, () => this.completed);
+    this.pool = new BufferPool(this.device, lastUse, () => this.serial - 1, () => this.bindGroups.clear(), options);
+    this.uniforms = new UniformArena(this.device);
   }
 
   /** The compiled pipeline for a generated WGSL source. */
@@ -83,7 +86,7 @@ export class Runtime {
     if (this.profiler) this.endPass();
     const pass = this.profiler ? this.profiler.timer.beginPass(this.commandEncoder(), k.label) : this.computePass();
     pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, bindGroup(this.gpu, k, bindings));
+    pass.setBindGroup(0, this.bindGroups.get(k, bindings));
     pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
     if (this.profiler) {
       pass.end();
@@ -115,32 +118,23 @@ export class Runtime {
   flush(): void {
     this.endPass();
     if (!this.encoder) return;
-    const serial = this.serial++;
-    this.uniforms.upload(this.device.queue, serial);
+    this.uniforms.upload(this.device.queue);
     this.device.queue.submit([this.encoder.finish()]);
+    this.serial++;
     this.encoder = undefined;
     this.dispatches = 0;
-    void this.device.queue.onSubmittedWorkDone().then(
-      () => {
-        if (serial > this.completed) this.completed = serial;
-      },
-      () => undefined, // a lost device is reported by Gpu.check()
-    );
   }
 
   /** Submits and waits for the queue, then reports any GPU error. */
   async sync(what = 'GPU work'): Promise<void> {
     this.flush();
     await this.gpu.sync(what);
-    this.completed = Math.max(this.completed, this.serial - 1);
   }
 
   /** Submits pending work and reads `bytes` of a buffer back. */
   async readBuffer(buffer: GPUBuffer, bytes: number, what: string, offset = 0): Promise<ArrayBuffer> {
     this.flush();
-    const data = await this.gpu.read(buffer, offset, bytes, what);
-    this.completed = Math.max(this.completed, this.serial - 1);
-    return data;
+    return this.gpu.read(buffer, offset, bytes, what);
   }
 
   /** Reserves `n` consecutive random counters and returns the first (wraps mod 2^32). */
@@ -274,6 +268,11 @@ export class Runtime {
     } finally {
       this.layer = was;
     }
+  }
+
+  /** Bind groups reused (hits) and created (misses) so far. */
+  bindGroupStats(): BindGroupStats {
+    return this.bindGroups.stats();
   }
 
   memory(): PoolStats & { uniformBytes: number } {

@@ -5,6 +5,8 @@
 import type { Gpu } from '../device/gpu.ts';
 
 export interface Kernel {
+  /** Unique per compiled pipeline (bind-group cache keys). */
+  readonly id: number;
   readonly label: string;
   readonly code: string;
   readonly pipeline: GPUComputePipeline;
@@ -15,6 +17,7 @@ export interface Kernel {
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
 const caches = new WeakMap<Gpu, Map<string, Kernel>>();
+let nextKernelId = 1;
 
 /** The compute pipeline for `code` (entry point `main`), compiled on first use. */
 export function kernel(gpu: Gpu, label: string, code: string): Kernel {
@@ -24,7 +27,7 @@ export function kernel(gpu: Gpu, label: string, code: string): Kernel {
   if (hit) return hit;
   const module = gpu.shaderModule(code, label);
   const pipeline = gpu.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const k = { label, code, pipeline, layout: pipeline.getBindGroupLayout(0) };
+  const k = { id: nextKernelId++, label, code, pipeline, layout: pipeline.getBindGroupLayout(0) };
   cache.set(code, k);
   return k;
 }

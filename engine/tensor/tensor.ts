@@ -73,6 +73,12 @@ export class Tensor implements Disposable {
     return new Tensor(rt, [...shape], new Storage(rt.pool.acquire(bytes, label), bytes), encoding);
   }
 
+  /** A new tensor whose buffer may be written with queue.writeBuffer now (see BufferPool). */
+  private static forUpload(rt: Runtime, shape: readonly number[], encoding: Encoding | null, label: string): Tensor {
+    const bytes = Math.max(4, storageBytes(shapeSize(shape), encoding));
+    return new Tensor(rt, [...shape], new Storage(rt.pool.acquire(bytes, label, true), bytes), encoding);
+  }
+
   /** A float32 tensor holding `data` (uploaded now). Rejects NaN/Inf unless allowed. */
   static fromArray(rt: Runtime, data: ArrayLike<number>, shape: readonly number[], label = 'tensor'): Tensor {
     const n = shapeSize(shape);
@@ -80,7 +86,7 @@ export class Tensor implements Disposable {
       throw new Error(`tensor data has ${data.length} values but shape [${shape.join(', ')}] needs ${n}`);
     }
     const f = data instanceof Float32Array ? data : Float32Array.from(data);
-    const t = Tensor.empty(rt, shape, null, label);
+    const t = Tensor.forUpload(rt, shape, null, label);
     if (n > 0) rt.device.queue.writeBuffer(t.buffer, 0, f.buffer, f.byteOffset, f.byteLength);
     return t;
   }
@@ -89,7 +95,7 @@ export class Tensor implements Disposable {
   static fromPackedCodes(rt: Runtime, words: Uint32Array, shape: readonly number[], encoding: Encoding, label = 'codes'): Tensor {
     const need = storageBytes(shapeSize(shape), encoding) / 4;
     if (words.length !== need) throw new Error(`packed tensor needs ${need} words for shape [${shape.join(', ')}], got ${words.length}`);
-    const t = Tensor.empty(rt, shape, encoding, label);
+    const t = Tensor.forUpload(rt, shape, encoding, label);
     if (words.length) rt.device.queue.writeBuffer(t.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
     return t;
   }

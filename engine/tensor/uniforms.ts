@@ -1,7 +1,9 @@
 // Kernel parameters (shapes, strides, scales) go into uniform slots sub-allocated from 64 KiB chunks.
 // The CPU fills a chunk while a submission is recorded and uploads it once, just before that
-// submission; a chunk is reused only after the queue has finished the submission that read it. This
-// replaces one createBuffer per dispatch with one writeBuffer per 64 KiB of parameters.
+// submission. The next submission may fill the same chunk again: its upload is queued after the
+// earlier submission, and the queue runs them in order. So the k-th dispatch of every submission
+// that repeats the same ops gets the same slot (the runtime can reuse its bind groups), and one
+// writeBuffer per 64 KiB of parameters replaces one createBuffer per dispatch.
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -9,7 +11,6 @@ interface Chunk {
   buffer: GPUBuffer;
   data: Uint8Array;
   used: number;
-  serial: number;
 }
 
 export interface UniformSlot {
@@ -21,13 +22,10 @@ export interface UniformSlot {
 export class UniformArena {
   private readonly align: number;
   private active: Chunk[] = [];
+  /** Chunks free for the submission being recorded, the first to take last. */
   private spare: Chunk[] = [];
-  private inFlight: Chunk[] = [];
 
-  constructor(
-    private readonly device: GPUDevice,
-    private readonly completedSerial: () => number,
-  ) {
+  constructor(private readonly device: GPUDevice) {
     this.align = Math.max(16, device.limits.minUniformBufferOffsetAlignment);
   }
 
@@ -46,23 +44,15 @@ export class UniformArena {
     return { buffer: chunk.buffer, offset, size };
   }
 
-  /** Uploads the chunks written for submission `serial`; call right before queue.submit. */
-  upload(queue: GPUQueue, serial: number): void {
-    for (const c of this.active) {
-      queue.writeBuffer(c.buffer, 0, c.data.buffer, c.data.byteOffset, c.used);
-      c.serial = serial;
-      this.inFlight.push(c);
-    }
+  /** Uploads the chunks written for the next submission; call right before queue.submit. */
+  upload(queue: GPUQueue): void {
+    for (const c of this.active) queue.writeBuffer(c.buffer, 0, c.data.buffer, c.data.byteOffset, c.used);
+    // Free for the next submission, in the same order.
+    this.spare.push(...this.active.reverse());
     this.active = [];
   }
 
   private takeChunk(): Chunk {
-    const done = this.completedSerial();
-    const ready = this.inFlight.filter((c) => c.serial <= done);
-    if (ready.length) {
-      this.inFlight = this.inFlight.filter((c) => c.serial > done);
-      this.spare.push(...ready);
-    }
     const c = this.spare.pop();
     if (c) {
       c.used = 0;
@@ -76,12 +66,11 @@ export class UniformArena {
       }),
       data: new Uint8Array(CHUNK_BYTES),
       used: 0,
-      serial: 0,
     };
   }
 
   /** GPU bytes held by the arena (for memory reports). */
   get bytesAllocated(): number {
-    return (this.active.length + this.spare.length + this.inFlight.length) * CHUNK_BYTES;
+    return (this.active.length + this.spare.length) * CHUNK_BYTES;
   }
 }

@@ -31,3 +31,16 @@ export function gpuOptionsFrom(values: Values): GpuOptions {
   if (values['subgroup-matrix'] === true) o.subgroupMatrix = true;
   return o;
 }
+
+/** The device options of `values` as command-line arguments again (for child processes). */
+export function gpuArgsFrom(values: Values): string[] {
+  const args: string[] = [];
+  for (const k of ['adapter', 'adapter-name', 'backend'] as const) {
+    const v = str(values, k);
+    if (v !== undefined) args.push(`--${k}`, v);
+  }
+  const flags = values['dawn-flag'];
+  if (Array.isArray(flags)) for (const f of flags) args.push('--dawn-flag', String(f));
+  if (values['subgroup-matrix'] === true) args.push('--subgroup-matrix');
+  return args;
+}

@@ -2,7 +2,7 @@
 
 import { openNodeGpu } from '../../engine/device/node.ts';
 import { int, oneOf, str, UsageError, type Command } from '../cli/command.ts';
-import { GPU_OPTIONS, gpuOptionsFrom } from '../cli/gpu-options.ts';
+import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
 import { ConfigError, resolveConfig } from '../train/config.ts';
 import { runTable1, TABLE1_RECIPES } from './table1.ts';
 
@@ -11,7 +11,8 @@ const table1: Command = {
   summary: "the paper's Table I: train every recipe with the same seed and data order, FID of each",
   help: `Usage: posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
                                    [--batch B] [--seed S] [--eval-n N] [--name NAME] [--width W]
-                                   [--size 28|32] [--ngf N] [--ndf N] [--progress bar|quiet|jsonl]
+                                   [--size 28|32] [--ngf N] [--ndf N] [--jobs N]
+                                   [--progress bar|quiet|jsonl]
 
 Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with the same seed and data
 order, evaluates each (FID on posit-gan's LeNet-5 features against the 10000 MNIST test images, from
@@ -23,7 +24,11 @@ Training runs go to runs/NAME-table1/<recipe> (checkpoints included; not for com
 A recipe that diverges is reported as diverged (fid null), not as an error.
 
   --name NAME     [the model name]
-  --eval-n N      [10000] generated samples per FID`,
+  --eval-n N      [10000] generated samples per FID
+  --jobs N        [1] recipes trained at once, each in its own \`posit-gan train\` process (its log in
+                  runs/NAME-table1/<recipe>.log). A step is bound by the host's time to record it, so
+                  on a GPU with CPU cores to spare this trains N recipes in about the time of one;
+                  every run is still the one \`train\` makes alone with the same seed.`,
   options: {
     ...GPU_OPTIONS,
     model: { type: 'string' },
@@ -39,6 +44,7 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
     ngf: { type: 'string' },
     ndf: { type: 'string' },
     'data-limit': { type: 'string' },
+    jobs: { type: 'string' },
     progress: { type: 'string' },
   },
   async run(values) {
@@ -74,6 +80,8 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
         evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
         command: ['posit-gan', ...process.argv.slice(2)].join(' '),
         progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
+        jobs: int(values, 'jobs', 1, 1, 64),
+        childArgs: gpuArgsFrom(values),
       });
       for (const r of t.rows) {
         process.stdout.write(`${r.recipe.padEnd(8)} ${r.diverged ? 'diverged' : `FID ${r.fid?.toFixed(2)}`}${r.classifier_accuracy !== null ? `  accuracy ${(100 * r.classifier_accuracy).toFixed(1)}%` : ''}\n`);

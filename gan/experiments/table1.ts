@@ -3,8 +3,10 @@
 // table1.json, a side-by-side sample image and each run's op counts. Training runs (checkpoints and
 // all) go under runs/<name>-table1/<recipe>, which is not committed.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { imageGrid } from '../io/image-grid.ts';
@@ -62,6 +64,10 @@ export interface Table1Options {
   command: string;
   progress?: ProgressMode;
   root?: string;
+  /** Recipes trained at once, each in its own process (default 1: one after another, here). */
+  jobs?: number;
+  /** Extra `posit-gan train` arguments for those processes (the device options). */
+  childArgs?: string[];
 }
 
 function fmt(x: number | null, digits: number): string {
@@ -92,6 +98,88 @@ export function table1Markdown(t: Table1): string {
   return lines.join('\n');
 }
 
+interface TrainedRun {
+  out: string;
+  /** Why it diverged (null if it did not). */
+  diverged: string | null;
+  steps: number;
+  seconds: number;
+}
+
+function runDir(runsDir: string, recipe: string): string {
+  return join(runsDir, recipe.replace(/[^a-zA-Z0-9+.-]/g, '_'));
+}
+
+/** Trains the recipes one after another in this process. */
+async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
+  const runs: TrainedRun[] = [];
+  for (const recipe of recipes) {
+    const out = runDir(runsDir, recipe);
+    const t0 = performance.now();
+    let diverged: string | null = null;
+    let steps = 0;
+    try {
+      const r = await runTraining(gpu, { config: resolveConfig({ ...base, recipe }), out, progress: o.progress ?? 'bar', command: o.command });
+      steps = r.steps;
+      r.trainer.dispose();
+      r.runtime.pool.trim();
+    } catch (e) {
+      if (!(e instanceof DivergedError)) throw e;
+      diverged = e.message;
+      steps = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).step;
+    }
+    runs.push({ out, diverged, steps, seconds: (performance.now() - t0) / 1000 });
+  }
+  return runs;
+}
+
+const CLI = fileURLToPath(new URL('../../bin/posit-gan', import.meta.url));
+
+/**
+ * Trains the recipes side by side, each in its own `posit-gan train` process (at most o.jobs at a
+ * time): a training step is bound by the host's time to record it, so separate processes use more
+ * CPU cores while sharing the GPU. Each run is the one `train` would make alone (same config, same
+ * seed); its output goes to runs/NAME-table1/<recipe>.log.
+ */
+async function trainInChildren(recipes: readonly string[], base: TrainConfig, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
+  mkdirSync(runsDir, { recursive: true });
+  const runs: TrainedRun[] = new Array(recipes.length);
+  let next = 0;
+  const one = async (): Promise<void> => {
+    while (next < recipes.length) {
+      const i = next++;
+      const recipe = recipes[i]!;
+      const out = runDir(runsDir, recipe);
+      const configFile = `${out}.config.json`;
+      writeFileAtomicSync(configFile, JSON.stringify(resolveConfig({ ...base, recipe }), null, 2) + '\n');
+      const log = `${out}.log`;
+      const fd = openSync(log, 'w');
+      const t0 = performance.now();
+      const code = await new Promise<number>((done, fail) => {
+        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...(o.childArgs ?? [])], {
+          stdio: ['ignore', fd, fd],
+        });
+        child.on('error', fail);
+        child.on('exit', (c, signal) => done(c ?? (signal ? 128 : 1)));
+      }).finally(() => closeSync(fd));
+      const seconds = (performance.now() - t0) / 1000;
+      const manifestPath = join(out, 'manifest.json');
+      const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : null;
+      if (code === 0 && manifest?.status === 'completed') {
+        runs[i] = { out, diverged: null, steps: manifest.step, seconds };
+      } else if (manifest?.status === 'diverged') {
+        runs[i] = { out, diverged: String(manifest.diverged), steps: manifest.step, seconds };
+      } else {
+        const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
+        throw new Error(`training ${recipe} failed (exit status ${code}); its log ${log} ends:\n${tail}`);
+      }
+      if (o.progress !== 'quiet') process.stderr.write(`table1: ${recipe} ${runs[i]!.diverged ? 'diverged' : 'trained'} (${runs[i]!.steps} steps, ${seconds.toFixed(0)} s)\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.jobs ?? 1, recipes.length) }, one));
+  return runs;
+}
+
 export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const root = resolve(o.root ?? '.');
   const resultsDir = join(root, 'results', o.name);
@@ -103,23 +191,10 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const notes: string[] = [];
   const sampleRows: Float32Array[] = [];
   const evalSamples = o.evalSamples ?? 10_000;
-  for (const recipe of recipes) {
+  const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(recipes, base, runsDir, o) : await trainHere(gpu, recipes, base, runsDir, o);
+  for (const [i, recipe] of recipes.entries()) {
     const config = resolveConfig({ ...base, recipe });
-    const out = join(runsDir, recipe.replace(/[^a-zA-Z0-9+.-]/g, '_'));
-    const t0 = performance.now();
-    let diverged: string | null = null;
-    let steps = 0;
-    try {
-      const r = await runTraining(gpu, { config, out, progress: o.progress ?? 'bar', command: o.command });
-      steps = r.steps;
-      r.trainer.dispose();
-      r.runtime.pool.trim();
-    } catch (e) {
-      if (!(e instanceof DivergedError)) throw e;
-      diverged = e.message;
-      steps = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).step;
-    }
-    const seconds = (performance.now() - t0) / 1000;
+    const { out, diverged, steps, seconds } = trained[i]!;
     const counts = join(out, `${basename(out)}.opcounts.json`);
     if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${basename(out)}.opcounts.json`));
     let fid: number | null = null;
@@ -158,6 +233,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
     off += r.length;
   }
   writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, recipes.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
+  if ((o.jobs ?? 1) > 1) notes.push(`Recipes trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
   notes.push(`table1-samples.png: one row per recipe in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
   const t: Table1 = {
     device: gpu.adapter.description,

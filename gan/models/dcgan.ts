@@ -80,6 +80,8 @@ class DcganDiscriminator extends Module implements Discriminator {
 
 /** The DCGAN initialisation: conv weights N(0, 0.02), batch-norm weights N(1, 0.02), biases 0. */
 function dcganInit(m: Module, rng: InitRng): void {
+  // queue.writeBuffer runs ahead of work still recorded in the encoder: submit that first.
+  m.rt.flush();
   for (const [name, p] of m.namedParameters()) {
     const isBn = /(^|\.)\d+\.weight$/.test(name) && p.rank === 1;
     const data = name.endsWith('.bias') ? new Float32Array(p.size) : normalArray(p.size, isBn ? 1 : 0, 0.02, rng);

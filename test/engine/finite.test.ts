@@ -46,6 +46,21 @@ describe('nonFiniteCount', () => {
     expect(got).toBe(expected);
   });
 
+  it('counts across many workgroups of a large tensor', async () => {
+    // 300k elements: over a hundred workgroups, each adding its own count to the total.
+    const n = 300_007;
+    const a = Float32Array.from(randomArray(n, 7, -1, 1));
+    let expected = 0;
+    for (let j = 3; j < n; j += 997) {
+      a[j] = SPECIAL[j % 3]!;
+      expected++;
+    }
+    a[n - 1] = NaN;
+    expected++;
+    const got = await rt.scope(async () => (await nonFiniteCount(rt, [Tensor.fromArray(rt, a, [n])]).read())[0]);
+    expect(got).toBe(expected);
+  });
+
   it('is 0 for finite tensors and for none at all', async () => {
     await rt.scope(async () => {
       const ts = [Tensor.fromArray(rt, Float32Array.from(FINITE_EXTREMES), [FINITE_EXTREMES.length])];
