@@ -11,11 +11,13 @@
 #   bench/train-dcgan.json        bench train, dcgan fp32 and p8+ at batch 64
 #   bench/pytorch-cgan.json       the PyTorch fp32 peer on the same machine (scripts/peers/pytorch-cgan.py)
 #   bench/{matmul,conv,quantize}.json
-# Part "table" (results):
-#   experiment table1 for the cgan and the dcgan, each recipe in its own process (--jobs), sized to
-#   the time left from the measured training rates (bench/train*.json from part "checks" when
-#   GPU_SESSION_RATES points at them); experiment deploy on the cgan's p8+ run; the test suite
-#   (without the browser test) runs beside the training.
+# Part "table" (speed again, then results):
+#   bench/train.json, train-submit-once.json, train-dcgan.json, cpuprof/   as in part "checks"
+#   results/{cgan,dcgan}-gpu/     experiment table1 for both models, each recipe in its own process
+#                                 (--jobs 5), sized to the time left from the rates just measured,
+#                                 with a time limit; experiment deploy on the cgan's p8+ run
+#   runs/                         each training run's manifest, losses and latest samples, and logs
+#   tests.txt                     the test suite (without the browser test), run beside the training
 # The device machine returns at most 8 files from $OUT, so every result goes into one archive,
 # $OUT/session.tgz (rewritten after each stage), beside $OUT/summary.txt.
 # Each stage has its own time limit so one slow stage cannot starve the rest; a stage that fails or
@@ -71,47 +73,58 @@ if [ "$part" = checks ]; then
 fi
 
 if [ "$part" = table ]; then
-  # Steps per recipe: what fits the training share of the time left at the slowest measured rate
-  # of each model, with its recipes training side by side (--jobs 5). The rate files come from part
-  # "checks" (GPU_SESSION_RATES: a folder with train.json and train-dcgan.json); without them, a
-  # short bench here measures them.
-  rates=${GPU_SESSION_RATES:-$work/bench}
-  if [ ! -f "$rates/train.json" ]; then
-    stage rate-cgan 60 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 2 20)" --warmup 2 --out "$rates/train.json"
-  fi
-  if [ ! -f "$rates/train-dcgan.json" ]; then
-    stage rate-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes fp32,p8+ --batches 64 --reps "$(s 1 5)" --warmup 1 --out "$rates/train-dcgan.json"
-  fi
-  train_share=${GPU_SESSION_TRAIN_SHARE:-0.55} # the rest: compiling, evaluation, deployment
-  steps_for() { # rate file, slowdown factor for side-by-side training
+  # Speed first, on the idle machine: training rates (they also size the tables), the same with one
+  # submit per read back, and where a p8+ step's host time goes.
+  stage bench-train 100 "${cli[@]}" bench train --model cgan --reps "$(s 3 40)" --warmup "$(s 1 3)" \
+    $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
+  stage bench-train-submit-once 40 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 3 40)" \
+    --warmup "$(s 1 3)" --submit-every 4096 --out "$work/bench/train-submit-once.json"
+  stage bench-train-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes "$(s fp32,p8+ fp32,fp16,p8+,p8,fp8)" --batches 64 \
+    --reps "$(s 1 8)" --warmup "$(s 1 2)" --out "$work/bench/train-dcgan.json"
+  stage cpu-profile 30 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
+    --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
+  # Both tables at once, each recipe in its own process (--jobs 5), the tests beside them: 16 CPU
+  # cores, one GPU shared by time slices. Steps per recipe: the slowest recipe's rate alone, times
+  # the training time, divided by the slowdown expected from sharing; --time-limit guarantees the
+  # evaluation its time even if that guess is wrong (rows stopped early say so).
+  table_limit=$(( $(left) - 45 ))
+  train_seconds=$(( table_limit - 100 ))
+  steps_for() { # rate file, expected slowdown side by side
     "$node" -e '
       const fs = require("fs");
-      const [file, left, share, slow, smoke] = process.argv.slice(1);
+      const [file, seconds, slow, smoke] = process.argv.slice(1);
       let rate = 0;
       try { rate = Math.min(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.iterationsPerSecond)); } catch {}
-      const steps = Math.floor((rate * Number(left) * Number(share)) / Number(slow));
+      const steps = Math.floor((rate * Number(seconds)) / Number(slow));
       console.log(smoke === "1" ? 4 : Math.min(50000, Math.max(100, Number.isFinite(steps) ? steps : 100)));
-    ' "$1" "$(left)" "$train_share" "$2" "$smoke"
+    ' "$1" "$train_seconds" "$2" "$smoke"
   }
-  cgan_steps=${GPU_SESSION_CGAN_STEPS:-$(steps_for "$rates/train.json" 2)}
-  dcgan_steps=${GPU_SESSION_DCGAN_STEPS:-$(steps_for "$rates/train-dcgan.json" 3)}
-  echo "table1: cgan $cgan_steps steps, dcgan $dcgan_steps steps per recipe" >> "$work/summary.txt"
+  cgan_steps=${GPU_SESSION_CGAN_STEPS:-$(steps_for "$work/bench/train.json" 3)}
+  dcgan_steps=${GPU_SESSION_DCGAN_STEPS:-$(steps_for "$work/bench/train-dcgan.json" 5)}
+  echo "table1: cgan $cgan_steps steps, dcgan $dcgan_steps steps per recipe, time limit $train_seconds s" >> "$work/summary.txt"
   cname=$(s cgan-gpu-smoke cgan-gpu); dname=$(s dcgan-gpu-smoke dcgan-gpu)
-  limit=$(( $(left) - 60 ))
-  # The two tables and the tests side by side: 16 CPU cores, one GPU with room to spare.
-  stage table1-cgan "$limit" "${cli[@]}" experiment table1 --model cgan --steps "$cgan_steps" --jobs 5 --progress quiet \
-    --eval-n "$(s 200 10000)" --name "$cname" &
-  stage table1-dcgan "$limit" "${cli[@]}" experiment table1 --model dcgan --steps "$dcgan_steps" --jobs 5 --progress quiet \
-    --eval-n "$(s 200 10000)" --name "$dname" &
+  stage table1-cgan "$table_limit" "${cli[@]}" experiment table1 --model cgan --steps "$cgan_steps" --jobs 5 \
+    --time-limit "$train_seconds" --progress quiet --eval-n "$(s 200 10000)" --name "$cname" &
+  stage table1-dcgan "$table_limit" "${cli[@]}" experiment table1 --model dcgan --steps "$dcgan_steps" --jobs 5 \
+    --time-limit "$train_seconds" --progress quiet --eval-n "$(s 200 10000)" --name "$dname" &
   if [ "$smoke" = 1 ]; then
-    stage tests "$limit" "$node" node_modules/vitest/vitest.mjs run test/formats/descriptor.test.ts &
+    stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run test/formats/descriptor.test.ts &
   else
-    stage tests "$limit" "$node" node_modules/vitest/vitest.mjs run --exclude 'test/browser/**' &
+    stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run --maxWorkers 4 --exclude 'test/browser/**' &
   fi
   wait
-  stage deploy 50 "${cli[@]}" experiment deploy --checkpoint "runs/$cname-table1/p8+" --name "$cname" --n "$(s 20 1000)"
-  for n in "$cname" "$dname"; do cp -r "results/$n" "$work/results/" 2>/dev/null; done
-  for n in "$cname" "$dname"; do cp "runs/$n-table1/"*.log "$work/results/$n/" 2>/dev/null; done
+  stage deploy 40 "${cli[@]}" experiment deploy --checkpoint "runs/$cname-table1/p8+" --name "$cname" --n "$(s 20 1000)"
+  for n in "$cname" "$dname"; do
+    cp -r "results/$n" "$work/results/" 2>/dev/null
+    # What each run got to, even if its table was not written: logs, manifests, losses, samples.
+    for r in "runs/$n-table1"/*/; do
+      [ -d "$r" ] || continue
+      d="$work/runs/$n/$(basename "$r")"; mkdir -p "$d"
+      cp "$r/manifest.json" "$r/losses.csv" "$r/losses.svg" "$d/" 2>/dev/null
+      cp "$r/samples/latest.png" "$d/samples-latest.png" 2>/dev/null
+    done
+    cp "runs/$n-table1/"*.log "$work/runs/$n/" 2>/dev/null
+  done
   pack
   # A rehearsal leaves nothing in the checkout.
   [ "$smoke" = 1 ] && rm -rf "results/$cname" "results/$dname" "runs/$cname-table1" "runs/$dname-table1"

@@ -100,6 +100,8 @@ export class Gpu {
   private lost: DeviceLostError | undefined;
   private pendingErrors: Error[] = [];
   private destroyed = false;
+  /** Mappable staging buffers for read(), by size. */
+  private readonly staging = new Map<number, GPUBuffer[]>();
 
   constructor(
     readonly device: GPUDevice,
@@ -182,25 +184,37 @@ export class Gpu {
   async read(buffer: GPUBuffer, offset = 0, size = buffer.size - offset, what = 'read back'): Promise<ArrayBuffer> {
     this.check();
     const aligned = Math.ceil(size / 4) * 4;
-    const staging = this.device.createBuffer({
-      label: `staging:${what}`,
-      size: Math.max(4, aligned),
-      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
-    });
+    // Staging buffers up to 1 MiB are kept per size (a training step reads the same few small sizes
+    // every time, and creating and destroying one per read costs two native calls); concurrent reads
+    // take their own.
+    const bucket = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(4, aligned))));
+    const spare = this.staging.get(bucket);
+    const staging =
+      spare?.pop() ??
+      this.device.createBuffer({ label: `staging:${bucket}`, size: bucket, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    let reusable = false;
     try {
       const enc = this.device.createCommandEncoder({ label: `read:${what}` });
       if (aligned > 0) enc.copyBufferToBuffer(buffer, offset, staging, 0, aligned);
       this.device.queue.submit([enc.finish()]);
-      await guard(staging.mapAsync(GPUMapMode.READ), what);
-      const out = staging.getMappedRange().slice(0, size);
+      await guard(staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, aligned)), what);
+      const out = staging.getMappedRange(0, Math.max(4, aligned)).slice(0, size);
       staging.unmap();
       this.check();
+      reusable = true;
       return out;
     } catch (e) {
       this.check();
       throw e;
     } finally {
-      staging.destroy();
+      if (!reusable) staging.destroy();
+      else {
+        const list = this.staging.get(bucket) ?? [];
+        if (list.length < 4 && bucket <= 1 << 20) {
+          list.push(staging);
+          this.staging.set(bucket, list);
+        } else staging.destroy();
+      }
     }
   }
 

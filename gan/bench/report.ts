@@ -26,6 +26,8 @@ export interface BenchContext {
   batches?: number[];
   /** Also time every kernel of one extra iteration on its own (per-kernel breakdown). */
   profile?: boolean;
+  /** Training benchmarks: dispatches per submit (Runtime's submitEvery). */
+  submitEvery?: number;
 }
 
 export interface Benchmark {

@@ -3,7 +3,7 @@
 // Wall-clock time over whole iterations (each ends with the one read back of its losses, so queued GPU
 // work is included); the first iterations, which compile the pipelines, are warm-up and not timed.
 
-import { Runtime } from '../../engine/runtime.ts';
+import { defaultSubmitEvery, Runtime } from '../../engine/runtime.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { resolveConfig } from '../train/config.ts';
 import { loadRecipe } from '../train/run.ts';
@@ -13,6 +13,8 @@ import { openBenchGpu, saveResult, table, type Benchmark, type BenchContext } fr
 const DEFAULT_RECIPES = ['fp32', 'fp16', 'bf16', 'p8', 'p8+', 'fp8'];
 
 interface Row {
+  /** Dispatches per submit while recording. */
+  submitEvery: number;
   /** Per-kernel GPU time of one profiled iteration (with --profile). */
   kernels?: { kernel: string; dispatches: number; ms: number }[];
   model: string;
@@ -45,7 +47,7 @@ const bench: Benchmark = {
       for (const recipeName of recipes) {
         const recipe = loadRecipe(recipeName);
         for (const batch of batches) {
-          const rt = new Runtime(gpu);
+          const rt = new Runtime(gpu, ctx.submitEvery ? { submitEvery: ctx.submitEvery } : {});
           const config = resolveConfig({ model, recipe: recipeName, batch, steps: ctx.warmup + iterations, dataLimit: data.n });
           const trainer = new GanTrainer(rt, config, recipe, data);
           try {
@@ -58,7 +60,7 @@ const bench: Benchmark = {
               if (s.diverged) throw new Error(`${recipeName} diverged during the benchmark: ${s.diverged}`);
             }
             const m = median(seconds);
-            const row: Row = { model, recipe: recipeName, batch, iterations, seconds, medianSeconds: m, iterationsPerSecond: 1 / m, imagesPerSecond: batch / m };
+            const row: Row = { submitEvery: ctx.submitEvery ?? defaultSubmitEvery(gpu), model, recipe: recipeName, batch, iterations, seconds, medianSeconds: m, iterationsPerSecond: 1 / m, imagesPerSecond: batch / m };
             if (ctx.profile) {
               rt.startProfile();
               await trainer.trainStep();

@@ -77,3 +77,12 @@ export function oneOf<T extends string>(values: Values, key: string, allowed: re
   }
   return v.toLowerCase() as T;
 }
+
+/** --time-limit SECONDS as a deadline, counted from now. */
+export function timeLimit(values: Values): { deadline?: number } {
+  const v = str(values, 'time-limit');
+  if (v === undefined) return {};
+  const seconds = Number(v);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--time-limit must be a positive number of seconds, got '${v}'`);
+  return { deadline: Date.now() + seconds * 1000 };
+}

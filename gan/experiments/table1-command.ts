@@ -1,7 +1,7 @@
 // `posit-gan experiment table1`: the paper's Table I for one model (gan/experiments/table1.ts).
 
 import { openNodeGpu } from '../../engine/device/node.ts';
-import { int, oneOf, str, UsageError, type Command } from '../cli/command.ts';
+import { int, oneOf, str, timeLimit, UsageError, type Command } from '../cli/command.ts';
 import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
 import { ConfigError, resolveConfig } from '../train/config.ts';
 import { runTable1, TABLE1_RECIPES } from './table1.ts';
@@ -11,7 +11,7 @@ const table1: Command = {
   summary: "the paper's Table I: train every recipe with the same seed and data order, FID of each",
   help: `Usage: posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
                                    [--batch B] [--seed S] [--eval-n N] [--name NAME] [--width W]
-                                   [--size 28|32] [--ngf N] [--ndf N] [--jobs N]
+                                   [--size 28|32] [--ngf N] [--ndf N] [--jobs N] [--time-limit S]
                                    [--progress bar|quiet|jsonl]
 
 Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with the same seed and data
@@ -28,7 +28,9 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
   --jobs N        [1] recipes trained at once, each in its own \`posit-gan train\` process (its log in
                   runs/NAME-table1/<recipe>.log). A step is bound by the host's time to record it, so
                   on a GPU with CPU cores to spare this trains N recipes in about the time of one;
-                  every run is still the one \`train\` makes alone with the same seed.`,
+                  every run is still the one \`train\` makes alone with the same seed.
+  --time-limit S  stop training S seconds from now even if steps remain (then evaluate what was
+                  trained; such rows are marked stopped_early and the notes say so)`,
   options: {
     ...GPU_OPTIONS,
     model: { type: 'string' },
@@ -45,6 +47,7 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
     ndf: { type: 'string' },
     'data-limit': { type: 'string' },
     jobs: { type: 'string' },
+    'time-limit': { type: 'string' },
     progress: { type: 'string' },
   },
   async run(values) {
@@ -82,6 +85,7 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
         progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
         jobs: int(values, 'jobs', 1, 1, 64),
         childArgs: gpuArgsFrom(values),
+        ...timeLimit(values),
       });
       for (const r of t.rows) {
         process.stdout.write(`${r.recipe.padEnd(8)} ${r.diverged ? 'diverged' : `FID ${r.fid?.toFixed(2)}`}${r.classifier_accuracy !== null ? `  accuracy ${(100 * r.classifier_accuracy).toFixed(1)}%` : ''}\n`);

@@ -38,6 +38,8 @@ export interface Table1Row {
   classifier_accuracy: number | null;
   paper_fid: number | null;
   steps_trained: number;
+  /** Whether the time limit stopped its training before the table's steps. */
+  stopped_early: boolean;
   train_seconds: number;
 }
 
@@ -68,6 +70,8 @@ export interface Table1Options {
   jobs?: number;
   /** Extra `posit-gan train` arguments for those processes (the device options). */
   childArgs?: string[];
+  /** Training stops at this time (Date.now() ms) even if steps remain; such rows say so. */
+  deadline?: number;
 }
 
 function fmt(x: number | null, digits: number): string {
@@ -85,7 +89,7 @@ export function table1Markdown(t: Table1): string {
     '|---|---|---|---|---|---|',
     ...t.rows.map(
       (r) =>
-        `| ${r.recipe} | ${r.diverged ? `diverged (${r.divergence})` : fmt(r.fid, 2)} | ${r.classifier_accuracy === null ? '—' : `${(100 * r.classifier_accuracy).toFixed(1)}%`} | ${fmt(r.paper_fid, 2)} | ${r.steps_trained} | ${(r.train_seconds / 60).toFixed(1)} min |`,
+        `| ${r.recipe} | ${r.diverged ? `diverged (${r.divergence})` : fmt(r.fid, 2)} | ${r.classifier_accuracy === null ? '—' : `${(100 * r.classifier_accuracy).toFixed(1)}%`} | ${fmt(r.paper_fid, 2)} | ${r.steps_trained}${r.stopped_early ? ' (time limit)' : ''} | ${(r.train_seconds / 60).toFixed(1)} min |`,
     ),
     '',
     'The LeNet-feature FIDs are on a different scale from the paper\'s Inception-feature FIDs: compare the',
@@ -100,6 +104,8 @@ export function table1Markdown(t: Table1): string {
 
 interface TrainedRun {
   out: string;
+  /** Stopped by the time limit before its steps were done. */
+  stopped: boolean;
   /** Why it diverged (null if it did not). */
   diverged: string | null;
   steps: number;
@@ -118,9 +124,11 @@ async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig
     const t0 = performance.now();
     let diverged: string | null = null;
     let steps = 0;
+    let stopped = false;
     try {
-      const r = await runTraining(gpu, { config: resolveConfig({ ...base, recipe }), out, progress: o.progress ?? 'bar', command: o.command });
+      const r = await runTraining(gpu, { config: resolveConfig({ ...base, recipe }), out, progress: o.progress ?? 'bar', command: o.command, ...(o.deadline ? { deadline: o.deadline } : {}) });
       steps = r.steps;
+      stopped = r.status === 'stopped';
       r.trainer.dispose();
       r.runtime.pool.trim();
     } catch (e) {
@@ -128,7 +136,7 @@ async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig
       diverged = e.message;
       steps = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).step;
     }
-    runs.push({ out, diverged, steps, seconds: (performance.now() - t0) / 1000 });
+    runs.push({ out, stopped, diverged, steps, seconds: (performance.now() - t0) / 1000 });
   }
   return runs;
 }
@@ -156,7 +164,8 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
       const fd = openSync(log, 'w');
       const t0 = performance.now();
       const code = await new Promise<number>((done, fail) => {
-        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...(o.childArgs ?? [])], {
+        const limit = o.deadline ? ['--time-limit', String(Math.max(1, (o.deadline - Date.now()) / 1000))] : [];
+        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
           stdio: ['ignore', fd, fd],
         });
         child.on('error', fail);
@@ -165,10 +174,10 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
       const seconds = (performance.now() - t0) / 1000;
       const manifestPath = join(out, 'manifest.json');
       const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : null;
-      if (code === 0 && manifest?.status === 'completed') {
-        runs[i] = { out, diverged: null, steps: manifest.step, seconds };
+      if (code === 0 && (manifest?.status === 'completed' || manifest?.status === 'stopped')) {
+        runs[i] = { out, stopped: manifest.status === 'stopped', diverged: null, steps: manifest.step, seconds };
       } else if (manifest?.status === 'diverged') {
-        runs[i] = { out, diverged: String(manifest.diverged), steps: manifest.step, seconds };
+        runs[i] = { out, stopped: false, diverged: String(manifest.diverged), steps: manifest.step, seconds };
       } else {
         const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
         throw new Error(`training ${recipe} failed (exit status ${code}); its log ${log} ends:\n${tail}`);
@@ -194,7 +203,8 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(recipes, base, runsDir, o) : await trainHere(gpu, recipes, base, runsDir, o);
   for (const [i, recipe] of recipes.entries()) {
     const config = resolveConfig({ ...base, recipe });
-    const { out, diverged, steps, seconds } = trained[i]!;
+    const { out, stopped, diverged, steps, seconds } = trained[i]!;
+    if (stopped) notes.push(`${recipe}: stopped by the time limit at step ${steps} of ${base.steps}; its row is not comparable with rows that trained longer.`);
     const counts = join(out, `${basename(out)}.opcounts.json`);
     if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${basename(out)}.opcounts.json`));
     let fid: number | null = null;
@@ -222,6 +232,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
       classifier_accuracy: acc,
       paper_fid: PAPER_FID[o.model][recipe] ?? null,
       steps_trained: steps,
+      stopped_early: stopped,
       train_seconds: seconds,
     });
   }

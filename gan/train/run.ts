@@ -36,12 +36,17 @@ export interface RunOptions {
   command?: string;
   /** Stop after this many steps in this process (tests use it to simulate a crash). */
   stopAfter?: number;
+  /** Stop at the first step boundary after this time (Date.now() milliseconds), checkpointed and
+   *  resumable, with status 'stopped' (a time budget, e.g. on a lent GPU). */
+  deadline?: number;
 }
 
 export interface RunResult {
   out: string;
   steps: number;
   status: 'completed' | 'stopped';
+  /** Steps the configuration asks for. */
+  totalSteps: number;
   lastStats: StepStats | null;
   trainer: GanTrainer;
   runtime: Runtime;
@@ -203,6 +208,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const recordedFrom = trainer.step;
   while (trainer.step < total) {
     if (o.stopAfter !== undefined && doneHere >= o.stopAfter) break;
+    if (o.deadline !== undefined && Date.now() >= o.deadline) break;
     const s = await trainer.trainStep();
     last = s;
     if (s.diverged) {
@@ -240,7 +246,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   }
   writeManifest(finished ? 'completed' : 'stopped', { finished: new Date().toISOString() });
   progress.finish();
-  return { out, steps: trainer.step, status: finished ? 'completed' : 'stopped', lastStats: last, trainer, runtime: rt };
+  return { out, steps: trainer.step, totalSteps: total, status: finished ? 'completed' : 'stopped', lastStats: last, trainer, runtime: rt };
 }
 
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */

@@ -101,6 +101,19 @@ describe('GAN training on the CPU driver', () => {
     expect(lossesB).toEqual(lossesA);
   });
 
+  it('a time limit stops at a step boundary, checkpointed, and the run resumes to its end', async () => {
+    const out = tmp();
+    // A deadline already passed: no step is trained, but the run is saved and marked stopped.
+    const r = await runTraining(gpu, { config: tiny('fp32', { steps: 4 }), out, progress: 'quiet', deadline: Date.now() });
+    expect(r.status).toBe('stopped');
+    expect(r.steps).toBe(0);
+    expect(r.totalSteps).toBe(4);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).status).toBe('stopped');
+    const done = await runTraining(gpu, { config: tiny('fp32', { steps: 4 }), out, progress: 'quiet', resume: true, deadline: Date.now() + 600_000 });
+    expect(done.status).toBe('completed');
+    expect(done.steps).toBe(4);
+  });
+
   it('a corrupt newest checkpoint is reported and the previous one is used', async () => {
     const out = tmp();
     await runTraining(gpu, { config: tiny('fp32', { steps: 4 }), out, progress: 'quiet' });

@@ -71,6 +71,7 @@ function context(values: Values): BenchContext {
     });
   }
   if (values.profile === true) ctx.profile = true;
+  if (str(values, 'submit-every') !== undefined) ctx.submitEvery = int(values, 'submit-every', 64, 1, 1 << 20);
   return ctx;
 }
 
@@ -101,6 +102,8 @@ the wall clock around each submit, and the results say so. The median of the rep
                     (default 64,256); --reps is the number of timed iterations
   --profile         train: also time each kernel of one more iteration on its own (a breakdown by
                     kernel, GPU timestamps; the whole iteration runs slower while profiled)
+  --submit-every N  train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software
+                    adapter; a large N submits only when the losses are read back)
 
 ${GPU_OPTIONS_HELP}`,
   options: {
@@ -116,6 +119,7 @@ ${GPU_OPTIONS_HELP}`,
     batches: { type: 'string' },
     batch: { type: 'string' },
     profile: { type: 'boolean' },
+    'submit-every': { type: 'string' },
   },
   positionals: true,
   async run(values, positionals) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../../train/config.ts';
 import { readRunConfig, runTraining } from '../../train/run.ts';
-import { oneOf, str, UsageError, type Command, type Values } from '../command.ts';
+import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
 const d = DEFAULT_CONFIG;
@@ -41,6 +41,8 @@ Options (defaults in brackets; a --config JSON file may hold any of them, flags 
   --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
                             as an uninterrupted run); --steps / --epochs may extend it
   --config FILE.json        options as JSON, e.g. {"model": "dcgan", "steps": 2000}
+  --time-limit SECONDS      stop (checkpointed, resumable with --resume) once this much time has
+                            passed, even if steps remain; the manifest's status is then 'stopped'
   --progress bar|quiet|jsonl  [bar] progress bar on stderr, nothing, or JSON lines on stdout
 
 Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last good state is kept.
@@ -65,6 +67,7 @@ ${GPU_OPTIONS_HELP}`,
     out: { type: 'string' },
     resume: { type: 'string' },
     config: { type: 'string' },
+    'time-limit': { type: 'string' },
     progress: { type: 'string' },
   },
   async run(values: Values) {
@@ -113,11 +116,12 @@ ${GPU_OPTIONS_HELP}`,
         out,
         resume: resume !== undefined,
         progress,
+        ...timeLimit(values),
         command: ['posit-gan', 'train', ...process.argv.slice(3)].join(' '),
       });
       const say = progress === 'jsonl' ? (s: string) => process.stderr.write(s) : (s: string) => process.stdout.write(s);
       say(
-        `trained ${config.model} under ${config.recipe} for ${r.steps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
+        `${r.status === 'stopped' ? 'time limit reached: stopped ' : 'trained '}${config.model} under ${config.recipe} at ${r.steps} of ${r.totalSteps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
           `D ${r.lastStats?.lossD.toFixed(4) ?? '-'}\n` +
           `  samples: ${join(r.out, 'samples', 'latest.png')}\n  losses:  ${join(r.out, 'losses.svg')} (${join(r.out, 'losses.csv')})\n` +
           `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n`,
