@@ -12,7 +12,7 @@
 #   bench/pytorch-cgan.json       the PyTorch fp32 peer on the same machine (scripts/peers/pytorch-cgan.py)
 #   bench/{matmul,conv,quantize}.json
 # Part "table" (speed again, then results):
-#   bench/train.json, train-submit-once.json, train-dcgan.json, cpuprof/   as in part "checks"
+#   bench/train.json, train-submit-*.json, train-dcgan.json, cpuprof/   as in part "checks"
 #   results/{cgan,dcgan}-gpu/     experiment table1 for both models, each recipe in its own process
 #                                 (--jobs 5), sized to the time left from the rates just measured,
 #                                 with a time limit; experiment deploy on the cgan's p8+ run
@@ -77,30 +77,35 @@ if [ "$part" = table ]; then
   # submit per read back, and where a p8+ step's host time goes.
   stage bench-train 100 "${cli[@]}" bench train --model cgan --reps "$(s 3 40)" --warmup "$(s 1 3)" \
     $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
-  stage bench-train-submit-once 40 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 3 40)" \
-    --warmup "$(s 1 3)" --submit-every 4096 --out "$work/bench/train-submit-once.json"
+  for every in 4096 32 128; do # submits per step: once per read back, and around the default 64
+    stage "bench-train-submit-$every" 30 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 3 40)" \
+      --warmup "$(s 1 3)" --submit-every "$every" --out "$work/bench/train-submit-$every.json"
+  done
   stage bench-train-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes "$(s fp32,p8+ fp32,fp16,p8+,p8,fp8)" --batches 64 \
     --reps "$(s 1 8)" --warmup "$(s 1 2)" --out "$work/bench/train-dcgan.json"
   stage cpu-profile 30 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
     --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
   # Both tables at once, each recipe in its own process (--jobs 5), the tests beside them: 16 CPU
-  # cores, one GPU shared by time slices. Steps per recipe: the slowest recipe's rate alone, times
-  # the training time, divided by the slowdown expected from sharing; --time-limit guarantees the
-  # evaluation its time even if that guess is wrong (rows stopped early say so).
+  # cores, and one GPU that the processes share by time slices, so the GPU's time is what the runs
+  # divide. Steps per recipe: a model's share of the training window's GPU time over 5 recipes times
+  # its GPU time per step, estimated from the slowest recipe's step time alone (the cgan's step is
+  # mostly host time: its GPU time is taken as 0.45 of it; the dcgan's mostly GPU time: all of it).
+  # --time-limit guarantees the evaluation its time even if the estimate is wrong (rows stopped early
+  # say so).
   table_limit=$(( $(left) - 45 ))
   train_seconds=$(( table_limit - 100 ))
-  steps_for() { # rate file, expected slowdown side by side
+  steps_for() { # rate file, share of the GPU, GPU fraction of a step
     "$node" -e '
       const fs = require("fs");
-      const [file, seconds, slow, smoke] = process.argv.slice(1);
-      let rate = 0;
-      try { rate = Math.min(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.iterationsPerSecond)); } catch {}
-      const steps = Math.floor((rate * Number(seconds)) / Number(slow));
+      const [file, seconds, share, gpuFraction, smoke] = process.argv.slice(1);
+      let step = Infinity;
+      try { step = Math.max(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.medianSeconds)); } catch {}
+      const steps = Math.floor((0.85 * Number(seconds) * Number(share)) / (5 * step * Number(gpuFraction)));
       console.log(smoke === "1" ? 4 : Math.min(50000, Math.max(100, Number.isFinite(steps) ? steps : 100)));
-    ' "$1" "$train_seconds" "$2" "$smoke"
+    ' "$1" "$train_seconds" "$2" "$3" "$smoke"
   }
-  cgan_steps=${GPU_SESSION_CGAN_STEPS:-$(steps_for "$work/bench/train.json" 3)}
-  dcgan_steps=${GPU_SESSION_DCGAN_STEPS:-$(steps_for "$work/bench/train-dcgan.json" 5)}
+  cgan_steps=${GPU_SESSION_CGAN_STEPS:-$(steps_for "$work/bench/train.json" 0.4 0.45)}
+  dcgan_steps=${GPU_SESSION_DCGAN_STEPS:-$(steps_for "$work/bench/train-dcgan.json" 0.6 1)}
   echo "table1: cgan $cgan_steps steps, dcgan $dcgan_steps steps per recipe, time limit $train_seconds s" >> "$work/summary.txt"
   cname=$(s cgan-gpu-smoke cgan-gpu); dname=$(s dcgan-gpu-smoke dcgan-gpu)
   stage table1-cgan "$table_limit" "${cli[@]}" experiment table1 --model cgan --steps "$cgan_steps" --jobs 5 \

@@ -13,3 +13,9 @@ export function pcg(v: number): number {
 export function random(seed: number, counter: number): number {
   return pcg((pcg(counter) + pcg(seed)) >>> 0);
 }
+
+/** random(seed, ·) with pcg(seed) computed once (for drawing many numbers under one seed). */
+export function randomStream(seed: number): (counter: number) => number {
+  const s = pcg(seed);
+  return (counter) => pcg((pcg(counter) + s) >>> 0);
+}

@@ -20,7 +20,9 @@ import {
   sharedBytes,
   type ActivationName,
   type GemmParamName,
+  type EpilogueSpec,
   type GemmSpec,
+  type TileConfig,
   type OperandSpec,
   type OperandStorage,
 } from '../../shaders/matmul.ts';
@@ -325,8 +327,37 @@ function params(c: GemmCall, plan: GemmPlan, gridX: number): Uint32Array {
   return u;
 }
 
-// The spec (plain data: formats are frozen descriptors) determines the generated source.
-const specKey = (spec: GemmSpec) => JSON.stringify(spec);
+// The spec determines the generated source. Its key is built field by field (JSON.stringify of a spec
+// took about 5 us, for every GEMM of every step); the mapped types make the compiler reject a key
+// that misses a field added to the spec later. Formats are named canonically, so a name stands for one.
+type KeyOf<T> = { [K in keyof Required<T>]: string | number | boolean };
+function operandKey(o: OperandSpec): string {
+  const q = o.quire;
+  const k: KeyOf<OperandSpec> = { storage: o.storage, format: o.format?.name ?? '', map: o.map, kFastest: o.kFastest, vector: o.vector, quire: q ? `${q.frac},${q.lsb},${q.maxPos}` : '' };
+  return Object.values(k).join(',');
+}
+function specKey(s: GemmSpec): string {
+  const t = s.tile;
+  const e = s.epilogue;
+  const tile: KeyOf<TileConfig> = { bm: t.bm, bn: t.bn, bk: t.bk, tm: t.tm, tn: t.tn, staging: t.staging ?? 'shared' };
+  const epilogue: KeyOf<EpilogueSpec> = {
+    bias: e.bias,
+    activation: e.activation,
+    activationExpr: e.activationExpr ?? '',
+    output: e.output ? `${e.output.format.name},${e.output.rounding}` : '',
+    aux: e.aux,
+    out: e.out,
+  };
+  const key: KeyOf<GemmSpec> = {
+    a: operandKey(s.a),
+    b: operandKey(s.b),
+    tile: Object.values(tile).join(','),
+    acc: s.acc.kind === 'quire' ? `quire,${s.acc.limbs},${s.acc.lsb}` : s.acc.kind,
+    partial: s.partial,
+    epilogue: Object.values(epilogue).join(','),
+  };
+  return Object.values(key).join('|');
+}
 const mainShader = memoByKey(gemmShader, specKey);
 const reduceShader = memoByKey(gemmReduceShader, specKey);
 

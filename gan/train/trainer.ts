@@ -12,7 +12,7 @@
 // Neither update affects the other's loss within an iteration, so this equals updating G first.
 
 import { detach } from '../../engine/autograd/tape.ts';
-import { random } from '../../engine/formats/rng.ts';
+import { random, randomStream } from '../../engine/formats/rng.ts';
 import { Dropout } from '../../engine/nn/activation.ts';
 import { Conv2d, ConvTranspose2d } from '../../engine/nn/conv.ts';
 import { Linear } from '../../engine/nn/linear.ts';
@@ -80,10 +80,10 @@ export interface TrainerState {
 /** Standard normal latent vectors for iteration `step`: a function of (seed, step) only. */
 export function latentNoise(seed: number, step: number, batch: number, latent: number): Float32Array {
   const out = new Float32Array(batch * latent);
-  const key = random(seed ^ 0x5eed, step);
+  const draw = randomStream(random(seed ^ 0x5eed, step));
   for (let i = 0; i < out.length; i += 2) {
-    const u = (random(key, i) + 0.5) / 2 ** 32;
-    const v = (random(key, i + 1) + 0.5) / 2 ** 32;
+    const u = (draw(i) + 0.5) / 2 ** 32;
+    const v = (draw(i + 1) + 0.5) / 2 ** 32;
     const r = Math.sqrt(-2 * Math.log(u));
     out[i] = r * Math.cos(2 * Math.PI * v);
     if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * v);
@@ -93,8 +93,8 @@ export function latentNoise(seed: number, step: number, batch: number, latent: n
 
 /** Labels 0..classes-1 for the generated images of iteration `step` (uniform, seeded). */
 export function randomLabels(seed: number, step: number, batch: number, classes: number): Uint32Array {
-  const key = random(seed ^ 0x1abe1, step);
-  return Uint32Array.from({ length: batch }, (_, i) => Math.floor((random(key, i) / 2 ** 32) * classes));
+  const draw = randomStream(random(seed ^ 0x1abe1, step));
+  return Uint32Array.from({ length: batch }, (_, i) => Math.floor((draw(i) / 2 ** 32) * classes));
 }
 
 export function buildGan(rt: Runtime, c: TrainConfig): Gan {

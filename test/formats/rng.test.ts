@@ -2,7 +2,7 @@
 // operation mod 2^32 spelled out), so Math.imul / >>> 0 slips in rng.ts cannot hide.
 
 import { describe, expect, it } from 'vitest';
-import { pcg, random } from '../../engine/formats/rng.ts';
+import { pcg, random, randomStream } from '../../engine/formats/rng.ts';
 import { lcg, mismatches } from './cases.ts';
 
 const M = 1n << 32n;
@@ -21,6 +21,10 @@ describe('pcg / random', () => {
     expect(mismatches(vs, (v) => (pcg(v) === pcgRef(v) ? undefined : `pcg(${v}) = ${pcg(v)}, expected ${pcgRef(v)}`))).toEqual([]);
     const pairs = vs.slice(0, 2000).map((v, i) => [vs[vs.length - 1 - i]!, v] as const);
     expect(mismatches(pairs, ([s, c]) => (random(s, c) === randomRef(s, c) ? undefined : `random(${s}, ${c})`))).toEqual([]);
+    // randomStream(s) is random(s, ·) with pcg(s) hoisted.
+    const streams = new Map<number, (c: number) => number>();
+    const stream = (s: number) => streams.get(s) ?? streams.set(s, randomStream(s)).get(s)!;
+    expect(mismatches(pairs, ([s, c]) => (stream(s)(c) === randomRef(s, c) ? undefined : `randomStream(${s})(${c})`))).toEqual([]);
   });
 
   it('returns u32 values whose bits are balanced (each bit set with frequency 1/2 within 5 sigma)', () => {
