@@ -73,18 +73,29 @@ if [ "$part" = checks ]; then
 fi
 
 if [ "$part" = table ]; then
-  # Speed first, on the idle machine: training rates (they also size the tables), the same with one
-  # submit per read back, and where a p8+ step's host time goes.
-  stage bench-train 100 "${cli[@]}" bench train --model cgan --reps "$(s 3 40)" --warmup "$(s 1 3)" \
+  # Speed first, on the idle machine: the PyTorch peer (GPU_SESSION_PEER=1), training rates (they
+  # also size the tables), the submit interval compared, and where a p8+ step's host time goes.
+  # GPU_SESSION_REPS sets the timed iterations; GPU_SESSION_SWEEP=0 / GPU_SESSION_CPU_PROFILE=0 /
+  # GPU_SESSION_TESTS=0 leave those stages out.
+  if [ "${GPU_SESSION_PEER:-0}" = 1 ] && [ "$smoke" != 1 ]; then
+    stage peer-pytorch 60 python3 scripts/peers/pytorch-cgan.py "$work/bench/pytorch-cgan.json" --steps 500
+  fi
+  stage bench-train 100 "${cli[@]}" bench train --model cgan --reps "$(s 3 "${GPU_SESSION_REPS:-40}")" --warmup "$(s 1 3)" \
     $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
-  for every in 4096 32 128; do # submits per step: once per read back, and around the default 64
-    stage "bench-train-submit-$every" 30 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 3 40)" \
-      --warmup "$(s 1 3)" --submit-every "$every" --out "$work/bench/train-submit-$every.json"
-  done
-  stage bench-train-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes "$(s fp32,p8+ fp32,fp16,p8+,p8,fp8)" --batches 64 \
-    --reps "$(s 1 8)" --warmup "$(s 1 2)" --out "$work/bench/train-dcgan.json"
-  stage cpu-profile 30 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
-    --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
+  if [ "${GPU_SESSION_SWEEP:-1}" = 1 ]; then
+    for every in 4096 32 128; do # submits per step: once per read back, and around the default 64
+      stage "bench-train-submit-$every" 30 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 3 40)" \
+        --warmup "$(s 1 3)" --submit-every "$every" --out "$work/bench/train-submit-$every.json"
+    done
+  fi
+  if [ -z "${GPU_SESSION_DCGAN_STEPS:-}" ]; then
+    stage bench-train-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes "$(s fp32,p8+ fp32,fp16,p8+,p8,fp8)" --batches 64 \
+      --reps "$(s 1 8)" --warmup "$(s 1 2)" --out "$work/bench/train-dcgan.json"
+  fi
+  if [ "${GPU_SESSION_CPU_PROFILE:-1}" = 1 ]; then
+    stage cpu-profile 30 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
+      --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
+  fi
   # Both tables at once, each recipe in its own process (--jobs 5), the tests beside them: 16 CPU
   # cores, and one GPU that the processes share by time slices, so the GPU's time is what the runs
   # divide. Steps per recipe: a model's share of the training window's GPU time over 5 recipes times
@@ -93,7 +104,7 @@ if [ "$part" = table ]; then
   # --time-limit guarantees the evaluation its time even if the estimate is wrong (rows stopped early
   # say so).
   table_limit=$(( $(left) - 45 ))
-  train_seconds=$(( table_limit - 100 ))
+  train_seconds=$(( table_limit - ${GPU_SESSION_EVAL_SECONDS:-100} ))
   steps_for() { # rate file, share of the GPU, GPU fraction of a step
     "$node" -e '
       const fs = require("fs");
@@ -112,9 +123,9 @@ if [ "$part" = table ]; then
     --time-limit "$train_seconds" --progress quiet --eval-n "$(s 200 10000)" --name "$cname" &
   stage table1-dcgan "$table_limit" "${cli[@]}" experiment table1 --model dcgan --steps "$dcgan_steps" --jobs 5 \
     --time-limit "$train_seconds" --progress quiet --eval-n "$(s 200 10000)" --name "$dname" &
-  if [ "$smoke" = 1 ]; then
+  if [ "${GPU_SESSION_TESTS:-1}" = 1 ] && [ "$smoke" = 1 ]; then
     stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run test/formats/descriptor.test.ts &
-  else
+  elif [ "${GPU_SESSION_TESTS:-1}" = 1 ]; then
     stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run --maxWorkers 4 --exclude 'test/browser/**' &
   fi
   wait
