@@ -1,7 +1,9 @@
 // The runtime ties one GPU device to the engine's state: the buffer pool, kernel parameters, the
 // command encoder that a training step records into, tensor scopes, the autograd switch and op
-// counting. Ops record dispatches into the current compute pass; nothing is submitted until a result
-// is needed on the CPU (`read`) or `flush()` is called, so a training step is one or a few submits.
+// counting. Ops record dispatches into the current compute pass, submitted when a result is needed on
+// the CPU (`read`), on `flush()`, and on a GPU every `submitEvery` dispatches (defaultSubmitEvery).
+// Bind groups are cached (kernels/bind-groups.ts): the pool and the uniform arena hand out buffers and
+// slots in an order that repeats with the ops, so a repeated training step reuses all of them.
 //
 // Several runtimes may share one Gpu (e.g. two models trained side by side in the browser); each has its
 // own pool, encoder and scopes, so their interleaved async steps do not disturb each other.
