@@ -3,7 +3,7 @@
 // table1.json, a side-by-side sample image and each run's op counts. Training runs (checkpoints and
 // all) go under runs/<name>-table1/<recipe>, which is not committed.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,8 @@ interface TrainedRun {
   out: string;
   /** Stopped by the time limit before its steps were done. */
   stopped: boolean;
+  /** Steps its configuration asked for. */
+  total: number;
   /** Why it diverged (null if it did not). */
   diverged: string | null;
   steps: number;
@@ -125,18 +127,22 @@ async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig
     let diverged: string | null = null;
     let steps = 0;
     let stopped = false;
+    let total = 0;
     try {
       const r = await runTraining(gpu, { config: resolveConfig({ ...base, recipe }), out, progress: o.progress ?? 'bar', command: o.command, ...(o.deadline ? { deadline: o.deadline } : {}) });
       steps = r.steps;
+      total = r.totalSteps;
       stopped = r.status === 'stopped';
       r.trainer.dispose();
       r.runtime.pool.trim();
     } catch (e) {
       if (!(e instanceof DivergedError)) throw e;
       diverged = e.message;
-      steps = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).step;
+      const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+      steps = m.step;
+      total = m.totalSteps;
     }
-    runs.push({ out, stopped, diverged, steps, seconds: (performance.now() - t0) / 1000 });
+    runs.push({ out, stopped, total, diverged, steps, seconds: (performance.now() - t0) / 1000 });
   }
   return runs;
 }
@@ -153,8 +159,11 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
   mkdirSync(runsDir, { recursive: true });
   const runs: TrainedRun[] = new Array(recipes.length);
   let next = 0;
+  // When one run fails, the others are stopped rather than left training for a table never written.
+  const live = new Set<ChildProcess>();
+  let failed = false;
   const one = async (): Promise<void> => {
-    while (next < recipes.length) {
+    while (!failed && next < recipes.length) {
       const i = next++;
       const recipe = recipes[i]!;
       const out = runDir(runsDir, recipe);
@@ -168,17 +177,24 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
         const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
           stdio: ['ignore', fd, fd],
         });
+        live.add(child);
         child.on('error', fail);
-        child.on('exit', (c, signal) => done(c ?? (signal ? 128 : 1)));
+        child.on('exit', (c, signal) => {
+          live.delete(child);
+          done(c ?? (signal ? 128 : 1));
+        });
       }).finally(() => closeSync(fd));
       const seconds = (performance.now() - t0) / 1000;
       const manifestPath = join(out, 'manifest.json');
       const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : null;
       if (code === 0 && (manifest?.status === 'completed' || manifest?.status === 'stopped')) {
-        runs[i] = { out, stopped: manifest.status === 'stopped', diverged: null, steps: manifest.step, seconds };
+        runs[i] = { out, stopped: manifest.status === 'stopped', total: manifest.totalSteps, diverged: null, steps: manifest.step, seconds };
       } else if (manifest?.status === 'diverged') {
-        runs[i] = { out, stopped: false, diverged: String(manifest.diverged), steps: manifest.step, seconds };
+        runs[i] = { out, stopped: false, total: manifest.totalSteps, diverged: String(manifest.diverged), steps: manifest.step, seconds };
       } else {
+        if (failed) return; // stopped because another run failed
+        failed = true;
+        for (const c of live) c.kill();
         const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
         throw new Error(`training ${recipe} failed (exit status ${code}); its log ${log} ends:\n${tail}`);
       }
@@ -203,8 +219,8 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(recipes, base, runsDir, o) : await trainHere(gpu, recipes, base, runsDir, o);
   for (const [i, recipe] of recipes.entries()) {
     const config = resolveConfig({ ...base, recipe });
-    const { out, stopped, diverged, steps, seconds } = trained[i]!;
-    if (stopped) notes.push(`${recipe}: stopped by the time limit at step ${steps} of ${base.steps}; its row is not comparable with rows that trained longer.`);
+    const { out, stopped, total, diverged, steps, seconds } = trained[i]!;
+    if (stopped) notes.push(`${recipe}: stopped by the time limit at step ${steps} of ${total}; its row is not comparable with rows that trained longer.`);
     const counts = join(out, `${basename(out)}.opcounts.json`);
     if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${basename(out)}.opcounts.json`));
     let fid: number | null = null;

@@ -56,4 +56,10 @@ describe('experiment table1', () => {
     const log = readFileSync(join(root, 'runs', 'two-table1', 'p8+.log'), 'utf8');
     expect(log).toMatch(/"step":3/);
   }, 600_000);
+
+  it('a run that fails in its process fails the table, naming the recipe and its log', async () => {
+    // A device option the child rejects: every `train` exits with a usage error before training.
+    const t = runTable1(gpu, { name: 'bad', model: 'cgan', config: tiny, recipes: ['fp32', 'p8+', 'fp16'], command: 'test', progress: 'quiet', root, jobs: 2, childArgs: ['--adapter', 'bogus'] });
+    await expect(t).rejects.toThrow(/training (fp32|p8\+) failed \(exit status 2\); its log .*bad-table1\/(fp32|p8\+)\.log ends/);
+  }, 120_000);
 });
