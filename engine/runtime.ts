@@ -73,7 +73,7 @@ export class Runtime {
     this.submitEvery = options.submitEvery ?? defaultSubmitEvery(gpu);
     if (!Number.isInteger(this.submitEvery) || this.submitEvery < 1) throw new Error(`Runtime: submitEvery must be a positive integer, got ${options.submitEvery}`);
     this.device = gpu.device;
-    this.bindGroups = new BindGroupCache(this.device);
+    this.bindGroups = new BindGroupCache(gpu);
     // A buffer released while nothing is recorded can only have been used by submitted work.
     const lastUse = () => (this.encoder ? this.serial : this.serial - 1);
     this.pool = new BufferPool(this.device, lastUse, () => this.serial - 1, () => this.bindGroups.clear(), options);

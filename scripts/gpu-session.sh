@@ -54,19 +54,29 @@ echo "part $part, started $(date -u +%FT%TZ), budget $budget s" > "$work/summary
 git rev-parse HEAD >> "$work/summary.txt" 2>/dev/null
 s() { [ "$smoke" = 1 ] && echo "$1" || echo "$2"; } # smoke value or real value
 
+# Stages both parts run (limit first).
+peer_stage() { [ "$smoke" = 1 ] || stage peer-pytorch "$1" python3 scripts/peers/pytorch-cgan.py "$work/bench/pytorch-cgan.json" --steps 500; }
+bench_train_stage() { # limit, timed iterations
+  stage bench-train "$1" "${cli[@]}" bench train --model cgan --reps "$(s 3 "$2")" --warmup "$(s 1 3)" \
+    $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
+}
+dcgan_rate_stage() { # limit, recipes, timed iterations
+  stage bench-train-dcgan "$1" "${cli[@]}" bench train --model dcgan --recipes "$(s fp32,p8+ "$2")" --batches 64 \
+    --reps "$(s 1 "$3")" --warmup "$(s 1 2)" --out "$work/bench/train-dcgan.json"
+}
+cpu_profile_stage() { # limit
+  stage cpu-profile "$1" "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
+    --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
+}
+
 if [ "$part" = checks ]; then
   stage info 60 "${cli[@]}" info
-  stage bench-train 150 "${cli[@]}" bench train --model cgan --reps "$(s 3 40)" --warmup "$(s 1 3)" \
-    $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
+  bench_train_stage 150 40
   stage bench-train-profile 60 "${cli[@]}" bench train --model cgan --recipes p8+ --batches 64 --reps 3 --warmup 2 \
     --profile --out "$work/bench/train-profile.json"
-  stage cpu-profile 60 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
-    --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
-  if [ "$smoke" != 1 ]; then
-    stage peer-pytorch 90 python3 scripts/peers/pytorch-cgan.py "$work/bench/pytorch-cgan.json" --steps 500
-  fi
-  stage bench-train-dcgan 90 "${cli[@]}" bench train --model dcgan --recipes fp32,p8+ --batches 64 --reps "$(s 1 10)" \
-    --warmup 1 --out "$work/bench/train-dcgan.json"
+  cpu_profile_stage 60
+  peer_stage 90
+  dcgan_rate_stage 90 fp32,p8+ 10
   stage bench-matmul 60 "${cli[@]}" bench matmul $([ "$smoke" = 1 ] && echo --sizes 64 --formats p8e2 --reps 2) --out "$work/bench/matmul.json"
   stage bench-conv 45 "${cli[@]}" bench conv $([ "$smoke" = 1 ] && echo --sizes 1 --formats p8e2 --reps 2) --out "$work/bench/conv.json"
   stage bench-quantize 45 "${cli[@]}" bench quantize $([ "$smoke" = 1 ] && echo --sizes 65536 --formats p8e2 --reps 3) --out "$work/bench/quantize.json"
@@ -77,25 +87,16 @@ if [ "$part" = table ]; then
   # also size the tables), the submit interval compared, and where a p8+ step's host time goes.
   # GPU_SESSION_REPS sets the timed iterations; GPU_SESSION_SWEEP=0 / GPU_SESSION_CPU_PROFILE=0 /
   # GPU_SESSION_TESTS=0 leave those stages out.
-  if [ "${GPU_SESSION_PEER:-0}" = 1 ] && [ "$smoke" != 1 ]; then
-    stage peer-pytorch 60 python3 scripts/peers/pytorch-cgan.py "$work/bench/pytorch-cgan.json" --steps 500
-  fi
-  stage bench-train 100 "${cli[@]}" bench train --model cgan --reps "$(s 3 "${GPU_SESSION_REPS:-40}")" --warmup "$(s 1 3)" \
-    $([ "$smoke" = 1 ] && echo --recipes fp32,p8+ --batches 64) --out "$work/bench/train.json"
+  [ "${GPU_SESSION_PEER:-0}" = 1 ] && peer_stage 60
+  bench_train_stage 100 "${GPU_SESSION_REPS:-40}"
   if [ "${GPU_SESSION_SWEEP:-1}" = 1 ]; then
     for every in 4096 32 128; do # submits per step: once per read back, and around the default 64
       stage "bench-train-submit-$every" 30 "${cli[@]}" bench train --model cgan --recipes fp32,p8+ --batches 64 --reps "$(s 3 40)" \
         --warmup "$(s 1 3)" --submit-every "$every" --out "$work/bench/train-submit-$every.json"
     done
   fi
-  if [ -z "${GPU_SESSION_DCGAN_STEPS:-}" ]; then
-    stage bench-train-dcgan 60 "${cli[@]}" bench train --model dcgan --recipes "$(s fp32,p8+ fp32,fp16,p8+,p8,fp8)" --batches 64 \
-      --reps "$(s 1 8)" --warmup "$(s 1 2)" --out "$work/bench/train-dcgan.json"
-  fi
-  if [ "${GPU_SESSION_CPU_PROFILE:-1}" = 1 ]; then
-    stage cpu-profile 30 "$node" --cpu-prof --cpu-prof-dir="$work/cpuprof" bin/posit-gan bench train --model cgan \
-      --recipes p8+ --batches 64 --reps "$(s 3 300)" --warmup 2 --out "$work/bench/train-cpuprof.json"
-  fi
+  [ -z "${GPU_SESSION_DCGAN_STEPS:-}" ] && dcgan_rate_stage 60 fp32,fp16,p8+,p8,fp8 8
+  [ "${GPU_SESSION_CPU_PROFILE:-1}" = 1 ] && cpu_profile_stage 30
   # Both tables at once, each recipe in its own process (--jobs 5), the tests beside them: 16 CPU
   # cores, and one GPU that the processes share by time slices, so the GPU's time is what the runs
   # divide. Steps per recipe: a model's share of the training window's GPU time over 5 recipes times

@@ -5,7 +5,8 @@
 // Keyed by the kernel and, per binding, the buffer's identity, offset and size. Dropped whole when the
 // pool destroys buffers, and when it grows past its capacity (a workload that never repeats).
 
-import type { Binding, Kernel } from './cache.ts';
+import type { Gpu } from '../device/gpu.ts';
+import { bindGroup, type Binding, type Kernel } from './cache.ts';
 
 export interface BindGroupStats {
   hits: number;
@@ -21,7 +22,7 @@ export class BindGroupCache {
   private misses = 0;
 
   constructor(
-    private readonly device: GPUDevice,
+    private readonly gpu: Gpu,
     private readonly capacity = 1 << 14,
   ) {}
 
@@ -38,11 +39,7 @@ export class BindGroupCache {
     }
     this.misses++;
     if (this.groups.size >= this.capacity) this.groups.clear();
-    const group = this.device.createBindGroup({
-      label: k.label,
-      layout: k.layout,
-      entries: bindings.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
-    });
+    const group = bindGroup(this.gpu, k, bindings);
     this.groups.set(key, group);
     return group;
   }

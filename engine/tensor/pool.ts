@@ -91,6 +91,7 @@ export class BufferPool {
     }
     let buffer: GPUBuffer;
     if (taken) {
+      // It keeps the label it was created with: relabelling is a native call on every acquire.
       buffer = taken.buffer;
       this.freeBytes -= size;
     } else {

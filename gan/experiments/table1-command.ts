@@ -27,7 +27,7 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
   --eval-n N      [10000] generated samples per FID
   --jobs N        [1] recipes trained at once, each in its own \`posit-gan train\` process (its log in
                   runs/NAME-table1/<recipe>.log). A step is bound by the host's time to record it, so
-                  on a GPU with CPU cores to spare this trains N recipes in about the time of one;
+                  on a GPU with CPU cores to spare the processes share the GPU and use more cores;
                   every run is still the one \`train\` makes alone with the same seed.
   --time-limit S  stop training S seconds from now even if steps remain (then evaluate what was
                   trained; such rows are marked stopped_early and the notes say so)`,
