@@ -3,6 +3,7 @@
 #  - mesa-vulkan-drivers from bookworm-backports: lavapipe, a software Vulkan driver that Dawn accepts
 #    (Debian 12's own Mesa 22 is too old for Dawn). This is the "GPU" of a machine without one.
 #  - chromium: headless browser for the demo's WebGPU test (it brings SwiftShader too).
+#  - redis-server: only for multi-machine sweeps (BullMQ); the sweep tests start their own on a free port.
 # Idempotent: re-running it only checks that everything is present.
 # Elsewhere: any Vulkan driver Dawn accepts works (Mesa 24+ lavapipe, or a GPU driver with Vulkan);
 # skip this script and make sure `vulkaninfo --summary` lists a device.
@@ -32,8 +33,11 @@ case "$mesa_version" in
   *) apt-get update -qq; need_update=0
      apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null ;;
 esac
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
   [ $need_update = 0 ] || apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-echo "setup-system: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), $(chromium --version 2>/dev/null | head -1)"
+echo "setup-system: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), $(chromium --version 2>/dev/null | head -1), $(redis-server --version | cut -d' ' -f1-3)"
