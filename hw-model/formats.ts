@@ -1,5 +1,5 @@
 // The hardware view of a number format: which datapath it needs (family and field widths), read from
-// the canonical format names of the op-count files (engine/formats' syntax). hw-model keeps its own
+// the canonical format names of the op-count files (the syntax of formats/). hw-model keeps its own
 // reader so that it depends on nothing in engine/ but the op-count schema; only the widths matter
 // here, so rounding, saturation and special-value options are accepted and ignored.
 

@@ -9,7 +9,7 @@
 //   grad_input  one thread per element: train  gx = w * invstd * (g - (gb + xhat * gw) / M)
 //                                        eval   gx = w * invstd * g   (the statistics are constants)
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const BN_WORKGROUP = 64;
 export const BN_ELEMENT_WORKGROUP = 256;

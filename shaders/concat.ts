@@ -1,7 +1,7 @@
 // Concatenation of two tensors along one axis. The output index splits into (outer, j, inner) around
 // the axis; j < la reads the first operand, otherwise the second. Sizes travel as parameters.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const CONCAT_WORKGROUP = 256;
 

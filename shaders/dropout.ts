@@ -3,7 +3,7 @@
 // stored: the backward pass runs this same kernel on the gradient with the same (seed, counter), so
 // it drops exactly the elements the forward pass dropped.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 import { RNG_WGSL } from './rng.ts';
 
 export const DROPOUT_WORKGROUP = 256;

@@ -2,7 +2,7 @@
 // with NumPy broadcasting through per-operand strides (a stride of 0 repeats a dimension).
 // Tensors are contiguous; up to MAX_RANK dimensions.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const MAX_RANK = 8;
 export const WORKGROUP = 256;

@@ -6,7 +6,7 @@
 // Indices are float32 integers (exact up to 2^24). An index that is not an integer in [0, V) gives
 // NaN (gather) and is ignored by scatter; the host checks indices it holds on the CPU first.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const EMBEDDING_WORKGROUP = 256;
 

@@ -1,12 +1,12 @@
 // WGSL for the fast posit tanh (METHOD.md section 4). The semantics, and why the arithmetic is exact,
-// are documented in engine/formats/fast-tanh.ts, the TypeScript reference this must match bit for
+// are documented in formats/fast-tanh.ts, the TypeScript reference this must match bit for
 // bit. Step 1 (the p16e0 code of 2x) is the shared generated codec `enc_p16e0_nearest` with exponent
 // bias t = 1; everything after it is integer arithmetic on the code, and the only float operations
 // turn the final fixed-point code into an f32 (an exact int conversion and a multiply by 2^-14).
 
-import { parseFormat } from '../engine/formats/descriptor.ts';
-import { FAST_TANH_DELTA_UNITS, FAST_TANH_THETA_UNITS, P16E0_MAXPOS, P16E0_ONE } from '../engine/formats/fast-tanh.ts';
-import { f32, u32, wgsl } from '../engine/kernels/wgsl.ts';
+import { parseFormat } from '../formats/descriptor.ts';
+import { FAST_TANH_DELTA_UNITS, FAST_TANH_THETA_UNITS, P16E0_MAXPOS, P16E0_ONE } from '../formats/fast-tanh.ts';
+import { f32, u32, wgsl } from './wgsl.ts';
 import { codecLibrary, encoderName, type CodecNeeds } from './codecs/index.ts';
 
 const P16E0 = parseFormat('p16e0');

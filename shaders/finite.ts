@@ -6,7 +6,7 @@
 // A single workgroup scanning a 400k-element gradient took half a millisecond on an H200; spreading
 // the scan over the GPU makes the check before an optimizer update cost microseconds.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const FINITE_WORKGROUP = 256;
 /** Elements each invocation checks per tensor before the grid would need to grow. */

@@ -38,7 +38,7 @@
 //   nchw_phase  m = channel, n = (image, i, j) of phase z: the pixel (h0 + sh*i, w0 + sw*j);
 //               out_off is PHASE_NONE for n beyond the phase
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export type OperandMap = 'strided' | 'ksplit' | 'im2col' | 'im2col_t' | 'col2im' | 'col2im_phase' | 'weights_phase';
 export type OutputMap = 'dense' | 'nchw' | 'nchw_phase';

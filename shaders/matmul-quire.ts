@@ -24,7 +24,7 @@
 // Both build the float32 from the top 32 bits of the magnitude plus a sticky bit through the codec
 // helper pg_f32_bits (shaders/codecs/common.ts).
 
-import { i32, u32, wgsl } from '../engine/kernels/wgsl.ts';
+import { i32, u32, wgsl } from './wgsl.ts';
 
 /** Most fraction bits an operand may have (its significand fits 16 bits of the prep word). */
 export const QUIRE_MAX_FRAC = 15;

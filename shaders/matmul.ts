@@ -28,8 +28,8 @@
 // TM/TN a multiple of 4, 4-wide blocks {(g*THY + ty)*4 + c} read as vec4 from a vec4-typed shared tile.
 // Shared tiles are k-major: tile[kk][r].
 
-import type { Format, Rounding } from '../engine/formats/descriptor.ts';
-import { u32, wgsl } from '../engine/kernels/wgsl.ts';
+import type { Format, Rounding } from '../formats/descriptor.ts';
+import { u32, wgsl } from './wgsl.ts';
 import { codecLibrary, decoderBitsName, encoderName, type CodecNeeds } from './codecs/index.ts';
 import { PHASE_WGSL, operandMapWgsl, outputMapWgsl, usesPhase, type OperandMap, type OutputMap } from './matmul-maps.ts';
 import { quirePrepWgsl, quireWgsl, type QuireOperand } from './matmul-quire.ts';

@@ -17,8 +17,8 @@
 // so it owns whole words of 8- and 16-bit packed buffers and no two threads write the same word.
 // Stochastic rounding: element i of stream k draws random(seed_k, i); the host picks per-step seeds.
 
-import { codesPerWord, containerBits, type Format, type Rounding } from '../engine/formats/descriptor.ts';
-import { u32, wgsl } from '../engine/kernels/wgsl.ts';
+import { codesPerWord, containerBits, type Format, type Rounding } from '../formats/descriptor.ts';
+import { u32, wgsl } from './wgsl.ts';
 import { codecLibrary, decoderName, encoderName, type CodecNeeds } from './codecs/index.ts';
 
 export const OPTIM_WORKGROUP = 64;

@@ -6,7 +6,7 @@
 //   backward  one thread per input element, summing over the outputs whose windows contain it (no
 //             atomics, so results do not depend on thread scheduling).
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const POOL_WORKGROUP = 256;
 

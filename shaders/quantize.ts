@@ -9,8 +9,8 @@
 // 2 = output. Values travel as u32 bit patterns so that no float load/store can flush subnormals or
 // canonicalise NaNs. Element i of a stochastic kernel draws random(seed, counter + i).
 
-import { containerBits, type Format, type Rounding } from '../engine/formats/descriptor.ts';
-import { u32, wgsl } from '../engine/kernels/wgsl.ts';
+import { containerBits, type Format, type Rounding } from '../formats/descriptor.ts';
+import { u32, wgsl } from './wgsl.ts';
 import { codecLibrary, decoderBitsName, encoderName } from './codecs/index.ts';
 
 export type CodecOp = 'quantize' | 'encode' | 'decode';

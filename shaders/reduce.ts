@@ -3,7 +3,7 @@
 // Output element o reads from base(o) + offset(r), where kept and reduced dimensions each have their
 // own shape and strides, so any set of axes can be reduced without a transpose.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 import { MAX_RANK } from './elementwise.ts';
 
 export const REDUCE_WORKGROUP = 64;

@@ -4,7 +4,7 @@
 //   random(seed, counter) = pcg(pcg(counter) + pcg(seed))
 // WGSL u32 arithmetic wraps on overflow at run time, which is exactly the mod 2^32 we need.
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const RNG_WGSL = wgsl`
 fn pg_pcg(v: u32) -> u32 {

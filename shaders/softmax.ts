@@ -7,7 +7,7 @@
 // Labels are float32 integers; one that is not an integer in [0, classes) gives NaN (the host checks
 // labels it holds on the CPU first).
 
-import { wgsl } from '../engine/kernels/wgsl.ts';
+import { wgsl } from './wgsl.ts';
 
 export const SOFTMAX_WORKGROUP = 64;
 

@@ -31,8 +31,8 @@
 // adds before the epilogue). Quire accumulation never splits K (that would round partial sums).
 // `tile` forces a configuration (benchmarks, and tests of the staged kernels on lavapipe).
 
-import { formatValues } from '../formats/codec.ts';
-import type { Format } from '../formats/descriptor.ts';
+import { formatValues } from '../../formats/codec.ts';
+import type { Format } from '../../formats/descriptor.ts';
 import type { Gpu } from '../device/gpu.ts';
 import { QUIRE_MAX_FRAC, QUIRE_MAX_POS, type QuireOperand } from '../../shaders/matmul-quire.ts';
 import type { TileConfig } from '../../shaders/matmul.ts';

@@ -10,7 +10,7 @@
 //   quantizeArray / encodeArray / decodeArray   typed arrays in, typed arrays out (upload, run, read)
 
 import type { Gpu } from '../device/gpu.ts';
-import { codesPerWord, type Format, type Rounding } from '../formats/descriptor.ts';
+import { codesPerWord, type Format, type Rounding } from '../../formats/descriptor.ts';
 import { codecShader, elementsPerInvocation, WORKGROUP_SIZE, type CodecOp } from '../../shaders/quantize.ts';
 import { bindGroup, grid1d, kernel, uniformBuffer, type Binding, type Kernel } from './cache.ts';
 import { memoByKey } from './memo.ts';

@@ -1,9 +1,9 @@
 // Seeded parameter initialisation on the CPU, with PyTorch's default distributions. Numbers come from
-// the engine's counter-based generator (engine/formats/rng.ts): a generator is a seed and a counter,
+// the engine's counter-based generator (formats/rng.ts): a generator is a seed and a counter,
 // so a model built from one seed is the same on every machine. Share one generator across a model's
 // layers (as PyTorch shares its global generator) so that each layer draws its own numbers.
 
-import { random } from '../formats/rng.ts';
+import { random } from '../../formats/rng.ts';
 
 export class InitRng {
   private counter = 0;

@@ -3,8 +3,8 @@
 // op counts. matmul.ts and conv.ts describe their products as GemmCalls (index maps and strides);
 // nothing here knows about matrices or images.
 
-import { decodeToF32Bits } from '../formats/codec.ts';
-import type { Format, Rounding } from '../formats/descriptor.ts';
+import { decodeToF32Bits } from '../../formats/codec.ts';
+import type { Format, Rounding } from '../../formats/descriptor.ts';
 import { grid1d, type Binding, type Kernel } from '../kernels/cache.ts';
 import { memoByKey } from '../kernels/memo.ts';
 import { parallelism, planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../kernels/matmul-plan.ts';

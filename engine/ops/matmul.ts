@@ -15,7 +15,7 @@
 // odd at 24 bits, so the probability is exact to within 2^(p - 24) for a target of p significand bits.
 
 import { needsGrad, record } from '../autograd/tape.ts';
-import type { Format, Rounding } from '../formats/descriptor.ts';
+import type { Format, Rounding } from '../../formats/descriptor.ts';
 import { backwardTile, type TileName } from '../kernels/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { ActivationName } from '../../shaders/matmul.ts';

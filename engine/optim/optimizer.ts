@@ -12,8 +12,8 @@
 // p8e2 codes: `forwardWeight(w)` is what a layer multiplies with (gradients reach w straight through).
 
 import { OPTIM_ELEMENTS, OPTIM_WORKGROUP, stateNames, updateShader, type Quant, type UpdateSpec } from '../../shaders/optim.ts';
-import { parseFormat, type Format, type Rounding } from '../formats/descriptor.ts';
-import { random } from '../formats/rng.ts';
+import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
+import { random } from '../../formats/rng.ts';
 import { grid1d } from '../kernels/cache.ts';
 import { memoByKey } from '../kernels/memo.ts';
 import { ParamWriter } from '../ops/kernel-params.ts';

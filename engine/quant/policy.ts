@@ -12,7 +12,7 @@
 // Every other layer's output -> quantizer(elementwise, elementwise). Containers (Sequential) and pure
 // reshapes (Flatten) pass through.
 
-import type { Format } from '../formats/descriptor.ts';
+import type { Format } from '../../formats/descriptor.ts';
 import type { LayerHook, Operands, Site } from '../nn/module.ts';
 import type { OptimizerPrecision } from '../optim/optimizer.ts';
 import type { Tensor } from '../tensor/tensor.ts';

@@ -4,7 +4,7 @@
 // (engine/kernels/quantize.ts) with the exponent bias fused in the same pass.
 
 import { record } from '../autograd/tape.ts';
-import type { Format, Rounding } from '../formats/descriptor.ts';
+import type { Format, Rounding } from '../../formats/descriptor.ts';
 import { planCodec, type CodecOp } from '../kernels/quantize.ts';
 import { requireF32 } from '../ops/elementwise.ts';
 import type { Runtime } from '../runtime.ts';

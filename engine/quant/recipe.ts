@@ -14,7 +14,7 @@
 //   masterWeights   the weights the optimizer updates ("accumulator" in the paper)
 // `null` means "not quantized" (float32).
 
-import { parseFormat, type Format, type Rounding } from '../formats/descriptor.ts';
+import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
 
 export type LossScale =
   | { mode: 'none' }

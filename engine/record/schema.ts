@@ -14,7 +14,7 @@ export type Phase = 'forward' | 'backward' | 'optimizer' | 'calibration' | 'infe
 /** What a memory transfer carries. */
 export type TensorRole = 'weights' | 'activations' | 'errors' | 'gradients' | 'optimizer_state' | 'inputs';
 
-/** Format names are canonical format specs from engine/formats (`fp32`, `p8e2`, `e4m3q`, ...). */
+/** Format names are canonical format specs from formats/ (`fp32`, `p8e2`, `e4m3q`, ...). */
 export type FormatName = string;
 
 export type OpEntry =

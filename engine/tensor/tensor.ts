@@ -4,7 +4,7 @@
 // `view` reshapes without copying by sharing the storage (reference counted). Lifetime is explicit:
 // `dispose()`, or a runtime scope that disposes what it created.
 
-import { codesPerWord, type Format } from '../formats/descriptor.ts';
+import { codesPerWord, type Format } from '../../formats/descriptor.ts';
 import type { Disposable, Runtime } from '../runtime.ts';
 import type { GradNode } from '../autograd/tape.ts';
 

@@ -2,8 +2,8 @@
 // timing GEMMs (the forward dispatches an op would record, replayed inside timed compute passes).
 
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { packCodes, decode } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { packCodes, decode } from '../../formats/codec.ts';
+import { parseFormat, type Format } from '../../formats/descriptor.ts';
 import { bindGroup } from '../../engine/kernels/cache.ts';
 import type { TileName } from '../../engine/kernels/matmul-plan.ts';
 import { UniformBuffers } from '../../engine/kernels/quantize.ts';

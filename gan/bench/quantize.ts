@@ -6,7 +6,7 @@
 // format sees normal, saturating and underflowing values.
 
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { containerBits, parseFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { containerBits, parseFormat, type Format } from '../../formats/descriptor.ts';
 import { bindGroup, grid1d, kernel, type Binding } from '../../engine/kernels/cache.ts';
 import { planCodec, UniformBuffers, type CodecJob, type CodecOp } from '../../engine/kernels/quantize.ts';
 import { timeComputePass, type PassTiming, type TimingMethod } from '../../engine/kernels/timing.ts';

@@ -2,7 +2,7 @@
 //   0 success, 1 failure (the work went wrong), 2 bad usage (the command line went wrong).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { FormatSpecError } from '../../engine/formats/descriptor.ts';
+import { FormatSpecError } from '../../formats/descriptor.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;

@@ -4,8 +4,8 @@
 // validated structure and back; gan/deploy/export.ts builds and instantiates generators from it, and
 // gan/deploy/export-node.ts reads and writes files. Browser-safe (Web Crypto for the checksum).
 
-import { codesPerWord, parseFormat } from '../../engine/formats/descriptor.ts';
-import { MAX_BIAS } from '../../engine/formats/codec.ts';
+import { codesPerWord, parseFormat } from '../../formats/descriptor.ts';
+import { MAX_BIAS } from '../../formats/codec.ts';
 import { resolveDeployRecipe, type DeployRecipe, type DeployRecipeSpec } from './recipes.ts';
 
 export const EXPORT_MAGIC = 'PGEXPORT';
@@ -30,7 +30,7 @@ export interface ExportTensor {
   name: string;
   role: TensorRole;
   shape: number[];
-  /** Canonical format name (engine/formats/descriptor.ts). */
+  /** Canonical format name (formats/descriptor.ts). */
   format: string;
   /** Exponent bias t: a code c stands for decode(c) * 2^-t. */
   bias: number;

@@ -8,8 +8,8 @@
 // the generator's parameters and hands the weight codes to the deployment unchanged, so the forward
 // pass sees the same operands as the checkpoint's deployment, bit for bit. Browser-safe.
 
-import { decodeToF32, unpackCodes } from '../../engine/formats/codec.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { decodeToF32, unpackCodes } from '../../formats/codec.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import { encode } from '../../engine/quant/quantizer.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { buildCgan } from '../models/cgan.ts';

@@ -26,7 +26,7 @@
 // half, ...), then `+` for the calibrated exponent bias, then `t` for the fast tanh.
 // Browser-safe.
 
-import { parseFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { parseFormat, type Format } from '../../formats/descriptor.ts';
 import { RecipeError, resolveRecipe, type Recipe, type RecipeSpec, type WeightBias } from '../../engine/quant/recipe.ts';
 
 /** How the generator's output Tanh is computed. */

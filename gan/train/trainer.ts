@@ -12,7 +12,7 @@
 // Neither update affects the other's loss within an iteration, so this equals updating G first.
 
 import { detach } from '../../engine/autograd/tape.ts';
-import { random, randomStream } from '../../engine/formats/rng.ts';
+import { random, randomStream } from '../../formats/rng.ts';
 import { Dropout } from '../../engine/nn/activation.ts';
 import { Conv2d, ConvTranspose2d } from '../../engine/nn/conv.ts';
 import { Linear } from '../../engine/nn/linear.ts';

@@ -12,8 +12,8 @@
 //   srn           the same rule for a negative value on a signed grid (fixed point): there the lower
 //                 neighbour is the larger magnitude, and "up" (in magnitude) iff ~r < floor(2^32 * low / 2^sh)
 
-import type { Rounding, Ties } from '../../engine/formats/descriptor.ts';
-import { wgsl } from '../../engine/kernels/wgsl.ts';
+import type { Rounding, Ties } from '../../formats/descriptor.ts';
+import { wgsl } from '../wgsl.ts';
 
 /** Names of the generated rounding helpers. */
 export type RoundHelper = 'pg_round_even' | 'pg_round_away' | 'pg_round_sr' | 'pg_round_srn';

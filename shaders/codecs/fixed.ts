@@ -4,8 +4,8 @@
 // is rounded on the integer grid. Rounding is on the signed value: nearest is symmetric in the
 // magnitude; stochastic on a negative value uses the mirrored predicate (pg_round_srn).
 
-import type { FixedFormat, Rounding } from '../../engine/formats/descriptor.ts';
-import { i32, u32, wgsl } from '../../engine/kernels/wgsl.ts';
+import type { FixedFormat, Rounding } from '../../formats/descriptor.ts';
+import { i32, u32, wgsl } from '../wgsl.ts';
 import { roundHelper } from './common.ts';
 import { decoderBitsName, decoderName, encoderName, type NamedFormat } from './names.ts';
 

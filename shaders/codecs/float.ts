@@ -8,8 +8,8 @@
 // largest finite code. Below emin the grid is the subnormal one (spacing 2^(emin - m)), or {0,
 // minNormal} without subnormals, which is the same computation with 0 mantissa bits.
 
-import type { FloatFormat, Rounding } from '../../engine/formats/descriptor.ts';
-import { i32, u32, wgsl } from '../../engine/kernels/wgsl.ts';
+import type { FloatFormat, Rounding } from '../../formats/descriptor.ts';
+import { i32, u32, wgsl } from '../wgsl.ts';
 import { roundHelper } from './common.ts';
 import { decoderBitsName, decoderName, encoderName, type NamedFormat } from './names.ts';
 

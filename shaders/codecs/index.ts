@@ -2,7 +2,7 @@
 // codecLibrary, which assembles the helpers (once) and the codecs a kernel needs into one WGSL text.
 // Function names and signatures: see names.ts.
 
-import type { Format, Rounding } from '../../engine/formats/descriptor.ts';
+import type { Format, Rounding } from '../../formats/descriptor.ts';
 import { RNG_WGSL } from '../rng.ts';
 import { COMMON_WGSL } from './common.ts';
 import { fixedDecoder, fixedEncoder } from './fixed.ts';

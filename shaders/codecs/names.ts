@@ -6,7 +6,7 @@
 // <tag> is the canonical name with every non-alphanumeric run replaced by '_' and '-' spelled 'n'
 // (so bias=-3 and bias=3 stay apart): p8e2, fp16, e4m3q, fixed_wl_8_fl_4, float_e_4_m_3_bias_n2_...
 
-import type { Rounding } from '../../engine/formats/descriptor.ts';
+import type { Rounding } from '../../formats/descriptor.ts';
 
 export interface NamedFormat {
   readonly name: string;

@@ -12,8 +12,8 @@
 // Decode: two's complement for negatives, regime run length by countLeadingZeros, then the exact
 // value sig * 2^(scale - 31) handed to pg_f32_bits.
 
-import type { PositFormat, Rounding } from '../../engine/formats/descriptor.ts';
-import { i32, u32, wgsl } from '../../engine/kernels/wgsl.ts';
+import type { PositFormat, Rounding } from '../../formats/descriptor.ts';
+import { i32, u32, wgsl } from '../wgsl.ts';
 import { roundHelper } from './common.ts';
 import { decoderBitsName, decoderName, encoderName, type NamedFormat } from './names.ts';
 

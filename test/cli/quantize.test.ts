@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decode, encodeF32Bits } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format, type PositFormat } from '../../engine/formats/descriptor.ts';
-import { random } from '../../engine/formats/rng.ts';
+import { decode, encodeF32Bits } from '../../formats/codec.ts';
+import { parseFormat, type Format, type PositFormat } from '../../formats/descriptor.ts';
+import { random } from '../../formats/rng.ts';
 import { positEncode } from '../formats/oracle.ts';
 import { f32Bits, gridInputs, randomU32, specialInputs } from '../gpu/codec-inputs.ts';
 

@@ -7,8 +7,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { decode, packCodes, quantize } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { decode, packCodes, quantize } from '../../formats/codec.ts';
+import { parseFormat, type Format } from '../../formats/descriptor.ts';
 import * as ops from '../../engine/ops/index.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
 import type { Runtime } from '../../engine/runtime.ts';

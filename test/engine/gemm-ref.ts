@@ -10,8 +10,8 @@
 // result: u |y|. The references below return the exact value (float64 products of float32 values are
 // exact; the float64 sum's own error, K 2^-53 sum|ab|, is added to the bound) and sum |a_k b_k|.
 
-import { decode, quantize } from '../../engine/formats/codec.ts';
-import type { Format } from '../../engine/formats/descriptor.ts';
+import { decode, quantize } from '../../formats/codec.ts';
+import type { Format } from '../../formats/descriptor.ts';
 
 export const U32 = 2 ** -24;
 

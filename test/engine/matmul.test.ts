@@ -12,8 +12,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { decode, encodeSeeded, packCodes, quantize } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { decode, encodeSeeded, packCodes, quantize } from '../../formats/codec.ts';
+import { parseFormat, type Format } from '../../formats/descriptor.ts';
 import * as ops from '../../engine/ops/index.ts';
 import { planGemm, quireLimbs, quireOperand, type TileName } from '../../engine/kernels/matmul-plan.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';

@@ -24,8 +24,8 @@ import { OpRecorder } from '../../engine/record/recorder.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { expectClose, openTestRuntime, randomArray } from './harness.ts';
-import { quantize } from '../../engine/formats/codec.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { quantize } from '../../formats/codec.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import * as ref from './nn-ref.ts';
 
 const p16 = parseFormat('p16e2');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { random } from '../../engine/formats/rng.ts';
+import { random } from '../../formats/rng.ts';
 import * as ops from '../../engine/ops/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';

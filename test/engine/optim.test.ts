@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { decode, encode, quantize, unpackCodes } from '../../engine/formats/codec.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { decode, encode, quantize, unpackCodes } from '../../formats/codec.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import { Adam, SGD, type Optimizer, type SgdOptions } from '../../engine/optim/index.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
 import type { Runtime } from '../../engine/runtime.ts';

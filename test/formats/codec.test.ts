@@ -14,8 +14,8 @@ import {
   packCodes,
   quantize,
   unpackCodes,
-} from '../../engine/formats/codec.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+} from '../../formats/codec.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import { lcg } from './cases.ts';
 import { positDecode, toDouble } from './oracle.ts';
 

@@ -1,9 +1,9 @@
 // describeFormat: extremes equal those found by scanning every code's value, and values print exactly.
 
 import { describe, expect, it } from 'vitest';
-import { formatValues } from '../../engine/formats/codec.ts';
-import { describeFormat, valueInfo } from '../../engine/formats/describe.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { formatValues } from '../../formats/codec.ts';
+import { describeFormat, valueInfo } from '../../formats/describe.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 
 describe('valueInfo', () => {
   it.each([

@@ -2,7 +2,7 @@
 // case-insensitivity, canonical names that parse back to the same format, and clear errors.
 
 import { describe, expect, it } from 'vitest';
-import { codesPerWord, containerBits, FormatSpecError, parseFormat } from '../../engine/formats/descriptor.ts';
+import { codesPerWord, containerBits, FormatSpecError, parseFormat } from '../../formats/descriptor.ts';
 
 describe('valid specs', () => {
   it('posits', () => {

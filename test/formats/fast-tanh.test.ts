@@ -1,4 +1,4 @@
-// The fast posit tanh reference (engine/formats/fast-tanh.ts): its input step (the shared codec's
+// The fast posit tanh reference (formats/fast-tanh.ts): its input step (the shared codec's
 // p16e0 encoder of 2x, plus saturating infinities) against a brute-force nearest-value oracle, the fixed-point reading of p16e0 codes on [-1, 1] that the
 // design rests on, the paper's error figures (METHOD.md section 4), NaN, and symmetry.
 
@@ -12,7 +12,7 @@ import {
   FAST_TANH_DELTA_UNITS,
   FAST_TANH_THETA_UNITS,
   P16E0_NAR,
-} from '../../engine/formats/fast-tanh.ts';
+} from '../../formats/fast-tanh.ts';
 import { boundaryInputs, decodeP16e0, f32FromBits, lcgWords, oracleEncode } from './p16e0-oracle.ts';
 
 function maxError(corrected: boolean, step: number): { err: number; at: number } {

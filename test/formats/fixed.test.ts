@@ -2,8 +2,8 @@
 // midpoint, their float32/float64 neighbours, out-of-range values (saturate and wrap), specials, bias.
 
 import { describe, expect, it } from 'vitest';
-import { decode, encode, encodeF32Bits } from '../../engine/formats/codec.ts';
-import { parseFormat, type FixedFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { decode, encode, encodeF32Bits } from '../../formats/codec.ts';
+import { parseFormat, type FixedFormat, type Format } from '../../formats/descriptor.ts';
 import { f32Bits, hex, isF32, mismatches, specialInputs, withNeighbours } from './cases.ts';
 import { fixedDecode, fixedEncode, fromDouble, scale, toDouble } from './oracle.ts';
 

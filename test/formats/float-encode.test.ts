@@ -3,8 +3,8 @@
 // and float64 neighbours, powers of two and specials; fp32 against Math.fround; the exponent bias t.
 
 import { describe, expect, it } from 'vitest';
-import { decode, encode, encodeF32Bits } from '../../engine/formats/codec.ts';
-import { parseFormat, type FloatFormat, type Format } from '../../engine/formats/descriptor.ts';
+import { decode, encode, encodeF32Bits } from '../../formats/codec.ts';
+import { parseFormat, type FloatFormat, type Format } from '../../formats/descriptor.ts';
 import { f32Bits, f32FromBits, hex, isF32, lcg, mismatches, specialInputs, withNeighbours } from './cases.ts';
 import { add, floatAboveMax, floatDecode, floatEncode, floatMagnitudes, fromDouble, scale, toDouble } from './oracle.ts';
 

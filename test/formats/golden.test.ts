@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from '../../engine/formats/codec.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { decode, encode } from '../../formats/codec.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import { hex, mismatches } from './cases.ts';
 import { add, fromDouble, mul, positDecode, positEncode, toDouble } from './oracle.ts';
 

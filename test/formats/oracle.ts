@@ -1,9 +1,9 @@
 // Exact oracles for the number formats, written from the definitions in docs/number-formats.md with
-// BigInt dyadic rationals. Shares no code with engine/formats (only the descriptor types): posits are
+// BigInt dyadic rationals. Shares no code with formats/ (only the descriptor types): posits are
 // decoded from their bit strings as text, encoders search the sorted list of representable values and
 // compare against exact boundaries, and every comparison is exact.
 
-import type { FixedFormat, FloatFormat, PositFormat, Rounding } from '../../engine/formats/descriptor.ts';
+import type { FixedFormat, FloatFormat, PositFormat, Rounding } from '../../formats/descriptor.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Dyadic rationals n * 2^e (n a BigInt), normalised so that n is odd or zero.

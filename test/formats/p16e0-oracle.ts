@@ -1,7 +1,7 @@
 // Test helpers for the fast posit tanh: an independent p16e0 decoder, a brute-force nearest-even
 // encoder built on it, and the inputs that sit on every rounding boundary of the tanh's encoder.
 
-import { P16E0_NAR } from '../../engine/formats/fast-tanh.ts';
+import { P16E0_NAR } from '../../formats/fast-tanh.ts';
 
 /** Independent p16e0 decoder, written from the posit layout (bit string parsing). */
 export function decodeP16e0(code: number): number {

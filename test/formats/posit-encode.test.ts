@@ -4,8 +4,8 @@
 // Plus decode against the oracle's bit-string decode, the exponent bias t, and wide posits sampled.
 
 import { describe, expect, it } from 'vitest';
-import { encode, encodeF32Bits, decode } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format, type PositFormat } from '../../engine/formats/descriptor.ts';
+import { encode, encodeF32Bits, decode } from '../../formats/codec.ts';
+import { parseFormat, type Format, type PositFormat } from '../../formats/descriptor.ts';
 import { f32Bits, hex, isF32, lcg, mismatches, specialInputs, withNeighbours } from './cases.ts';
 import { add, cmp, type Dy, fromDouble, positDecode, positEncode, scale, toDouble } from './oracle.ts';
 

@@ -2,7 +2,7 @@
 // operation mod 2^32 spelled out), so Math.imul / >>> 0 slips in rng.ts cannot hide.
 
 import { describe, expect, it } from 'vitest';
-import { pcg, random, randomStream } from '../../engine/formats/rng.ts';
+import { pcg, random, randomStream } from '../../formats/rng.ts';
 import { lcg, mismatches } from './cases.ts';
 
 const M = 1n << 32n;

@@ -3,9 +3,9 @@
 // QPyTorch's underflow; frequencies within a stated statistical bound; determinism by (seed, counter).
 
 import { describe, expect, it } from 'vitest';
-import { decode, decodeArray, encode, encodeArray, encodeSeeded, quantize } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format } from '../../engine/formats/descriptor.ts';
-import { random } from '../../engine/formats/rng.ts';
+import { decode, decodeArray, encode, encodeArray, encodeSeeded, quantize } from '../../formats/codec.ts';
+import { parseFormat, type Format } from '../../formats/descriptor.ts';
+import { random } from '../../formats/rng.ts';
 import { hex, lcg, mismatches } from './cases.ts';
 import {
   abs,

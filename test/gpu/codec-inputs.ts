@@ -2,9 +2,9 @@
 // neighbours (arithmetic, and for posits the bit-string ones: the (n+1)-bit posit 2u+1), each with its
 // float32 neighbours and both signs; float32 specials, powers of two, subnormals and random patterns.
 
-import { decode } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format } from '../../engine/formats/descriptor.ts';
-import { floatLayout } from '../../engine/formats/minifloat.ts';
+import { decode } from '../../formats/codec.ts';
+import { parseFormat, type Format } from '../../formats/descriptor.ts';
+import { floatLayout } from '../../formats/minifloat.ts';
 
 const f32 = new Float32Array(1);
 const u32v = new Uint32Array(f32.buffer);

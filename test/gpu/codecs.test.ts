@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { decodeToF32Bits, encodeF32Bits, packCodes } from '../../engine/formats/codec.ts';
-import { parseFormat, type Format, type Rounding } from '../../engine/formats/descriptor.ts';
-import { random } from '../../engine/formats/rng.ts';
+import { decodeToF32Bits, encodeF32Bits, packCodes } from '../../formats/codec.ts';
+import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
+import { random } from '../../formats/rng.ts';
 import { bindGroup, grid1d, kernel } from '../../engine/kernels/cache.ts';
 import {
   decodeArray,

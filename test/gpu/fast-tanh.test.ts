@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { dispatch, grid1d, kernel, submitPass } from '../../engine/kernels/cache.ts';
-import { fastTanh } from '../../engine/formats/fast-tanh.ts';
+import { fastTanh } from '../../formats/fast-tanh.ts';
 import { fastTanhKernel } from '../../shaders/fast-tanh.ts';
 import { boundaryInputs, lcgWords } from '../formats/p16e0-oracle.ts';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import { planCodec, recordCodec, UniformBuffers } from '../../engine/kernels/quantize.ts';
 import { median, PassTimer, timeComputePass, TIMING_DAWN_FLAGS } from '../../engine/kernels/timing.ts';
 

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record } from '../../engine/autograd/tape.ts';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { decode, quantize, unpackCodes } from '../../engine/formats/codec.ts';
-import type { Format } from '../../engine/formats/descriptor.ts';
+import { decode, quantize, unpackCodes } from '../../formats/codec.ts';
+import type { Format } from '../../formats/descriptor.ts';
 import { BatchNorm1d, LeakyReLU, Linear, Sequential, type LayerHook, type Operands, type Site } from '../../engine/nn/index.ts';
 import { backward, mean, square, unaryRaw } from '../../engine/ops/index.ts';
 import { Adam } from '../../engine/optim/adam.ts';

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { parseFormat } from '../../engine/formats/descriptor.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import * as ops from '../../engine/ops/index.ts';
 import { encode, quantizeRaw } from '../../engine/quant/quantizer.ts';
 import type { Runtime } from '../../engine/runtime.ts';

@@ -3,7 +3,7 @@
 // BENCHMARKS; they share the options below (a benchmark reads the ones that make sense for it).
 
 import type { Benchmark, BenchContext } from '../../bench/report.ts';
-import { parseFormat } from '../../../engine/formats/descriptor.ts';
+import { parseFormat } from '../../../formats/descriptor.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 

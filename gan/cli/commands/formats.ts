@@ -1,7 +1,7 @@
 // `posit-gan formats [FMT...]`: the range, precision and special values of number formats.
 
-import { describeFormat, describeText } from '../../../engine/formats/describe.ts';
-import { FORMAT_SYNTAX_HELP, parseFormat } from '../../../engine/formats/descriptor.ts';
+import { describeFormat, describeText } from '../../../formats/describe.ts';
+import { FORMAT_SYNTAX_HELP, parseFormat } from '../../../formats/descriptor.ts';
 import type { Command } from '../command.ts';
 
 export const DEFAULT_FORMATS = [

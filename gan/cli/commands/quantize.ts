@@ -4,9 +4,9 @@
 
 import { openNodeGpu } from '../../../engine/device/node.ts';
 import type { Gpu } from '../../../engine/device/gpu.ts';
-import { decode, encodeF32Bits, unpackCodes } from '../../../engine/formats/codec.ts';
-import { parseFormat, type Format, type Rounding } from '../../../engine/formats/descriptor.ts';
-import { random } from '../../../engine/formats/rng.ts';
+import { decode, encodeF32Bits, unpackCodes } from '../../../formats/codec.ts';
+import { parseFormat, type Format, type Rounding } from '../../../formats/descriptor.ts';
+import { random } from '../../../formats/rng.ts';
 import { encodeArray, MAX_BIAS } from '../../../engine/kernels/quantize.ts';
 import { int, oneOf, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
