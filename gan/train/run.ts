@@ -22,6 +22,9 @@ import { writeFileAtomicSync } from '../io/atomic.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
+import { ClassifierWeightsError, MnistClassifier } from '../metrics/classifier.ts';
+import type { LabelAccuracy } from '../metrics/evaluate.ts';
+import { gridLabelAccuracy } from '../metrics/grid-accuracy.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
 import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
@@ -48,8 +51,18 @@ export interface RunResult {
   /** Steps the configuration asks for. */
   totalSteps: number;
   lastStats: StepStats | null;
+  /** LeNet accuracy of the final samples/latest.png against the digits its rows ask for (conditional
+   *  models; null for unconditional ones or without the classifier's weights). */
+  gridAccuracy: GridAccuracy | null;
   trainer: GanTrainer;
   runtime: Runtime;
+}
+
+export interface GridAccuracy extends LabelAccuracy {
+  /** The grid, relative to the run directory. */
+  file: string;
+  /** SHA-256 of the classifier's weights. */
+  classifier: string;
 }
 
 export class DivergedError extends Error {
@@ -198,6 +211,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     const png = pngBytes(imageGrid(imgs, 100, { channels: ch as 1, height: h, width: w }, { cols: 10, rows: 10 }));
     writeFileAtomicSync(join(out, 'samples', `step-${String(trainer.step).padStart(9, '0')}.png`), png);
     writeFileAtomicSync(join(out, 'samples', 'latest.png'), png);
+    return imgs;
   };
 
   writeManifest('running');
@@ -229,7 +243,8 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   }
   const finished = trainer.step >= total;
   await checkpoint();
-  await sample();
+  const finalGrid = await sample();
+  const gridAccuracy = sampleLabels ? await finalGridAccuracy(gpu, finalGrid, sampleLabels, trainer.gan.imageShape, notes) : null;
   const runName = basename(out);
   if (rt.recorder) {
     const counts = rt.recorder.toFile({
@@ -244,9 +259,30 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     });
     writeFileAtomicSync(join(out, `${runName}.opcounts.json`), JSON.stringify(counts, null, 1) + '\n');
   }
-  writeManifest(finished ? 'completed' : 'stopped', { finished: new Date().toISOString() });
+  writeManifest(finished ? 'completed' : 'stopped', { finished: new Date().toISOString(), ...(gridAccuracy ? { sampleGridAccuracy: gridAccuracy } : {}) });
   progress.finish();
-  return { out, steps: trainer.step, totalSteps: total, status: finished ? 'completed' : 'stopped', lastStats: last, trainer, runtime: rt };
+  return { out, steps: trainer.step, totalSteps: total, status: finished ? 'completed' : 'stopped', lastStats: last, gridAccuracy, trainer, runtime: rt };
+}
+
+/** What the user sees: how many digits of the final conditional grid the LeNet reads as asked (on a
+ *  runtime of its own, so that it stays out of the run's op counts). A missing or damaged classifier
+ *  file costs only this figure, with a note saying why. */
+async function finalGridAccuracy(gpu: Gpu, images: Float32Array, labels: Uint32Array, shape: readonly number[], notes: string[]): Promise<GridAccuracy | null> {
+  const rt = new Runtime(gpu);
+  let classifier: MnistClassifier | undefined;
+  try {
+    classifier = MnistClassifier.load(rt);
+    const a = await gridLabelAccuracy(classifier, images, labels, { height: shape[1]!, width: shape[2]! });
+    return { file: 'samples/latest.png', ...a, classifier: classifier.sha256 };
+  } catch (e) {
+    if (!(e instanceof ClassifierWeightsError)) throw e;
+    const line = `posit-gan: cannot score samples/latest.png: ${e.message}`;
+    notes.push(line);
+    process.stderr.write(line + '\n');
+    return null;
+  } finally {
+    classifier?.dispose();
+  }
 }
 
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */

@@ -4,6 +4,7 @@
 
 import type { Benchmark, BenchContext } from '../../bench/report.ts';
 import { parseFormat } from '../../../formats/descriptor.ts';
+import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
@@ -58,8 +59,8 @@ function context(values: Values): BenchContext {
   if (out !== undefined) ctx.out = out;
   const model = str(values, 'model');
   if (model !== undefined) {
-    if (model !== 'cgan' && model !== 'dcgan') throw new UsageError(`--model must be cgan or dcgan, got '${model}'`);
-    ctx.model = model;
+    if (!(MODEL_KINDS as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${model}'`);
+    ctx.model = model as ModelKind;
   }
   const recipes = str(values, 'recipes') ?? str(values, 'recipe');
   if (recipes !== undefined) ctx.recipes = recipes.split(',').map((r) => r.trim());
@@ -97,7 +98,7 @@ the wall clock around each submit, and the results say so. The median of the rep
   --reps N          timed repetitions (default 7)
   --warmup N        untimed runs before them (default 2)
   --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
-  --model cgan|dcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
+  --model cgan|dcgan|cdcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
                     (default cgan), recipes (default fp32,fp16,bf16,p8,p8+,fp8) and batch sizes
                     (default 64,256); --reps is the number of timed iterations
   --profile         train: also time each kernel of one more iteration on its own (a breakdown by

