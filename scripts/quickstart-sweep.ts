@@ -10,7 +10,7 @@
 //                 `posit-gan eval` computes them (FID against the 10,000 test images)
 // One JSON object per line on stdout; the first describes the run (config, adapter, start-up cost).
 //
-//   node --import tsx scripts/quickstart-sweep.ts --config '{"model":"cdcgan","ngf":16}' --steps 800 --every 100
+//   node --import tsx scripts/quickstart-sweep.ts --config '{"model":"acgan","width":256,"lr":5e-4}' --steps 1500 --every 100
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

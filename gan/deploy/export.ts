@@ -13,7 +13,6 @@ import { parseFormat } from '../../formats/descriptor.ts';
 import { encode } from '../../engine/quant/quantizer.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { buildAcgan } from '../models/acgan.ts';
-import { buildCdcgan } from '../models/cdcgan.ts';
 import { buildCgan } from '../models/cgan.ts';
 import { buildDcgan } from '../models/dcgan.ts';
 import type { Gan } from '../models/gan.ts';
@@ -28,8 +27,6 @@ export function exportModelOf(c: Pick<TrainConfig, 'model' | 'width' | 'size' | 
       return { kind: 'cgan', width: c.width };
     case 'dcgan':
       return { kind: 'dcgan', size: c.size, ngf: c.ngf, ndf: c.ndf };
-    case 'cdcgan':
-      return { kind: 'cdcgan', ngf: c.ngf, ndf: c.ndf };
     case 'acgan':
       return { kind: 'acgan', width: c.width };
   }
@@ -47,8 +44,6 @@ function buildModel(rt: Runtime, m: ExportModel): Gan {
       return buildCgan(rt, { seed: 0, width: m.width });
     case 'dcgan':
       return buildDcgan(rt, { seed: 0, size: m.size, ngf: m.ngf, ndf: m.ndf });
-    case 'cdcgan':
-      return buildCdcgan(rt, { seed: 0, ngf: m.ngf, ndf: m.ndf });
     case 'acgan':
       return buildAcgan(rt, { seed: 0, width: m.width });
   }

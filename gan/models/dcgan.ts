@@ -78,9 +78,8 @@ class DcganDiscriminator extends Module implements Discriminator {
   }
 }
 
-/** The DCGAN initialisation: conv (and linear) weights N(0, 0.02), batch-norm weights N(1, 0.02),
- *  biases 0. Batch-norm layers are recognised as the rank-1 weights of Sequential members. */
-export function dcganInit(m: Module, rng: InitRng): void {
+/** The DCGAN initialisation: conv weights N(0, 0.02), batch-norm weights N(1, 0.02), biases 0. */
+function dcganInit(m: Module, rng: InitRng): void {
   // queue.writeBuffer runs ahead of work still recorded in the encoder: submit that first.
   m.rt.flush();
   for (const [name, p] of m.namedParameters()) {

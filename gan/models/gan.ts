@@ -5,8 +5,8 @@
 import type { Module } from '../../engine/nn/module.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
 
-export type ModelKind = 'cgan' | 'dcgan' | 'cdcgan' | 'acgan';
-export const MODEL_KINDS: readonly ModelKind[] = ['cgan', 'dcgan', 'cdcgan', 'acgan'];
+export type ModelKind = 'cgan' | 'dcgan' | 'acgan';
+export const MODEL_KINDS: readonly ModelKind[] = ['cgan', 'dcgan', 'acgan'];
 
 export interface Generator extends Module {
   /** z [B, latent] (and labels for a conditional GAN) to images [B, C, H, W] in [-1, 1]. */

