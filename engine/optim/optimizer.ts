@@ -283,7 +283,7 @@ export abstract class Optimizer {
         const want = this.quant.state ? t.bytes / 4 : t.size;
         const kindOk = this.quant.state ? data instanceof Uint32Array : data instanceof Float32Array;
         if (!kindOk || data.length !== want) {
-          throw new Error(`${this.kind}.load: state buffer '${key}' has ${data.length} ${data.constructor.name} entries, expected ${want} ${this.quant.state ? 'Uint32Array code words' : 'Float32Array values'}`);
+          throw new Error(`${this.kind}.load: state buffer '${key}' has ${data.length} ${data[Symbol.toStringTag]} entries, expected ${want} ${this.quant.state ? 'Uint32Array code words' : 'Float32Array values'}`);
         }
       }
     }
