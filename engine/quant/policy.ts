@@ -1,7 +1,7 @@
 // A recipe applied to a model: the LayerHook that puts the recipe's quantizers at every quantization
 // point of a forward pass (engine/nn/module.ts explains the hook), and the optimizer precision that
 // covers the update side (gradients, optimizer state, master weights, the packed forward copy of the
-// weights with its exponent bias). docs/method.md section 6 says where the paper quantizes.
+// weights with its exponent bias). docs/method.md section 5 says where the paper quantizes.
 //
 // Each layer is treated by its declared kind (engine/nn/kinds.ts), through TREATMENT below, which
 // names every kind:
@@ -59,7 +59,7 @@ export function treatmentOf(site: Pick<Site, 'path' | 'kind'>): Treatment {
   throw new UnknownLayerKindError(
     `precision policy: layer '${site.path || '(root)'}' has kind '${kind}', which the policy does not know, so it cannot tell ` +
       `where to quantize it. Add '${kind}' to LAYER_KINDS in engine/nn/kinds.ts and classify it in TREATMENT in ` +
-      `engine/quant/policy.ts (matmul, elementwise or pass), as docs/method.md section 6 describes; the policy does not guess.`,
+      `engine/quant/policy.ts (matmul, elementwise or pass), as docs/method.md section 5.2 describes; the policy does not guess.`,
   );
 }
 
