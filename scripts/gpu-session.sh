@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a session with the lent GPU machine should check and measure, in calls that fit its
-# device budget (README "On a GPU"). On the GPU host, from the repository root, after
-# `source .gpu/env.sh`:
+# device budget (README "On a GPU"). Pack first with scripts/gpu-pack.sh; on the GPU host, from the
+# repository root, after `source .gpu/env.sh`:
 #   GPU_SESSION_PART=checks scripts/gpu-session.sh   # then, in a second call, GPU_SESSION_PART=table
 # Part "checks" (speed, on an otherwise idle machine):
 #   info.txt                      the adapter
@@ -51,7 +51,8 @@ stage() { # name limit_seconds command...   (the limit is cut to the time left)
   pack
 }
 echo "part $part, started $(date -u +%FT%TZ), budget $budget s" > "$work/summary.txt"
-git rev-parse HEAD >> "$work/summary.txt" 2>/dev/null
+# The commit packed (scripts/gpu-pack.sh; the host's .git may be stale), else the checkout's.
+echo "commit ${POSIT_GAN_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}" >> "$work/summary.txt"
 s() { [ "$smoke" = 1 ] && echo "$1" || echo "$2"; } # smoke value or real value
 
 # Stages both parts run (limit first).

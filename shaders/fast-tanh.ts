@@ -1,4 +1,4 @@
-// WGSL for the fast posit tanh (METHOD.md section 4). The semantics, and why the arithmetic is exact,
+// WGSL for the fast posit tanh (docs/method.md section 4). The semantics, and why the arithmetic is exact,
 // are documented in formats/fast-tanh.ts, the TypeScript reference this must match bit for
 // bit. Step 1 (the p16e0 code of 2x) is the shared generated codec `enc_p16e0_nearest` with exponent
 // bias t = 1; everything after it is integer arithmetic on the code, and the only float operations

@@ -1,6 +1,7 @@
 // Neural-network modules (PyTorch-style layers with seeded PyTorch-default initialisation).
 
 export * from './init.ts';
+export * from './kinds.ts';
 export * from './module.ts';
 export * from './linear.ts';
 export * from './conv.ts';

@@ -46,7 +46,7 @@ abstract class BatchNormBase extends Layer {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       const dims: Record<number, string> = { 2: 'N, C', 3: 'N, C, L', 4: 'N, C, H, W' };
       const want = this.ranks.map((r) => `[${dims[r]}]`).join(' or ');
-      throw new Error(`${this.path || this.constructor.name}: input [${x.shape.join(', ')}] does not match ${want} with C = ${this.numFeatures}`);
+      throw new Error(`${this.path || this.kind}: input [${x.shape.join(', ')}] does not match ${want} with C = ${this.numFeatures}`);
     }
     return batchNorm(x, {
       weight: this.weight,
@@ -62,6 +62,8 @@ abstract class BatchNormBase extends Layer {
 
 /** Over [N, C] or [N, C, L]. */
 export class BatchNorm1d extends BatchNormBase {
+  override readonly kind = 'BatchNorm1d';
+
   constructor(rt: Runtime, numFeatures: number, o: BatchNormLayerOptions = {}) {
     super(rt, numFeatures, o, [2, 3]);
   }
@@ -69,6 +71,8 @@ export class BatchNorm1d extends BatchNormBase {
 
 /** Over [N, C, H, W]. */
 export class BatchNorm2d extends BatchNormBase {
+  override readonly kind = 'BatchNorm2d';
+
   constructor(rt: Runtime, numFeatures: number, o: BatchNormLayerOptions = {}) {
     super(rt, numFeatures, o, [4]);
   }

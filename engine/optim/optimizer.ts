@@ -3,7 +3,7 @@
 // divided out of the gradients, and state()/load() for checkpoints. Each step is one fused kernel per
 // parameter (shaders/optim.ts); SGD and Adam (sgd.ts, adam.ts) supply the rule's scalars.
 //
-// Precision, as the paper's P8+ recipe uses it (METHOD.md sections 2, 3, 5):
+// Precision, as the paper's P8+ recipe uses it (docs/method.md sections 2, 3, 5):
 //   new Adam(rt, model.namedParameters(), { lr: 2e-4, lossScale: 2 ** 9, precision: {
 //     state: { format: 'p16e2' }, master: { format: 'p16e2' },
 //     forwardCopy: { format: 'p8e2', bias: 4 } } })
@@ -283,7 +283,7 @@ export abstract class Optimizer {
         const want = this.quant.state ? t.bytes / 4 : t.size;
         const kindOk = this.quant.state ? data instanceof Uint32Array : data instanceof Float32Array;
         if (!kindOk || data.length !== want) {
-          throw new Error(`${this.kind}.load: state buffer '${key}' has ${data.length} ${data.constructor.name} entries, expected ${want} ${this.quant.state ? 'Uint32Array code words' : 'Float32Array values'}`);
+          throw new Error(`${this.kind}.load: state buffer '${key}' has ${data.length} ${data[Symbol.toStringTag]} entries, expected ${want} ${this.quant.state ? 'Uint32Array code words' : 'Float32Array values'}`);
         }
       }
     }

@@ -1,26 +1,67 @@
 // A recipe applied to a model: the LayerHook that puts the recipe's quantizers at every quantization
 // point of a forward pass (engine/nn/module.ts explains the hook), and the optimizer precision that
 // covers the update side (gradients, optimizer state, master weights, the packed forward copy of the
-// weights with its exponent bias).
+// weights with its exponent bias). docs/method.md section 5 says where the paper quantizes.
 //
-// For each Linear / Conv layer:
-//   input  -> quantizer(forward: matmul.input, backward: matmul.inputError)
-//   weight -> the optimizer's packed forward copy (matmul.weight, bias t), or encoded here when there
-//             is no optimizer (inference)
-//   matmul/conv with wide accumulation, epilogue rounding to matmul.output
-//   output -> quantizer(forward: none, backward: matmul.error)
-// Every other layer's output -> quantizer(elementwise, elementwise). Containers (Sequential) and pure
-// reshapes (Flatten) pass through.
+// Each layer is treated by its declared kind (engine/nn/kinds.ts), through TREATMENT below, which
+// names every kind:
+//   matmul       (Linear, Conv2d, ConvTranspose2d)
+//                  input  -> quantizer(forward: matmul.input, backward: matmul.inputError)
+//                  weight -> the optimizer's packed forward copy (matmul.weight, bias t), or encoded
+//                            here when there is no optimizer (inference)
+//                  matmul/conv with wide accumulation, epilogue rounding to matmul.output
+//                  output -> quantizer(forward: none, backward: matmul.error)
+//   elementwise  (activations, batch norm, pooling, dropout, embedding lookups)
+//                  output -> quantizer(elementwise, elementwise)
+//   pass         (Sequential, Flatten): nothing; their children or input are already quantized.
+// A kind the table does not name (a layer class added without classifying it, or a kind forced past
+// the type checker) is an error naming the kind and the layer: guessing float32 or elementwise would
+// quietly train a different model than the recipe describes.
 
 import type { Format } from '../../formats/descriptor.ts';
+import type { LayerKind } from '../nn/kinds.ts';
 import type { LayerHook, Operands, Site } from '../nn/module.ts';
 import type { OptimizerPrecision } from '../optim/optimizer.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { encode, quantizer, type QuantSpec } from './quantizer.ts';
 import type { Recipe } from './recipe.ts';
 
-const MATMUL_LAYERS = new Set(['Linear', 'Conv2d', 'ConvTranspose2d']);
-const PASS_THROUGH = new Set(['Sequential', 'Flatten']);
+/** How the policy quantizes a layer (see the top of this file). */
+export type Treatment = 'matmul' | 'elementwise' | 'pass';
+
+const TREATMENT: Readonly<Record<LayerKind, Treatment>> = {
+  Linear: 'matmul',
+  Conv2d: 'matmul',
+  ConvTranspose2d: 'matmul',
+  Embedding: 'elementwise',
+  BatchNorm1d: 'elementwise',
+  BatchNorm2d: 'elementwise',
+  ReLU: 'elementwise',
+  LeakyReLU: 'elementwise',
+  Tanh: 'elementwise',
+  Sigmoid: 'elementwise',
+  Dropout: 'elementwise',
+  MaxPool2d: 'elementwise',
+  AvgPool2d: 'elementwise',
+  Flatten: 'pass',
+  Sequential: 'pass',
+};
+
+/** A layer whose kind the precision policy does not classify. */
+export class UnknownLayerKindError extends Error {
+  override name = 'UnknownLayerKindError';
+}
+
+/** The policy's treatment of the layer at `site`; throws UnknownLayerKindError for a kind it does not know. */
+export function treatmentOf(site: Pick<Site, 'path' | 'kind'>): Treatment {
+  const kind: string = site.kind;
+  if (Object.hasOwn(TREATMENT, kind)) return TREATMENT[kind as LayerKind];
+  throw new UnknownLayerKindError(
+    `precision policy: layer '${site.path || '(root)'}' has kind '${kind}', which the policy does not know, so it cannot tell ` +
+      `where to quantize it. Add '${kind}' to LAYER_KINDS in engine/nn/kinds.ts and classify it in TREATMENT in ` +
+      `engine/quant/policy.ts (matmul, elementwise or pass), as docs/method.md section 5.2 describes; the policy does not guess.`,
+  );
+}
 
 export interface PolicyOptions {
   /** The packed forward copy of a weight (the optimizer's), when training. */
@@ -40,6 +81,10 @@ export class PrecisionPolicy implements LayerHook {
   }
 
   operands(site: Site, o: Operands): Operands {
+    const t = treatmentOf(site);
+    if (t !== 'matmul') {
+      throw new Error(`precision policy: layer '${site.path || '(root)'}' of kind '${site.kind}' handed matmul operands, but the policy treats '${site.kind}' as ${t}: classify it as matmul in engine/quant/policy.ts, or do not call operands() from it`);
+    }
     const m = this.recipe.matmul;
     const input = m.input || m.inputError ? quantizer(o.input, this.spec(m.input), this.spec(m.inputError)) : o.input;
     let weight = o.weight;
@@ -55,13 +100,18 @@ export class PrecisionPolicy implements LayerHook {
   }
 
   output(site: Site, y: Tensor): Tensor {
-    if (PASS_THROUGH.has(site.kind)) return y;
-    if (MATMUL_LAYERS.has(site.kind)) {
-      const e = this.recipe.matmul.error;
-      return e ? quantizer(y, null, this.spec(e)) : y;
+    switch (treatmentOf(site)) {
+      case 'pass':
+        return y;
+      case 'matmul': {
+        const e = this.recipe.matmul.error;
+        return e ? quantizer(y, null, this.spec(e)) : y;
+      }
+      case 'elementwise': {
+        const f = this.recipe.elementwise;
+        return f ? quantizer(y, this.spec(f), this.spec(f)) : y;
+      }
     }
-    const f = this.recipe.elementwise;
-    return f ? quantizer(y, this.spec(f), this.spec(f)) : y;
   }
 }
 

@@ -2,7 +2,7 @@
 // which format, with which exponent bias, loss scale and rounding. A recipe is plain JSON data; the
 // engine reads it through `resolveRecipe`, which validates it and parses every format.
 //
-// Quantization points (QPyTorch semantics, METHOD.md section 5), for each matmul / conv layer:
+// Quantization points (QPyTorch semantics, docs/method.md section 5), for each matmul / conv layer:
 //   matmul.input    the activations entering the layer (forward)
 //   matmul.weight   the weights the layer multiplies with (a packed forward copy, with exponent bias t)
 //   matmul.output   the layer's output, rounded once after wide accumulation

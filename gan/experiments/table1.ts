@@ -22,7 +22,7 @@ import { evaluateRun } from './evaluate-run.ts';
 
 export const TABLE1_RECIPES = ['fp32', 'fp16', 'p8+', 'p8', 'fp8'] as const;
 
-/** The paper's Table I (Inception-feature FIDs; METHOD.md section 6), shown for the ordering only. */
+/** The paper's Table I (Inception-feature FIDs; docs/method.md section 7.1), shown for the ordering only. */
 export const PAPER_FID: Record<ModelKind, Record<string, number>> = {
   cgan: { fp32: 67.31, fp16: 64.58, 'p8+': 70, p8: 75.41, fp8: 423.28 },
   // The paper's DCGAN row is on LSUN bedrooms; ours trains on MNIST: compare orderings only.

@@ -30,7 +30,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
-import { Conv2d, Flatten, InitRng, Layer, Linear, MaxPool2d, ReLU, Sequential } from '../../engine/nn/index.ts';
+import { Conv2d, Flatten, InitRng, Linear, MaxPool2d, Module, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
@@ -76,8 +76,10 @@ export class ClassifierWeightsError extends Error {
   override name = 'ClassifierWeightsError';
 }
 
-/** LeNet-5 as described above; forward() gives logits, `body` alone gives the features. */
-export class LeNet5 extends Layer {
+/** LeNet-5 as described above; forward() gives logits, `body` alone gives the features. A Module,
+ *  not a Layer: it only chains its two layers, so a precision hook has nothing of its own to treat. */
+export class LeNet5 extends Module {
+  override readonly kind = 'LeNet5';
   readonly body: Sequential;
   readonly head: Linear;
 
@@ -105,7 +107,7 @@ export class LeNet5 extends Layer {
     this.head = this.addModule('head', new Linear(rt, FEATURE_DIM, CLASSES, { rng }));
   }
 
-  protected run(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor {
     return this.head.forward(this.body.forward(x));
   }
 }

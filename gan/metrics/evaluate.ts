@@ -3,7 +3,7 @@
 // the classifier's accuracy on the samples against the labels they were conditioned on.
 //
 // Scale. These are LeNet-feature FIDs: 84 features of a small MNIST classifier, not the 2048
-// Inception-v3 pool3 features of the paper's FIDs (METHOD.md section 6). The numbers live on another
+// Inception-v3 pool3 features of the paper's FIDs (docs/method.md section 7.1). The numbers live on another
 // scale and cannot be compared with the paper's values; only the ordering of recipes can be compared.
 // They also depend on N: the FID of N samples is biased upwards by roughly tr(S)/N-sized terms, so
 // compare runs at the same N (the protocol: 10,000 generated samples).

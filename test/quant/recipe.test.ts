@@ -18,7 +18,7 @@ describe('calibration (histogram of log2|x|, 20 bins, t = floor(-left edge of th
     expect(c.peakBin).toBe(4);
     expect(c.t).toBe(8);
   });
-  it('DCGAN-like gradients peaking near 2^-9..2^-8 give a scale near 2^9 (METHOD.md section 3)', () => {
+  it('DCGAN-like gradients peaking near 2^-9..2^-8 give a scale near 2^9 (docs/method.md section 3)', () => {
     const g: number[] = [];
     for (let i = 0; i < 2000; i++) g.push(2 ** (-8.7 + 0.3 * Math.sin(i)) * (i % 2 ? 1 : -1));
     g.push(2 ** -20, 2 ** -1); // stretch the range
