@@ -6,7 +6,9 @@
 // They are harmless (posit-gan binds no dynamic buffers) but appear on every GPU command. Node cannot
 // redirect its own file descriptor 2, so a command that opens the GPU runs in a child process whose
 // stderr passes through this filter: exactly those two lines are dropped, everything else (progress
-// bars redrawn with \r included) goes through as it arrives. `--verbose` runs without the relay.
+// bars redrawn with \r included) goes through as it arrives. Its stdout passes through this process
+// too, unchanged, so that the two stay in the order the child wrote them (a summary on stdout after
+// the last progress line on stderr). `--verbose` runs without the relay.
 //
 // The child runs in its own process group, so a Ctrl-C at the terminal reaches only this process,
 // which forwards it once (SIGINT, SIGTERM, SIGHUP): the child's own handling (a checkpoint on the
@@ -75,12 +77,13 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Runs `node script args` as a child with its stderr filtered; resolves to its exit status. */
 export function relayThroughChild(script: string, args: readonly string[]): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env, [RELAYED_ENV]: '1' };
-  if (process.stderr.isTTY) env[TTY_COLUMNS_ENV] = String(process.stderr.columns ?? 100);
-  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'inherit', 'pipe'], env, detached: true });
+  if (process.stderr.isTTY) env[TTY_COLUMNS_ENV] = String(process.stderr.columns || 100);
+  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'pipe', 'pipe'], env, detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
   const filter = new DawnWarningFilter();
   const decoder = new StringDecoder('utf8');
+  child.stdout!.on('data', (b: Buffer) => process.stdout.write(b));
   child.stderr!.on('data', (b: Buffer) => {
     const text = filter.push(decoder.write(b));
     if (text) process.stderr.write(text);

@@ -27,6 +27,7 @@ import { writeFileAtomicSync } from '../io/atomic.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
+import { CheckpointError } from './checkpoint.ts';
 import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
 import { claimNewRunDirectory } from './run-dir.ts';
@@ -156,12 +157,13 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const previous = o.resume ? readManifest(out) : null;
   if (!o.resume) claimNewRunDirectory(o.out);
   const data = loadMnist('train', { pad32: c.model === 'dcgan' && c.size === 32, ...(c.dataLimit ? { limit: c.dataLimit } : {}) });
-  mkdirSync(join(out, 'samples'), { recursive: true });
-  mkdirSync(join(out, 'checkpoints'), { recursive: true });
   const store = new CheckpointStore(join(out, 'checkpoints'));
   const rt = new Runtime(gpu);
   rt.recorder = new OpRecorder();
   const trainer = new GanTrainer(rt, c, recipe, data);
+  // Only now that the model is built: a run that cannot start leaves its directory empty.
+  mkdirSync(join(out, 'samples'), { recursive: true });
+  mkdirSync(join(out, 'checkpoints'), { recursive: true });
   const total = totalSteps(c, trainer.stepsPerEpoch);
   const rows: string[] = [];
   const now = new Date().toISOString();
@@ -176,7 +178,12 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   let countsFromStart = true;
 
   if (o.resume) {
-    const loaded = store.loadLatest();
+    let loaded: ReturnType<CheckpointStore['loadLatest']>;
+    try {
+      loaded = store.loadLatest();
+    } catch (e) {
+      throw new CheckpointError(`cannot resume: ${(e as Error).message}. Start the run again in a new directory, or over this one with --force.`);
+    }
     for (const s of loaded.skipped) {
       const aside = store.setAside(s.path, s.reason, 'damaged');
       note(`skipped a damaged checkpoint, resuming from an older one: ${describeSetAside(aside, 'damaged')}`);

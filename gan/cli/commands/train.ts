@@ -148,8 +148,15 @@ ${GPU_OPTIONS_HELP}`,
       throw e;
     }
     const out = resume ?? chooseOut(outFlag, force, config);
-    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    // From here a Ctrl-C ends the run at a checkpoint (at step 0 if it comes before the first step).
     const interrupts = catchInterrupts('finishing the current step, then writing a checkpoint');
+    let gpu: Awaited<ReturnType<typeof openNodeGpu>>;
+    try {
+      gpu = await openNodeGpu(gpuOptionsFrom(values));
+    } catch (e) {
+      interrupts.dispose();
+      throw e;
+    }
     try {
       const r = await runTraining(gpu, {
         config,
