@@ -35,10 +35,11 @@ function cli(args: string[], cwd = ROOT): Promise<Result> {
 }
 
 /**
- * Runs `train` and sends `signals` (one after another, without waiting) once the JSON progress lines
- * show step `atStep`.
+ * Runs `train` and sends SIGINT once the JSON progress lines show step `atStep`; with `twice`, a
+ * second SIGINT once the first is acknowledged on stderr (signals sent back to back would merge into
+ * one: a pending signal is not queued twice).
  */
-function trainInterrupted(args: string[], atStep: number, signals: NodeJS.Signals[]): Promise<Result & { sentAt: number }> {
+function trainInterrupted(args: string[], atStep: number, twice = false): Promise<Result & { sentAt: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'train', ...args, '--progress', 'jsonl'], { cwd: ROOT });
     let stdout = '';
@@ -50,10 +51,17 @@ function trainInterrupted(args: string[], atStep: number, signals: NodeJS.Signal
       const steps = stdout.split('\n').filter((l) => l.startsWith('{"type":"step"')).map((l) => JSON.parse(l).step as number);
       if (steps.some((s) => s >= atStep)) {
         sentAt = Math.max(...steps);
-        for (const s of signals) child.kill(s);
+        child.kill('SIGINT');
       }
     });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    let second = !twice;
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (!second && stderr.includes('SIGINT received')) {
+        second = true;
+        child.kill('SIGINT');
+      }
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, sentAt }));
   });
@@ -127,7 +135,7 @@ describe('Ctrl-C during train', SLOW, () => {
     const whole = join(dir, 'whole');
     const split = join(dir, 'split');
     const args = [...TINY, '--steps', '8', '--checkpoint-every', '1000', '--sample-every', '0'];
-    const [w, s] = await Promise.all([cli(['train', ...args, '--out', whole, '--progress', 'quiet']), trainInterrupted([...args, '--out', split], 2, ['SIGINT'])]);
+    const [w, s] = await Promise.all([cli(['train', ...args, '--out', whole, '--progress', 'quiet']), trainInterrupted([...args, '--out', split], 2)]);
     expect(w.code, w.stderr).toBe(0);
     expect(s.code, s.stderr).toBe(130);
     const m = manifest(split);
@@ -162,7 +170,7 @@ describe('Ctrl-C during train', SLOW, () => {
 
   it('a second Ctrl-C exits at once: exit 130, no temporary files, every file readable', async () => {
     const run = join(dir, 'twice');
-    const r = await trainInterrupted([...TINY, '--steps', '200', '--checkpoint-every', '2', '--out', run], 3, ['SIGINT', 'SIGINT']);
+    const r = await trainInterrupted([...TINY, '--steps', '200', '--checkpoint-every', '2', '--out', run], 3, true);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toContain('SIGINT again: exiting now');
     const m = manifest(run);

@@ -60,7 +60,8 @@ function finalTensors(dir: string): Record<string, Uint32Array> {
   return Object.fromEntries(Object.entries(c.tensors).map(([k, v]) => [k, new Uint32Array(v.data.buffer)]));
 }
 
-describe('GAN training on the CPU driver', () => {
+// Several tests train two or three tiny runs; a loaded CPU driver makes that slow.
+describe('GAN training on the CPU driver', { timeout: 300_000 }, () => {
   it('p8+ trains: finite losses that change, calibration recorded, samples not constant, op counts written', async () => {
     const out = tmp();
     const r = await runTraining(gpu, { config: tiny('p8+'), out, progress: 'quiet' });
