@@ -153,12 +153,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkKeys(where: string, o: Record<string, unknown>, allowed: readonly string[]): void {
+function checkKeys(where: string, o: Record<string, unknown>, allowed: readonly string[], optional: readonly string[] = []): void {
   for (const k of Object.keys(o)) {
     if (!allowed.includes(k)) throw new RecipeError(`recipe ${where}: unknown field '${k}' (allowed: ${allowed.join(', ')})`);
   }
   for (const k of allowed) {
-    if (!(k in o)) throw new RecipeError(`recipe ${where}: missing field '${k}'`);
+    if (!(k in o) && !optional.includes(k)) throw new RecipeError(`recipe ${where}: missing field '${k}'`);
   }
 }
 
@@ -209,9 +209,10 @@ function weightBiasOf(v: unknown): WeightBias {
 export function resolveRecipe(spec: unknown): Recipe {
   if (!isObject(spec)) throw new RecipeError(`a recipe must be a JSON object. ${RECIPE_HELP}`);
   const top = ['name', 'description', 'matmul', 'elementwise', 'gradient', 'optimizerState', 'masterWeights', 'rounding', 'weightBias', 'lossScale'] as const;
-  checkKeys('', spec, top);
+  // A hand-written recipe may leave out its description (it documents, it does not configure).
+  checkKeys('', spec, top, ['description']);
   if (typeof spec.name !== 'string' || spec.name.trim() === '') throw new RecipeError('recipe field name must be a non-empty string');
-  if (typeof spec.description !== 'string') throw new RecipeError('recipe field description must be a string');
+  if (spec.description !== undefined && typeof spec.description !== 'string') throw new RecipeError('recipe field description must be a string');
   if (!isObject(spec.matmul)) throw new RecipeError('recipe field matmul must be an object');
   const m = spec.matmul;
   checkKeys('matmul', m, ['input', 'weight', 'output', 'error', 'inputError', 'accumulate']);
@@ -220,7 +221,7 @@ export function resolveRecipe(spec: unknown): Recipe {
     throw new RecipeError(`recipe rounding must be nearest or stochastic, got ${JSON.stringify(spec.rounding)}`);
   }
   const r: Recipe = {
-    spec: spec as unknown as RecipeSpec,
+    spec: { ...spec, description: spec.description ?? '' } as unknown as RecipeSpec,
     name: spec.name,
     matmul: {
       input: fmt('matmul.input', m.input),

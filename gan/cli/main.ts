@@ -2,8 +2,13 @@
 // not load dawn.node). Exit codes: 0 success, 1 failure, 2 bad usage.
 
 import { isUsageError, parseCommandLine, type Command } from './command.ts';
+import { adoptRelayedTerminal, relayThroughChild, RELAYED_ENV } from './relay.ts';
+import { versionLine } from './version.ts';
 
 type Loader = () => Promise<Command>;
+
+/** Commands that never open the GPU (run without the stderr relay of gan/cli/relay.ts). */
+const NO_GPU = new Set(['formats', 'energy']);
 
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   train: { summary: 'train a GAN on MNIST under a precision recipe (the main job)', load: async () => (await import('./commands/train.ts')).default },
@@ -25,15 +30,44 @@ function topHelp(): string {
   return [
     'posit-gan — train and deploy GANs in posit and small-float formats on WebGPU',
     '',
-    'Usage: posit-gan <command> [options]      posit-gan <command> --help',
+    'Usage: posit-gan <command> [options]      posit-gan help <command>      posit-gan --version',
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
   ].join('\n');
 }
 
+/**
+ * The entry point of bin/posit-gan (`script` is its path): a command that opens the GPU runs in a
+ * child process whose stderr is relayed without Dawn's two limit warnings (see relay.ts), unless
+ * --verbose asks to see them or this already is that child.
+ */
+export async function launch(script: string, argv: string[]): Promise<number> {
+  const [name] = argv;
+  const relay =
+    name !== undefined && name in COMMANDS && !NO_GPU.has(name) && !argv.includes('--verbose') && !argv.includes('--help') && !argv.includes('-h') &&
+    process.env[RELAYED_ENV] !== '1' && process.platform !== 'win32';
+  if (relay) return relayThroughChild(script, argv);
+  adoptRelayedTerminal();
+  return main(argv);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(versionLine() + '\n');
+    return 0;
+  }
+  if (name === 'help' && rest.length > 0) {
+    // `posit-gan help train` is `posit-gan train --help`.
+    const entry = COMMANDS[rest[0]!];
+    if (!entry || rest.length > 1) {
+      process.stderr.write(`posit-gan help: ${entry ? `unexpected argument '${rest[1]}'` : `unknown command '${rest[0]}'`}\n\n${topHelp()}\n`);
+      return 2;
+    }
+    process.stdout.write((await entry.load()).help.trimEnd() + '\n');
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const out = topHelp() + '\n';
     if (name === undefined) {
@@ -62,8 +96,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`posit-gan ${name}: ${(e as Error).message}\n(see posit-gan ${name} --help)\n`);
       return 2;
     }
+    // The message names the problem and the fix; the error's class name would add nothing for a user.
     const err = e as Error;
-    process.stderr.write(`posit-gan ${name}: ${err.name && err.name !== 'Error' ? err.name + ': ' : ''}${err.message}\n`);
+    process.stderr.write(`posit-gan ${name}: ${err.message}\n`);
     if (process.env.POSIT_GAN_DEBUG) process.stderr.write(`${err.stack}\n`);
     return 1;
   }

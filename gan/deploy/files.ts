@@ -46,6 +46,8 @@ export async function openExport(gpu: Gpu, path: string): Promise<ExportedGenera
 export interface ComparisonOptions {
   /** A run directory: the float32 reference and the recipes' source. */
   checkpoint?: string;
+  /** Accept an older checkpoint when the newest is damaged (see restoreRun). */
+  allowOlder?: boolean;
   recipes: readonly DeployRecipe[];
   /** An export file, run as one more row (compared with the checkpoint's reference when given). */
   exportFile?: string;
@@ -72,7 +74,7 @@ function sameInputsModel(a: Gan, b: Gan): boolean {
 /** Runs the comparison; nothing is written (see writeComparison). */
 export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promise<Comparison> {
   if (!o.checkpoint && !o.exportFile) throw new Error('deployment needs a run directory (--checkpoint) or an export file (--export)');
-  const run = o.checkpoint ? restoreRun(gpu, o.checkpoint) : null;
+  const run = o.checkpoint ? restoreRun(gpu, o.checkpoint, { allowOlder: o.allowOlder === true }) : null;
   const exported = o.exportFile ? await openExport(gpu, o.exportFile) : null;
   const gan = run?.gan ?? exported!.gan;
   if (run && exported && !sameInputsModel(run.gan, exported.gan)) {

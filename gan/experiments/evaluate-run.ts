@@ -17,11 +17,11 @@ export interface RunEvaluation extends Evaluation {
   seed: number;
 }
 
-export async function evaluateRun(gpu: Gpu, dir: string, o: { n?: number; seed?: number; precision?: 'trained' | 'fp32' } = {}): Promise<RunEvaluation> {
+export async function evaluateRun(gpu: Gpu, dir: string, o: { n?: number; seed?: number; precision?: 'trained' | 'fp32'; allowOlder?: boolean } = {}): Promise<RunEvaluation> {
   const n = o.n ?? 10_000;
   const seed = o.seed ?? 0;
   const precision = o.precision ?? 'trained';
-  const run = restoreRun(gpu, dir, { asTrained: precision === 'trained' });
+  const run = restoreRun(gpu, dir, { asTrained: precision === 'trained', allowOlder: o.allowOlder === true });
   const classifier = MnistClassifier.load(run.runtime);
   const { z, labels } = evaluationInputs(run.gan, n, seed);
   const [, h, w] = run.gan.imageShape;

@@ -1,10 +1,13 @@
 // `posit-gan experiment table1`: the paper's Table I for one model (gan/experiments/table1.ts).
 
 import { openNodeGpu } from '../../engine/device/node.ts';
+import { RecipeError } from '../../engine/quant/recipe.ts';
 import { int, oneOf, str, timeLimit, UsageError, type Command } from '../cli/command.ts';
 import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
-import { ConfigError, resolveConfig } from '../train/config.ts';
-import { runTable1, TABLE1_RECIPES } from './table1.ts';
+import { catchInterrupts } from '../cli/interrupt.ts';
+import { ConfigError, flagName, resolveConfigLayers } from '../train/config.ts';
+import { loadRecipe } from '../train/run.ts';
+import { runTable1, Table1Interrupted, TABLE1_RECIPES } from './table1.ts';
 
 const table1: Command = {
   name: 'table1',
@@ -20,7 +23,11 @@ order, evaluates each (FID on posit-gan's LeNet-5 features against the 10000 MNI
   results/NAME/table1.md, table1.json     the table, with the paper's FIDs beside it for the ordering
   results/NAME/table1-samples.png         one row of samples per recipe (cgan: digits 0..9)
   results/NAME/opcounts/train-*.opcounts.json   each run's op counts (for posit-gan energy)
-Training runs go to runs/NAME-table1/<recipe> (checkpoints included; not for committing).
+Training runs go to runs/NAME-table1/<recipe> (checkpoints included; not for committing), replacing
+the runs an earlier table left there.
+Ctrl-C (SIGINT) or SIGTERM stops the run in training at a checkpoint (with --jobs, every child gets
+the signal) and exits 130 / 143 without writing the table; a second Ctrl-C exits at once (and is
+passed on to the children).
 A recipe that diverges is reported as diverged (fid null), not as an error.
 
   --name NAME     [the model name]
@@ -64,18 +71,22 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
       ndf: str(values, 'ndf'),
       dataLimit: str(values, 'data-limit'),
     };
+    const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
     try {
-      resolveConfig({ ...overrides, model });
+      resolveConfigLayers([{ values: { ...overrides, model }, name: flagName }]);
+      for (const r of recipes) loadRecipe(r);
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message);
+      if (e instanceof RecipeError) throw new UsageError(`--recipes: ${e.message}`);
       throw e;
     }
-    const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
     const name = str(values, 'name') ?? model;
     if (!/^[a-zA-Z0-9+._-]+$/.test(name)) throw new UsageError(`--name '${name}' must be a plain file name (letters, digits, + . _ -)`);
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    const interrupts = catchInterrupts('stopping the training at a checkpoint; the table will not be written');
     try {
       const t = await runTable1(gpu, {
+        signal: interrupts.signal,
         name,
         model,
         config: overrides,
@@ -92,7 +103,12 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
       }
       process.stdout.write(`wrote results/${name}/table1.md and table1.json\n`);
       return 0;
+    } catch (e) {
+      if (!(e instanceof Table1Interrupted)) throw e;
+      process.stderr.write(`posit-gan experiment table1: ${e.message}\n`);
+      return interrupts.exitCode() ?? 130;
     } finally {
+      interrupts.dispose();
       gpu.destroy();
     }
   },

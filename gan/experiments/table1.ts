@@ -1,7 +1,8 @@
 // The paper's Table I for one model: train every recipe with the same seed and data order, evaluate
 // each (FID on LeNet features, classifier accuracy for the cgan), and write results/<name>/table1.md,
 // table1.json, a side-by-side sample image and each run's op counts. Training runs (checkpoints and
-// all) go under runs/<name>-table1/<recipe>, which is not committed.
+// all) go under runs/<name>-table1/<recipe>, which is not committed and is replaced each time.
+// Interrupted (Options.signal), the run in training stops at a checkpoint and the table is not written.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { generateImages } from '../models/generate.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
 import { restoreRun } from '../train/restore.ts';
+import { clearRunDirectory } from '../train/run-dir.ts';
 import { DivergedError, runTraining } from '../train/run.ts';
 import { latentNoise } from '../train/trainer.ts';
 import { evaluateRun } from './evaluate-run.ts';
@@ -72,6 +74,21 @@ export interface Table1Options {
   childArgs?: string[];
   /** Training stops at this time (Date.now() ms) even if steps remain; such rows say so. */
   deadline?: number;
+  /** Aborted with a signal's name (SIGINT, SIGTERM): training stops at a checkpoint (child processes
+   *  get the signal), nothing more starts, and runTable1 throws a Table1Interrupted. */
+  signal?: AbortSignal;
+}
+
+/** The table was interrupted before it was written; the runs trained so far stay in runsDir. */
+export class Table1Interrupted extends Error {
+  override name = 'Table1Interrupted';
+}
+
+function interrupted(runsDir: string, signal: AbortSignal): Table1Interrupted {
+  return new Table1Interrupted(
+    `interrupted (${String(signal.reason)}) before the table was written. The runs in ${runsDir} end at a checkpoint ` +
+      '(each continues with `posit-gan train --resume DIR`); running the experiment again trains them anew.',
+  );
 }
 
 function fmt(x: number | null, digits: number): string {
@@ -122,14 +139,24 @@ function runDir(runsDir: string, recipe: string): string {
 async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
   const runs: TrainedRun[] = [];
   for (const recipe of recipes) {
+    if (o.signal?.aborted) throw interrupted(runsDir, o.signal);
     const out = runDir(runsDir, recipe);
+    clearRunDirectory(out);
     const t0 = performance.now();
     let diverged: string | null = null;
     let steps = 0;
     let stopped = false;
     let total = 0;
     try {
-      const r = await runTraining(gpu, { config: resolveConfig({ ...base, recipe }), out, progress: o.progress ?? 'bar', command: o.command, ...(o.deadline ? { deadline: o.deadline } : {}) });
+      const r = await runTraining(gpu, {
+        config: resolveConfig({ ...base, recipe }),
+        out,
+        progress: o.progress ?? 'bar',
+        command: o.command,
+        ...(o.deadline ? { deadline: o.deadline } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
+      if (r.status === 'interrupted') throw interrupted(runsDir, o.signal!);
       steps = r.steps;
       total = r.totalSteps;
       stopped = r.status === 'stopped';
@@ -162,11 +189,24 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
   // When one run fails, the others are stopped rather than left training for a table never written.
   const live = new Set<ChildProcess>();
   let failed = false;
+  // Each child runs in its own process group (detached), so a Ctrl-C at the terminal reaches only
+  // this process, which passes each signal on exactly once: the children stop at a checkpoint.
+  const forward = () => {
+    for (const c of live) c.kill(o.signal!.reason as NodeJS.Signals);
+  };
+  o.signal?.addEventListener('abort', forward);
+  // This process exiting (a second Ctrl-C exits at once) passes the signal on again, so the children
+  // exit at once too instead of training on unseen.
+  const onExit = () => {
+    for (const c of live) c.kill((o.signal?.reason as NodeJS.Signals | undefined) ?? 'SIGTERM');
+  };
+  process.on('exit', onExit);
   const one = async (): Promise<void> => {
-    while (!failed && next < recipes.length) {
+    while (!failed && !o.signal?.aborted && next < recipes.length) {
       const i = next++;
       const recipe = recipes[i]!;
       const out = runDir(runsDir, recipe);
+      clearRunDirectory(out);
       const configFile = `${out}.config.json`;
       writeFileAtomicSync(configFile, JSON.stringify(resolveConfig({ ...base, recipe }), null, 2) + '\n');
       const log = `${out}.log`;
@@ -176,6 +216,7 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
         const limit = o.deadline ? ['--time-limit', String(Math.max(1, (o.deadline - Date.now()) / 1000))] : [];
         const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
           stdio: ['ignore', fd, fd],
+          detached: process.platform !== 'win32',
         });
         live.add(child);
         child.on('error', fail);
@@ -187,6 +228,7 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
       const seconds = (performance.now() - t0) / 1000;
       const manifestPath = join(out, 'manifest.json');
       const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : null;
+      if (o.signal?.aborted) return; // stopped by the signal: reported once all have stopped
       if (code === 0 && (manifest?.status === 'completed' || manifest?.status === 'stopped')) {
         runs[i] = { out, stopped: manifest.status === 'stopped', total: manifest.totalSteps, diverged: null, steps: manifest.step, seconds };
       } else if (manifest?.status === 'diverged') {
@@ -201,7 +243,13 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
       if (o.progress !== 'quiet') process.stderr.write(`table1: ${recipe} ${runs[i]!.diverged ? 'diverged' : 'trained'} (${runs[i]!.steps} steps, ${seconds.toFixed(0)} s)\n`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.jobs ?? 1, recipes.length) }, one));
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.jobs ?? 1, recipes.length) }, one));
+  } finally {
+    o.signal?.removeEventListener('abort', forward);
+    process.off('exit', onExit);
+  }
+  if (o.signal?.aborted) throw interrupted(runsDir, o.signal);
   return runs;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
-import { runTable1, type Table1 } from '../../gan/experiments/table1.ts';
+import { runTable1, Table1Interrupted, type Table1 } from '../../gan/experiments/table1.ts';
 
 let gpu: Gpu;
 let root: string;
@@ -62,4 +62,25 @@ describe('experiment table1', () => {
     const t = runTable1(gpu, { name: 'bad', model: 'cgan', config: tiny, recipes: ['fp32', 'p8+', 'fp16'], command: 'test', progress: 'quiet', root, jobs: 2, childArgs: ['--adapter', 'bogus'] });
     await expect(t).rejects.toThrow(/training (fp32|p8\+) failed \(exit status 2\); its log .*bad-table1\/(fp32|p8\+)\.log ends/);
   }, 120_000);
+
+  it('an interrupt (--jobs) reaches every child once: each stops at a checkpoint, and no table is written', async () => {
+    const abort = new AbortController();
+    const config = { ...tiny, steps: 400, checkpointEvery: 1000, sampleEvery: 0 };
+    const t = runTable1(gpu, { name: 'stop', model: 'cgan', config, recipes: ['fp32', 'p8+'], command: 'test', progress: 'quiet', root, jobs: 2, signal: abort.signal });
+    let settled = false;
+    t.catch(() => {}).finally(() => (settled = true));
+    // Like a Ctrl-C once both children are training.
+    const logs = ['fp32', 'p8+'].map((r) => join(root, 'runs', 'stop-table1', `${r}.log`));
+    while (!settled && !logs.every((l) => existsSync(l) && readFileSync(l, 'utf8').includes('"type":"step"'))) await new Promise((r) => setTimeout(r, 200));
+    abort.abort('SIGINT');
+    await expect(t).rejects.toThrow(Table1Interrupted);
+    await expect(t).rejects.toThrow(/interrupted \(SIGINT\) before the table was written/);
+    for (const r of ['fp32', 'p8+']) {
+      const m = JSON.parse(readFileSync(join(root, 'runs', 'stop-table1', r, 'manifest.json'), 'utf8'));
+      expect([m.status, m.interruptedBy], r).toEqual(['interrupted', 'SIGINT']);
+      expect(m.step).toBeGreaterThan(0);
+      expect(m.step).toBeLessThan(400);
+    }
+    expect(existsSync(join(root, 'results', 'stop', 'table1.json'))).toBe(false);
+  }, 300_000);
 });

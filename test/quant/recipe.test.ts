@@ -69,5 +69,14 @@ describe('recipes', () => {
     expect(() => resolveRecipe({ ...good, matmul: { ...good.matmul, weight: null } })).toThrow(/weightBias needs matmul.weight/);
     expect(() => resolveRecipe({ ...good, matmul: { ...good.matmul, input: 'fp16', accumulate: 'quire' } })).toThrow(/quire needs posit/);
     expect(() => resolveRecipe([])).toThrow(RecipeError);
+    expect(() => resolveRecipe({ ...good, description: 3 })).toThrow(/description must be a string/);
+  });
+
+  it('a hand-written recipe may leave out its description', () => {
+    const { description: _d, ...spec } = JSON.parse(JSON.stringify(BUILTIN_RECIPES['p8+']));
+    const r = resolveRecipe({ ...spec, name: 'mine' });
+    expect(r.name).toBe('mine');
+    expect(r.spec.description).toBe('');
+    expect(r.matmul.weight?.name).toBe(recipeByName('p8+').matmul.weight?.name);
   });
 });

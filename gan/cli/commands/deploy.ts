@@ -32,7 +32,7 @@ const deploy: Command = {
   name: 'deploy',
   summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)',
   help: `Usage: posit-gan deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
-                        [--out DIR2] [--export FILE]
+                        [--out DIR2] [--export FILE] [--allow-older]
 
 Runs the generator of the run in DIR (its newest good checkpoint, float32 master weights) under each
 deployment recipe on the same N evaluation inputs, and compares every recipe's images with the float32
@@ -47,6 +47,8 @@ generator's: PSNR (peak 255) and SSIM on the 8-bit pixels, identical images coun
   --out DIR2          [DIR/deploy]
   --export FILE       also run the generator of an export file (\`posit-gan export\`) as a row
                       'export:<recipe>'; alone (without --checkpoint) it is run without a reference
+  --allow-older       if the newest checkpoint is damaged, use the newest good one (with a warning)
+                      instead of refusing
 ${INPUT_OPTIONS_HELP}
 
 ${deployRecipesHelp()}
@@ -61,6 +63,7 @@ ${GPU_OPTIONS_HELP}`,
     batch: { type: 'string' },
     out: { type: 'string' },
     export: { type: 'string' },
+    'allow-older': { type: 'boolean' },
   },
   async run(values) {
     const checkpoint = str(values, 'checkpoint');
@@ -75,7 +78,7 @@ ${GPU_OPTIONS_HELP}`,
       const c = await compareDeployments(gpu, {
         ...inputs,
         recipes,
-        ...(checkpoint ? { checkpoint } : {}),
+        ...(checkpoint ? { checkpoint, allowOlder: values['allow-older'] === true } : {}),
         ...(exportFile ? { exportFile } : {}),
         command: ['posit-gan', 'deploy', ...process.argv.slice(3)].join(' '),
         commandName: 'deploy',

