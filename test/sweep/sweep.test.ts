@@ -5,7 +5,8 @@
 //     job resumes on the other worker from its checkpoint, and submitting again adds nothing.
 //   - Embedded: the same sweep with no server; the whole `sweep run` killed mid-job (its train
 //     processes stop with it), run again: the same checks, and the same FIDs as the Redis sweep.
-//   - A job that keeps failing ends failed with its error after its attempts, and status says why.
+//   - A run that diverges is a row (diverged: true); a job that keeps failing ends failed with its
+//     error after its attempts, and status says why.
 // redis-server comes from scripts/setup-system.sh (the Debian package); without it this file fails.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -254,8 +255,31 @@ describe('sweeps', () => {
     expect(readJsonFile<Attempt[]>(join(dir, 'runs', `${victim.id}.attempts.json`))).toEqual(rows.get(victim.id)!.attempts);
   }, 300_000);
 
-  it('a job that keeps failing ends failed with its error after its attempts', async () => {
+  it('a run that diverges is a result, not a failure; a job that keeps failing ends failed with its error', async () => {
     const dir = join(root, 'failing');
+    // An inline recipe (stored in the sweep directory) whose fixed 2^64 loss scale overflows fp16's
+    // gradients at the first step.
+    const overflow = {
+      name: 'fp16-overflow',
+      description: 'fp16 with a fixed 2^64 loss scale: the scaled gradients overflow',
+      matmul: { input: 'fp16', weight: 'fp16', output: 'fp16', error: 'fp16', inputError: 'fp16', accumulate: 'f32' },
+      elementwise: 'fp16',
+      gradient: 'fp16',
+      optimizerState: null,
+      masterWeights: null,
+      rounding: 'nearest',
+      weightBias: { mode: 'none' },
+      lossScale: { mode: 'fixed', log2: 64 },
+    };
+    const diverging = join(root, 'diverging.json');
+    writeFileSync(diverging, JSON.stringify({ ...SPEC, name: 'diverging', grid: { recipe: [overflow] } }));
+    const d = await cli('sweep', 'run', diverging, '--dir', dir, '--attempts', '1');
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/1 of 1 jobs done, 0 failed/);
+    const [row] = rowsIn(dir);
+    expect(row).toMatchObject({ recipe: 'fp16-overflow', diverged: true, fid: null, divergence: expect.stringMatching(/non-finite gradients at step 0/) });
+    expect(readFileSync(join(dir, 'sweeps', 'diverging', 'table.md'), 'utf8')).toMatch(/\| fp16-overflow \| diverged \| 1 \(1\) \|/);
+
     const spec = join(root, 'one.json');
     writeFileSync(spec, JSON.stringify({ ...SPEC, name: 'one', grid: { recipe: ['fp32'] } }));
     // Every train process fails before training: no adapter has this name.
@@ -267,5 +291,5 @@ describe('sweeps', () => {
     expect(s.stdout).toMatch(/1 jobs: 0 queued, 0 running, 0 done, 1 failed/);
     expect(s.stdout).toMatch(/after 2 attempts:\n\s+training failed \(exit status 1\); .*\.log ends:/);
     expect(s.stdout).toMatch(/NoAdapterError/);
-  }, 120_000);
+  }, 180_000);
 });

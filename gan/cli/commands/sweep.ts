@@ -115,7 +115,7 @@ interface LoadedSweep {
 
 /** A spec file, or the name of a sweep recorded in the directory. */
 function loadSweep(arg: string | undefined, store: SweepStore, sub: string): LoadedSweep {
-  if (arg === undefined) throw new UsageError(`sweep ${sub}: give the sweep's SPEC.json (or the NAME of a sweep run before with this --dir)`);
+  if (arg === undefined) throw new UsageError(`give \`sweep ${sub}\` the sweep's SPEC.json (or the NAME of a sweep run before with this --dir)`);
   if (existsSync(arg) || /\.json$/i.test(arg)) {
     try {
       const { spec, baseDir } = readSweepSpec(arg);
@@ -156,14 +156,14 @@ function writeTable(sweep: LoadedSweep, store: SweepStore, rows: ReadonlyMap<str
 }
 
 async function run(values: Values, spec: string | undefined): Promise<number> {
-  const store = new SweepStore(str(values, 'dir') ?? DEFAULT_DIR);
-  const sweep = loadSweep(spec, store, 'run');
   const attempts = int(values, 'attempts', 3, 1, 100);
   const backoff = num(values, 'backoff', 30);
   if (!(backoff >= 0)) throw new UsageError(`--backoff must be a number of seconds of at least 0, got ${backoff}`);
   const jobs = int(values, 'jobs', 1, 1, 256);
   const queue = queueOf(values);
   if (queue && values.jobs !== undefined) throw new UsageError('--jobs is for the embedded queue; with --queue, start workers (posit-gan worker --concurrency N)');
+  const store = new SweepStore(str(values, 'dir') ?? DEFAULT_DIR);
+  const sweep = loadSweep(spec, store, 'run');
   store.init();
   store.recordSweep({ spec: sweep.spec, jobs: sweep.jobs, command: commandLine() });
   if (queue) {
@@ -210,18 +210,18 @@ async function run(values: Values, spec: string | undefined): Promise<number> {
 }
 
 async function status(values: Values, spec: string | undefined): Promise<number> {
+  const queue = queueOf(values);
   const store = new SweepStore(str(values, 'dir') ?? DEFAULT_DIR);
   const sweep = loadSweep(spec, store, 'status');
-  const queue = queueOf(values);
   const s = queue ? await queueStatus(sweep.spec.name, sweep.jobs, store, { ...queue, say }) : localStatus(sweep.spec.name, store, sweep.jobs);
   process.stdout.write(values.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
   return 0;
 }
 
 async function table(values: Values, spec: string | undefined): Promise<number> {
+  const queue = queueOf(values);
   const store = new SweepStore(str(values, 'dir') ?? DEFAULT_DIR);
   const sweep = loadSweep(spec, store, 'table');
-  const queue = queueOf(values);
   const rows = store.rows(sweep.jobs);
   if (queue) for (const [id, r] of await queueRows(sweep.jobs, { ...queue, say })) if (!rows.has(id)) rows.set(id, r);
   const t = writeTable(sweep, store, rows, str(values, 'out'));
