@@ -3,7 +3,7 @@
 // share is trained once. For sweeps over several machines it must be a directory every worker can
 // reach (a shared file system).
 //
-//   DIR/sweeps/<name>/spec.json   a sweep as submitted (recipes inlined) with its job ids
+//   DIR/sweeps/<name>/spec.json   a sweep as submitted: its spec, its jobs in full, the command
 //   DIR/sweeps/<name>/table.json, table.md   `posit-gan sweep table`
 //   DIR/jobs/<id>.json            the job and, in the embedded queue, its state and progress
 //   DIR/jobs/<id>.lock            held while a process works on the job (lock.ts)

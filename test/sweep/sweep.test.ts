@@ -8,6 +8,9 @@
 //   - A run that diverges is a row (diverged: true); a job that keeps failing ends failed with its
 //     error after its attempts, and status says why.
 // redis-server comes from scripts/setup-system.sh (the Debian package); without it this file fails.
+// The whole file takes about two CPU-minutes of work; the time limits are generous because a shared
+// machine runs it several times slower than that, and every wait fails on its own, naming what it
+// waited for, before a test's limit.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,13 +73,26 @@ function start(cmd: string, args: string[]): Proc {
 
 const posit = (...args: string[]) => start(process.execPath, ['bin/posit-gan', ...args]);
 
+/** A process's exit status, or an error naming it if it has not exited within `ms`. */
+async function exited(p: Proc, what: string, ms = 240_000): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what} has not exited after ${ms / 1000} s; its stderr ends: ${p.err().slice(-2000)}`)), ms);
+  });
+  try {
+    return await Promise.race([p.exit, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = posit(...args);
-  const code = await p.exit;
+  const code = await exited(p, `posit-gan ${args.join(' ')}`);
   return { code, stdout: p.out(), stderr: p.err() };
 }
 
-async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 120_000): Promise<T> {
+async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 240_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = f();
@@ -189,10 +205,10 @@ describe('sweeps', () => {
       const killedWorker = workers.find((w) => w.child.pid === victim.owner.pid);
       expect(killedWorker, `the job's lock names a worker: ${JSON.stringify(victim.owner)}`).toBeDefined();
       killedWorker!.child.kill('SIGKILL');
-      await killedWorker!.exit;
+      await exited(killedWorker!, 'the killed worker', 30_000);
       const survivor = workers.find((w) => w !== killedWorker)!;
 
-      await waitFor('all three rows', () => rowsIn(dir).length === 3, 180_000);
+      await waitFor('all three rows', () => rowsIn(dir).length === 3);
       const status = await cli('sweep', 'status', specFile, '--queue', url, '--dir', dir, '--json');
       expect(status.code, status.stderr).toBe(0);
       const s = JSON.parse(status.stdout) as SweepStatus;
@@ -209,11 +225,11 @@ describe('sweeps', () => {
       expect(readFileSync(join(dir, 'runs', `${victim.id}.attempts.json`), 'utf8')).toBe(attemptsBefore);
 
       survivor.child.kill('SIGTERM');
-      expect(await survivor.exit).toBe(143);
+      expect(await exited(survivor, 'the surviving worker after SIGTERM', 60_000)).toBe(143);
     } finally {
       redis.child.kill('SIGKILL');
     }
-  }, 300_000);
+  }, 600_000);
 
   it('embedded: the whole sweep killed mid-job and run again; the same rows as on Redis, and a rerun does nothing', async () => {
     const dir = join(root, 'local');
@@ -228,7 +244,7 @@ describe('sweeps', () => {
     const victim = await waitFor('a job with a checkpoint', () => checkpointedJob(dir));
     expect(victim.owner.pid).toBe(first.child.pid);
     first.child.kill('SIGKILL');
-    await first.exit;
+    await exited(first, 'the killed sweep', 30_000);
     // Its train processes stop with it (they watch their parent), so nothing writes the runs now.
     const orphans = readdirSync(join(dir, 'jobs')).filter((n) => n.endsWith('.lock')).map((n) => readJsonFile<LockOwner>(join(dir, 'jobs', n)).child).filter((p): p is number => p !== null);
     expect(orphans.length).toBeGreaterThan(0);
@@ -253,7 +269,7 @@ describe('sweeps', () => {
     expect(third.code, third.stderr).toBe(0);
     expect(third.stderr).not.toMatch(/attempt \d/);
     expect(readJsonFile<Attempt[]>(join(dir, 'runs', `${victim.id}.attempts.json`))).toEqual(rows.get(victim.id)!.attempts);
-  }, 300_000);
+  }, 600_000);
 
   it('a run that diverges is a result, not a failure; a job that keeps failing ends failed with its error', async () => {
     const dir = join(root, 'failing');
@@ -291,5 +307,5 @@ describe('sweeps', () => {
     expect(s.stdout).toMatch(/1 jobs: 0 queued, 0 running, 0 done, 1 failed/);
     expect(s.stdout).toMatch(/after 2 attempts:\n\s+training failed \(exit status 1\); .*\.log ends:/);
     expect(s.stdout).toMatch(/NoAdapterError/);
-  }, 180_000);
+  }, 600_000);
 });
