@@ -5,7 +5,7 @@
 //
 //   DIR/sweeps/<name>/spec.json   a sweep as submitted: its spec, its jobs in full, the command
 //   DIR/sweeps/<name>/table.json, table.md   `posit-gan sweep table`
-//   DIR/jobs/<id>.json            the job and, in the embedded queue, its state and progress
+//   DIR/jobs/<id>.json            the embedded queue: the job, its state, its progress
 //   DIR/jobs/<id>.lock            held while a process works on the job (lock.ts)
 //   DIR/runs/<id>/                its training run, as `posit-gan train` writes it
 //   DIR/runs/<id>.config.json     the configuration `train` was given
