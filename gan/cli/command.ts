@@ -13,6 +13,8 @@ export interface Command {
   readonly summary: string;
   /** Full help text (usage line, description, options). */
   readonly help: string;
+  /** Help for a sub-command named in the positionals (`sweep status --help`), if it has its own. */
+  helpFor?(positionals: string[]): string | undefined;
   readonly options: Options;
   /** Whether positional arguments are accepted. */
   readonly positionals?: boolean;

@@ -4,6 +4,7 @@
 import { isUsageError, parseCommandLine, type Command } from './command.ts';
 import { adoptRelayedTerminal, relayThroughChild, RELAYED_ENV } from './relay.ts';
 import { versionLine } from './version.ts';
+import { exitWithParent } from './exit-with-parent.ts';
 
 type Loader = () => Promise<Command>;
 
@@ -23,6 +24,8 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   deploy: { summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)', load: async () => (await import('./commands/deploy.ts')).default },
   export: { summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)', load: async () => (await import('./commands/export.ts')).default },
   experiment: { summary: "reproduce the paper's tables (experiment table1, experiment deploy), writing results/<name>/", load: async () => (await import('./commands/experiment.ts')).default },
+  sweep: { summary: 'run a grid of training runs (recipes x seeds x settings) here, or queue it for workers on many machines', load: async () => (await import('./commands/sweep.ts')).default },
+  worker: { summary: 'take sweep jobs from a Redis queue (BullMQ), train and evaluate them (one per GPU machine)', load: async () => (await import('./commands/worker.ts')).default },
 };
 
 function topHelp(): string {
@@ -53,6 +56,7 @@ export async function launch(script: string, argv: string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  exitWithParent();
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') {
     process.stdout.write(versionLine() + '\n');
@@ -86,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseCommandLine(cmd, rest);
     if (values.help) {
-      process.stdout.write(cmd.help.trimEnd() + '\n');
+      process.stdout.write((cmd.helpFor?.(positionals) ?? cmd.help).trimEnd() + '\n');
       return 0;
     }
     const code = await cmd.run(values, positionals);

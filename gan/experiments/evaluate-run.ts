@@ -17,7 +17,17 @@ export interface RunEvaluation extends Evaluation {
   seed: number;
 }
 
-export async function evaluateRun(gpu: Gpu, dir: string, o: { n?: number; seed?: number; precision?: 'trained' | 'fp32'; allowOlder?: boolean } = {}): Promise<RunEvaluation> {
+export interface EvaluateRunOptions {
+  n?: number;
+  seed?: number;
+  precision?: 'trained' | 'fp32';
+  /** JSON file caching the reference statistics (metrics/evaluate.ts): computed once, then read. */
+  referenceCache?: string;
+  /** Use the newest good checkpoint when the newest is damaged (with a warning) instead of refusing. */
+  allowOlder?: boolean;
+}
+
+export async function evaluateRun(gpu: Gpu, dir: string, o: EvaluateRunOptions = {}): Promise<RunEvaluation> {
   const n = o.n ?? 10_000;
   const seed = o.seed ?? 0;
   const precision = o.precision ?? 'trained';
@@ -31,6 +41,6 @@ export async function evaluateRun(gpu: Gpu, dir: string, o: { n?: number; seed?:
       const images = await generateImages(run.runtime, run.gan, z.subarray(start * run.gan.latent, (start + count) * run.gan.latent), labels?.subarray(start, start + count));
       return { n: count, height: h, width: w, images, ...(labels ? { labels: labels.subarray(start, start + count) } : {}) };
     },
-  });
+  }, o.referenceCache ? { cacheFile: o.referenceCache } : {});
   return { ...e, run: dir, model: run.config.model, recipe: run.recipe.name, step: run.step, precision, seed };
 }

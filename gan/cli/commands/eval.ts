@@ -9,7 +9,7 @@ const evalCommand: Command = {
   name: 'eval',
   summary: 'FID (LeNet features) and classifier accuracy of a trained run',
   help: `Usage: posit-gan eval --checkpoint DIR [--n N] [--seed S] [--precision trained|fp32] [--json]
-                      [--allow-older]
+                      [--allow-older] [--reference-cache FILE.json]
 
 Generates N samples (default 10000; for the cgan, labels 0..9 in turn) with the generator of the run in
 DIR and reports, against the 10000 MNIST test images:
@@ -23,9 +23,11 @@ FIDs: compare the ordering of recipes, never the values.
   --precision fp32     float32 on the trained master weights
   --allow-older        if the newest checkpoint is damaged, use the newest good one (with a warning)
                        instead of refusing
+  --reference-cache FILE.json   keep the test images' feature statistics in FILE (computed when it is
+                       missing or was made with other classifier weights or data; read otherwise)
 
 ${GPU_OPTIONS_HELP}`,
-  options: { ...GPU_OPTIONS, checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, 'allow-older': { type: 'boolean' } },
+  options: { ...GPU_OPTIONS, checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, 'allow-older': { type: 'boolean' }, 'reference-cache': { type: 'string' } },
   async run(values) {
     const dir = str(values, 'checkpoint');
     if (!dir) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) is required');
@@ -34,7 +36,8 @@ ${GPU_OPTIONS_HELP}`,
     const precision = oneOf(values, 'precision', ['trained', 'fp32'] as const, 'trained');
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
-      const e = await evaluateRun(gpu, dir, { n, seed, precision, allowOlder: values['allow-older'] === true });
+      const referenceCache = str(values, 'reference-cache');
+      const e = await evaluateRun(gpu, dir, { n, seed, precision, allowOlder: values['allow-older'] === true, ...(referenceCache ? { referenceCache } : {}) });
       writeFileAtomicSync(join(dir, 'eval.json'), JSON.stringify(e, null, 2) + '\n');
       if (values.json) {
         process.stdout.write(JSON.stringify(e, null, 2) + '\n');
