@@ -8,6 +8,7 @@
 // Several runtimes may share one Gpu (e.g. two models trained side by side in the browser); each has its
 // own pool, encoder and scopes, so their interleaved async steps do not disturb each other.
 
+import type { BindingValues, KernelVariant, ParamTable, ParamValuesOf } from '../shaders/kernel.ts';
 import type { Gpu } from './device/gpu.ts';
 import { BindGroupCache, type BindGroupStats } from './kernels/bind-groups.ts';
 import { kernel, type Binding, type Kernel } from './kernels/cache.ts';
@@ -65,6 +66,8 @@ export class Runtime {
   private readonly bindGroups: BindGroupCache;
   private readonly scopes: Set<Disposable>[] = [];
   private profiler: { timer: PassTimer; labels: string[] } | undefined;
+  /** Pipelines of the kernel variants run so far (variants are memoized objects). */
+  private readonly variants = new WeakMap<KernelVariant<ParamTable, string, string>, Kernel>();
 
   constructor(
     readonly gpu: Gpu,
@@ -83,6 +86,30 @@ export class Runtime {
   /** The compiled pipeline for a generated WGSL source. */
   kernel(label: string, code: string): Kernel {
     return kernel(this.gpu, label, code);
+  }
+
+  /**
+   * Records one dispatch of a kernel variant (shaders/kernel.ts): `params` packed by the variant's
+   * parameter table, `buffers` bound by name in the variant's binding order. `label` names the
+   * pipeline when the variant is first compiled (default: the variant's own label).
+   */
+  run<V extends KernelVariant<ParamTable, string, string>>(
+    v: V,
+    params: ParamValuesOf<V>,
+    buffers: BindingValues<V, Binding>,
+    workgroups: readonly [number, number?, number?],
+    label?: string,
+  ): void {
+    let k = this.variants.get(v);
+    if (!k) this.variants.set(v, (k = kernel(this.gpu, label ?? v.label, v.code)));
+    const named = buffers as Readonly<Record<string, Binding | undefined>>;
+    const storage: Binding[] = [];
+    for (const b of v.bindings) {
+      const buffer = named[b.name];
+      if (!buffer) throw new Error(`${v.label}: no buffer given for binding '${b.name}' (the variant binds ${v.bindings.map((x) => x.name).join(', ')})`);
+      storage.push(buffer);
+    }
+    this.dispatch(k, v.params ? v.params.pack(params as never, v.label) : null, storage, workgroups);
   }
 
   /**
