@@ -11,7 +11,7 @@ import type { Binding } from '../kernels/cache.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { full, requireF32 } from './elementwise.ts';
+import { full, requireF32 } from './elementwise-raw.ts';
 
 export interface BatchNormOptions {
   /** Per-channel scale [C] (default: ones, not learned). */

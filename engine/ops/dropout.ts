@@ -6,7 +6,7 @@
 import { DROPOUT_KERNEL, dropoutGrid } from '../../shaders/dropout.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { full, requireF32 } from './elementwise.ts';
+import { full, requireF32 } from './elementwise-raw.ts';
 
 export interface DropoutOptions {
   /** u32 seed of the mask. */

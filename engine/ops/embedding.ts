@@ -6,7 +6,7 @@ import { record } from '../autograd/tape.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { requireF32 } from './elementwise.ts';
+import { requireF32 } from './elementwise-raw.ts';
 import { type Indices, indexTensor } from './indices.ts';
 
 function run(rt: Runtime, pass: EmbeddingPass, rows: number, dim: number, batch: number, idx: Tensor, src: Tensor, dst: Tensor): void {

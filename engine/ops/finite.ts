@@ -6,7 +6,7 @@ import type { BindingValues } from '../../shaders/kernel.ts';
 import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { full, requireF32 } from './elementwise.ts';
+import { full, requireF32 } from './elementwise-raw.ts';
 
 /** Tensors one dispatch scans: the device's storage-binding limit less the output, at most 7. */
 export function nonFiniteBatch(rt: Runtime): number {

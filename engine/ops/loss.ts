@@ -8,7 +8,7 @@ import { record, sameShape } from '../autograd/tape.ts';
 import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { elementwise, requireF32 } from './elementwise.ts';
+import { elementwise, requireF32 } from './elementwise-raw.ts';
 import { type Indices, indexTensor } from './indices.ts';
 import { mean, sum } from './reduce.ts';
 

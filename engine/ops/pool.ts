@@ -7,7 +7,7 @@ import { record } from '../autograd/tape.ts';
 import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { requireF32 } from './elementwise.ts';
+import { requireF32 } from './elementwise-raw.ts';
 
 export type Pair = number | readonly [number, number];
 

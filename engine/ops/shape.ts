@@ -4,7 +4,7 @@
 import { CONCAT_KERNEL, concatGrid } from '../../shaders/concat.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor, shapeSize } from '../tensor/tensor.ts';
-import { broadcastShapes, elementwise, requireF32 } from './elementwise.ts';
+import { broadcastShapes, elementwise, requireF32 } from './elementwise-raw.ts';
 import { stridesOf } from './kernel-params.ts';
 import { normaliseAxes, sumToShape } from './reduce.ts';
 
