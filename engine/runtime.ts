@@ -12,7 +12,7 @@ import type { BindingValues, KernelVariant, ParamTable, ParamValuesOf } from '..
 import type { Gpu } from './device/gpu.ts';
 import { BindGroupCache, type BindGroupStats } from './kernels/bind-groups.ts';
 import { kernel, type Binding, type Kernel } from './kernels/cache.ts';
-import { PassTimer } from './kernels/timing.ts';
+import { median, PassTimer, type PassTiming, type TimeOptions } from './kernels/timing.ts';
 import { OpRecorder } from './record/recorder.ts';
 import type { OpEntry, Phase, TensorRole } from './record/schema.ts';
 import { BufferPool, type PoolOptions, type PoolStats } from './tensor/pool.ts';
@@ -66,6 +66,8 @@ export class Runtime {
   private readonly bindGroups: BindGroupCache;
   private readonly scopes: Set<Disposable>[] = [];
   private profiler: { timer: PassTimer; labels: string[] } | undefined;
+  /** Inside timeDispatches' record: no submit may end the timed pass. */
+  private timing = false;
   /** Pipelines of the kernel variants run so far (variants are memoized objects). */
   private readonly variants = new WeakMap<KernelVariant<ParamTable, string, string>, Kernel>();
 
@@ -137,7 +139,7 @@ export class Runtime {
       pass.end();
       this.profiler.labels.push(k.label);
     }
-    if (++this.dispatches >= this.submitEvery) this.flush();
+    if (++this.dispatches >= this.submitEvery && !this.timing) this.flush();
   }
 
   /** The current command encoder, with no compute pass open (for copies and query resolves). */
@@ -218,6 +220,54 @@ export class Runtime {
       by.set(label, e);
     });
     return [...by.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  /**
+   * Times the dispatches `record` makes through this runtime (benchmarks): `warmup` untimed runs,
+   * then `reps` timed ones, each run in a compute pass of its own. With the timestamp-query feature
+   * the timed runs go into one submission and each pass carries timestamps; otherwise each run is
+   * submitted and waited for alone, on the wall clock (which includes submission and driver overhead:
+   * the result says which method produced it).
+   */
+  async timeDispatches(label: string, record: () => void, options: TimeOptions = {}): Promise<PassTiming> {
+    const reps = options.reps ?? 5;
+    const warmup = options.warmup ?? 1;
+    if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`reps must be a positive integer, got ${reps}`);
+    if (this.profiler) throw new Error('timeDispatches: a kernel profile is running');
+    this.flush();
+    const run = (timer?: PassTimer) => {
+      const encoder = this.commandEncoder();
+      this.pass = timer ? timer.beginPass(encoder, label) : encoder.beginComputePass({ label });
+      this.timing = true;
+      try {
+        record();
+      } finally {
+        this.timing = false;
+        this.endPass();
+      }
+    };
+    for (let i = 0; i < warmup; i++) run();
+    await this.sync(`${label}: warm-up`);
+    if (this.gpu.hasTimestamps) {
+      const timer = new PassTimer(this.gpu, reps);
+      try {
+        for (let i = 0; i < reps; i++) run(timer);
+        timer.resolve(this.commandEncoder());
+        this.flush();
+        const ns = await timer.read();
+        return { method: 'timestamp', ns, medianNs: median(ns) };
+      } finally {
+        timer.destroy();
+      }
+    }
+    const ns: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      run();
+      await this.sync(label);
+      ns.push((performance.now() - t0) * 1e6);
+    }
+    return { method: 'wall-clock', ns, medianNs: median(ns) };
   }
 
   // ---- scopes -------------------------------------------------------------------------------
