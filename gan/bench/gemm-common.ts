@@ -4,7 +4,7 @@
 
 import { packCodes, decode } from '../../formats/codec.ts';
 import { parseFormat, type Format } from '../../formats/descriptor.ts';
-import type { TileName } from '../../engine/kernels/matmul-plan.ts';
+import type { TileName } from '../../shaders/matmul-plan.ts';
 import { median, type PassTiming } from '../../engine/kernels/timing.ts';
 import { prepareGemm, type GemmCall } from '../../engine/ops/gemm.ts';
 import type { Runtime } from '../../engine/runtime.ts';
@@ -72,7 +72,7 @@ export async function timeGemms(rt: Runtime, calls: readonly { label: string; ca
   try {
     const runs = prepared.map(({ label, p }) => {
       const record = () => {
-        for (const d of p.dispatches) rt.dispatch(d.kernel, d.params, d.storage, d.groups);
+        for (const d of p.dispatches) rt.run(d.kernel, d.params, d.buffers, d.groups, d.label);
       };
       return { label, record, ns: [] as number[], method: 'timestamp' as PassTiming['method'] };
     });
