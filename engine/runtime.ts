@@ -1,7 +1,9 @@
 // The runtime ties one GPU device to the engine's state: the buffer pool, kernel parameters, the
 // command encoder that a training step records into, tensor scopes, the autograd switch and op
-// counting. Ops record dispatches into the current compute pass, submitted when a result is needed on
-// the CPU (`read`), on `flush()`, and on a GPU every `submitEvery` dispatches (defaultSubmitEvery).
+// counting. Ops record dispatches of kernel variants (shaders/kernel.ts) with `run` into the current
+// compute pass, submitted when a result is needed on the CPU (`read`), on `flush()`, and on a GPU every
+// `submitEvery` dispatches (defaultSubmitEvery). It is the one way kernels reach the GPU: training,
+// benchmarks (timeDispatches), the quantize command and the codec tests all dispatch through it.
 // Bind groups are cached (kernels/bind-groups.ts): the pool and the uniform arena hand out buffers and
 // slots in an order that repeats with the ops, so a repeated training step reuses all of them.
 //
@@ -85,11 +87,6 @@ export class Runtime {
     this.uniforms = new UniformArena(this.device);
   }
 
-  /** The compiled pipeline for a generated WGSL source. */
-  kernel(label: string, code: string): Kernel {
-    return kernel(this.gpu, label, code);
-  }
-
   /**
    * Records one dispatch of a kernel variant (shaders/kernel.ts): `params` packed by the variant's
    * parameter table, `buffers` bound by name in the variant's binding order. `label` names the
@@ -104,32 +101,18 @@ export class Runtime {
   ): void {
     let k = this.variants.get(v);
     if (!k) this.variants.set(v, (k = kernel(this.gpu, label ?? v.label, v.code)));
+    // Binding 0: the parameter block (when the variant has one); then the storage buffers by name.
+    const bindings: Binding[] = [];
+    if (v.params) {
+      const s = this.uniforms.slot(v.params.pack(params as never, v.label));
+      bindings.push({ buffer: s.buffer, offset: s.offset, size: s.size });
+    }
     const named = buffers as Readonly<Record<string, Binding | undefined>>;
-    const storage: Binding[] = [];
     for (const b of v.bindings) {
       const buffer = named[b.name];
       if (!buffer) throw new Error(`${v.label}: no buffer given for binding '${b.name}' (the variant binds ${v.bindings.map((x) => x.name).join(', ')})`);
-      storage.push(buffer);
+      bindings.push(buffer);
     }
-    this.dispatch(k, v.params ? v.params.pack(params as never, v.label) : null, storage, workgroups);
-  }
-
-  /**
-   * Records one dispatch. `params` (32-bit words) are bound at binding 0 as a uniform when given;
-   * the storage bindings follow at 1, 2, ... (or start at 0 when there are no params).
-   */
-  dispatch(
-    k: Kernel,
-    params: ArrayBufferView | null,
-    storage: readonly Binding[],
-    workgroups: readonly [number, number?, number?],
-  ): void {
-    const bindings: Binding[] = [];
-    if (params) {
-      const s = this.uniforms.slot(params);
-      bindings.push({ buffer: s.buffer, offset: s.offset, size: s.size });
-    }
-    bindings.push(...storage);
     if (this.profiler) this.endPass();
     const pass = this.profiler ? this.profiler.timer.beginPass(this.commandEncoder(), k.label) : this.computePass();
     pass.setPipeline(k.pipeline);

@@ -9,7 +9,7 @@ import { sameShape } from '../autograd/tape.ts';
 import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { stridesOf } from './kernel-params.ts';
+import { stridesOf } from './strides.ts';
 
 export function requireF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {

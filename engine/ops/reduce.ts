@@ -5,7 +5,7 @@ import { REDUCE_KERNEL, reduceGrid } from '../../shaders/reduce.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { elementwise, requireF32 } from './elementwise-raw.ts';
-import { stridesOf } from './kernel-params.ts';
+import { stridesOf } from './strides.ts';
 
 /** Normalises axes (negative counts from the end), rejecting duplicates and out-of-range ones. */
 export function normaliseAxes(axes: readonly number[] | undefined, rank: number, op: string): number[] {

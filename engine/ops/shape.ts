@@ -5,7 +5,7 @@ import { CONCAT_KERNEL, concatGrid } from '../../shaders/concat.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor, shapeSize } from '../tensor/tensor.ts';
 import { broadcastShapes, elementwise, requireF32 } from './elementwise-raw.ts';
-import { stridesOf } from './kernel-params.ts';
+import { stridesOf } from './strides.ts';
 import { normaliseAxes, sumToShape } from './reduce.ts';
 
 /** Same data, new shape (one dimension may be -1). Shares storage; the gradient is reshaped back. */
