@@ -4,15 +4,14 @@
 // running statistics normalise. Kernels: shaders/batchnorm.ts (statistics and their backward are one
 // workgroup per channel; the elementwise passes one thread per element).
 
-import { BN_ELEMENT_WORKGROUP, batchNormShader, type BatchNormSpec } from '../../shaders/batchnorm.ts';
+import { batchNormGrid, batchNormKernel, type BatchNormKernel, type BatchNormSpec } from '../../shaders/batchnorm.ts';
+import type { BindingValues } from '../../shaders/kernel.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
-import { memoByKey } from '../kernels/memo.ts';
+import type { Binding } from '../kernels/cache.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { full, requireF32 } from './elementwise.ts';
-import { ParamWriter } from './kernel-params.ts';
+import { full, requireF32 } from './elementwise-raw.ts';
 
 export interface BatchNormOptions {
   /** Per-channel scale [C] (default: ones, not learned). */
@@ -27,12 +26,6 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-const shaderFor = memoByKey(batchNormShader, (spec: BatchNormSpec) => `${spec.pass}|${spec.train}|${spec.updateRunning ?? false}`);
-
-function bnKernel(rt: Runtime, spec: BatchNormSpec) {
-  return rt.kernel(`batchnorm:${spec.pass}`, shaderFor(spec));
-}
-
 interface Geometry {
   channels: number;
   inner: number;
@@ -40,11 +33,20 @@ interface Geometry {
   count: number;
 }
 
-function params(rt: Runtime, g: Geometry, perChannelGrid: boolean, eps: number, momentum: number) {
-  const grid = grid1d(rt.gpu, perChannelGrid ? g.channels : Math.ceil(g.count / BN_ELEMENT_WORKGROUP));
+/** Parameters and grid of the per-channel passes (stats, grad_stats) and of the per-element ones
+ *  (apply, grad_input): one table for all four, built once per call. */
+function launches(rt: Runtime, g: Geometry, eps: number, momentum: number) {
   const unbias = g.perChannel > 1 ? g.perChannel / (g.perChannel - 1) : 1;
-  const words = new ParamWriter().u32(g.channels, g.inner, g.perChannel, g.count, grid[0]).f32(eps, momentum, unbias).build();
-  return { words, grid };
+  const launch = (pass: BatchNormSpec['pass']) => {
+    const grid = batchNormGrid(pass, g, rt.gpu.limits);
+    return { grid, params: { channels: g.channels, inner: g.inner, per_channel: g.perChannel, count: g.count, grid_x: grid[0], eps, momentum, unbias } };
+  };
+  return { channel: launch('stats'), element: launch('apply') };
+}
+
+function run(rt: Runtime, spec: BatchNormSpec, l: ReturnType<typeof launches>, bufs: BindingValues<BatchNormKernel, Binding>): void {
+  const { params, grid } = spec.pass === 'stats' || spec.pass === 'grad_stats' ? l.channel : l.element;
+  rt.run(batchNormKernel(spec), params, bufs, grid);
 }
 
 function checkChannelTensor(what: string, t: Tensor | null | undefined, x: Tensor, c: number): void {
@@ -83,29 +85,26 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
   // Per-channel [mean | invstd], used by the forward and saved for the backward.
   const saved = Tensor.empty(rt, [2 * channels], null, 'batchnorm:saved');
   const update = train && !!o.runningMean;
-  const stats = params(rt, geo, true, eps, momentum);
+  const p = launches(rt, geo, eps, momentum);
   if (train) {
-    const bufs = [x.buffer, saved.buffer, ...(update ? [o.runningMean!.buffer, o.runningVar!.buffer] : [])];
-    rt.dispatch(bnKernel(rt, { pass: 'stats', train, updateRunning: update }), stats.words, bufs, stats.grid);
+    const running = update ? { running_mean: o.runningMean!.buffer, running_var: o.runningVar!.buffer } : {};
+    run(rt, { pass: 'stats', train, updateRunning: update }, p, { x: x.buffer, saved: saved.buffer, ...running });
   } else {
-    rt.dispatch(bnKernel(rt, { pass: 'stats', train }), stats.words, [o.runningMean!.buffer, o.runningVar!.buffer, saved.buffer], stats.grid);
+    run(rt, { pass: 'stats', train }, p, { running_mean: o.runningMean!.buffer, running_var: o.runningVar!.buffer, saved: saved.buffer });
   }
-  const el = params(rt, geo, false, eps, momentum);
   const y = Tensor.empty(rt, x.shape, null, 'batchnorm');
-  rt.dispatch(bnKernel(rt, { pass: 'apply', train }), el.words, [x.buffer, saved.buffer, weight.buffer, bias.buffer, y.buffer], el.grid);
+  run(rt, { pass: 'apply', train }, p, { x: x.buffer, saved: saved.buffer, weight: weight.buffer, bias: bias.buffer, y: y.buffer });
   countForward(rt, x, y, weight, bias, channels, train, update);
 
   return record(y, 'batchNorm', [x, weight, bias], (g) => {
     const gw = Tensor.empty(rt, [channels], null, 'batchnorm:gw');
     const gb = Tensor.empty(rt, [channels], null, 'batchnorm:gb');
-    rt.dispatch(bnKernel(rt, { pass: 'grad_stats', train }), stats.words, [g.buffer, x.buffer, saved.buffer, gw.buffer, gb.buffer], stats.grid);
+    run(rt, { pass: 'grad_stats', train }, p, { g: g.buffer, x: x.buffer, saved: saved.buffer, gw: gw.buffer, gb: gb.buffer });
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
       gx = Tensor.empty(rt, x.shape, null, 'batchnorm:gx');
-      const bufs = train
-        ? [g.buffer, x.buffer, saved.buffer, weight.buffer, gw.buffer, gb.buffer, gx.buffer]
-        : [g.buffer, saved.buffer, weight.buffer, gx.buffer];
-      rt.dispatch(bnKernel(rt, { pass: 'grad_input', train }), el.words, bufs, el.grid);
+      const bufs = { g: g.buffer, saved: saved.buffer, weight: weight.buffer, gx: gx.buffer };
+      run(rt, { pass: 'grad_input', train }, p, train ? { ...bufs, x: x.buffer, gw: gw.buffer, gb: gb.buffer } : bufs);
     }
     countBackward(rt, g, x, gx, weight, channels, train);
     return [gx, weight.requiresGrad ? gw : null, bias.requiresGrad ? gb : null];

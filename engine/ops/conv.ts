@@ -17,7 +17,7 @@
 // the stride does not reach. Op counts record the true multiply-accumulates.
 
 import { needsGrad, record } from '../autograd/tape.ts';
-import { backwardTile } from '../kernels/matmul-plan.ts';
+import { backwardTile } from '../../shaders/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, type ConvGeometry, type GemmCall } from './gemm.ts';

@@ -5,24 +5,25 @@
 
 import { decodeToF32Bits } from '../../formats/codec.ts';
 import type { Format, Rounding } from '../../formats/descriptor.ts';
-import { grid1d, type Binding, type Kernel } from '../kernels/cache.ts';
-import { memoByKey } from '../kernels/memo.ts';
-import { parallelism, planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../kernels/matmul-plan.ts';
+import type { BindingValues, ParamValues } from '../../shaders/kernel.ts';
+import type { Binding } from '../kernels/cache.ts';
+import { planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../../shaders/matmul-plan.ts';
+import type { Gpu } from '../device/gpu.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { UNARY, binaryRaw } from './elementwise.ts';
+import { UNARY, binaryRaw } from './elementwise-raw.ts';
 import {
   GEMM_PARAMS,
-  REDUCE_WORKGROUP,
-  gemmReduceShader,
-  gemmShader,
+  gemmGrid,
+  gemmKernel,
+  gemmReduceGrid,
+  gemmReduceKernel,
   sharedBytes,
   type ActivationName,
-  type GemmParamName,
-  type EpilogueSpec,
+  type GemmBinding,
+  type GemmKernel,
   type GemmSpec,
-  type TileConfig,
   type OperandSpec,
   type OperandStorage,
 } from '../../shaders/matmul.ts';
@@ -99,6 +100,14 @@ export interface GemmResult {
   aux: Tensor | null;
   plan: GemmPlan;
   spec: GemmSpec;
+}
+
+/** Workgroups that keep the device busy: about two per compute unit of a large GPU, or one per CPU
+ *  core of a software adapter, which runs a workgroup per thread and prefers fewer, larger tiles
+ *  (WebGPU reports neither, so these are estimates; without navigator, 4 cores). */
+export function parallelism(gpu: Gpu): number {
+  if (!gpu.adapter.software) return 256;
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
 }
 
 const ACTIVATION_FN = { relu: 'relu', leaky_relu: 'leaky_relu', tanh: 'tanh', sigmoid: 'sigmoid' } as const;
@@ -214,12 +223,14 @@ function valueBits(t: Tensor): number {
   return t.encoding?.format.bits ?? t.lattice?.bits ?? 32;
 }
 
-/** One recorded dispatch of a GEMM: what rt.dispatch (or a benchmark's timed pass) needs. */
+/** One dispatch of a GEMM: what rt.run takes (a benchmark replays it inside timed passes). */
 export interface GemmDispatch {
-  kernel: Kernel;
-  params: Uint32Array;
-  storage: Binding[];
+  kernel: GemmKernel;
+  params: ParamValues<typeof GEMM_PARAMS.table>;
+  buffers: BindingValues<GemmKernel, Binding>;
   groups: [number, number, number];
+  /** Pipeline label: gemm:<op> or gemm-reduce:<op>. */
+  label: string;
 }
 
 export interface PreparedGemm extends GemmResult {
@@ -280,113 +291,60 @@ export function prepareGemm(c: GemmCall): PreparedGemm {
 export function gemm(c: GemmCall): GemmResult {
   const p = prepareGemm(c);
   const rt = c.a.t.rt;
-  for (const d of p.dispatches) rt.dispatch(d.kernel, d.params, d.storage, d.groups);
+  for (const d of p.dispatches) rt.run(d.kernel, d.params, d.buffers, d.groups, d.label);
   p.release();
   count(rt, c, p.spec, p.out, p.aux, c.m * c.n * c.batch);
   return { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
 }
 
-function params(c: GemmCall, plan: GemmPlan, gridX: number): Uint32Array {
-  const v: Partial<Record<GemmParamName, number>> = {
+const NO_GEOMETRY: ConvGeometry = { n: 0, ci: 0, hi: 0, wi: 0, co: 0, ho: 0, wo: 0, kh: 0, kw: 0, sh: 0, sw: 0, dh: 0, dw: 0, pt: 0, pl: 0 };
+
+function params(c: GemmCall, plan: GemmPlan, gridX: number): ParamValues<typeof GEMM_PARAMS.table> {
+  const g = c.geometry ?? NO_GEOMETRY;
+  const { a, b } = c;
+  return {
     m: c.m,
     n: c.n,
     k: c.k,
     batch: c.batch,
     k_per_split: plan.kPerSplit,
     splits: plan.splits,
-    scale_exp: -((c.a.t.encoding?.bias ?? 0) + (c.b.t.encoding?.bias ?? 0)),
+    scale_exp: -((a.t.encoding?.bias ?? 0) + (b.t.encoding?.bias ?? 0)),
     slope: c.slope ?? 0.01,
     seed: c.output?.seed ?? 0,
     grid_x: gridX,
     c_pix: c.pixels ?? 1,
     tm: plan.config.tm,
     tn: plan.config.tn,
+    a_base: a.base ?? 0, a_sz: a.sz ?? 0, a_sr: a.sr ?? 0, a_sk: a.sk ?? 0, a_kd: a.kd ?? 1, a_sk2: a.sk2 ?? 0,
+    b_base: b.base ?? 0, b_sz: b.sz ?? 0, b_sr: b.sr ?? 0, b_sk: b.sk ?? 0, b_kd: b.kd ?? 1, b_sk2: b.sk2 ?? 0,
+    g_n: g.n, g_ci: g.ci, g_hi: g.hi, g_wi: g.wi, g_co: g.co, g_ho: g.ho, g_wo: g.wo,
+    g_kh: g.kh, g_kw: g.kw, g_sh: g.sh, g_sw: g.sw, g_dh: g.dh, g_dw: g.dw, g_pt: g.pt, g_pl: g.pl,
   };
-  for (const [p, o] of [['a', c.a], ['b', c.b]] as const) {
-    v[`${p}_base`] = o.base ?? 0;
-    v[`${p}_sz`] = o.sz ?? 0;
-    v[`${p}_sr`] = o.sr ?? 0;
-    v[`${p}_sk`] = o.sk ?? 0;
-    v[`${p}_kd`] = o.kd ?? 1;
-    v[`${p}_sk2`] = o.sk2 ?? 0;
-  }
-  if (c.geometry) for (const [k, x] of Object.entries(c.geometry)) v[`g_${k}` as GemmParamName] = x;
-  const buf = new ArrayBuffer(Math.ceil(GEMM_PARAMS.length / 4) * 16);
-  const u = new Uint32Array(buf);
-  const i = new Int32Array(buf);
-  const f = new Float32Array(buf);
-  GEMM_PARAMS.forEach(([name, type], idx) => {
-    const x = v[name] ?? 0;
-    if (type === 'f32') f[idx] = x;
-    else if (type === 'i32') i[idx] = x;
-    else {
-      if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`gemm parameter ${name}=${x} is not a u32`);
-      u[idx] = x;
-    }
-  });
-  return u;
 }
-
-// The spec determines the generated source. Its key is built field by field (JSON.stringify of a spec
-// took about 5 us, for every GEMM of every step); the mapped types make the compiler reject a key
-// that misses a field added to the spec later. Formats are named canonically, so a name stands for one.
-type KeyOf<T> = { [K in keyof Required<T>]: string | number | boolean };
-function operandKey(o: OperandSpec): string {
-  const q = o.quire;
-  const k: KeyOf<OperandSpec> = { storage: o.storage, format: o.format?.name ?? '', map: o.map, kFastest: o.kFastest, vector: o.vector, quire: q ? `${q.frac},${q.lsb},${q.maxPos}` : '' };
-  return Object.values(k).join(',');
-}
-function specKey(s: GemmSpec): string {
-  const t = s.tile;
-  const e = s.epilogue;
-  const tile: KeyOf<TileConfig> = { bm: t.bm, bn: t.bn, bk: t.bk, tm: t.tm, tn: t.tn, staging: t.staging ?? 'shared' };
-  const epilogue: KeyOf<EpilogueSpec> = {
-    bias: e.bias,
-    activation: e.activation,
-    activationExpr: e.activationExpr ?? '',
-    output: e.output ? `${e.output.format.name},${e.output.rounding}` : '',
-    aux: e.aux,
-    out: e.out,
-  };
-  const key: KeyOf<GemmSpec> = {
-    a: operandKey(s.a),
-    b: operandKey(s.b),
-    tile: Object.values(tile).join(','),
-    acc: s.acc.kind === 'quire' ? `quire,${s.acc.limbs},${s.acc.lsb}` : s.acc.kind,
-    partial: s.partial,
-    epilogue: Object.values(epilogue).join(','),
-  };
-  return Object.values(key).join('|');
-}
-const mainShader = memoByKey(gemmShader, specKey);
-const reduceShader = memoByKey(gemmReduceShader, specKey);
 
 function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Tensor, aux: Tensor | null, temps: Tensor[]): GemmDispatch[] {
-  const { bm, bn } = plan.config;
-  const groups: [number, number, number] = [Math.ceil(c.n / bn), Math.ceil(c.m / bm), c.batch * plan.splits];
-  const max = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups.some((g) => g > max)) {
-    throw new Error(`${c.op}: a ${c.batch} x ${c.m} x ${c.n} output needs [${groups}] workgroups with tile '${plan.tile}', over the device's ${max} per dimension`);
+  let groups: [number, number, number];
+  try {
+    groups = gemmGrid(c, plan.config, plan.splits, rt.gpu.limits);
+  } catch (e) {
+    throw new Error(`${c.op}: tile '${plan.tile}': ${(e as Error).message}`);
   }
+  // Code tables lut<i>, in the generator's order (distinct code8 formats of a, then b).
   const lutFormats = [...new Map([spec.a, spec.b].filter((o) => o.storage === 'code8').map((o) => [o.format!.name, o.format!])).values()];
-  const extra = (names: readonly string[]) =>
-    names.map((name) => {
-      if (name === 'bias') return c.bias!.buffer;
-      if (name === 'aux') return aux!.buffer;
-      return lutBuffer(rt, lutFormats[Number(name.slice('lut'.length))]!); // lut<i>, in the generator's order
-    });
-  const main = mainShader(spec);
-  const k = rt.kernel(`gemm:${c.op}`, main.code);
+  const shared: Partial<Record<GemmBinding, Binding>> = { out: out.buffer, bias: c.bias?.buffer, aux: aux?.buffer };
+  lutFormats.forEach((f, i) => (shared[`lut${i}` as GemmBinding] = lutBuffer(rt, f)));
+  const main = gemmKernel(spec);
+  const operands = { ...shared, a: c.a.t.buffer, b: c.b.t.buffer } as BindingValues<GemmKernel, Binding>;
   if (plan.splits === 1) {
-    return [{ kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, out.buffer, ...extra(main.bindings.slice(3))], groups }];
+    return [{ kernel: main, params: params(c, plan, 0), buffers: operands, groups, label: `gemm:${c.op}` }];
   }
   const partial = Tensor.empty(rt, [plan.splits * c.batch * c.m * c.n], null, `${c.op}:partial`);
   temps.push(partial);
-  const red = reduceShader(spec);
-  const grid = grid1d(rt.gpu, Math.ceil((c.batch * c.m * c.n) / REDUCE_WORKGROUP));
+  const grid = gemmReduceGrid(c.batch * c.m * c.n, rt.gpu.limits);
   return [
-    { kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, partial.buffer, ...extra(main.bindings.slice(3))], groups },
-    { kernel: rt.kernel(`gemm-reduce:${c.op}`, red.code), params: params(c, plan, grid[0]), storage: [partial.buffer, out.buffer, ...extra(red.bindings.slice(2))], groups: grid },
+    { kernel: main, params: params(c, plan, 0), buffers: { ...operands, out: partial.buffer }, groups, label: `gemm:${c.op}` },
+    { kernel: gemmReduceKernel(spec), params: params(c, plan, grid[0]), buffers: { ...shared, partial: partial.buffer } as BindingValues<GemmKernel, Binding>, groups: grid, label: `gemm-reduce:${c.op}` },
   ];
 }
 

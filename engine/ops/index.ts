@@ -2,7 +2,7 @@
 
 import { backward as runBackward } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { binaryRaw, full } from './elementwise.ts';
+import { binaryRaw, full } from './elementwise-raw.ts';
 
 export * from './elementwise.ts';
 export * from './reduce.ts';

@@ -2,14 +2,14 @@
 // softmax cross-entropy with integer labels. Each computes per-element (or per-row) losses with their
 // own backward rule, then reduces with the differentiable sum / mean.
 
-import { SOFTMAX_WORKGROUP, softmaxShader, type SoftmaxPass } from '../../shaders/softmax.ts';
+import { softmaxGrid, softmaxKernel, type SoftmaxKernel, type SoftmaxPass } from '../../shaders/softmax.ts';
+import type { BindingValues } from '../../shaders/kernel.ts';
 import { record, sameShape } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
+import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { elementwise, requireF32 } from './elementwise.ts';
+import { elementwise, requireF32 } from './elementwise-raw.ts';
 import { type Indices, indexTensor } from './indices.ts';
-import { ParamWriter } from './kernel-params.ts';
 import { mean, sum } from './reduce.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -77,13 +77,10 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, o: LossOptions = 
   return reduce(per, o.reduction);
 }
 
-const softmaxCode: Partial<Record<SoftmaxPass, string>> = {};
-
-function rowKernel(rt: Runtime, pass: SoftmaxPass, rows: number, classes: number, bufs: GPUBuffer[]): void {
+function rowKernel(rt: Runtime, pass: SoftmaxPass, rows: number, classes: number, bufs: BindingValues<SoftmaxKernel, Binding>): void {
   if (rows === 0 || classes === 0) return;
-  const grid = grid1d(rt.gpu, Math.ceil(rows / SOFTMAX_WORKGROUP));
-  const w = new ParamWriter().u32(rows, classes, grid[0], 0).build();
-  rt.dispatch(rt.kernel(`softmax:${pass}`, (softmaxCode[pass] ??= softmaxShader(pass))), w, bufs, grid);
+  const grid = softmaxGrid(rows, rt.gpu.limits);
+  rt.run(softmaxKernel(pass), { rows, classes, grid_x: grid[0] }, bufs, grid);
 }
 
 /** log(softmax(x)) over the last axis. */
@@ -94,10 +91,10 @@ export function logSoftmax(x: Tensor): Tensor {
   const classes = x.shape[x.rank - 1]!;
   const rows = x.size / Math.max(1, classes);
   const y = Tensor.empty(rt, x.shape, null, 'logSoftmax');
-  rowKernel(rt, 'log_softmax', rows, classes, [x.buffer, y.buffer]);
+  rowKernel(rt, 'log_softmax', rows, classes, { x: x.buffer, out: y.buffer });
   return record(y, 'logSoftmax', [x], (g) => {
     const gx = Tensor.empty(rt, x.shape, null, 'logSoftmax:grad');
-    rowKernel(rt, 'log_softmax_grad', rows, classes, [y.buffer, g.buffer, gx.buffer]);
+    rowKernel(rt, 'log_softmax_grad', rows, classes, { x: y.buffer, g: g.buffer, out: gx.buffer });
     return [gx];
   });
 }
@@ -111,10 +108,10 @@ export function crossEntropy(logits: Tensor, labels: Indices, o: LossOptions = {
   const lab = indexTensor(rt, labels, classes, 'crossEntropy', 'label');
   if (lab.size !== rows) throw new Error(`crossEntropy: ${lab.size} labels for ${rows} rows of logits [${logits.shape.join(', ')}]`);
   const l = Tensor.empty(rt, [rows], null, 'crossEntropy');
-  rowKernel(rt, 'xent', rows, classes, [logits.buffer, lab.buffer, l.buffer]);
+  rowKernel(rt, 'xent', rows, classes, { x: logits.buffer, labels: lab.buffer, out: l.buffer });
   const per = record(l, 'crossEntropy', [logits], (g) => {
     const gx = Tensor.empty(rt, logits.shape, null, 'crossEntropy:grad');
-    rowKernel(rt, 'xent_grad', rows, classes, [logits.buffer, lab.buffer, g.buffer, gx.buffer]);
+    rowKernel(rt, 'xent_grad', rows, classes, { x: logits.buffer, labels: lab.buffer, g: g.buffer, out: gx.buffer });
     return [gx];
   });
   return reduce(per, o.reduction);

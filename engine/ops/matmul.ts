@@ -16,7 +16,7 @@
 
 import { needsGrad, record } from '../autograd/tape.ts';
 import type { Format, Rounding } from '../../formats/descriptor.ts';
-import { backwardTile, type TileName } from '../kernels/matmul-plan.ts';
+import { backwardTile, type TileName } from '../../shaders/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { ActivationName } from '../../shaders/matmul.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -44,7 +44,7 @@ export interface MatmulOptions extends Epilogue {
   /** For op counts (engine/record/schema.ts). Defaults: a activations, b weights, out activations. */
   roles?: { a?: TensorRole; b?: TensorRole; out?: TensorRole };
   /** Force a tile configuration for this product and its gradients (benchmarks, tests); default:
-   *  chosen per shape (engine/kernels/matmul-plan.ts). */
+   *  chosen per shape (shaders/matmul-plan.ts). */
   tile?: TileName;
 }
 
