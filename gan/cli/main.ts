@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   deploy: { summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)', load: async () => (await import('./commands/deploy.ts')).default },
   export: { summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)', load: async () => (await import('./commands/export.ts')).default },
   experiment: { summary: "reproduce the paper's tables (experiment table1, experiment deploy), writing results/<name>/", load: async () => (await import('./commands/experiment.ts')).default },
+  data: { summary: 'pack the images runs use into compact files (for the GPU machine), or draw a data set or translation task', load: async () => (await import('./commands/data.ts')).default },
 };
 
 function topHelp(): string {
