@@ -16,7 +16,8 @@
 // line L - w long), which would make short, thick strokes (a "1") look thicker than long ones of the
 // same width; the length is corrected for that (measureMask). The chain length still overestimates a
 // curve's length by up to ~8% depending on its direction (Freeman's chain-code bias), so measured widths
-// of curved strokes carry that much spread; straight bars and diagonal bands measure exactly.
+// of curved strokes carry that much spread; straight bars measure exactly, diagonal bands within a few
+// percent (test/data/stroke.test.ts).
 
 /** The 8-bit level at and above which a pixel counts as ink. */
 export const INK_THRESHOLD = 128;

