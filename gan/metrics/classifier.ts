@@ -19,8 +19,8 @@
 // their ReLU, as Inception's pool3 features are taken after a ReLU; units that never fire make the
 // covariance singular, which fid.ts handles (see its precision note).
 //
-// Inputs: [n, 1, H, W] in [-1, 1] (the data sets' and the generators' range), 28 x 28 as they are. 32 x 32
-// images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
+// Inputs: [n, 1, H, W] in [-1, 1] (the data sets' and the generators' range), 28 x 28 as they are.
+// 32 x 32 images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
 // 2-pixel margin that loadMnist('...', { pad32: true }) adds is exactly what is removed, so padded
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
