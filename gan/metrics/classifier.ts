@@ -1,4 +1,8 @@
-// The MNIST classifier whose features FID is computed on (issue 4, section 4), and its weights file.
+// The classifiers whose features FID is computed on (issue 4, section 4), and their weights files: one
+// LeNet-5 per data set (MNIST digits, Fashion-MNIST clothes: issue 12), the same architecture and
+// training, each in its own file lenet-<dataset>.weights beside this one. A classifier knows its data
+// set (recorded in the sidecar and checked on loading), so FID on Fashion-MNIST images is computed on
+// the Fashion LeNet's features and never on the digit LeNet's by mistake.
 //
 // Architecture: LeNet-5 (LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to
 // document recognition", Proc. IEEE 1998) in the form most MNIST code uses today: ReLU for the
@@ -15,16 +19,16 @@
 // their ReLU, as Inception's pool3 features are taken after a ReLU; units that never fire make the
 // covariance singular, which fid.ts handles (see its precision note).
 //
-// Inputs: [n, 1, H, W] in [-1, 1] (MNIST's and the generators' range), 28 x 28 as they are. 32 x 32
-// images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
+// Inputs: [n, 1, H, W] in [-1, 1] (the data sets' and the generators' range), 28 x 28 as they are.
+// 32 x 32 images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
 // 2-pixel margin that loadMnist('...', { pad32: true }) adds is exactly what is removed, so padded
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
 //
 // Weights file: FILE holds the parameters as little-endian float32, concatenated in the order of
-// `parameters` in the sidecar FILE.json, which also records the architecture, SHA-256 of FILE, the
-// training seed, epochs and command, the adapter it ran on and the measured test accuracy. Loading
-// checks all of it; every failure says how to regenerate the file.
+// `parameters` in the sidecar FILE.json, which also records the data set, the architecture, SHA-256 of
+// FILE, the training seed, epochs and command, the adapter it ran on and the measured test accuracy.
+// Loading checks all of it; every failure says how to regenerate the file.
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -33,6 +37,7 @@ import type { AdapterDescription } from '../../engine/device/gpu.ts';
 import { Conv2d, Flatten, InitRng, Linear, MaxPool2d, Module, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
+import { DATASET_NAMES, DATASET_TITLES, type DatasetName } from '../data/dataset-names.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
 
 export const FEATURE_DIM = 84;
@@ -64,12 +69,22 @@ export const ARCHITECTURE = {
   classes: CLASSES,
 } as const;
 
-/** The committed weights (next to this file). */
-export const DEFAULT_WEIGHTS = fileURLToPath(new URL('./lenet-mnist.weights', import.meta.url));
+/** The committed weights of a data set's classifier (next to this file): lenet-<dataset>.weights. */
+export function defaultWeights(dataset: DatasetName): string {
+  return fileURLToPath(new URL(`./lenet-${dataset}.weights`, import.meta.url));
+}
 
-export const REGENERATE_HINT =
-  'Regenerate it with `bin/posit-gan classifier train` (trains in fp32 on the MNIST training set and ' +
-  'writes the weights file and its .json sidecar; see `bin/posit-gan classifier train --help`).';
+/** The committed MNIST weights. */
+export const DEFAULT_WEIGHTS = defaultWeights('mnist');
+
+/** How to make a data set's weights file again. */
+export function regenerateHint(dataset: DatasetName): string {
+  const command = `bin/posit-gan classifier train${dataset === 'mnist' ? '' : ` --dataset ${dataset}`}`;
+  return (
+    `Regenerate it with \`${command}\` (trains in fp32 on the ${DATASET_TITLES[dataset]} training set and ` +
+    'writes the weights file and its .json sidecar; see `bin/posit-gan classifier train --help`).'
+  );
+}
 
 /** A missing, corrupt or mismatched weights file. */
 export class ClassifierWeightsError extends Error {
@@ -112,7 +127,7 @@ export class LeNet5 extends Module {
   }
 }
 
-/** Images [n, 1, height, width] in [-1, 1]; an MnistSet is one. */
+/** Images [n, 1, height, width] in [-1, 1]; an MnistSet (MNIST or Fashion-MNIST) is one. */
 export interface ImageSet {
   readonly n: number;
   readonly height: number;
@@ -124,13 +139,13 @@ export interface ImageSet {
 export function networkInput(set: ImageSet, start: number, count: number): Float32Array {
   const { height: h, width: w } = set;
   if (!((h === INPUT_SIZE && w === INPUT_SIZE) || (h === 32 && w === 32))) {
-    throw new Error(`MNIST classifier: images must be 28 x 28 or 32 x 32, got ${h} x ${w}`);
+    throw new Error(`LeNet classifier: images must be 28 x 28 or 32 x 32, got ${h} x ${w}`);
   }
   if (set.images.length !== set.n * h * w) {
-    throw new Error(`MNIST classifier: ${set.images.length} values is not ${set.n} images of 1 x ${h} x ${w}`);
+    throw new Error(`LeNet classifier: ${set.images.length} values is not ${set.n} images of 1 x ${h} x ${w}`);
   }
   if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 1 && start + count <= set.n)) {
-    throw new Error(`MNIST classifier: images ${start}..${start + count - 1} are outside 0..${set.n - 1}`);
+    throw new Error(`LeNet classifier: images ${start}..${start + count - 1} are outside 0..${set.n - 1}`);
   }
   if (h === INPUT_SIZE) return set.images.slice(start * h * w, (start + count) * h * w);
   const s = INPUT_SIZE;
@@ -171,7 +186,7 @@ export interface WeightsProvenance {
   command: string;
   adapter: AdapterDescription;
   trainSeconds: number;
-  /** Accuracy on the 10,000 MNIST test images, and the count behind it. */
+  /** Accuracy on the data set's 10,000 test images, and the count behind it. */
   testAccuracy: number;
   testCorrect: number;
   testN: number;
@@ -182,6 +197,8 @@ export interface WeightsProvenance {
 export interface WeightsSidecar {
   format: 'posit-gan-classifier-weights';
   version: 1;
+  /** The data set the classifier was trained on (and whose images its features describe). */
+  dataset: DatasetName;
   architecture: typeof ARCHITECTURE;
   dtype: 'float32-le';
   bytes: number;
@@ -196,7 +213,7 @@ export function sidecarPath(weightsPath: string): string {
 
 /** Writes a model's parameters and sidecar (each by temporary file and rename; the binary first, so
  *  an interruption between the two leaves a checksum mismatch, which loading reports). */
-export async function saveWeights(model: LeNet5, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
+export async function saveWeights(model: LeNet5, dataset: DatasetName, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
   const named = model.namedParameters();
   const layout = named.map(([name, t]) => ({ name, shape: [...t.shape] }));
   if (JSON.stringify(layout) !== JSON.stringify(expectedParameters())) {
@@ -207,6 +224,7 @@ export async function saveWeights(model: LeNet5, path: string, provenance: Weigh
   const sidecar: WeightsSidecar = {
     format: 'posit-gan-classifier-weights',
     version: 1,
+    dataset,
     architecture: ARCHITECTURE,
     dtype: 'float32-le',
     bytes: bytes.length,
@@ -219,10 +237,13 @@ export async function saveWeights(model: LeNet5, path: string, provenance: Weigh
   return sidecar;
 }
 
-/** Reads and verifies a weights file against the architecture; returns the state and sidecar. */
-export function readWeights(path: string): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
+/** Reads and verifies a weights file against the architecture (and, when given, the data set it must
+ *  have been trained on); returns the state and sidecar. */
+export function readWeights(path: string, dataset?: DatasetName): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
+  // Until the sidecar is read, the hint names the expected data set (MNIST when none is).
+  let hintFor: DatasetName = dataset ?? 'mnist';
   const fail = (problem: string): never => {
-    throw new ClassifierWeightsError(`MNIST classifier weights ${path}: ${problem}. ${REGENERATE_HINT}`);
+    throw new ClassifierWeightsError(`${dataset ? `${DATASET_TITLES[dataset]} ` : ''}classifier weights ${path}: ${problem}. ${regenerateHint(hintFor)}`);
   };
   const jsonPath = sidecarPath(path);
   let bytes: Buffer;
@@ -241,6 +262,13 @@ export function readWeights(path: string): { sidecar: WeightsSidecar; state: Rec
   }
   if (sidecar?.format !== 'posit-gan-classifier-weights' || sidecar.version !== 1) {
     fail(`the sidecar ${jsonPath} is not a version-1 posit-gan classifier weights description`);
+  }
+  if (!(DATASET_NAMES as readonly unknown[]).includes(sidecar.dataset)) {
+    fail(`the sidecar ${jsonPath} names data set ${JSON.stringify(sidecar.dataset)}, not one of ${DATASET_NAMES.join(', ')}`);
+  }
+  if (dataset === undefined) hintFor = sidecar.dataset;
+  if (dataset !== undefined && sidecar.dataset !== dataset) {
+    fail(`it holds a classifier trained on ${DATASET_TITLES[sidecar.dataset]}, not ${DATASET_TITLES[dataset]}`);
   }
   if (JSON.stringify(sidecar.architecture) !== JSON.stringify(ARCHITECTURE)) {
     fail(`the sidecar describes architecture '${sidecar.architecture?.name}' with other layers than this code's '${ARCHITECTURE.name}'`);
@@ -290,29 +318,37 @@ export interface Classified {
   predictions: Uint8Array;
 }
 
-/** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys). */
-export class MnistClassifier {
+/** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys) and
+ *  `dataset` the images it was trained on (its features are meaningful for those). */
+export class LeNetClassifier {
   private constructor(
     readonly model: LeNet5,
     readonly sha256: string,
+    readonly dataset: DatasetName,
     /** The sidecar it was loaded from (null for a model trained in this process). */
     readonly sidecar: WeightsSidecar | null,
   ) {
     model.eval();
   }
 
-  /** Loads and verifies a weights file (default: the committed one). */
-  static load(rt: Runtime, path = DEFAULT_WEIGHTS): MnistClassifier {
-    const { sidecar, state } = readWeights(path);
+  /** Loads and verifies a weights file (default: the committed MNIST one); with `dataset`, the file
+   *  must hold a classifier of that data set. */
+  static load(rt: Runtime, path = DEFAULT_WEIGHTS, dataset?: DatasetName): LeNetClassifier {
+    const { sidecar, state } = readWeights(path, dataset);
     const model = new LeNet5(rt, 0);
     model.load(state);
-    return new MnistClassifier(model, sidecar.sha256, sidecar);
+    return new LeNetClassifier(model, sidecar.sha256, sidecar.dataset, sidecar);
   }
 
-  /** Wraps a model trained in this process (its weights' checksum is computed from the GPU copy). */
-  static async fromModel(model: LeNet5): Promise<MnistClassifier> {
+  /** The committed classifier of a data set (lenet-<dataset>.weights), verified. */
+  static forDataset(rt: Runtime, dataset: DatasetName): LeNetClassifier {
+    return LeNetClassifier.load(rt, defaultWeights(dataset), dataset);
+  }
+
+  /** Wraps a model trained in this process on `dataset` (its weights' checksum is computed from the GPU copy). */
+  static async fromModel(model: LeNet5, dataset: DatasetName): Promise<LeNetClassifier> {
     const values = await Promise.all(model.parameters().map((t) => t.read()));
-    return new MnistClassifier(model, sha256Hex(weightsBytes(values)), null);
+    return new LeNetClassifier(model, sha256Hex(weightsBytes(values)), dataset, null);
   }
 
   /** Features and predicted labels of every image, `batch` images per forward pass. */
@@ -350,6 +386,9 @@ export class MnistClassifier {
     this.model.dispose();
   }
 }
+
+/** The name the MNIST classifier had before there was a Fashion one; the same class. */
+export { LeNetClassifier as MnistClassifier };
 
 /** Index of the largest value in each row of a row-major [rows, cols] array (first on ties). */
 export function argmaxRows(values: Float32Array, cols: number): Uint8Array {

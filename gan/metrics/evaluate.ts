@@ -1,6 +1,8 @@
 // Evaluation of generated MNIST digits (issue 4, section 4): FID against the 10,000 MNIST test images
 // on the features of posit-gan's own LeNet-5 (classifier.ts), and, for class-conditional generators,
-// the classifier's accuracy on the samples against the labels they were conditioned on.
+// the classifier's accuracy on the samples against the labels they were conditioned on. The same for
+// Fashion-MNIST images with the Fashion LeNet: the default reference is the test set of the data set
+// the classifier was trained on (pass another `reference`, e.g. a translation task's target domain).
 //
 // Scale. These are LeNet-feature FIDs: 84 features of a small MNIST classifier, not the 2048
 // Inception-v3 pool3 features of the paper's FIDs (docs/method.md section 7.1). The numbers live on another
@@ -16,7 +18,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadMnist } from '../data/mnist.ts';
+import { loadDataset, type DatasetName } from '../data/datasets.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
 import { FEATURE_DIM, CLASSES, type ImageSet, type MnistClassifier } from './classifier.ts';
 import { fidFromStats, gaussianStats, type FidResult, type GaussianStats } from './fid.ts';
@@ -42,7 +44,7 @@ export interface ReferenceSet {
 }
 
 export interface EvaluateOptions {
-  /** Default: the 10,000 MNIST test images. */
+  /** Default: the 10,000 test images of the classifier's data set. */
   reference?: ReferenceSet;
   /** JSON file caching the reference statistics (read when its key matches, else rewritten). */
   cacheFile?: string;
@@ -84,7 +86,7 @@ export function labelAccuracy(predicted: ArrayLike<number>, labels: ArrayLike<nu
   const right = new Array<number>(CLASSES).fill(0);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i]!;
-    if (!(Number.isInteger(l) && l >= 0 && l < CLASSES)) throw new Error(`label accuracy: label ${l} at index ${i} is not a digit 0..9`);
+    if (!(Number.isInteger(l) && l >= 0 && l < CLASSES)) throw new Error(`label accuracy: label ${l} at index ${i} is not a class 0..9`);
     total[l]!++;
     if (predicted[i] === l) right[l]!++;
   }
@@ -100,17 +102,31 @@ export function labelAccuracy(predicted: ArrayLike<number>, labels: ArrayLike<nu
 // ---- reference statistics --------------------------------------------------------------------
 
 const memoryCache = new Map<string, GaussianStats>();
-let mnistTest: ReferenceSet | undefined;
+const testSets = new Map<DatasetName, ReferenceSet>();
 
 /** Forgets the statistics held in memory (cache files are untouched). */
 export function clearReferenceCache(): void {
   memoryCache.clear();
 }
 
+/** The 10,000 test images of a data set, named '<dataset>-test' (loaded once per process). */
+export function testReference(dataset: DatasetName): ReferenceSet {
+  let ref = testSets.get(dataset);
+  if (!ref) {
+    ref = { name: `${dataset}-test`, set: loadDataset(dataset, 'test') };
+    testSets.set(dataset, ref);
+  }
+  return ref;
+}
+
 /** The 10,000 MNIST test images (loaded once per process). */
 export function mnistTestReference(): ReferenceSet {
-  mnistTest ??= { name: 'mnist-test', set: loadMnist('test') };
-  return mnistTest;
+  return testReference('mnist');
+}
+
+/** The reference a classifier compares samples with by default: its own data set's test images. */
+export function defaultReference(classifier: MnistClassifier): ReferenceSet {
+  return testReference(classifier.dataset);
 }
 
 /** Cache key: the classifier's weights and the reference images, by content. */
@@ -156,7 +172,7 @@ function readCacheFile(path: string, key: ReturnType<typeof cacheKey>): Gaussian
 
 /** Feature statistics of the reference set, from memory, the cache file, or computed (and cached). */
 export async function referenceStats(classifier: MnistClassifier, options: EvaluateOptions = {}): Promise<{ stats: GaussianStats; from: StatsSource }> {
-  const ref = options.reference ?? mnistTestReference();
+  const ref = options.reference ?? defaultReference(classifier);
   const key = cacheKey(classifier, ref);
   const memKey = JSON.stringify(key);
   const inMemory = memoryCache.get(memKey);
@@ -212,10 +228,11 @@ async function classifySamples(classifier: MnistClassifier, samples: Samples, ba
   return { features, predictions, labels };
 }
 
-/** FID of the samples against the reference (default: MNIST test) and, with labels, label accuracy. */
+/** FID of the samples against the reference (default: the test set of the classifier's data set) and,
+ *  with labels, label accuracy. */
 export async function evaluate(classifier: MnistClassifier, samples: Samples, options: EvaluateOptions = {}): Promise<Evaluation> {
   const batch = options.batch ?? 500;
-  const ref = options.reference ?? mnistTestReference();
+  const ref = options.reference ?? defaultReference(classifier);
   const { stats: refStats, from } = await referenceStats(classifier, { ...options, reference: ref });
   const s = await classifySamples(classifier, samples, batch);
   const n = s.predictions.length;
