@@ -5,7 +5,7 @@ import { MODEL_KINDS, type ModelKind } from '../models/gan.ts';
 
 export interface TrainConfig {
   model: ModelKind;
-  /** A recipe name (fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp) or a path to a recipe JSON file. */
+  /** A recipe name (fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp) or a path to a recipe JSON file. */
   recipe: string;
   /** Training length: steps (generator + discriminator updates), or epochs when set. */
   steps: number;

@@ -26,7 +26,12 @@ the recipe names quantized to its format, and writes into DIR:
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
   --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
-  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp, or a recipe JSON file
+  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp, or a recipe JSON
+                            file (docs/recipes.md). p8+: the paper's recipe (posit(8,2) operands and
+                            errors, posit(16,2) elsewhere, exponent bias, loss scaling); p8: the paper's
+                            P8, p8+ without the exponent bias and the loss scale; p8-all: an ablation
+                            with posit(8,2) everywhere, optimizer state and master weights included;
+                            fp8: p8+'s structure in e4m3q forward / e5m2q backward with fp16 state
   --steps N                 [${d.steps}] iterations (one generator and one discriminator update each)
   --epochs N                train for N passes over the data instead of --steps
   --batch B                 [${d.batch}]
