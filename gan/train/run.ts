@@ -9,7 +9,6 @@
 //   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three
 //   <run>.opcounts.json     operation counts for the hardware model
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Gpu } from '../../engine/device/gpu.ts';
@@ -19,6 +18,7 @@ import { Runtime } from '../../engine/runtime.ts';
 import { Progress, type ProgressMode } from '../cli/progress.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { commit } from '../io/provenance.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
@@ -75,16 +75,6 @@ export function loadRecipe(nameOrPath: string): Recipe {
     return resolveRecipe(json);
   }
   return recipeByName(nameOrPath); // throws the unknown-recipe error listing the built-ins
-}
-
-function gitCommit(): string | null {
-  try {
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return null;
-  }
 }
 
 /** The total number of steps the config asks for. */
@@ -152,7 +142,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     recipe: recipe.spec,
     model: trainer.gan.describe(),
     adapter: gpu.adapter,
-    gitCommit: gitCommit(),
+    commit: commit(),
     started,
     updated: new Date().toISOString(),
     stepsPerEpoch: trainer.stepsPerEpoch,
@@ -241,6 +231,8 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
       batch: c.batch,
       device: gpu.adapter.description,
       created: new Date().toISOString(),
+      commit: commit(),
+      ...(o.command ? { commandLine: o.command } : {}),
     });
     writeFileAtomicSync(join(out, `${runName}.opcounts.json`), JSON.stringify(counts, null, 1) + '\n');
   }

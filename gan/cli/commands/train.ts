@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
+import { commandLine } from '../../io/provenance.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../../train/config.ts';
 import { readRunConfig, runTraining } from '../../train/run.ts';
 import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
@@ -122,7 +123,7 @@ ${GPU_OPTIONS_HELP}`,
         resume: resume !== undefined,
         progress,
         ...timeLimit(values),
-        command: ['posit-gan', 'train', ...process.argv.slice(3)].join(' '),
+        command: commandLine(),
       });
       const say = progress === 'jsonl' ? (s: string) => process.stderr.write(s) : (s: string) => process.stdout.write(s);
       say(
