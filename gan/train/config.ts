@@ -27,6 +27,10 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Sample grid every N steps (0: once per epoch) and at the end. */
   sampleEvery: number;
+  /** FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never; fid-curve.ts). */
+  evalEvery: number;
+  /** Generated samples per FID-curve evaluation. */
+  evalN: number;
 }
 
 /** The main job's defaults: the paper's cgan under p8+, sized to finish in minutes on a CPU driver. */
@@ -47,6 +51,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   ndf: 32,
   checkpointEvery: 100,
   sampleEvery: 100,
+  evalEvery: 0,
+  evalN: 1000,
 };
 
 export class ConfigError extends Error {
@@ -108,5 +114,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig
     ndf: int(merged.ndf, 'ndf', 1, 4096),
     checkpointEvery: int(merged.checkpointEvery, 'checkpointEvery', 1),
     sampleEvery: int(merged.sampleEvery, 'sampleEvery', 0),
+    evalEvery: int(merged.evalEvery, 'evalEvery', 0),
+    evalN: int(merged.evalN, 'evalN', 2, 1_000_000),
   };
 }

@@ -7,6 +7,7 @@
 //   losses.csv, losses.svg  per-step losses (rewritten at each checkpoint, consistent with it)
 //   samples/step-NNNNNNNNN.png, samples/latest.png   fixed latent vectors (cgan: row i is digit i)
 //   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three
+//   fid.csv                 with evalEvery > 0: FID against steps (fid-curve.ts)
 //   <run>.opcounts.json     operation counts for the hardware model
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
+import { FidCurve } from './fid-curve.ts';
 import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
 
 export interface RunOptions {
@@ -190,6 +192,9 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     writeFileAtomicSync(join(out, 'samples', 'latest.png'), png);
   };
 
+  // FID against steps (evalEvery > 0): evaluated at every multiple of evalEvery and at the last step.
+  const curve = c.evalEvery > 0 ? FidCurve.open(trainer, out, c.evalN) : null;
+
   writeManifest('running');
   const progress = new Progress({ mode: o.progress ?? 'bar', total, startStep: trainer.step });
   const t0 = performance.now();
@@ -204,6 +209,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     if (s.diverged) {
       // The updates were not applied: the weights are the last good state.
       await checkpoint();
+      curve?.dispose();
       writeManifest('diverged', { diverged: s.diverged });
       progress.finish(`stopped: ${s.diverged}`);
       throw new DivergedError(`training diverged: ${s.diverged}. A checkpoint of the last good state (step ${trainer.step}) is in ${join(out, 'checkpoints')}.`);
@@ -216,10 +222,15 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     const epochEnd = trainer.step % trainer.stepsPerEpoch === 0;
     if (trainer.step % c.checkpointEvery === 0 && trainer.step < total) await checkpoint();
     if ((c.sampleEvery > 0 ? trainer.step % c.sampleEvery === 0 : epochEnd) && trainer.step < total) await sample();
+    if (curve && trainer.step % c.evalEvery === 0) await curve.evaluate();
   }
   const finished = trainer.step >= total;
   await checkpoint();
   await sample();
+  if (curve) {
+    if (curve.lastStep !== trainer.step) await curve.evaluate();
+    curve.dispose();
+  }
   const runName = basename(out);
   if (rt.recorder) {
     const counts = rt.recorder.toFile({
@@ -242,7 +253,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
 }
 
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */
-const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery'];
+const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery', 'evalEvery', 'evalN'];
 
 function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: string): void {
   if (!saved) throw new Error(`cannot resume from ${path}: it records no configuration`);

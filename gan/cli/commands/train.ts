@@ -23,7 +23,10 @@ the recipe names quantized to its format, and writes into DIR:
   samples/latest.png       a 10x10 grid at fixed latent vectors (cgan: row i is digit i), also saved as
                            samples/step-N.png every --sample-every steps (0: every epoch) and at the end
   checkpoints/             every --checkpoint-every steps and at the end (newest three kept)
-  DIR.opcounts.json        operation counts for \`posit-gan energy\`
+  fid.csv                  with --eval-every K: FID against steps (step, epoch, samples, LeNet FID,
+                           autoencoder FID, classifier accuracy, seconds), every K steps and at the end
+  DIR.opcounts.json        operation counts for \`posit-gan energy\` (training only: the sample grids
+                           and FID evaluations are not counted)
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
   --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
@@ -43,6 +46,12 @@ Options (defaults in brackets; a --config JSON file may hold any of them, flags 
   --size 28|32, --ngf N, --ndf N   [${d.size}, ${d.ngf}, ${d.ndf}] dcgan: image size and widths
   --checkpoint-every N      [${d.checkpointEvery}]
   --sample-every N          [${d.sampleEvery}]
+  --eval-every K            [${d.evalEvery}] evaluate the generator every K steps and at the end, as
+                            \`posit-gan eval\` does but on --eval-n samples, appending to DIR/fid.csv
+                            (0: never). Fewer samples bias FID upwards alike at every step: the curve
+                            shows the trend, not the 10,000-sample value. The test set's feature
+                            statistics are cached beside DIR (fid-reference-*.json in its parent)
+  --eval-n N                [${d.evalN}] generated samples per evaluation of --eval-every
   --out DIR                 [runs/<model>-<recipe>]
   --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
                             as an uninterrupted run); --steps / --epochs may extend it
@@ -70,6 +79,8 @@ ${GPU_OPTIONS_HELP}`,
     ndf: { type: 'string' },
     'checkpoint-every': { type: 'string' },
     'sample-every': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'eval-n': { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'string' },
     config: { type: 'string' },
@@ -92,6 +103,8 @@ ${GPU_OPTIONS_HELP}`,
       ndf: str(values, 'ndf'),
       checkpointEvery: str(values, 'checkpoint-every'),
       sampleEvery: str(values, 'sample-every'),
+      evalEvery: str(values, 'eval-every'),
+      evalN: str(values, 'eval-n'),
     };
     if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
     if (flags.steps !== undefined) flags.epochs = null;
