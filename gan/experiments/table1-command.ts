@@ -5,6 +5,7 @@ import { int, oneOf, str, timeLimit, UsageError, type Command } from '../cli/com
 import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
 import { commandLine } from '../io/provenance.ts';
 import { ConfigError, resolveConfig } from '../train/config.ts';
+import { loadRecipe } from '../train/run.ts';
 import { runTable1, TABLE1_RECIPES } from './table1.ts';
 
 /** --seeds: a count N (seeds S..S+N-1, S = --seed) or a comma-separated list of seeds. */
@@ -106,26 +107,35 @@ not for committing). A run that diverges is reported as diverged (no FID), not a
     }
     const seeds = parseSeeds(str(values, 'seeds'), base.seed);
     const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
+    for (const r of recipes) {
+      try {
+        loadRecipe(r);
+      } catch (e) {
+        throw new UsageError(`--recipes: ${(e as Error).message}`);
+      }
+    }
     const name = str(values, 'name') ?? model;
     if (!/^[a-zA-Z0-9+._-]+$/.test(name)) throw new UsageError(`--name '${name}' must be a plain file name (letters, digits, + . _ -)`);
     const evalEvery = str(values, 'eval-every') === undefined ? undefined : int(values, 'eval-every', 0, 0, 1e9);
+    // Every option is checked before the device opens.
+    const options = {
+      name,
+      model,
+      config: overrides,
+      recipes,
+      seeds,
+      evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
+      ...(evalEvery !== undefined ? { evalEvery } : {}),
+      curveSamples: int(values, 'curve-n', 2000, 2, 1_000_000),
+      command: commandLine(),
+      progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
+      jobs: int(values, 'jobs', 1, 1, 64),
+      childArgs: gpuArgsFrom(values),
+      ...timeLimit(values),
+    };
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
-      const t = await runTable1(gpu, {
-        name,
-        model,
-        config: overrides,
-        recipes,
-        seeds,
-        evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
-        ...(evalEvery !== undefined ? { evalEvery } : {}),
-        curveSamples: int(values, 'curve-n', 2000, 2, 1_000_000),
-        command: commandLine(),
-        progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
-        jobs: int(values, 'jobs', 1, 1, 64),
-        childArgs: gpuArgsFrom(values),
-        ...timeLimit(values),
-      });
+      const t = await runTable1(gpu, options);
       const f = (x: number | null, sd: number | null) => (x === null ? '—' : `${x.toFixed(2)}${sd === null ? '' : ` ± ${sd.toFixed(2)}`}`);
       for (const r of t.rows) {
         process.stdout.write(
