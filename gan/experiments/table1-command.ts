@@ -29,7 +29,7 @@ const table1: Command = {
                                    [--seeds N|LIST] [--seed S] [--batch B] [--eval-n N]
                                    [--eval-every K] [--curve-n N] [--name NAME] [--width W]
                                    [--size 28|32] [--ngf N] [--ndf N] [--jobs N] [--time-limit S]
-                                   [--progress bar|quiet|jsonl]
+                                   [--resume] [--progress bar|quiet|jsonl]
 
 Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with each seed; a seed fixes
 the initialisation, data order and noise, the same for every recipe. Evaluates each run from --eval-n
@@ -61,7 +61,12 @@ not for committing). A run that diverges is reported as diverged (no FID), not a
                   cores; every run is still the one \`train\` makes alone with the same seed.
   --time-limit S  stop training S seconds from now even if steps remain (then evaluate what was
                   trained; such runs are marked stopped_early and the notes say so). Runs start in
-                  seed order (every recipe's first seed before any second seed).`,
+                  seed order (every recipe's first seed before any second seed).
+  --resume        continue the runs an earlier call (same NAME and options) left in runs/NAME-table1:
+                  runs that completed or diverged are kept, runs stopped by a time limit (or killed)
+                  go on from their newest checkpoint exactly as an uninterrupted run would, missing
+                  ones start; then the whole table is evaluated and written. With --time-limit, a
+                  table longer than one call's time is trained over several calls.`,
   options: {
     ...GPU_OPTIONS,
     model: { type: 'string' },
@@ -82,6 +87,7 @@ not for committing). A run that diverges is reported as diverged (no FID), not a
     'data-limit': { type: 'string' },
     jobs: { type: 'string' },
     'time-limit': { type: 'string' },
+    resume: { type: 'boolean' },
     progress: { type: 'string' },
   },
   async run(values) {
@@ -132,6 +138,7 @@ not for committing). A run that diverges is reported as diverged (no FID), not a
       jobs: int(values, 'jobs', 1, 1, 64),
       childArgs: gpuArgsFrom(values),
       ...timeLimit(values),
+      resume: values.resume === true,
     };
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {

@@ -22,6 +22,7 @@ import type { ModelKind } from '../models/gan.ts';
 import { generateImages } from '../models/generate.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
+import { listCheckpoints } from '../train/checkpoint.ts';
 import { readFidCsv, referenceCacheFiles } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
 import { BatchOrder } from '../data/batches.ts';
@@ -69,6 +70,9 @@ export interface Table1Options {
   childArgs?: string[];
   /** Training stops at this time (Date.now() ms) even if steps remain; such rows say so. */
   deadline?: number;
+  /** Continue the runs an earlier call left in runs/NAME-table1 (see resumeState) instead of
+   *  starting them again: a table can be trained over several calls, e.g. device calls with a time limit. */
+  resume?: boolean;
 }
 
 /** One training run of the table. */
@@ -103,13 +107,31 @@ function fromManifest(out: string, seconds: number): TrainedRun | null {
   return null;
 }
 
+/**
+ * With --resume, what becomes of a run directory an earlier call left: 'done' when it completed the
+ * steps asked for or diverged (kept as it is), 'continue' when it has a checkpoint to go on from
+ * (stopped by a time limit, or killed), 'start' when there is nothing to go on from.
+ */
+function resumeState(job: Job, steps: number): 'done' | 'continue' | 'start' {
+  const path = join(job.out, 'manifest.json');
+  if (!existsSync(path)) return 'start';
+  const m = JSON.parse(readFileSync(path, 'utf8'));
+  if (m.status === 'diverged' || (m.status === 'completed' && m.step >= steps)) return 'done';
+  return listCheckpoints(join(job.out, 'checkpoints')).length ? 'continue' : 'start';
+}
+
 /** Trains the runs one after another in this process. */
-async function trainHere(gpu: Gpu, jobs: readonly Job[], o: Table1Options): Promise<TrainedRun[]> {
+async function trainHere(gpu: Gpu, jobs: readonly Job[], steps: number, o: Table1Options): Promise<TrainedRun[]> {
   const runs: TrainedRun[] = [];
   for (const job of jobs) {
+    const state = o.resume ? resumeState(job, steps) : 'start';
+    if (state === 'done') {
+      runs.push(fromManifest(job.out, 0)!);
+      continue;
+    }
     const t0 = performance.now();
     try {
-      const r = await runTraining(gpu, { config: job.config, out: job.out, progress: o.progress ?? 'bar', command: o.command, ...(o.deadline ? { deadline: o.deadline } : {}) });
+      const r = await runTraining(gpu, { config: job.config, out: job.out, resume: state === 'continue', progress: o.progress ?? 'bar', command: o.command, ...(o.deadline ? { deadline: o.deadline } : {}) });
       r.trainer.dispose();
       r.runtime.pool.trim();
     } catch (e) {
@@ -128,7 +150,7 @@ const CLI = fileURLToPath(new URL('../../bin/posit-gan', import.meta.url));
  * while sharing the GPU. Each run is the one `train` would make alone (same config, same seed); its
  * output goes to runs/NAME-table1/<recipe>-s<seed>.log.
  */
-async function trainInChildren(jobs: readonly Job[], runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
+async function trainInChildren(jobs: readonly Job[], steps: number, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
   mkdirSync(runsDir, { recursive: true });
   const runs: TrainedRun[] = new Array(jobs.length);
   let next = 0;
@@ -139,6 +161,11 @@ async function trainInChildren(jobs: readonly Job[], runsDir: string, o: Table1O
     while (!failed && next < jobs.length) {
       const i = next++;
       const { recipe, seed, out, config } = jobs[i]!;
+      const state = o.resume ? resumeState(jobs[i]!, steps) : 'start';
+      if (state === 'done') {
+        runs[i] = fromManifest(out, 0)!;
+        continue;
+      }
       const configFile = `${out}.config.json`;
       writeFileAtomicSync(configFile, JSON.stringify(config, null, 2) + '\n');
       const log = `${out}.log`;
@@ -146,7 +173,8 @@ async function trainInChildren(jobs: readonly Job[], runsDir: string, o: Table1O
       const t0 = performance.now();
       const code = await new Promise<number>((done, fail) => {
         const limit = o.deadline ? ['--time-limit', String(Math.max(1, (o.deadline - Date.now()) / 1000))] : [];
-        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
+        const where = state === 'continue' ? ['--resume', out] : ['--out', out];
+        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, ...where, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
           stdio: ['ignore', fd, fd],
         });
         live.add(child);
@@ -219,7 +247,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   );
   const cache = referenceCacheFiles(join(runsDir, 'any-run'));
   if (evalEvery > 0 && (o.jobs ?? 1) > 1) await warmReferenceCache(gpu, runsDir);
-  const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(jobs, runsDir, o) : await trainHere(gpu, jobs, o);
+  const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(jobs, steps, runsDir, o) : await trainHere(gpu, jobs, steps, o);
 
   const notes: string[] = [];
   const bySeed = new Map<string, Table1Seed[]>(recipes.map((r) => [r, []]));
@@ -269,6 +297,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const all = new Float32Array(recipes.length * blank.length);
   recipes.forEach((r, k) => all.set(sampleRows.get(r) ?? blank, k * blank.length));
   writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, recipes.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
+  if (o.resume) notes.push('Continued the runs of earlier calls (--resume): a run\'s train time counts this call only (0 for runs already complete).');
   if ((o.jobs ?? 1) > 1) notes.push(`Runs trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
   notes.push(`table1-samples.png: one row per recipe (its seed ${seeds[0]} run) in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
   notes.push('opcounts/train-<recipe>.opcounts.json: the op counts of each recipe\'s seed ' + `${seeds[0]} run (counts are shape arithmetic: the same for every seed).`);

@@ -79,10 +79,12 @@ export class FidCurve {
     private readonly points: FidPoint[],
   ) {}
 
-  /** Loads the feature networks onto the trainer's runtime. The rows of an existing fid.csv up to the
-   *  trainer's step are kept (a resumed run evaluates the later steps again). */
-  static open(trainer: GanTrainer, out: string, n: number): FidCurve {
-    const kept = (readFidCsv(out) ?? []).filter((p) => p.step <= trainer.step);
+  /** Loads the feature networks onto the trainer's runtime. Of an existing fid.csv (a resumed run), the
+   *  rows at multiples of `every` up to the trainer's step are kept: the later steps are evaluated
+   *  again, and the end-of-run row of a run stopped early is dropped, so the resumed curve is the one
+   *  an uninterrupted run writes. */
+  static open(trainer: GanTrainer, out: string, n: number, every: number): FidCurve {
+    const kept = (readFidCsv(out) ?? []).filter((p) => p.step > 0 && p.step <= trainer.step && p.step % every === 0);
     const rt = trainer.rt;
     return new FidCurve(trainer, out, n, MnistClassifier.load(rt), FeatureAutoencoder.load(rt), kept);
   }

@@ -105,6 +105,22 @@ describe('experiment table1', () => {
     expect(JSON.parse(readFileSync(join(runs, 'fp32-s4', 'fp32-s4.opcounts.json'), 'utf8')).run.commit).toBe(codeCommit());
   }, 900_000);
 
+  it('--resume continues runs a time limit stopped, to the values an uninterrupted table gives', async () => {
+    const opts = { name: 'res', model: 'cgan' as const, config: tiny, recipes: ['fp32'], seeds: [3], evalSamples: 40, evalEvery: 2, curveSamples: 20, command: 'test resume', progress: 'quiet' as const, root, jobs: 2 };
+    // A deadline already passed: the run (here, in this process) stops at step 0, checkpointed; it is
+    // then continued in a child process (`train --resume`).
+    const stopped = await runTable1(gpu, { ...opts, jobs: 1, deadline: Date.now() });
+    expect(stopped.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 0, stopped_early: true });
+    const resumed = await runTable1(gpu, { ...opts, resume: true });
+    const one = JSON.parse(readFileSync(join(root, 'results', 'one', 'table1.json'), 'utf8')) as Table1;
+    const want = one.rows.find((r) => r.recipe === 'fp32')!.seeds.find((s) => s.seed === 3)!;
+    expect(resumed.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 3, stopped_early: false, fid: want.fid, fid_ae: want.fid_ae, curve: want.curve });
+    expect(resumed.notes.join(' ')).toMatch(/--resume/);
+    // Once complete, a resumed table trains nothing more and gives the same values.
+    const again = await runTable1(gpu, { ...opts, resume: true });
+    expect(again.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 3, train_seconds: 0, fid: want.fid });
+  }, 600_000);
+
   it('a run that fails in its process fails the table, naming the recipe, the seed and its log', async () => {
     // A device option the child rejects: every `train` exits with a usage error before training.
     const t = runTable1(gpu, {
