@@ -51,8 +51,8 @@ stage() { # name limit_seconds command...   (the limit is cut to the time left)
   pack
 }
 echo "part $part, started $(date -u +%FT%TZ), budget $budget s" > "$work/summary.txt"
-# The commit packed (scripts/gpu-pack.sh; the host's .git may be stale), else the checkout's.
-echo "commit ${POSIT_GAN_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}" >> "$work/summary.txt"
+# The code's commit: POSIT_GAN_COMMIT (set when the code was packed; this .git is a stale copy) wins.
+echo "commit ${POSIT_GAN_COMMIT:-$(git rev-parse HEAD 2>/dev/null) (from git; POSIT_GAN_COMMIT not set)}" >> "$work/summary.txt"
 s() { [ "$smoke" = 1 ] && echo "$1" || echo "$2"; } # smoke value or real value
 
 # Stages both parts run (limit first).

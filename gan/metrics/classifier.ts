@@ -25,20 +25,21 @@
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
 //
-// Weights file: FILE holds the parameters as little-endian float32, concatenated in the order of
-// `parameters` in the sidecar FILE.json, which also records the data set, the architecture, SHA-256 of
-// FILE, the training seed, epochs and command, the adapter it ran on and the measured test accuracy.
-// Loading checks all of it; every failure says how to regenerate the file.
+// Weights file (weights-file.ts, shared with the autoencoder): FILE holds the parameters as
+// little-endian float32 in the order of `parameters` in the sidecar FILE.json, which also records the
+// data set, the architecture, SHA-256 of FILE, the training seed, epochs and command, the adapter it ran
+// on and the measured test accuracy. Loading checks all of it; every failure says how to regenerate it.
 
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
 import { Conv2d, Flatten, InitRng, Linear, MaxPool2d, Module, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { DATASET_NAMES, DATASET_TITLES, type DatasetName } from '../data/dataset-names.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
+import type { FeatureNetwork } from './features.ts';
+import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsSidecar as GenericSidecar } from './weights-file.ts';
+
+export { sha256Hex, sidecarPath, weightsBytes } from './weights-file.ts';
 
 export const FEATURE_DIM = 84;
 export const CLASSES = 10;
@@ -159,23 +160,6 @@ export function networkInput(set: ImageSet, start: number, count: number): Float
   return out;
 }
 
-/** Parameters concatenated as little-endian float32: the weights file's bytes. */
-export function weightsBytes(params: readonly Float32Array[]): Uint8Array {
-  const total = params.reduce((a, p) => a + p.length, 0);
-  const all = new Float32Array(total);
-  let off = 0;
-  for (const p of params) {
-    all.set(p, off);
-    off += p.length;
-  }
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('weights files are little-endian; this machine is not');
-  return new Uint8Array(all.buffer);
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** How the weights were made: everything the sidecar records beyond the layout and checksum. */
 export interface WeightsProvenance {
   seed: number;
@@ -193,106 +177,44 @@ export interface WeightsProvenance {
   createdAt: string;
 }
 
-/** The sidecar FILE.json. */
-export interface WeightsSidecar {
-  format: 'posit-gan-classifier-weights';
-  version: 1;
-  /** The data set the classifier was trained on (and whose images its features describe). */
-  dataset: DatasetName;
-  architecture: typeof ARCHITECTURE;
-  dtype: 'float32-le';
-  bytes: number;
-  sha256: string;
-  parameters: { name: string; shape: number[] }[];
-  provenance: WeightsProvenance;
+/** The sidecar FILE.json: the shared weights-file sidecar plus the data set the classifier was
+ *  trained on (whose images its features describe). */
+export type WeightsSidecar = GenericSidecar<typeof ARCHITECTURE, WeightsProvenance> & { dataset: DatasetName };
+
+/** The LeNet's weights file as weights-file.ts checks it (the data set is checked here). */
+function weightsSpec(dataset: DatasetName | undefined, hintFor: DatasetName): WeightsFileSpec<typeof ARCHITECTURE> {
+  return {
+    what: `${dataset ? `${DATASET_TITLES[dataset]} ` : ''}classifier weights`,
+    architecture: ARCHITECTURE,
+    parameters: expectedParameters(),
+    regenerateHint: regenerateHint(hintFor),
+    error: ClassifierWeightsError,
+  };
 }
 
-export function sidecarPath(weightsPath: string): string {
-  return `${weightsPath}.json`;
-}
-
-/** Writes a model's parameters and sidecar (each by temporary file and rename; the binary first, so
- *  an interruption between the two leaves a checksum mismatch, which loading reports). */
+/** Writes a model's parameters and sidecar (weights-file.ts: atomically, the binary first). */
 export async function saveWeights(model: LeNet5, dataset: DatasetName, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
   const named = model.namedParameters();
-  const layout = named.map(([name, t]) => ({ name, shape: [...t.shape] }));
-  if (JSON.stringify(layout) !== JSON.stringify(expectedParameters())) {
-    throw new Error('saveWeights: LeNet5 and expectedParameters() disagree; update them together');
-  }
   const values = await Promise.all(named.map(([, t]) => t.read()));
-  const bytes = weightsBytes(values);
-  const sidecar: WeightsSidecar = {
-    format: 'posit-gan-classifier-weights',
-    version: 1,
-    dataset,
-    architecture: ARCHITECTURE,
-    dtype: 'float32-le',
-    bytes: bytes.length,
-    sha256: sha256Hex(bytes),
-    parameters: layout,
-    provenance,
-  };
-  await writeFileAtomic(path, bytes);
-  await writeJsonAtomic(sidecarPath(path), sidecar);
-  return sidecar;
+  const sidecar = await writeWeightsFile(path, weightsSpec(dataset, dataset), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance, { dataset });
+  return sidecar as WeightsSidecar;
 }
 
 /** Reads and verifies a weights file against the architecture (and, when given, the data set it must
  *  have been trained on); returns the state and sidecar. */
 export function readWeights(path: string, dataset?: DatasetName): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
-  // Until the sidecar is read, the hint names the expected data set (MNIST when none is).
-  let hintFor: DatasetName = dataset ?? 'mnist';
-  const fail = (problem: string): never => {
-    throw new ClassifierWeightsError(`${dataset ? `${DATASET_TITLES[dataset]} ` : ''}classifier weights ${path}: ${problem}. ${regenerateHint(hintFor)}`);
+  const { sidecar, state } = readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec(dataset, dataset ?? 'mnist'));
+  const named = (sidecar as Partial<WeightsSidecar>).dataset;
+  const fail = (problem: string, hintFor: DatasetName): never => {
+    const spec = weightsSpec(dataset, hintFor);
+    throw new ClassifierWeightsError(`${spec.what} ${path}: ${problem}. ${spec.regenerateHint}`);
   };
-  const jsonPath = sidecarPath(path);
-  let bytes: Buffer;
-  let text: string;
-  try {
-    bytes = readFileSync(path);
-    text = readFileSync(jsonPath, 'utf8');
-  } catch (e) {
-    return fail(`cannot be read (${(e as Error).message})`);
+  if (!(DATASET_NAMES as readonly unknown[]).includes(named)) {
+    fail(`the sidecar names data set ${JSON.stringify(named)}, not one of ${DATASET_NAMES.join(', ')}`, dataset ?? 'mnist');
   }
-  let sidecar: WeightsSidecar;
-  try {
-    sidecar = JSON.parse(text) as WeightsSidecar;
-  } catch (e) {
-    return fail(`the sidecar ${jsonPath} is not valid JSON (${(e as Error).message})`);
-  }
-  if (sidecar?.format !== 'posit-gan-classifier-weights' || sidecar.version !== 1) {
-    fail(`the sidecar ${jsonPath} is not a version-1 posit-gan classifier weights description`);
-  }
-  if (!(DATASET_NAMES as readonly unknown[]).includes(sidecar.dataset)) {
-    fail(`the sidecar ${jsonPath} names data set ${JSON.stringify(sidecar.dataset)}, not one of ${DATASET_NAMES.join(', ')}`);
-  }
-  if (dataset === undefined) hintFor = sidecar.dataset;
-  if (dataset !== undefined && sidecar.dataset !== dataset) {
-    fail(`it holds a classifier trained on ${DATASET_TITLES[sidecar.dataset]}, not ${DATASET_TITLES[dataset]}`);
-  }
-  if (JSON.stringify(sidecar.architecture) !== JSON.stringify(ARCHITECTURE)) {
-    fail(`the sidecar describes architecture '${sidecar.architecture?.name}' with other layers than this code's '${ARCHITECTURE.name}'`);
-  }
-  // The layout the code expects, without building a GPU model: the parameter names and shapes.
-  const expected = expectedParameters();
-  const got = JSON.stringify(sidecar.parameters);
-  if (got !== JSON.stringify(expected)) fail(`its parameter list does not match the architecture (expected ${JSON.stringify(expected)})`);
-  const total = expected.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-  if (bytes.length !== total * 4 || sidecar.bytes !== bytes.length) {
-    fail(`has ${bytes.length} bytes; the architecture needs ${total * 4} (the sidecar says ${sidecar.bytes})`);
-  }
-  const sum = sha256Hex(bytes);
-  if (sum !== sidecar.sha256) fail(`its SHA-256 is ${sum} but the sidecar records ${sidecar.sha256} (corrupt or partly written)`);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  for (let i = 0; i < all.length; i++) if (!Number.isFinite(all[i]!)) fail(`value ${i} is ${all[i]}`);
-  const state: Record<string, Float32Array> = {};
-  let off = 0;
-  for (const p of expected) {
-    const n = p.shape.reduce((x, y) => x * y, 1);
-    state[p.name] = all.subarray(off, off + n);
-    off += n;
-  }
-  return { sidecar, state };
+  const trainedOn = named as DatasetName;
+  if (dataset !== undefined && trainedOn !== dataset) fail(`it holds a classifier trained on ${DATASET_TITLES[trainedOn]}, not ${DATASET_TITLES[dataset]}`, dataset);
+  return { sidecar: sidecar as WeightsSidecar, state };
 }
 
 /** Parameter names and shapes of LeNet5, in its order (must match namedParameters()). */
@@ -320,13 +242,17 @@ export interface Classified {
 
 /** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys) and
  *  `dataset` the images it was trained on (its features are meaningful for those). */
-export class LeNetClassifier {
+export class LeNetClassifier implements FeatureNetwork {
+  readonly label = 'LeNet-5';
+  readonly featureDim = FEATURE_DIM;
+
   private constructor(
     readonly model: LeNet5,
     readonly sha256: string,
     readonly dataset: DatasetName,
     /** The sidecar it was loaded from (null for a model trained in this process). */
     readonly sidecar: WeightsSidecar | null,
+    readonly statsFile: string | null = null,
   ) {
     model.eval();
   }
@@ -337,7 +263,7 @@ export class LeNetClassifier {
     const { sidecar, state } = readWeights(path, dataset);
     const model = new LeNet5(rt, 0);
     model.load(state);
-    return new LeNetClassifier(model, sidecar.sha256, sidecar.dataset, sidecar);
+    return new LeNetClassifier(model, sidecar.sha256, sidecar.dataset, sidecar, testStatsPath(path, sidecar.dataset));
   }
 
   /** The committed classifier of a data set (lenet-<dataset>.weights), verified. */

@@ -50,8 +50,9 @@ export class SweepStore {
     };
   }
 
+  /** Where evaluations keep the test images' feature statistics (eval --reference-cache DIR). */
   get referenceCache(): string {
-    return join(this.dir, 'fid-reference.json');
+    return this.dir;
   }
 
   sweepDir(name: string): string {

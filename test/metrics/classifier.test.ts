@@ -210,7 +210,7 @@ describe('posit-gan classifier (command line)', () => {
   it('rejects a bad action or option with exit code 2 before touching the GPU', async () => {
     const bad = await cli('fit');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/expected 'train' or 'test', got 'fit'/);
+    expect(bad.stderr).toMatch(/expected 'train', 'test' or 'stats', got 'fit'/);
     const zero = await cli('train', '--epochs', '0');
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--epochs must be in 1\.\.1000/);
