@@ -145,13 +145,13 @@ describe('experiment table1', () => {
     let settled = false;
     t.catch(() => {}).finally(() => (settled = true));
     // Like a Ctrl-C once both children are training.
-    const logs = ['fp32', 'p8+'].map((r) => join(root, 'runs', 'stop-table1', `${r}.log`));
+    const logs = ['fp32', 'p8+'].map((r) => join(root, 'runs', 'stop-table1', `${r}-s1.log`));
     while (!settled && !logs.every((l) => existsSync(l) && readFileSync(l, 'utf8').includes('"type":"step"'))) await new Promise((r) => setTimeout(r, 200));
     abort.abort('SIGINT');
     await expect(t).rejects.toThrow(Table1Interrupted);
     await expect(t).rejects.toThrow(/interrupted \(SIGINT\) before the table was written/);
     for (const r of ['fp32', 'p8+']) {
-      const m = JSON.parse(readFileSync(join(root, 'runs', 'stop-table1', r, 'manifest.json'), 'utf8'));
+      const m = JSON.parse(readFileSync(join(root, 'runs', 'stop-table1', `${r}-s1`, 'manifest.json'), 'utf8'));
       expect([m.status, m.interruptedBy], r).toEqual(['interrupted', 'SIGINT']);
       expect(m.step).toBeGreaterThan(0);
       expect(m.step).toBeLessThan(400);
