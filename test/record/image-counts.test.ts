@@ -1,0 +1,82 @@
+// Op counts of the ops the image-to-image and super-resolution GANs add, against numbers worked out by
+// hand from the shapes. Conventions as in matmul-counts.test.ts: memory is each tensor a kernel reads
+// or writes, once, in its value bits; a sum of k terms is k - 1 adds.
+
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Gpu } from '../../engine/device/gpu.ts';
+import * as ops from '../../engine/ops/index.ts';
+import { quantizeRaw } from '../../engine/quant/quantizer.ts';
+import type { Runtime } from '../../engine/runtime.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
+import { openTestRuntime, randomTensor } from '../engine/harness.ts';
+import { at, backwardFrom, expectRecords, mem, op, recordOps } from './counts.ts';
+
+let gpu: Gpu;
+let rt: Runtime;
+beforeAll(async () => {
+  ({ gpu, rt } = await openTestRuntime());
+});
+afterAll(() => gpu?.destroy());
+
+const input = (shape: number[], seed: number, grad = true) => randomTensor(rt, shape, seed, grad);
+const P16 = parseFormat('p16e2');
+
+describe('spatial rearrangement op counts', () => {
+  it('reflectionPad2d: a copy forward (in the input lattice), a sum per input backward', async () => {
+    // x [2, 3, 4, 5] on the p16e2 lattice, pads [left 1, right 2, top 3, bottom 1]: output [2, 3, 8, 8].
+    const xs = 2 * 3 * 4 * 5; // 120
+    const ys = 2 * 3 * 8 * 8; // 384
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const x = quantizeRaw(input([2, 3, 4, 5], 1, false), { format: P16 });
+        x.requiresGrad = true;
+        const y = rt.inLayer('pad', () => ops.reflectionPad2d(x, [1, 2, 3, 1]));
+        backwardFrom(y, input([2, 3, 8, 8], 2, false));
+      }),
+    );
+    expectRecords(records, [
+      // (the quantizer that put x on the lattice, outside the layer)
+      ...at('forward', '', [{ kind: 'convert', from: 'fp32', to: 'p16e2', rounding: 'nearest', count: xs }]),
+      ...at('forward', 'pad', [mem('read', 'activations', 'p16e2', xs, 16), mem('write', 'activations', 'p16e2', ys, 16)]),
+      ...at('backward', 'pad', [
+        // 384 output gradients summed into 120 inputs: 384 - 120 adds
+        op('add', 'fp32', ys - xs),
+        mem('read', 'errors', 'fp32', ys, 32),
+        mem('write', 'errors', 'fp32', xs, 32),
+      ]),
+    ]);
+  });
+
+  it('upsampleNearest2d by [2, 3]: a copy forward, f_h f_w - 1 adds per input backward', async () => {
+    const xs = 3 * 2 * 3 * 4; // 72
+    const ys = xs * 6; // 432
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const x = input([3, 2, 3, 4], 3);
+        const y = rt.inLayer('up', () => ops.upsampleNearest2d(x, [2, 3]));
+        backwardFrom(y, input([3, 2, 6, 12], 4, false));
+      }),
+    );
+    expectRecords(records, [
+      ...at('forward', 'up', [mem('read', 'activations', 'fp32', xs, 32), mem('write', 'activations', 'fp32', ys, 32)]),
+      ...at('backward', 'up', [op('add', 'fp32', xs * 5), mem('read', 'errors', 'fp32', ys, 32), mem('write', 'errors', 'fp32', xs, 32)]),
+    ]);
+  });
+
+  it('pixelShuffle: one permuting copy forward and one backward, no arithmetic, in the values\' lattice', async () => {
+    const n = 2 * 8 * 3 * 5; // 240
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const x = quantizeRaw(input([2, 8, 3, 5], 5, false), { format: P16 });
+        x.requiresGrad = true;
+        const y = rt.inLayer('shuffle', () => ops.pixelShuffle(x, 2));
+        backwardFrom(y, quantizeRaw(input([2, 2, 6, 10], 6, false), { format: P16 }));
+      }),
+    );
+    expectRecords(records, [
+      ...at('forward', '', [{ kind: 'convert', from: 'fp32', to: 'p16e2', rounding: 'nearest', count: 2 * n }]),
+      ...at('forward', 'shuffle', [mem('read', 'activations', 'p16e2', n, 16), mem('write', 'activations', 'p16e2', n, 16)]),
+      ...at('backward', 'shuffle', [mem('read', 'errors', 'p16e2', n, 16), mem('write', 'errors', 'p16e2', n, 16)]),
+    ]);
+  });
+});
