@@ -79,4 +79,30 @@ describe('spatial rearrangement op counts', () => {
       ...at('backward', 'shuffle', [mem('read', 'errors', 'p16e2', n, 16), mem('write', 'errors', 'p16e2', n, 16)]),
     ]);
   });
+
+  it('concat (the channel concatenation of dense blocks): each pair copy reads both parts and writes the whole, in their lattice when they share one', async () => {
+    // a [2, 3, 4, 4], b [2, 1, 4, 4], c [2, 2, 4, 4] on p16e2; d plain float32. Three parts: two pair copies.
+    const plane = 2 * 16;
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const [a, b, c] = [[2, 3, 4, 4], [2, 1, 4, 4], [2, 2, 4, 4]].map((s, i) => quantizeRaw(input(s, 10 + i, false), { format: P16 }));
+        rt.inLayer('cat', () => ops.concat([a!, b!, c!], 1));
+        rt.inLayer('mixed', () => ops.concat([a!, input([2, 1, 4, 4], 20, false)], 1));
+      }),
+    );
+    expectRecords(records, [
+      ...at('forward', '', [{ kind: 'convert', from: 'fp32', to: 'p16e2', rounding: 'nearest', count: 6 * plane }]),
+      ...at('forward', 'cat', [
+        mem('read', 'activations', 'p16e2', 3 * plane + plane, 16),
+        mem('write', 'activations', 'p16e2', 4 * plane, 16),
+        mem('read', 'activations', 'p16e2', 4 * plane + 2 * plane, 16),
+        mem('write', 'activations', 'p16e2', 6 * plane, 16),
+      ]),
+      ...at('forward', 'mixed', [
+        mem('read', 'activations', 'p16e2', 3 * plane, 16),
+        mem('read', 'activations', 'fp32', plane, 32),
+        mem('write', 'activations', 'fp32', 4 * plane, 32),
+      ]),
+    ]);
+  });
 });
