@@ -137,6 +137,8 @@ export type UnaryOp = keyof typeof UNARY;
 export const BINARY = {
   add: { expr: 'a + b', ops: { add: 1 } },
   sub: { expr: 'a - b', ops: { add: 1 } },
+  // a + p0 b: a residual connection with scaling (x + 0.2 f(x) in ESRGAN's dense blocks) in one pass.
+  add_scaled: { expr: 'a + p0 * b', ops: { mul: 1, add: 1 } },
   mul: { expr: 'a * b', ops: { mul: 1 } },
   div: { expr: 'a / b', ops: { div: 1 } },
   maximum: { expr: 'max(a, b)', ops: { max: 1 } },

@@ -194,3 +194,69 @@ describe('value-moving ops keep their input lattice', () => {
     });
   });
 });
+
+describe('residual scaling and the losses', () => {
+  const meanOf = (v: Float64Array) => Float64Array.of(v.reduce((s, x) => s + x, 0) / v.length);
+  const bce = (x: number, y: number) => Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+
+  it('addScaled: x + 0.2 f (ESRGAN) on a ragged image, and broadcasting a per-channel term', async () => {
+    const shape = [2, 3, 4, 5];
+    await checkOp({ rt, what: 'addScaled', inputs: [inp(shape, 60), inp(shape, 61)], gpu: (a, b) => ops.addScaled(a, b, 0.2), cpu: (a, b) => a.map((v, i) => v + 0.2 * b[i]!) });
+    await checkOp({
+      rt,
+      what: 'addScaled broadcast',
+      inputs: [inp(shape, 62), inp([3, 1, 1], 63)],
+      gpu: (a, b) => ops.addScaled(a, b, -1.5),
+      cpu: (a, b) => a.map((v, i) => v - 1.5 * b[Math.floor(i / 20) % 3]!),
+    });
+    rt.scope(() => expect(() => ops.addScaled(ops.full(rt, [2], 0), ops.full(rt, [2], 0), NaN)).toThrow(/finite number, got NaN/));
+  });
+
+  it('l1Loss (mean, sum, none): gradients of input and target', async () => {
+    const shape = [3, 2, 5];
+    const abs = (a: Float64Array, b: Float64Array) => a.map((v, i) => Math.abs(v - b[i]!));
+    await checkOp({ rt, what: 'l1 mean', inputs: [inp(shape, 70), inp(shape, 71)], gpu: (a, b) => ops.l1Loss(a, b), cpu: (a, b) => meanOf(abs(a, b)) });
+    await checkOp({ rt, what: 'l1 sum', inputs: [inp(shape, 72), inp(shape, 73)], gpu: (a, b) => ops.l1Loss(a, b, { reduction: 'sum' }), cpu: (a, b) => Float64Array.of(abs(a, b).reduce((s, v) => s + v, 0)) });
+    await checkOp({ rt, what: 'l1 none', inputs: [inp([7], 74), inp([7], 75)], gpu: (a, b) => ops.l1Loss(a, b, { reduction: 'none' }), cpu: abs });
+  });
+
+  it('l1Loss: the gradient where input equals target is 0 (PyTorch), and shapes must match', async () => {
+    await rt.scope(async () => {
+      const x = Tensor.fromArray(rt, [1, 2, 3], [3]);
+      x.requiresGrad = true;
+      ops.backward(ops.l1Loss(x, Tensor.fromArray(rt, [1, 0, 5], [3]), { reduction: 'sum' }));
+      expect(Array.from(await x.grad!.read())).toEqual([0, 1, -1]);
+      expect(() => ops.l1Loss(x, ops.full(rt, [1, 3], 0))).toThrow(/l1Loss: input \[3\] and target \[1, 3\] must have the same shape/);
+    });
+  });
+
+  for (const who of ['discriminator', 'generator'] as const) {
+    for (const shape of [[5, 1], [3, 1, 2, 2]]) {
+      it(`relativisticAverageBce for the ${who}, logits [${shape}]: both batches' gradients`, async () => {
+        const t = who === 'discriminator' ? 1 : 0;
+        await checkOp({
+          rt,
+          what: `ragan ${who} [${shape}]`,
+          inputs: [inp(shape, 80, -3, 3), inp(shape, 81, -3, 3)],
+          gpu: (r, f) => ops.relativisticAverageBce(r, f, who),
+          cpu: (r, f) => {
+            const [mr, mf] = [meanOf(r)[0]!, meanOf(f)[0]!];
+            const lr = r.reduce((s, v) => s + bce(v - mf, t), 0) / r.length;
+            const lf = f.reduce((s, v) => s + bce(v - mr, 1 - t), 0) / f.length;
+            return Float64Array.of((lr + lf) / 2);
+          },
+        });
+      });
+    }
+  }
+
+  it('relativisticAverageBce: a real batch judged far more real than the fake one costs the discriminator little and the generator much', async () => {
+    await rt.scope(async () => {
+      const real = Tensor.fromArray(rt, [8, 9, 10], [3, 1]);
+      const fake = Tensor.fromArray(rt, [-9, -8, -10], [3, 1]);
+      expect(await ops.relativisticAverageBce(real, fake, 'discriminator').item()).toBeLessThan(1e-6);
+      expect(await ops.relativisticAverageBce(real, fake, 'generator').item()).toBeGreaterThan(17);
+      expect(() => ops.relativisticAverageBce(real, fake, 'critic' as 'generator')).toThrow(/'discriminator' or 'generator'/);
+    });
+  });
+});

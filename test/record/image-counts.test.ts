@@ -105,4 +105,74 @@ describe('spatial rearrangement op counts', () => {
       ]),
     ]);
   });
+
+  it('addScaled x + k f: one multiply and one add per element; backward scales f\'s gradient only', async () => {
+    const n = 2 * 3 * 5 * 4; // 120
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const [x, f] = [input([2, 3, 5, 4], 30), input([2, 3, 5, 4], 31)];
+        const y = rt.inLayer('res', () => ops.addScaled(x, f, 0.2));
+        backwardFrom(y, input([2, 3, 5, 4], 32, false));
+      }),
+    );
+    expectRecords(records, [
+      ...at('forward', 'res', [op('mul', 'fp32', n), op('add', 'fp32', n), mem('read', 'activations', 'fp32', 2 * n, 32), mem('write', 'activations', 'fp32', n, 32)]),
+      // x's gradient is g itself; f's is 0.2 g (+ 0)
+      ...at('backward', 'res', [op('mul', 'fp32', n), op('add', 'fp32', n), mem('read', 'errors', 'fp32', n, 32), mem('write', 'errors', 'fp32', n, 32)]),
+    ]);
+  });
+
+  it('l1Loss (reduction none): |a - b| forward; g sign(a - b) backward for the input only', async () => {
+    const n = 3 * 7; // 21
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const y = ops.l1Loss(input([3, 7], 33), input([3, 7], 34, false), { reduction: 'none' });
+        backwardFrom(y, input([3, 7], 35, false));
+      }),
+    );
+    expectRecords(records, [
+      ...at('forward', '', [op('add', 'fp32', n), mem('read', 'activations', 'fp32', 2 * n, 32), mem('write', 'activations', 'fp32', n, 32)]),
+      ...at('backward', '', [op('add', 'fp32', n), op('max', 'fp32', n), op('mul', 'fp32', n), mem('read', 'errors', 'fp32', 3 * n, 32), mem('write', 'errors', 'fp32', n, 32)]),
+    ]);
+  });
+
+  it('instanceNorm without affine: the batch-norm passes over N*C planes (training statistics, no running buffers)', async () => {
+    // x [2, 3, 4, 5]: n = 120 elements in c = 6 planes of 20.
+    const [n, c] = [120, 6];
+    const records = await recordOps(rt, () =>
+      rt.scope(() => {
+        const x = input([2, 3, 4, 5], 40);
+        const y = rt.inLayer('norm', () => ops.instanceNorm(x));
+        backwardFrom(y, input([2, 3, 4, 5], 41, false));
+      }),
+    );
+    expectRecords(records, [
+      ...at('forward', 'norm', [
+        mem('write', 'activations', 'fp32', 2 * c, 32), // the unit weight and zero bias per plane (fills)
+        // mean (n - c add, c div), centred variance (n add, n mul, n - c add, c div), invstd (c add,
+        // c sqrt, c div), apply (x - mean) invstd w + b (2n add, 2n mul)
+        op('add', 'fp32', n - c + n + (n - c) + c + 2 * n),
+        op('mul', 'fp32', 3 * n),
+        op('div', 'fp32', 3 * c),
+        op('sqrt', 'fp32', c),
+        mem('read', 'activations', 'fp32', 3 * n, 32), // x: mean pass, variance pass, apply
+        mem('write', 'activations', 'fp32', 2 * c, 32), // saved [mean | invstd]
+        mem('read', 'activations', 'fp32', 2 * c, 32),
+        mem('read', 'weights', 'fp32', 2 * c, 32), // weight and bias
+        mem('write', 'activations', 'fp32', n, 32),
+      ]),
+      ...at('backward', 'norm', [
+        // plane sums of g and g xhat (n add, 2n mul, 2(n - c) add), then gx (3n add, 4n mul, n div)
+        op('add', 'fp32', n + 2 * (n - c) + 3 * n),
+        op('mul', 'fp32', 2 * n + 4 * n),
+        op('div', 'fp32', n),
+        mem('read', 'errors', 'fp32', 4 * n, 32), // g and x in each pass
+        mem('read', 'errors', 'fp32', 4 * c, 32), // saved statistics in each pass
+        mem('write', 'gradients', 'fp32', 2 * c, 32),
+        mem('read', 'weights', 'fp32', c, 32),
+        mem('read', 'gradients', 'fp32', 2 * c, 32),
+        mem('write', 'errors', 'fp32', n, 32),
+      ]),
+    ]);
+  });
 });
