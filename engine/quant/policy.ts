@@ -15,7 +15,7 @@
 //                residual sum of a Residual container)
 //                  output -> quantizer(elementwise, elementwise)
 //   pass         (Sequential, Flatten, DenseBlock, ReflectionPad2d, Upsample, PixelShuffle): nothing;
-//                their children or input are already quantized (see PASS_THROUGH below).
+//                their children or input are already quantized (see the note above TREATMENT).
 // A kind the table does not name (a layer class added without classifying it, or a kind forced past
 // the type checker) is an error naming the kind and the layer: guessing float32 or elementwise would
 // quietly train a different model than the recipe describes.
@@ -31,7 +31,7 @@ import type { Recipe } from './recipe.ts';
 /** How the policy quantizes a layer (see the top of this file). */
 export type Treatment = 'matmul' | 'elementwise' | 'pass';
 
-// PASS_THROUGH: padding, nearest upsampling and pixel shuffle (and a DenseBlock's concatenation) move
+// Pass-through layers that are not containers: padding, nearest upsampling and pixel shuffle (and a DenseBlock's concatenation) move
 // values and compute none. docs/method.md section 5.1: "all other operations work on posit(16, 2)
 // values, and a value is rounded to posit(8, 2) again when it enters the next matmul or convolution";
 // these layers sit between a rounded output and the next layer (a convolution in both reference
@@ -49,8 +49,9 @@ export type Treatment = 'matmul' | 'elementwise' | 'pass';
 //    `matmul.inputError`, or an elementwise layer's quantizer), and their own gradients are sums (a
 //    value copied k times receives the sum of k gradients): the same sums autograd forms for a tensor
 //    used k times, which the engine rounds where the producer's output quantizer rounds its error.
-// test/quant/policy.test.ts checks that, inside a network, a pass-through pad gives bit for bit the
-// outputs and weight gradients an elementwise treatment gives under p8+ and fp8.
+// test/quant/policy.test.ts checks that, inside a network, passing padding, upsampling and pixel shuffle
+// through gives bit for bit the outputs and weight gradients that rounding them for real gives under
+// p8+ and fp8.
 const TREATMENT: Readonly<Record<LayerKind, Treatment>> = {
   Linear: 'matmul',
   Conv2d: 'matmul',
