@@ -8,6 +8,8 @@
 //   grad_stats  one workgroup per channel: sum(g) -> gb, sum(g * xhat) -> gw.
 //   grad_input  one thread per element: train  gx = w * invstd * (g - (gb + xhat * gw) / M)
 //                                        eval   gx = w * invstd * g   (the statistics are constants)
+// Instance normalisation runs these passes too, on a view whose channels are the (sample, channel)
+// planes (engine/ops/batchnorm.ts, instanceNorm).
 
 import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
