@@ -336,10 +336,11 @@ ${epilogueWgsl(e, s.acc)}
 
 alias Wide = array<u32, ${W}>;
 
+// The wide integers use their low nw words: enough for M_n (the callers' n), the rest stays 0.
 // x = x * m + v (m <= 256, v < 256): 16-bit halves keep every partial product below 2^25.
-fn wide_mad(x: ptr<function, Wide>, m: u32, v: u32) {
+fn wide_mad(x: ptr<function, Wide>, m: u32, v: u32, nw: u32) {
   var carry = v;
-  for (var i = 0u; i < ${u32(W)}; i++) {
+  for (var i = 0u; i < nw; i++) {
     let lo = ((*x)[i] & 0xffffu) * m + carry;
     let hi = ((*x)[i] >> 16u) * m + (lo >> 16u);
     (*x)[i] = (lo & 0xffffu) | (hi << 16u);
@@ -347,9 +348,9 @@ fn wide_mad(x: ptr<function, Wide>, m: u32, v: u32) {
   }
 }
 
-// The table's W-word integer at word offset t, compared with x: x > table?
-fn wide_greater(x: ptr<function, Wide>, t: u32) -> bool {
-  for (var i = ${W - 1}; i >= 0; i--) {
+// The table's integer at word offset t, compared with x: x > table?
+fn wide_greater(x: ptr<function, Wide>, t: u32, nw: u32) -> bool {
+  for (var i = i32(nw) - 1; i >= 0; i--) {
     let a = (*x)[i];
     let b = buf_tables[t + u32(i)];
     if (a != b) { return a > b; }
@@ -357,10 +358,10 @@ fn wide_greater(x: ptr<function, Wide>, t: u32) -> bool {
   return false;
 }
 
-// x = x - table (two's complement over the W words).
-fn wide_sub(x: ptr<function, Wide>, t: u32) {
+// x = x - table (two's complement over the nw words).
+fn wide_sub(x: ptr<function, Wide>, t: u32, nw: u32) {
   var borrow = 0u;
-  for (var i = 0u; i < ${u32(W)}; i++) {
+  for (var i = 0u; i < nw; i++) {
     let a = (*x)[i];
     let b = buf_tables[t + i];
     let d = a - b - borrow;
@@ -369,14 +370,14 @@ fn wide_sub(x: ptr<function, Wide>, t: u32) {
   }
 }
 
-// 32 bits of the sign-extended x starting at bit b (b may be negative: zeros below bit 0).
-fn wide_bits(x: ptr<function, Wide>, b: i32, fill: u32) -> u32 {
+// 32 bits of x, sign-extended (fill) from nw words, starting at bit b (zeros below bit 0).
+fn wide_bits(x: ptr<function, Wide>, b: i32, fill: u32, nw: u32) -> u32 {
   if (b <= -32) { return 0u; }
   if (b < 0) { return (*x)[0] << u32(-b); }
   let w = u32(b) >> 5u;
   let o = u32(b) & 31u;
-  let lo = select(fill, (*x)[min(w, ${u32(W - 1)})], w < ${u32(W)});
-  let hi = select(fill, (*x)[min(w + 1u, ${u32(W - 1)})], w + 1u < ${u32(W)});
+  let lo = select(fill, (*x)[min(w, ${u32(W - 1)})], w < nw);
+  let hi = select(fill, (*x)[min(w + 1u, ${u32(W - 1)})], w + 1u < nw);
   return select((lo >> o) | (hi << (32u - o)), lo, o == 0u);
 }
 
@@ -411,16 +412,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       v[l] = (d * buf_tables[${u32(T.inv)} + l]) % m;
     }
     // C mod M_n = sum v_l M_l (Horner, from the top digit), then the symmetric representative.
+    // M_n < 2^(cover + 1), and |C| < 2^cover takes cover + 1 bits with its sign: nw words hold both.
+    let nw = min(${u32(W)}, (buf_tables[${u32(T.cover)} + n] + 1u) / 32u + 1u);
     var x: Wide;
-    for (var l = n; l > 0u; l--) { wide_mad(&x, buf_tables[${u32(T.mod)} + l - 1u], v[l - 1u]); }
+    for (var l = n; l > 0u; l--) { wide_mad(&x, buf_tables[${u32(T.mod)} + l - 1u], v[l - 1u], nw); }
     var fill = 0u;
-    if (wide_greater(&x, ${u32(T.half)} + n * ${u32(W)})) {
-      wide_sub(&x, ${u32(T.prod)} + n * ${u32(W)});
+    if (wide_greater(&x, ${u32(T.half)} + n * ${u32(W)}, nw)) {
+      wide_sub(&x, ${u32(T.prod)} + n * ${u32(W)}, nw);
       fill = 0xffffffffu;
     }
     // The quire holds C * 2^(loA + loB) (two's complement, sign-extended to its top limb).
     let sh = i32(buf_info_a[ia] + buf_info_b[ib]);
-    for (var l = 0; l < ${L}; l++) { q[l] = wide_bits(&x, 32 * l - sh, fill); }
+    for (var l = 0; l < ${L}; l++) { q[l] = wide_bits(&x, 32 * l - sh, fill, nw); }
   }
   store_quire(z, i, j, q);
 }

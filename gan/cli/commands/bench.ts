@@ -10,6 +10,7 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts
 const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {
   quantize: { summary: 'quantize / encode / decode throughput per format and size, against an f32 copy', load: async () => (await import('../../bench/quantize.ts')).default },
   matmul: { summary: 'GEMM GFLOP/s per operand variant (f32, packed codes, p16e2 output, quire) and size n', load: async () => (await import('../../bench/matmul.ts')).default },
+  quire: { summary: 'exact quire GEMM TFLOP/s (p8e2 -> p16e2) per method beside the f32 kernel; --check: bit-exactness', load: async () => (await import('../../bench/quire.ts')).default },
   conv: { summary: 'conv2d / convTranspose2d GFLOP/s per operand variant on DCGAN-like layers, per batch', load: async () => (await import('../../bench/conv.ts')).default },
   train: { summary: 'GAN training iterations and images per second per recipe and batch size', load: async () => (await import('../../bench/train.ts')).default },
 };
@@ -71,6 +72,7 @@ function context(values: Values): BenchContext {
     });
   }
   if (values.profile === true) ctx.profile = true;
+  if (values.check === true) ctx.check = true;
   if (str(values, 'submit-every') !== undefined) ctx.submitEvery = int(values, 'submit-every', 64, 1, 1 << 20);
   return ctx;
 }
@@ -101,7 +103,11 @@ the wall clock around each submit, and the results say so. The median of the rep
                     (default cgan), recipes (default fp32,fp16,bf16,p8,p8+,fp8) and batch sizes
                     (default 64,256); --reps is the number of timed iterations
   --profile         train: also time each kernel of one more iteration on its own (a breakdown by
-                    kernel, GPU timestamps; the whole iteration runs slower while profiled)
+                    kernel, GPU timestamps; the whole iteration runs slower while profiled);
+                    quire: the same for one run of each sliced quire method
+  --check           quire: no timing; every quire method this device has against the per-product
+                    quire on random and adversarial operands, exit status 1 on any difference
+                    (--sizes n gives n x n x n shapes instead of the default set)
   --submit-every N  train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software
                     adapter; a large N submits only when the losses are read back)
 
@@ -119,6 +125,7 @@ ${GPU_OPTIONS_HELP}`,
     batches: { type: 'string' },
     batch: { type: 'string' },
     profile: { type: 'boolean' },
+    check: { type: 'boolean' },
     'submit-every': { type: 'string' },
   },
   positionals: true,
