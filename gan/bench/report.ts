@@ -30,6 +30,8 @@ export interface BenchContext {
   profile?: boolean;
   /** Training benchmarks: dispatches per submit (Runtime's submitEvery). */
   submitEvery?: number;
+  /** quire: compare every method with the per-product quire instead of timing (exit 1 on a difference). */
+  check?: boolean;
 }
 
 export interface Benchmark {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { QUIRE_CASES } from '../../gan/bench/quire-cases.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -95,6 +96,38 @@ describe('posit-gan bench', () => {
     expect(row!.meanIterationsPerSecond).toBeCloseTo(2 / row!.windowSeconds, 10);
     expect(row!.iterationsPerSecond).toBeCloseTo(1 / row!.medianSeconds, 10);
     expect(stdout).toMatch(/2 timed iterations after 1 warm-up/);
+  });
+
+  it('quire: f32 first, then each quire method with its ratio to the f32 row of the same run', async () => {
+    const { stdout, json } = await runBench('quire', '--sizes', '32', '--reps', '2', '--warmup', '1');
+    const rows = json.results as { what: string; variant: string; size: number; value: number; unit: string; peer: string | null; peerValue: number | null; ratio: number | null; moduli: number | null }[];
+    expect(rows.map((r) => r.variant)).toEqual(['f32', 'p8e2-quire-mac', 'p8e2-quire']);
+    expect(rows[0]).toMatchObject({ what: 'gemm', peer: null, ratio: null });
+    for (const r of rows.slice(1)) {
+      expect(r).toMatchObject({ what: 'quire', size: 32, unit: 'TFLOP/s', peer: 'posit-gan f32', peerValue: rows[0]!.value });
+      expect(r.ratio).toBeCloseTo(r.value / rows[0]!.value, 12);
+    }
+    // Codes of magnitude <= 1: rows span 25 bits; at K = 32, 25 + 25 + 5 + 1 = 56 bits need 8 moduli.
+    expect(rows[2]!.moduli).toBe(8);
+    expect(stdout).toContain("outputs of every sliced variant equal the per-product quire's");
+  });
+
+  it('quire --check: every method bit-exact against the per-product quire, one line per case', async () => {
+    const r = await bench('quire', '--check', '--sizes', '24');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/24x24x24 +saturated +\d+ +ok/);
+    expect(r.stdout).toContain(`all ${QUIRE_CASES.length} comparisons bit-exact`);
+  });
+
+  it('quire --subgroup-matrix: runs the tensor-core variant, or says the adapter lacks the feature and how Dawn enables it', async () => {
+    const r = await bench('quire', '--check', '--sizes', '16', '--subgroup-matrix');
+    if (r.code === 0) {
+      expect(r.stdout).toContain('sliced-subgroup-matrix');
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/does not offer 'chromium-experimental-subgroup-matrix'.*allow_unsafe_apis/s);
+      expect(r.stderr).not.toMatch(/\bat \w+ \(/); // a message, not a stack trace
+    }
   });
 
   it('rejects an unknown benchmark with exit code 2', async () => {

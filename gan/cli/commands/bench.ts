@@ -15,6 +15,7 @@ const DEFAULT_WARMUP = 2;
 const BENCHMARKS: Record<string, { summary: string; warmup?: number; load: () => Promise<Benchmark> }> = {
   quantize: { summary: 'quantize / encode / decode throughput per format and size, against an f32 copy', load: async () => (await import('../../bench/quantize.ts')).default },
   matmul: { summary: 'GEMM GFLOP/s per operand variant (f32, packed codes, p16e2 output, quire) and size n', load: async () => (await import('../../bench/matmul.ts')).default },
+  quire: { summary: 'exact quire GEMM TFLOP/s (p8e2 -> p16e2) per method beside the f32 kernel; --check: bit-exactness', load: async () => (await import('../../bench/quire.ts')).default },
   conv: { summary: 'conv2d / convTranspose2d GFLOP/s per operand variant on DCGAN-like layers, per batch', load: async () => (await import('../../bench/conv.ts')).default },
   train: { summary: 'GAN training iterations and images per second per recipe and batch size', warmup: 30, load: async () => (await import('../../bench/train.ts')).default },
 };
@@ -76,6 +77,7 @@ function context(values: Values, defaultWarmup: number): BenchContext {
     });
   }
   if (values.profile === true) ctx.profile = true;
+  if (values.check === true) ctx.check = true;
   if (str(values, 'submit-every') !== undefined) ctx.submitEvery = int(values, 'submit-every', 64, 1, 1 << 20);
   return ctx;
 }
@@ -107,7 +109,11 @@ the wall clock around each submit, and the results say so. The median of the rep
                     (default 64,256); --reps is the number of timed iterations; it reports their
                     median and their mean (iterations / the timed window's wall-clock time)
   --profile         train: also time each kernel of one more iteration on its own (a breakdown by
-                    kernel, GPU timestamps; the whole iteration runs slower while profiled)
+                    kernel, GPU timestamps; the whole iteration runs slower while profiled);
+                    quire: the same for one run of each sliced quire method
+  --check           quire: no timing; every quire method this device has against the per-product
+                    quire on random and adversarial operands, exit status 1 on any difference
+                    (--sizes n gives n x n x n shapes instead of the default set)
   --submit-every N  train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software
                     adapter; a large N submits only when the losses are read back)
 
@@ -125,6 +131,7 @@ ${GPU_OPTIONS_HELP}`,
     batches: { type: 'string' },
     batch: { type: 'string' },
     profile: { type: 'boolean' },
+    check: { type: 'boolean' },
     'submit-every': { type: 'string' },
   },
   positionals: true,
