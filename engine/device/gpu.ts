@@ -177,17 +177,21 @@ export class Gpu {
     this.device.pushErrorScope('internal');
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
-    let result: T;
+    // The scopes are popped whatever fn did; an error they caught explains more than fn's own
+    // (which is usually its consequence), so it is the one thrown.
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
-      result = await fn();
-    } finally {
-      const validation = await guard(this.device.popErrorScope(), `${op}: validation scope`);
-      const oom = await guard(this.device.popErrorScope(), `${op}: out-of-memory scope`);
-      const internal = await guard(this.device.popErrorScope(), `${op}: internal scope`);
-      const e = validation ?? oom ?? internal;
-      if (e) throw toOperationError(e, op, wgsl);
+      outcome = { ok: true, value: await fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
     }
-    return result;
+    const validation = await guard(this.device.popErrorScope(), `${op}: validation scope`);
+    const oom = await guard(this.device.popErrorScope(), `${op}: out-of-memory scope`);
+    const internal = await guard(this.device.popErrorScope(), `${op}: internal scope`);
+    const e = validation ?? oom ?? internal;
+    if (e) throw toOperationError(e, op, wgsl);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   /** Copies `size` bytes of `buffer` from `offset` back to the CPU. The buffer needs COPY_SRC. */

@@ -369,7 +369,7 @@ function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Te
   try {
     groups = gemmGrid(c, plan.config, plan.splits, rt.gpu.limits);
   } catch (e) {
-    throw new Error(`${c.op}: tile '${plan.tile}': ${(e as Error).message}`);
+    throw new Error(`${c.op}: tile '${plan.tile}': ${(e as Error).message}`, { cause: e });
   }
   // Code tables lut<i>, in the generator's order (distinct code8 formats of a, then b).
   const lutFormats = [...new Map([spec.a, spec.b].filter((o) => o.storage === 'code8').map((o) => [o.format!.name, o.format!])).values()];

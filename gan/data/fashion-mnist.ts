@@ -74,7 +74,7 @@ function readClasses(dir: string, layout: FashionLayout, help: string): Uint8Arr
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new DatasetMissingError(`dataset file not found: ${path}\n${help}`);
-      throw new Error(`cannot read dataset file ${path}: ${(e as Error).message}`);
+      throw new Error(`cannot read dataset file ${path}: ${(e as Error).message}`, { cause: e });
     }
     let json: unknown;
     try {

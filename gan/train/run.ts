@@ -130,7 +130,7 @@ function readManifest(out: string): ManifestHead {
     return JSON.parse(readFileSync(path, 'utf8')) as ManifestHead;
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is unreadable (${(e as Error).message})`;
-    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`);
+    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`, { cause: e });
   }
 }
 
