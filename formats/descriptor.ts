@@ -7,7 +7,7 @@
 //                                  e5m2: IEEE-like). Both saturate on finite overflow by default:
 //                                  e4m3(sat=0) gives NaN, e5m2(sat=0) gives infinity instead.
 //   e3m2 e2m3 e2m1                 OCP FP6 / FP4 (no infinities, no NaN, subnormals, saturating)
-//   e4m3q e5m2q                    the paper's QPyTorch-style FP8 halves (METHOD.md section 5): no
+//   e4m3q e5m2q                    the paper's QPyTorch-style FP8 halves (docs/method.md section 6): no
 //                                  subnormals, no inf/NaN, exponents -b..+b, ties away from zero,
 //                                  saturating, QPyTorch's underflow rule
 //   e<E>m<M>                       any other IEEE-like minifloat (subnormals, inf, NaN, ties to even)
@@ -104,7 +104,7 @@ const ieee = (e: number, m: number): FloatFields => ({
 });
 type FloatFields = Omit<FloatFormat, never>;
 
-/** QPyTorch-style float as the paper's fork emulates it (METHOD.md section 5). Exponents -b..+b with
+/** QPyTorch-style float as the paper's fork emulates it (docs/method.md section 6). Exponents -b..+b with
  *  b = 2^(e-1) - 1 live in fields 1..2^e - 1 (bias b + 1); field 0 is zero. */
 const qtorch = (e: number, m: number): FloatFields => ({
   family: 'float',

@@ -1,4 +1,4 @@
-// The fast posit tanh of the paper (METHOD.md section 4), exactly as this project defines it. This
+// The fast posit tanh of the paper (docs/method.md section 4), exactly as this project defines it. This
 // is the TypeScript reference; shaders/fast-tanh.ts generates the WGSL that must match it bit for bit.
 //
 // The bit trick needs es = 0. In p16e0, every value in [0, 1] is a multiple of 2^-14 and its code,
@@ -31,7 +31,7 @@
 import { encode } from './codec.ts';
 import { parseFormat } from './descriptor.ts';
 
-/** The paper's correction constants (METHOD.md section 4, from the authors' code). */
+/** The paper's correction constants (docs/method.md section 4, from the authors' code). */
 export const FAST_TANH_DELTA = 0.06795;
 export const FAST_TANH_THETA = 0.7583;
 

@@ -1,7 +1,7 @@
 // Compound components: what one operation costs, built from table entries by the rules below, each
 // result carrying the formula and the entries it used (so every picojoule can be traced).
 //
-// Rules (ENERGY.md "Derived defaults" unless marked as this model's choice):
+// Rules (docs/energy-sources.md section 7 unless marked as this model's choice):
 // - float op in format e<E>m<M>: the table entry float_unit{e,m}.<op>.
 // - posit(n) op: a table entry posit_unit{n}.<op> if a user table gives one (a synthesis result beats
 //   a ratio); for n < 8, mul and add come from P8: x (n/8)^2 for mul, x (n/8) for add; otherwise kappa
@@ -16,7 +16,7 @@
 // - MAC = multiply + accumulate + accumulator register write (per bit of the accumulator); mixed
 //   operand formats pay the dearer multiplier [model's choice]. Accumulate into a format: that format's
 //   add; into the quire (16n bits): int add(q) + alignment shift(q).
-// - quire -> posit rounding: 2 int adds of the quire's width as recorded (ENERGY.md's fp32 -> posit
+// - quire -> posit rounding: 2 int adds of the quire's width as recorded (docs/energy-sources.md section 7's fp32 -> posit
 //   rule with the quire's width for the 32 bits). [model's choice] The MAC's quire width is
 //   quireBitsPerPositBit x n (the op-count schema does not record it on mac records).
 // - fast posit sigmoid / tanh: the constants fast_sigmoid_int_adds / fast_tanh_int_adds x an n-bit add.
@@ -147,7 +147,7 @@ export class CostModel {
     const direct = this.lib.find('posit_unit', { n: f.n }, action);
     if (direct) return this.fromEntry(direct);
     const kappa = this.params.kappa;
-    // ENERGY.md's own rule for narrow posits' mul and add comes before any float reference.
+    // The sources' own rule for narrow posits' mul and add (docs/energy-sources.md section 7) comes before any float reference.
     const p8 = this.params.positReference['8'];
     if (f.n < 8 && p8 !== undefined && (action === 'mul' || action === 'add')) {
       const k = action === 'mul' ? (f.n / 8) ** 2 : f.n / 8;

@@ -2,7 +2,7 @@
 // fp8, p6+t) so the `energy` comparison can be exercised before the engine records real counts:
 //   npx tsx hw-model/make-synthetic.ts OUTDIR
 //   bin/posit-gan energy OUTDIR/synthetic-cgan-train-*.opcounts.json --normalize-to synthetic-cgan-train-p8+
-// The shapes approximate an MLP conditional GAN on MNIST and the recipes follow METHOD.md section 5 in
+// The shapes approximate an MLP conditional GAN on MNIST and the recipes follow docs/method.md section 5 in
 // outline only; the numbers these files lead to are not results.
 
 import { mkdirSync, writeFileSync } from 'node:fs';

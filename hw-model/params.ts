@@ -54,8 +54,8 @@ export type ParamOverrides = Partial<Omit<ModelParams, 'memory'>> & { memory?: P
 /** Architecture assumptions with no published source (see README.md "Parameters"). */
 export const ASSUMED_DEFAULTS = {
   positAccumulator: 'recorded',
-  // ENERGY.md: P8 against e4m3, P16 against fp16; fp32 for P32 and e3m2 (OCP FP6, the same 3-bit
-  // significand as p6e1) for P6 by the same rule. P6 mul and add follow ENERGY.md's narrowing from P8
+  // docs/energy-sources.md section 7: P8 against e4m3, P16 against fp16; fp32 for P32 and e3m2 (OCP FP6, the same 3-bit
+  // significand as p6e1) for P6 by the same rule. P6 mul and add follow that section's narrowing from P8
   // instead (components.ts); the P6 reference prices its other ops (div, sqrt, tanh, sigmoid).
   positReference: { '6': 'e3m2', '8': 'e4m3', '16': 'fp16', '32': 'fp32' } as Readonly<Record<string, string>>,
   memory: { dram: 'LPDDR4', sramKB: 32, rfReadsPerMacOperand: 1, sramPassesPerRecordedBit: 1, onChipRoles: [] as TensorRole[] },

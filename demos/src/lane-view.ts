@@ -1,4 +1,5 @@
-// The card of one training run: its sample grid, its loss curves and its numbers.
+// The card of one training run: its sample grid, its loss curves, its numbers, and a button that saves
+// its op counts (the file `posit-gan energy` reads) while it is paused.
 
 import { drawGrid } from './grid.ts';
 import { drawLossChart } from './chart.ts';
@@ -29,6 +30,8 @@ export class LaneView {
   private readonly caption: HTMLElement;
   private readonly chart: HTMLCanvasElement;
   private readonly note: HTMLElement;
+  private readonly save: HTMLButtonElement;
+  private savedUrl: string | null = null;
   private readonly values = new Map<StatKey, HTMLElement>();
   /** The training step the sample grid shows, or null before the first. */
   sampledStep: number | null = null;
@@ -61,6 +64,14 @@ export class LaneView {
     }
     this.note = el('p', { className: 'lane-note' });
     this.note.hidden = true;
+    this.save = el('button', {
+      className: 'save-counts',
+      textContent: 'Save op counts',
+      title: 'The op counts of the training steps so far, as an .opcounts.json file (for `posit-gan energy`); while paused',
+    });
+    this.save.type = 'button';
+    this.save.disabled = true;
+    this.save.addEventListener('click', () => this.saveCounts());
     // About 40 CSS pixels per image, whatever the grid's size; narrower screens shrink it (max-width).
     this.samples.style.width = `${columns * 2.5}rem`;
     this.root = el(
@@ -72,10 +83,26 @@ export class LaneView {
         'div',
         { className: 'lane-body' },
         el('figure', {}, this.samples, this.caption, el('p', { className: 'hint', textContent: conditional ? 'Fixed latent vectors; row i shows digit i.' : 'Fixed latent vectors.' })),
-        el('div', {}, el('figure', {}, this.chart, legend), stats, this.note),
+        el('div', {}, el('figure', {}, this.chart, legend), stats, this.note, this.save),
       ),
     );
     this.root.dataset.recipe = lane.recipe;
+  }
+
+  /** Saving needs a paused run (the counts of whole steps) with at least one step. */
+  setSaveEnabled(paused: boolean): void {
+    this.save.disabled = !paused || this.lane.trainer.step === 0;
+  }
+
+  /** Offers the run's op counts as a download (a Blob URL kept until the next save). */
+  private saveCounts(): void {
+    const file = this.lane.opCounts();
+    if (this.savedUrl) URL.revokeObjectURL(this.savedUrl);
+    this.savedUrl = URL.createObjectURL(new Blob([`${JSON.stringify(file, null, 2)}\n`], { type: 'application/json' }));
+    const a = el('a');
+    a.href = this.savedUrl;
+    a.download = `${file.run.name}.opcounts.json`;
+    a.click();
   }
 
   private set(key: StatKey, text: string, value?: number): void {

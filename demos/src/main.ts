@@ -138,6 +138,7 @@ class App {
     ui.start.disabled = this.busy || (hasRun && !running && this.run!.lanes.every((l) => l.stopped));
     ui.reset.disabled = this.busy || !hasRun;
     this.deploy.setEnabled(!this.busy);
+    this.run?.views.forEach((v) => v.setSaveEnabled(!running && !this.busy));
   }
 
   private createRun(): Run {

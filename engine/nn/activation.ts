@@ -8,12 +8,14 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { Layer } from './module.ts';
 
 export class ReLU extends Layer {
+  override readonly kind = 'ReLU';
   protected run(x: Tensor): Tensor {
     return relu(x);
   }
 }
 
 export class LeakyReLU extends Layer {
+  override readonly kind = 'LeakyReLU';
   constructor(
     rt: Runtime,
     readonly negativeSlope = 0.01,
@@ -26,12 +28,14 @@ export class LeakyReLU extends Layer {
 }
 
 export class Tanh extends Layer {
+  override readonly kind = 'Tanh';
   protected run(x: Tensor): Tensor {
     return tanh(x);
   }
 }
 
 export class Sigmoid extends Layer {
+  override readonly kind = 'Sigmoid';
   protected run(x: Tensor): Tensor {
     return sigmoid(x);
   }
@@ -39,6 +43,7 @@ export class Sigmoid extends Layer {
 
 /** Flattens dimensions startDim.. into one (default: all but the batch dimension). */
 export class Flatten extends Layer {
+  override readonly kind = 'Flatten';
   constructor(
     rt: Runtime,
     readonly startDim = 1,
@@ -57,6 +62,7 @@ export class Flatten extends Layer {
  * a run is reproducible from its seed (save `counter` to resume one exactly).
  */
 export class Dropout extends Layer {
+  override readonly kind = 'Dropout';
   counter = 0;
   constructor(
     rt: Runtime,

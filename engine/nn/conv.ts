@@ -48,12 +48,14 @@ abstract class ConvBase extends Layer {
 
   protected checkInput(x: Tensor, channels: number): void {
     if (x.rank !== 4 || x.shape[1] !== channels) {
-      throw new Error(`${this.path || this.constructor.name}: input [${x.shape.join(', ')}] does not match [N, ${channels}, H, W]`);
+      throw new Error(`${this.path || this.kind}: input [${x.shape.join(', ')}] does not match [N, ${channels}, H, W]`);
     }
   }
 }
 
 export class Conv2d extends ConvBase {
+  override readonly kind = 'Conv2d';
+
   constructor(
     rt: Runtime,
     readonly inChannels: number,
@@ -73,6 +75,8 @@ export class Conv2d extends ConvBase {
 }
 
 export class ConvTranspose2d extends ConvBase {
+  override readonly kind = 'ConvTranspose2d';
+
   constructor(
     rt: Runtime,
     readonly inChannels: number,

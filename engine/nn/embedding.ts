@@ -9,6 +9,7 @@ import { normalArray, toRng, type RngLike } from './init.ts';
 import { Layer } from './module.ts';
 
 export class Embedding extends Layer<Indices> {
+  override readonly kind = 'Embedding';
   readonly weight: Tensor;
 
   constructor(

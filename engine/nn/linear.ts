@@ -13,6 +13,7 @@ export interface LinearOptions {
 }
 
 export class Linear extends Layer {
+  override readonly kind = 'Linear';
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
@@ -31,7 +32,7 @@ export class Linear extends Layer {
 
   protected run(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
-      throw new Error(`${this.path || 'Linear'}: input [${x.shape.join(', ')}] does not match [batch, ${this.inFeatures}]`);
+      throw new Error(`${this.path || this.kind}: input [${x.shape.join(', ')}] does not match [batch, ${this.inFeatures}]`);
     }
     const o = this.operands({ input: x, weight: this.weight, bias: this.bias, kernel: {} });
     return linear(o.input, o.weight, { ...o.kernel, ...(o.bias ? { bias: o.bias } : {}) });

@@ -13,10 +13,11 @@
 //                      hooks that swap how a layer computes, e.g. deployment's fast posit tanh in
 //                      place of the generator's output Tanh (gan/deploy/hook.ts).
 //   output(site, y)    every layer: after it computed y (e.g. re-quantize a batch-norm output).
-// `site` names the layer (its dotted path and class) so a recipe can treat layers differently.
+// `site` names the layer (its dotted path and kind) so a recipe can treat layers differently.
 // All run inside the layer's op-count scope. Without a hook a layer runs in float32.
 
 import { parameter } from '../autograd/tape.ts';
+import type { LayerKind } from './kinds.ts';
 import type { Epilogue, MatmulOptions } from '../ops/matmul.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -26,8 +27,8 @@ export interface Site {
   readonly module: Module;
   /** Dotted path from the root module ('' for the root). */
   readonly path: string;
-  /** The layer class, e.g. 'Linear'. */
-  readonly kind: string;
+  /** The layer's declared kind, e.g. 'Linear' (engine/nn/kinds.ts). */
+  readonly kind: LayerKind;
 }
 
 /** What a recipe may ask of a Linear / Conv layer's kernel: the fused epilogue's output format and
@@ -57,6 +58,10 @@ export interface LayerHook {
 export type StateDict = Record<string, Float32Array>;
 
 export abstract class Module {
+  /** What this module is, e.g. 'Linear' or 'CganGenerator', for messages (and, on a Layer, for the
+   *  precision policy). A string literal declared by each class: class names do not survive a
+   *  minifying bundler. */
+  abstract readonly kind: string;
   training = true;
   hook: LayerHook | null = null;
   private parent: Module | null = null;
@@ -71,10 +76,6 @@ export abstract class Module {
   get path(): string {
     const up = this.parent?.path;
     return up ? `${up}.${this.localName}` : this.localName;
-  }
-
-  get site(): Site {
-    return { module: this, path: this.path, kind: this.constructor.name };
   }
 
   /** Registers a parameter: uploads `data` as a leaf that requires grad, kept out of scopes. */
@@ -106,7 +107,7 @@ export abstract class Module {
 
   private checkName(name: string): void {
     if (!name || name.includes('.')) throw new Error(`invalid member name '${name}' (non-empty, no dots)`);
-    if (this.params.has(name) || this.buffers.has(name) || this.children.has(name)) throw new Error(`'${name}' is already registered on ${this.constructor.name}`);
+    if (this.params.has(name) || this.buffers.has(name) || this.children.has(name)) throw new Error(`'${name}' is already registered on ${this.kind}`);
   }
 
   /** [dotted name, tensor] of every parameter, depth first in registration order. */
@@ -174,11 +175,11 @@ export abstract class Module {
       const parts = [];
       if (missing.length) parts.push(`missing ${missing.map((k) => `'${k}'`).join(', ')}`);
       if (unexpected.length) parts.push(`unexpected ${unexpected.map((k) => `'${k}'`).join(', ')}`);
-      throw new Error(`${this.constructor.name}.load: ${parts.join('; ')}`);
+      throw new Error(`${this.kind}.load: ${parts.join('; ')}`);
     }
     for (const [k, t] of own) {
       const v = state[k]!;
-      if (v.length !== t.size) throw new Error(`${this.constructor.name}.load: '${k}' has ${v.length} values, but the module's is [${t.shape.join(', ')}] (${t.size} values)`);
+      if (v.length !== t.size) throw new Error(`${this.kind}.load: '${k}' has ${v.length} values, but the module's is [${t.shape.join(', ')}] (${t.size} values)`);
     }
     // queue.writeBuffer runs ahead of work still recorded in the encoder: submit that first, so it
     // reads the old values and everything recorded later reads the new ones.
@@ -201,6 +202,13 @@ export abstract class Module {
 
 /** A module with a forward pass; hooks and op-count naming are applied around `run`. */
 export abstract class Layer<I = Tensor> extends Module {
+  /** The layer's kind: one of LAYER_KINDS (engine/nn/kinds.ts), which the precision policy classifies. */
+  abstract override readonly kind: LayerKind;
+
+  get site(): Site {
+    return { module: this, path: this.path, kind: this.kind };
+  }
+
   forward(x: I): Tensor {
     return this.scoped(() => {
       const y = this.hook?.replace?.(this.site, x) ?? this.run(x);

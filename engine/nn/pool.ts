@@ -17,6 +17,8 @@ abstract class Pool2d extends Layer {
 
 /** Max pooling; the stride defaults to the kernel size, as in PyTorch. */
 export class MaxPool2d extends Pool2d {
+  override readonly kind = 'MaxPool2d';
+
   protected run(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, this.options);
   }
@@ -24,6 +26,8 @@ export class MaxPool2d extends Pool2d {
 
 /** Average pooling; the stride defaults to the kernel size, as in PyTorch. */
 export class AvgPool2d extends Pool2d {
+  override readonly kind = 'AvgPool2d';
+
   protected run(x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, this.options);
   }

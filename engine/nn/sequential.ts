@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { Layer } from './module.ts';
 
 export class Sequential extends Layer {
+  override readonly kind = 'Sequential';
   readonly layers: readonly Layer[];
 
   constructor(rt: Runtime, ...layers: Layer[]) {

@@ -1,10 +1,10 @@
-// The fast posit tanh (METHOD.md section 4) as a graph op: the WGSL of shaders/fast-tanh.ts run
+// The fast posit tanh (docs/method.md section 4) as a graph op: the WGSL of shaders/fast-tanh.ts run
 // through the elementwise kernel generator, so it shares its dispatch, shapes and pipeline cache.
 // The semantics (p16e0 container, sigmoid bit trick, the corrected variant) are those of the
 // TypeScript reference formats/fast-tanh.ts, which the result matches bit for bit.
 //
 // The result is float32 holding p16e0 values in [-1, 1] (out.lattice = p16e0). Backward, for
-// completeness: grad * (1 - y^2) with y the approximated output (METHOD.md section 4). Op counts: the
+// completeness: grad * (1 - y^2) with y the approximated output (docs/method.md section 4). Op counts: the
 // elementwise kernel counts its memory traffic; this op adds one fast tanh per element in the p16e0
 // container.
 
@@ -13,7 +13,7 @@ import { FAST_TANH_CODECS, fastTanhFnName, fastTanhWgsl } from '../../shaders/fa
 import { codecLibrary } from '../../shaders/codecs/index.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { binaryRaw, elementwise, requireF32 } from './elementwise.ts';
+import { binaryRaw, elementwise, requireF32 } from './elementwise-raw.ts';
 
 const P16E0 = parseFormat('p16e0');
 

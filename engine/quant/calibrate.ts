@@ -1,4 +1,4 @@
-// The paper's calibration rule (METHOD.md sections 2 and 3): a histogram of log2|x| over the nonzero
+// The paper's calibration rule (docs/method.md sections 2 and 3): a histogram of log2|x| over the nonzero
 // values of the first training iteration, 20 equal bins spanning [min, max] of those logs (numpy's
 // default), and t = floor(0 - left edge of the fullest bin). For weights, t is the exponent bias
 // (scale by 2^t before encoding); for gradients it sets the loss scale s = 2^t, which moves the centre

@@ -1,26 +1,97 @@
 // A recipe applied to a model: the LayerHook that puts the recipe's quantizers at every quantization
 // point of a forward pass (engine/nn/module.ts explains the hook), and the optimizer precision that
 // covers the update side (gradients, optimizer state, master weights, the packed forward copy of the
-// weights with its exponent bias).
+// weights with its exponent bias). docs/method.md section 5 says where the paper quantizes.
 //
-// For each Linear / Conv layer:
-//   input  -> quantizer(forward: matmul.input, backward: matmul.inputError)
-//   weight -> the optimizer's packed forward copy (matmul.weight, bias t), or encoded here when there
-//             is no optimizer (inference)
-//   matmul/conv with wide accumulation, epilogue rounding to matmul.output
-//   output -> quantizer(forward: none, backward: matmul.error)
-// Every other layer's output -> quantizer(elementwise, elementwise). Containers (Sequential) and pure
-// reshapes (Flatten) pass through.
+// Each layer is treated by its declared kind (engine/nn/kinds.ts), through TREATMENT below, which
+// names every kind:
+//   matmul       (Linear, Conv2d, ConvTranspose2d)
+//                  input  -> quantizer(forward: matmul.input, backward: matmul.inputError)
+//                  weight -> the optimizer's packed forward copy (matmul.weight, bias t), or encoded
+//                            here when there is no optimizer (inference)
+//                  matmul/conv with wide accumulation, epilogue rounding to matmul.output
+//                  output -> quantizer(forward: none, backward: matmul.error)
+//   elementwise  (activations, batch and instance norm, pooling, dropout, embedding lookups, the
+//                residual sum of a Residual container)
+//                  output -> quantizer(elementwise, elementwise)
+//   pass         (Sequential, Flatten, DenseBlock, ReflectionPad2d, Upsample, PixelShuffle): nothing;
+//                their children or input are already quantized (see the note above TREATMENT).
+// A kind the table does not name (a layer class added without classifying it, or a kind forced past
+// the type checker) is an error naming the kind and the layer: guessing float32 or elementwise would
+// quietly train a different model than the recipe describes.
 
 import type { Format } from '../../formats/descriptor.ts';
+import type { LayerKind } from '../nn/kinds.ts';
 import type { LayerHook, Operands, Site } from '../nn/module.ts';
 import type { OptimizerPrecision } from '../optim/optimizer.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { encode, quantizer, type QuantSpec } from './quantizer.ts';
 import type { Recipe } from './recipe.ts';
 
-const MATMUL_LAYERS = new Set(['Linear', 'Conv2d', 'ConvTranspose2d']);
-const PASS_THROUGH = new Set(['Sequential', 'Flatten']);
+/** How the policy quantizes a layer (see the top of this file). */
+export type Treatment = 'matmul' | 'elementwise' | 'pass';
+
+// Pass-through layers that are not containers: padding, nearest upsampling and pixel shuffle (and a DenseBlock's concatenation) move
+// values and compute none. docs/method.md section 5.1: "all other operations work on posit(16, 2)
+// values, and a value is rounded to posit(8, 2) again when it enters the next matmul or convolution";
+// these layers sit between a rounded output and the next layer (a convolution in both reference
+// models), so:
+//  - forward, every value they output is a copy of a value their producer already rounded (to
+//    `elementwise`, or to `matmul.output`, which equals it in every built-in recipe). Re-rounding a
+//    value on its lattice returns it unchanged under nearest and stochastic rounding alike, so an
+//    `elementwise` quantizer here would be a no-op (the output carries the input's lattice, so the
+//    quantizer would not even run a kernel). Where the input is on no lattice (the model's input
+//    image before the CycleGAN generator's first ReflectionPad2d), pass-through leaves it to be
+//    rounded once, by the next convolution's `matmul.input`, as every model's images enter its first
+//    layer; an `elementwise` rounding there would round the image twice (to p16, then p8), which the
+//    paper does not do.
+//  - backward, the error reaching them was rounded by their consumer (a convolution's
+//    `matmul.inputError`, or an elementwise layer's quantizer), and their own gradients are sums (a
+//    value copied k times receives the sum of k gradients): the same sums autograd forms for a tensor
+//    used k times, which the engine rounds where the producer's output quantizer rounds its error.
+// test/quant/policy.test.ts checks that, inside a network, passing padding, upsampling and pixel shuffle
+// through gives bit for bit the outputs and weight gradients that rounding them for real gives under
+// p8+ and fp8.
+const TREATMENT: Readonly<Record<LayerKind, Treatment>> = {
+  Linear: 'matmul',
+  Conv2d: 'matmul',
+  ConvTranspose2d: 'matmul',
+  Embedding: 'elementwise',
+  BatchNorm1d: 'elementwise',
+  BatchNorm2d: 'elementwise',
+  InstanceNorm2d: 'elementwise',
+  ReLU: 'elementwise',
+  LeakyReLU: 'elementwise',
+  Tanh: 'elementwise',
+  Sigmoid: 'elementwise',
+  Dropout: 'elementwise',
+  MaxPool2d: 'elementwise',
+  AvgPool2d: 'elementwise',
+  // The residual sum x + k f(x) is an "other op" (section 5.1): its result is rounded.
+  Residual: 'elementwise',
+  ReflectionPad2d: 'pass',
+  Upsample: 'pass',
+  PixelShuffle: 'pass',
+  Flatten: 'pass',
+  Sequential: 'pass',
+  DenseBlock: 'pass',
+};
+
+/** A layer whose kind the precision policy does not classify. */
+export class UnknownLayerKindError extends Error {
+  override name = 'UnknownLayerKindError';
+}
+
+/** The policy's treatment of the layer at `site`; throws UnknownLayerKindError for a kind it does not know. */
+export function treatmentOf(site: Pick<Site, 'path' | 'kind'>): Treatment {
+  const kind: string = site.kind;
+  if (Object.hasOwn(TREATMENT, kind)) return TREATMENT[kind as LayerKind];
+  throw new UnknownLayerKindError(
+    `precision policy: layer '${site.path || '(root)'}' has kind '${kind}', which the policy does not know, so it cannot tell ` +
+      `where to quantize it. Add '${kind}' to LAYER_KINDS in engine/nn/kinds.ts and classify it in TREATMENT in ` +
+      `engine/quant/policy.ts (matmul, elementwise or pass), as docs/method.md section 5.2 describes; the policy does not guess.`,
+  );
+}
 
 export interface PolicyOptions {
   /** The packed forward copy of a weight (the optimizer's), when training. */
@@ -40,6 +111,10 @@ export class PrecisionPolicy implements LayerHook {
   }
 
   operands(site: Site, o: Operands): Operands {
+    const t = treatmentOf(site);
+    if (t !== 'matmul') {
+      throw new Error(`precision policy: layer '${site.path || '(root)'}' of kind '${site.kind}' handed matmul operands, but the policy treats '${site.kind}' as ${t}: classify it as matmul in engine/quant/policy.ts, or do not call operands() from it`);
+    }
     const m = this.recipe.matmul;
     const input = m.input || m.inputError ? quantizer(o.input, this.spec(m.input), this.spec(m.inputError)) : o.input;
     let weight = o.weight;
@@ -55,13 +130,18 @@ export class PrecisionPolicy implements LayerHook {
   }
 
   output(site: Site, y: Tensor): Tensor {
-    if (PASS_THROUGH.has(site.kind)) return y;
-    if (MATMUL_LAYERS.has(site.kind)) {
-      const e = this.recipe.matmul.error;
-      return e ? quantizer(y, null, this.spec(e)) : y;
+    switch (treatmentOf(site)) {
+      case 'pass':
+        return y;
+      case 'matmul': {
+        const e = this.recipe.matmul.error;
+        return e ? quantizer(y, null, this.spec(e)) : y;
+      }
+      case 'elementwise': {
+        const f = this.recipe.elementwise;
+        return f ? quantizer(y, this.spec(f), this.spec(f)) : y;
+      }
     }
-    const f = this.recipe.elementwise;
-    return f ? quantizer(y, this.spec(f), this.spec(f)) : y;
   }
 }
 

@@ -33,6 +33,11 @@ export class OpRecorder {
     }
   }
 
+  /** Adds counts recorded before (e.g. saved with a checkpoint): a resumed run's counts continue them. */
+  addRecords(records: readonly OpRecord[]): void {
+    for (const { phase, layer, ...entry } of records) this.add(entry as OpEntry, phase, layer);
+  }
+
   records(): OpRecord[] {
     return [...this.items.values()].map((r) => ({ ...r }));
   }

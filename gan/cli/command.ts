@@ -13,6 +13,8 @@ export interface Command {
   readonly summary: string;
   /** Full help text (usage line, description, options). */
   readonly help: string;
+  /** Help for a sub-command named in the positionals (`sweep status --help`), if it has its own. */
+  helpFor?(positionals: string[]): string | undefined;
   readonly options: Options;
   /** Whether positional arguments are accepted. */
   readonly positionals?: boolean;
@@ -28,11 +30,33 @@ export function isUsageError(e: unknown): boolean {
   return e instanceof UsageError || e instanceof FormatSpecError;
 }
 
+/**
+ * `--steps -1` as `--steps=-1`: node:util reads a value that starts with a dash as a missing value
+ * ("argument is ambiguous"), so a negative number would never reach the option's own check and its
+ * message. Only options that take a value, and only values that are numbers.
+ */
+function joinNegativeNumbers(options: Options, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    const spec = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
+    if (spec?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /** Parses argv for a command, turning node:util's errors into UsageErrors. */
 export function parseCommandLine(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeNumbers(cmd.options, argv),
       options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: cmd.positionals ?? false,
       strict: true,

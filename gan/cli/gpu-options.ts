@@ -9,6 +9,8 @@ export const GPU_OPTIONS: Options = {
   backend: { type: 'string' },
   'dawn-flag': { type: 'string', multiple: true },
   'subgroup-matrix': { type: 'boolean' },
+  // Read by bin/posit-gan before parsing (gan/cli/relay.ts); declared here so every GPU command accepts it.
+  verbose: { type: 'boolean' },
 };
 
 export const GPU_OPTIONS_HELP = `Device options:
@@ -18,7 +20,12 @@ export const GPU_OPTIONS_HELP = `Device options:
   --backend NAME                    Dawn backend: vulkan, metal, d3d12, ... (default: Dawn's choice)
   --dawn-flag FLAG                  pass a flag to dawn.node, e.g. enable-dawn-features=disable_robustness
                                     (repeatable)
-  --subgroup-matrix                 request chromium-experimental-subgroup-matrix (tensor cores)`;
+  --subgroup-matrix                 request chromium-experimental-subgroup-matrix (tensor cores; adds
+                                    --dawn-flag enable-dawn-features=allow_unsafe_apis): exact-quire
+                                    GEMMs of 8-bit operands then run on the i8 subgroup matrices;
+                                    an adapter without them is an error, not a fallback
+  --verbose                         also show Dawn's own warnings on stderr (its two
+                                    'maxDynamic... artificially reduced' lines, hidden by default)`;
 
 export function gpuOptionsFrom(values: Values): GpuOptions {
   const o: GpuOptions = { adapter: oneOf(values, 'adapter', ['auto', 'hardware', 'software'] as const, 'auto') };
@@ -42,5 +49,6 @@ export function gpuArgsFrom(values: Values): string[] {
   const flags = values['dawn-flag'];
   if (Array.isArray(flags)) for (const f of flags) args.push('--dawn-flag', String(f));
   if (values['subgroup-matrix'] === true) args.push('--subgroup-matrix');
+  if (values.verbose === true) args.push('--verbose');
   return args;
 }

@@ -53,6 +53,19 @@ export async function runDeployment(rt: Runtime, gan: Gan, deployment: Deploymen
   }
 }
 
+/** Runs `fn` with no recorder attached. The one-time encoding of a deployment's weights belongs to no
+ *  recipe's per-pass counts, nor to what the caller's recorder counts (the browser demo keeps its
+ *  training run's recorder attached to the runtime): the command line never counts it either. */
+async function uncounted<T>(rt: Runtime, fn: () => Promise<T>): Promise<T> {
+  const was = rt.recorder;
+  rt.recorder = undefined;
+  try {
+    return await fn();
+  } finally {
+    rt.recorder = was;
+  }
+}
+
 /** One recipe's outcome. */
 export interface DeployRow extends GeneratedRun {
   /** The row's name: the recipe name, or `export:<recipe>` for an export file's generator. */
@@ -96,7 +109,7 @@ export async function evaluateRecipes(
   const reference = await runDeployment(rt, gan, null, inputs, batch);
   const rows: DeployRow[] = [];
   for (const recipe of recipes) {
-    const deployment = await prepareDeployment(gan.G, recipe);
+    const deployment = await uncounted(rt, () => prepareDeployment(gan.G, recipe));
     try {
       const row = await deployRow(rt, gan, deployment, recipe.name, inputs, batch, reference.images);
       rows.push(row);

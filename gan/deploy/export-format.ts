@@ -2,7 +2,8 @@
 // model, the deployment recipe and every tensor's format, exponent bias, shape and place, a payload of
 // packed code words, and a SHA-256 of everything before it. This module only turns bytes into a
 // validated structure and back; gan/deploy/export.ts builds and instantiates generators from it, and
-// gan/deploy/export-node.ts reads and writes files. Browser-safe (Web Crypto for the checksum).
+// gan/deploy/files.ts reads and writes the files (readExportFile, writeExportFile). Browser-safe (Web
+// Crypto for the checksum).
 
 import { codesPerWord, parseFormat } from '../../formats/descriptor.ts';
 import { MAX_BIAS } from '../../formats/codec.ts';

@@ -9,6 +9,7 @@ import type { Gpu } from '../../engine/device/gpu.ts';
 import type { OpCountsFile } from '../../engine/record/schema.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { commit } from '../io/provenance.ts';
 import { pngBytes } from '../io/png-node.ts';
 import type { RasterImage } from '../io/png.ts';
 import type { Gan } from '../models/gan.ts';
@@ -46,6 +47,8 @@ export async function openExport(gpu: Gpu, path: string): Promise<ExportedGenera
 export interface ComparisonOptions {
   /** A run directory: the float32 reference and the recipes' source. */
   checkpoint?: string;
+  /** Accept an older checkpoint when the newest is damaged (see restoreRun). */
+  allowOlder?: boolean;
   recipes: readonly DeployRecipe[];
   /** An export file, run as one more row (compared with the checkpoint's reference when given). */
   exportFile?: string;
@@ -72,7 +75,7 @@ function sameInputsModel(a: Gan, b: Gan): boolean {
 /** Runs the comparison; nothing is written (see writeComparison). */
 export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promise<Comparison> {
   if (!o.checkpoint && !o.exportFile) throw new Error('deployment needs a run directory (--checkpoint) or an export file (--export)');
-  const run = o.checkpoint ? restoreRun(gpu, o.checkpoint) : null;
+  const run = o.checkpoint ? restoreRun(gpu, o.checkpoint, { allowOlder: o.allowOlder === true }) : null;
   const exported = o.exportFile ? await openExport(gpu, o.exportFile) : null;
   const gan = run?.gan ?? exported!.gan;
   if (run && exported && !sameInputsModel(run.gan, exported.gan)) {
@@ -97,13 +100,25 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
   for (const row of rows) {
     opcounts.set(
       `${rowFileName(row.label)}.opcounts.json`,
-      row.recorder.toFile({ name: `${name}-deploy-${row.label}`, command: o.commandName, model: gan.kind, recipe: row.label, steps: row.passes, batch: o.batch, device: gpu.adapter.description, created }),
+      row.recorder.toFile({
+        name: `${name}-deploy-${row.label}`,
+        command: o.commandName,
+        model: gan.kind,
+        recipe: row.label,
+        steps: row.passes,
+        batch: o.batch,
+        device: gpu.adapter.description,
+        created,
+        commit: commit(),
+        commandLine: o.command,
+      }),
     );
   }
   const columns = Math.min(o.n, 10);
   const stripRows = [...(reference ? ['fp32 generator (reference)'] : []), ...rows.map((r) => r.label)];
   const result: DeployResult = {
     device: gpu.adapter.description,
+    commit: commit(),
     command: o.command,
     checkpoint: o.checkpoint ?? null,
     export: o.exportFile ?? null,

@@ -14,21 +14,26 @@ import { Conv2d, ConvTranspose2d } from '../../engine/nn/conv.ts';
 import { Embedding } from '../../engine/nn/embedding.ts';
 import { Linear } from '../../engine/nn/linear.ts';
 import { Tanh } from '../../engine/nn/activation.ts';
-import type { Module, Site } from '../../engine/nn/module.ts';
+import { Layer, type Module, type Site } from '../../engine/nn/module.ts';
 import { fastTanh } from '../../engine/ops/fast-tanh.ts';
 import { calibrate, DEFAULT_BINS } from '../../engine/quant/calibrate.ts';
-import { PrecisionPolicy } from '../../engine/quant/policy.ts';
+import { PrecisionPolicy, treatmentOf } from '../../engine/quant/policy.ts';
 import { encode } from '../../engine/quant/quantizer.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import type { DeployRecipe } from './recipes.ts';
 
 type MatmulLayer = Linear | Conv2d | ConvTranspose2d;
 
-/** The layers whose weights the recipe's weight format applies to, by weight parameter name. */
+/** The layers whose weights the recipe's weight format applies to, by weight parameter name: those the
+ *  precision policy treats as matmul layers (by declared kind; an unknown kind is the policy's error). */
 export function matmulWeights(m: Module): Map<string, MatmulLayer> {
   const out = new Map<string, MatmulLayer>();
   for (const mod of m.modules()) {
-    if (mod instanceof Linear || mod instanceof Conv2d || mod instanceof ConvTranspose2d) out.set(`${mod.path}.weight`, mod);
+    if (!(mod instanceof Layer) || treatmentOf(mod.site) !== 'matmul') continue;
+    if (!(mod instanceof Linear || mod instanceof Conv2d || mod instanceof ConvTranspose2d)) {
+      throw new Error(`deployment: layer '${mod.path}' of kind '${mod.kind}' is a matmul layer, but deployment packs the weights of Linear, Conv2d and ConvTranspose2d only: add its weight to MatmulLayer in gan/deploy/hook.ts`);
+    }
+    out.set(`${mod.path}.weight`, mod);
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // is posit(8,1) inference, there posit(8,2) training. A recipe is plain, serialisable data (it is
 // stored in export files and result JSON); `resolveDeployRecipe` validates one and parses its formats.
 //
-// What a recipe quantizes (METHOD.md sections 2, 4, 6; gan/deploy/hook.ts applies it):
+// What a recipe quantizes (docs/method.md sections 2, 4, 5.3, 7.2; gan/deploy/hook.ts applies it):
 //   weights       every Linear / Conv2d / ConvTranspose2d weight, as packed codes of `weights`,
 //                 encoded once with the exponent bias t (value = decode(code) * 2^-t), decoded in the
 //                 matmul's tile loads. Layer biases stay float32: they are added to the wide
@@ -16,6 +16,9 @@
 //   batch norm    evaluation mode (running statistics). Not folded into the preceding layer: it runs
 //                 in float32 on that layer's rounded output and its own output is rounded to
 //                 `activations` (folding would change the weights that the recipe quantizes).
+//                 Instance norm normalises each image by its own statistics (PyTorch's InstanceNorm2d
+//                 in evaluation), likewise on rounded inputs with its output rounded. Padding,
+//                 upsampling and pixel shuffle copy rounded values and add no rounding of their own.
 //   tanh          the generator's output Tanh runs as float32 tanh (`float`), or as the fast posit
 //                 tanh (`fast`: the corrected bit trick in a p16e0 container, engine/ops/fast-tanh.ts)
 //                 on the last layer's rounded output; either result is then rounded to `activations`.
@@ -96,7 +99,7 @@ const SPECS: DeployRecipeSpec[] = [
 
 export const BUILTIN_DEPLOY_RECIPES: Readonly<Record<string, DeployRecipeSpec>> = Object.fromEntries(SPECS.map((s) => [s.name, s]));
 
-/** The paper's deployment comparison (METHOD.md section 6), the default of `deploy --recipes`. */
+/** The paper's deployment comparison (docs/method.md section 7.2), the default of `deploy --recipes`. */
 export const PAPER_DEPLOY_RECIPES: readonly string[] = ['p8', 'p8+', 'p8+t', 'p6', 'p6+', 'p6+t', 'fp16', 'fp8', 'fp6'];
 
 function allowed(): string {

@@ -1,6 +1,6 @@
 // What a deployment comparison reports: one JSON shape (used by `deploy` and `experiment deploy`), a
 // plain-text table, a Markdown page, and the image strip (one row per recipe over the same inputs,
-// the float32 generator first). The paper's reported ranges (METHOD.md section 6, read off bar charts,
+// the float32 generator first). The paper's reported ranges (docs/method.md section 7.2, read off bar charts,
 // about +-0.5 dB) stand beside the measured values as a reference, not as comparable numbers: the
 // paper's generators and data differ. Browser-safe.
 
@@ -8,7 +8,7 @@ import { imageGrid } from '../io/image-grid.ts';
 import type { RasterImage } from '../io/png.ts';
 import type { DeployRow } from './evaluate.ts';
 
-/** The paper's deployment results where METHOD.md gives them. */
+/** The paper's deployment results where docs/method.md section 7.2 gives them. */
 export const PAPER_DEPLOYMENT: Readonly<Record<string, { psnr: [number, number] | null; ssim: string }>> = {
   p8: { psnr: [37, 45], ssim: '~0.99' },
   'p8+': { psnr: [37, 45], ssim: '~0.99' },
@@ -45,6 +45,8 @@ export interface DeployResultRow {
 
 export interface DeployResult {
   device: string;
+  /** The code's commit (gan/io/provenance.ts). */
+  commit: string | null;
   command: string;
   checkpoint: string | null;
   export: string | null;
@@ -152,6 +154,7 @@ export function deployMarkdown(res: DeployResult, title: string): string {
     '',
     `- device: ${res.device}`,
     `- command: \`${res.command}\``,
+    `- code: commit ${res.commit ?? 'unknown'}`,
     `- model: ${res.model}${res.checkpoint ? `, checkpoint \`${res.checkpoint}\`` : ''}${res.step !== null ? ` at step ${res.step} (trained under ${res.train_recipe})` : ''}`,
     `- inputs: ${res.n} evaluation inputs (seed ${res.seed}), batch ${res.batch}`,
     `- reference: ${res.reference ?? 'none'}`,
@@ -164,7 +167,7 @@ export function deployMarkdown(res: DeployResult, title: string): string {
     'PSNR (peak 255) and SSIM (11x11 Gaussian window, sigma 1.5) on the 8-bit pixels the images would be',
     'saved as; PSNR is the mean over images that differ from the reference (identical ones are counted in',
     "`identical`), SSIM the mean over all. `paper`: the ranges the paper reports for its own generators",
-    '(METHOD.md section 6, read off bar charts, about +-0.5 dB) - a reference for the ordering, not',
+    '(docs/method.md section 7.2, read off bar charts, about +-0.5 dB) - a reference for the ordering, not',
     'comparable values.',
     '',
     `![recipes side by side](${res.strip.file}) rows: ${res.strip.rows.join(', ')}`,

@@ -3,6 +3,7 @@
 // durable. A reader (or a run resumed after a crash) sees either the old file or the complete new
 // one, never a partial write. On failure the temporary file is removed and the target is untouched.
 // Rename is atomic only within one file system, hence the same directory.
+// Errors name the file the caller asked for (never the temporary file) and what to do about it.
 
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -20,6 +21,42 @@ function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomUUID().slice(0, 8)}.tmp`);
 }
 
+/** A failed write, described by the caller's path and the system's reason (code kept for callers). */
+export class WriteError extends Error {
+  override name = 'WriteError';
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const REASONS: Record<string, (path: string) => string> = {
+  ENOENT: (p) => `the directory ${dirname(p)} does not exist`,
+  ENOTDIR: (p) => `${dirname(p)} is not a directory`,
+  EACCES: (p) => `permission denied in ${dirname(p)}`,
+  EPERM: (p) => `permission denied in ${dirname(p)}`,
+  EROFS: () => 'the file system is read-only',
+  ENOSPC: () => 'no space left on the device',
+  EDQUOT: () => 'the disk quota is exhausted',
+  EISDIR: (p) => `${p} is a directory`,
+};
+
+/** The error of a failed write of `path`, whatever step failed (temporary file, data, rename). */
+function writeError(path: string, e: unknown): Error {
+  if (e instanceof WriteError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const reason = code && REASONS[code] ? REASONS[code](path) : systemReason(e as Error);
+  return new WriteError(path, code, `cannot write ${path}: ${reason}`);
+}
+
+/** Node's "EMFILE: too many open files, open '/dir/.f.1234.tmp'" without the code and the paths. */
+function systemReason(e: Error): string {
+  return e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/s, '');
+}
+
 function toBytes(c: string | Uint8Array): Uint8Array {
   return typeof c === 'string' ? new TextEncoder().encode(c) : c;
 }
@@ -27,7 +64,9 @@ function toBytes(c: string | Uint8Array): Uint8Array {
 /** Writes `data` to `path` atomically (see above). */
 export async function writeFileAtomic(path: string, data: FileData): Promise<void> {
   const tmp = tempPath(path);
-  const fh = await open(tmp, 'wx', 0o644);
+  const fh = await open(tmp, 'wx', 0o644).catch((e: unknown) => {
+    throw writeError(path, e);
+  });
   let closed = false;
   try {
     for (const c of chunksOf(data)) {
@@ -42,7 +81,7 @@ export async function writeFileAtomic(path: string, data: FileData): Promise<voi
   } catch (e) {
     if (!closed) await fh.close().catch(() => {});
     await rm(tmp, { force: true });
-    throw e;
+    throw isSystemError(e) ? writeError(path, e) : e;
   }
   await syncDirectory(dirname(path));
 }
@@ -50,7 +89,12 @@ export async function writeFileAtomic(path: string, data: FileData): Promise<voi
 /** Synchronous writeFileAtomic, for exit paths where nothing may be left pending. */
 export function writeFileAtomicSync(path: string, data: FileData): void {
   const tmp = tempPath(path);
-  const fd = openSync(tmp, 'wx', 0o644);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw writeError(path, e);
+  }
   let closed = false;
   try {
     for (const c of chunksOf(data)) {
@@ -65,9 +109,14 @@ export function writeFileAtomicSync(path: string, data: FileData): void {
   } catch (e) {
     if (!closed) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw e;
+    throw isSystemError(e) ? writeError(path, e) : e;
   }
   syncDirectorySync(dirname(path));
+}
+
+/** A file-system error (it has an errno code); a data generator's own error passes through as is. */
+function isSystemError(e: unknown): boolean {
+  return typeof (e as NodeJS.ErrnoException)?.code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
 /** JSON (2-space indented, trailing newline) written atomically. */

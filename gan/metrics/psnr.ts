@@ -1,4 +1,4 @@
-// PSNR of 8-bit images, peak 255 (the paper's deployment metric, METHOD.md section 6):
+// PSNR of 8-bit images, peak 255 (the paper's deployment metric, docs/method.md section 7.2):
 //   PSNR = 10 log10(255^2 / MSE), MSE over all pixels (all channels) of one image.
 // Identical images have MSE 0 and an infinite PSNR: they are reported as Infinity here and counted
 // separately by the set summary (gan/metrics/quality.ts), never averaged. Browser-safe.

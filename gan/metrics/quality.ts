@@ -1,5 +1,5 @@
 // PSNR and SSIM over a set of generated images against reference images (deployment evaluation:
-// each recipe's generator outputs against the fp32 generator's, METHOD.md section 6). Both sets are
+// each recipe's generator outputs against the fp32 generator's, docs/method.md section 7.2). Both sets are
 // generator outputs in [-1, 1], NCHW, mapped to the 8-bit pixels they would be saved as first.
 // Browser-safe.
 

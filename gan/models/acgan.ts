@@ -49,6 +49,7 @@ function oneHot(rt: Runtime, labels: Uint32Array | undefined, batch: number, who
 }
 
 class AcganGenerator extends Module implements Generator {
+  override readonly kind = 'AcganGenerator';
   readonly body: Sequential;
 
   constructor(rt: Runtime, rng: InitRng, width: number) {
@@ -77,6 +78,7 @@ class AcganGenerator extends Module implements Generator {
 }
 
 class AcganDiscriminator extends Module implements Discriminator {
+  override readonly kind = 'AcganDiscriminator';
   readonly flatten: Flatten;
   readonly body: Sequential;
 

@@ -31,6 +31,7 @@ function needLabels(labels: Uint32Array | undefined, batch: number, who: string)
 }
 
 class CganGenerator extends Module implements Generator {
+  override readonly kind = 'CganGenerator';
   readonly embed: Embedding;
   readonly body: Sequential;
 
@@ -65,6 +66,7 @@ class CganGenerator extends Module implements Generator {
 }
 
 class CganDiscriminator extends Module implements Discriminator {
+  override readonly kind = 'CganDiscriminator';
   readonly embed: Embedding;
   readonly flatten: Flatten;
   readonly body: Sequential;

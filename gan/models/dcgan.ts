@@ -23,6 +23,7 @@ import { describeModule, type Discriminator, type Gan, type Generator } from './
 const LATENT = 100;
 
 class DcganGenerator extends Module implements Generator {
+  override readonly kind = 'DcganGenerator';
   readonly body: Sequential;
   constructor(rt: Runtime, rng: InitRng, size: 28 | 32, ngf: number) {
     super(rt);
@@ -56,6 +57,7 @@ class DcganGenerator extends Module implements Generator {
 }
 
 class DcganDiscriminator extends Module implements Discriminator {
+  override readonly kind = 'DcganDiscriminator';
   readonly body: Sequential;
   constructor(rt: Runtime, rng: InitRng, size: 28 | 32, ndf: number) {
     super(rt);

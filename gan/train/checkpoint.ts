@@ -1,7 +1,7 @@
-// Training checkpoints: every tensor a run needs to continue (weights, optimizer state, batch-norm
-// statistics) plus JSON metadata (step, RNG and data-order state, loss scale, calibration), in one
-// file with a SHA-256 checksum, written to a temporary file and renamed. Loading verifies the
-// checksum; a corrupt or truncated newest checkpoint is reported and the previous one is used.
+// The checkpoint file container: every tensor a run needs to continue (weights, optimizer state,
+// batch-norm statistics) plus JSON metadata (step, RNG and data-order state, loss scale, calibration,
+// op counts), in one file with a SHA-256 checksum. Decoding verifies the checksum. Which files count,
+// which to load and which to keep is gan/train/checkpoint-store.ts, for any container (a codec).
 //
 // File layout (little-endian):
 //   8 bytes   magic "PGCKPT1\n"
@@ -11,13 +11,9 @@
 //   32 bytes  SHA-256 of everything before it
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomicSync } from '../io/atomic.ts';
 
 const MAGIC = Buffer.from('PGCKPT1\n', 'latin1');
 const VERSION = 1;
-const NAME = /^ckpt-(\d{9})\.pgc$/;
 
 export interface CheckpointData {
   step: number;
@@ -30,8 +26,12 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-export function checkpointPath(dir: string, step: number): string {
-  return join(dir, `ckpt-${String(step).padStart(9, '0')}.pgc`);
+/** A checkpoint container: encodes, and decodes with verification (throwing CheckpointError). */
+export interface CheckpointCodec {
+  /** File name ending, with the dot. */
+  readonly extension: string;
+  encode(c: CheckpointData): Uint8Array;
+  decode(bytes: Buffer, what: string): CheckpointData;
 }
 
 export function encodeCheckpoint(c: CheckpointData): Buffer {
@@ -82,47 +82,4 @@ export function decodeCheckpoint(buf: Buffer, what = 'checkpoint'): CheckpointDa
   return { step: header.step, meta: header.meta, tensors };
 }
 
-/** Writes a checkpoint atomically and keeps only the newest `keep` of them. Returns its path. */
-export function saveCheckpoint(dir: string, c: CheckpointData, keep = 3): string {
-  const path = checkpointPath(dir, c.step);
-  writeFileAtomicSync(path, encodeCheckpoint(c));
-  const all = listCheckpoints(dir);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) unlinkSync(old.path);
-  return path;
-}
-
-export function listCheckpoints(dir: string): { step: number; path: string }[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .map((n) => NAME.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ step: Number(m[1]), path: join(dir, m[0]) }))
-    .sort((a, b) => a.step - b.step);
-}
-
-export interface LoadedCheckpoint {
-  data: CheckpointData;
-  path: string;
-  /** Newer checkpoints that failed verification, with the reason (to report to the user). */
-  skipped: { path: string; reason: string }[];
-}
-
-/** The newest checkpoint in `dir` that verifies; throws if there is none. */
-export function loadLatestCheckpoint(dir: string): LoadedCheckpoint {
-  const all = listCheckpoints(dir).reverse();
-  const skipped: LoadedCheckpoint['skipped'] = [];
-  for (const c of all) {
-    try {
-      return { data: decodeCheckpoint(readFileSync(c.path), c.path), path: c.path, skipped };
-    } catch (e) {
-      skipped.push({ path: c.path, reason: (e as Error).message });
-    }
-  }
-  const why = skipped.length ? ` (${skipped.map((s) => s.reason).join('; ')})` : '';
-  throw new CheckpointError(`no usable checkpoint in ${dir}${why}. Start a new run without --resume, or point --resume at a run directory.`);
-}
+export const PGC_CODEC: CheckpointCodec = { extension: '.pgc', encode: encodeCheckpoint, decode: decodeCheckpoint };

@@ -1,11 +1,13 @@
 // Training configuration: the embedded defaults, a JSON config file holding any of the options, and
-// command-line flags overriding both. Every field is validated with an error naming it.
+// command-line flags overriding both. Every field is validated with an error naming it the way the
+// user gave it: each layer says how to name its keys (`--data-limit` on the command line,
+// `"dataLimit" in run.json` in a config file).
 
 import { MODEL_KINDS, type ModelKind } from '../models/gan.ts';
 
 export interface TrainConfig {
   model: ModelKind;
-  /** A recipe name (fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp) or a path to a recipe JSON file. */
+  /** A recipe name (fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp) or a path to a recipe JSON file. */
   recipe: string;
   /** Training length: steps (generator + discriminator updates), or epochs when set. */
   steps: number;
@@ -27,6 +29,10 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Sample grid every N steps (0: once per epoch) and at the end. */
   sampleEvery: number;
+  /** FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never; fid-curve.ts). */
+  evalEvery: number;
+  /** Generated samples per FID-curve evaluation. */
+  evalN: number;
 }
 
 /** The defaults of every model: the paper's settings (the cgan as its reference trains it, the DCGAN's
@@ -48,6 +54,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   ndf: 32,
   checkpointEvery: 100,
   sampleEvery: 100,
+  evalEvery: 0,
+  evalN: 1000,
 };
 
 /** What differs from DEFAULT_CONFIG for one model when no layer sets it. The acgan is the main job
@@ -69,63 +77,90 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function int(v: unknown, key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** Partial options and how to name one of its keys in a message. */
+export interface ConfigLayer {
+  values: Record<string, unknown>;
+  /** e.g. dataLimit -> '--data-limit' (command line) or '"dataLimit" in run.json' (a file). */
+  name: (key: string) => string;
+  /** Where an unknown key came from, for its message (e.g. 'in run.json'). */
+  where?: string;
+}
+
+/** The command-line spelling of a key: dataLimit -> --data-limit. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function int(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = typeof v === 'string' && /^[+-]?\d+$/.test(v.trim()) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${key} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}, got ${JSON.stringify(v)}`);
   }
   return n;
 }
 
-function pos(v: unknown, key: string, max = Infinity): number {
+function pos(v: unknown, name: string, max = Infinity): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > max) {
-    throw new ConfigError(`${key} must be a positive number${max < Infinity ? ` below ${max}` : ''}, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${name} must be a positive number${max < Infinity ? ` below ${max}` : ''}, got ${JSON.stringify(v)}`);
   }
   return n;
 }
 
-/** Merges partial configs left to right onto the defaults of the model they name (the last layer
- *  that names one; else DEFAULT_CONFIG's) and validates the result. */
+/** Merges partial configs left to right onto the defaults and validates the result (keys named as
+ *  in TrainConfig). */
 export function resolveConfig(...layers: Record<string, unknown>[]): TrainConfig {
-  const named = layers.map((l) => l.model).filter((m) => m !== undefined).at(-1) ?? DEFAULT_CONFIG.model;
+  return resolveConfigLayers(layers.map((values) => ({ values, name: (k) => k })));
+}
+
+/** resolveConfig with each layer naming its own keys in messages (the layer a bad value came from).
+ *  The layers merge onto the defaults of the model they name (the last layer that names one; else
+ *  DEFAULT_CONFIG's). */
+export function resolveConfigLayers(layers: readonly ConfigLayer[]): TrainConfig {
+  const named = layers.map((l) => l.values.model).filter((m) => m !== undefined).at(-1) ?? DEFAULT_CONFIG.model;
   const kind = String(named).toLowerCase();
   const merged: Record<string, unknown> = (MODEL_KINDS as readonly string[]).includes(kind) ? { ...modelDefaults(kind as ModelKind) } : { ...DEFAULT_CONFIG };
+  const from: Record<string, ConfigLayer> = {};
   for (const l of layers) {
-    for (const [k, v] of Object.entries(l)) {
+    for (const [k, v] of Object.entries(l.values)) {
       if (v === undefined) continue;
       if (!(k in DEFAULT_CONFIG)) {
-        throw new ConfigError(`unknown configuration key '${k}' (known: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
+        throw new ConfigError(`unknown configuration key '${k}'${l.where ? ` ${l.where}` : ''} (known: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
       }
       merged[k] = v;
+      from[k] = l;
     }
   }
+  const name = (k: keyof TrainConfig) => from[k]?.name(k) ?? k;
   const model = String(merged.model).toLowerCase();
-  if (!(MODEL_KINDS as readonly string[]).includes(model)) throw new ConfigError(`model must be one of ${MODEL_KINDS.join(', ')}, got '${String(merged.model)}'`);
-  if (typeof merged.recipe !== 'string' || merged.recipe === '') throw new ConfigError('recipe must be a recipe name or a path to a recipe JSON file');
-  const size = int(merged.size, 'size', 28, 32);
-  if (size !== 28 && size !== 32) throw new ConfigError(`size must be 28 or 32, got ${size}`);
+  if (!(MODEL_KINDS as readonly string[]).includes(model)) throw new ConfigError(`${name('model')} must be one of ${MODEL_KINDS.join(', ')}, got '${String(merged.model)}'`);
+  if (typeof merged.recipe !== 'string' || merged.recipe === '') throw new ConfigError(`${name('recipe')} must be a recipe name or a path to a recipe JSON file`);
+  const size = int(merged.size, name('size'), 28, 32);
+  if (size !== 28 && size !== 32) throw new ConfigError(`${name('size')} must be 28 or 32, got ${size}`);
   const beta1 = Number(merged.beta1);
   const beta2 = Number(merged.beta2);
   for (const [k, b] of [['beta1', beta1], ['beta2', beta2]] as const) {
-    if (!(b >= 0 && b < 1)) throw new ConfigError(`${k} must be in [0, 1), got ${JSON.stringify(merged[k])}`);
+    if (!(b >= 0 && b < 1)) throw new ConfigError(`${name(k)} must be in [0, 1), got ${JSON.stringify(merged[k])}`);
   }
   return {
     model: model as ModelKind,
     recipe: merged.recipe,
-    steps: int(merged.steps, 'steps', 1),
-    epochs: merged.epochs === null ? null : int(merged.epochs, 'epochs', 1),
-    batch: int(merged.batch, 'batch', 1, 65536),
-    lr: pos(merged.lr, 'lr', 1),
+    steps: int(merged.steps, name('steps'), 1),
+    epochs: merged.epochs === null ? null : int(merged.epochs, name('epochs'), 1),
+    batch: int(merged.batch, name('batch'), 1, 65536),
+    lr: pos(merged.lr, name('lr'), 1),
     beta1,
     beta2,
-    seed: int(merged.seed, 'seed', 0, 0xffffffff),
-    dataLimit: merged.dataLimit === null ? null : int(merged.dataLimit, 'dataLimit', 1),
-    width: int(merged.width, 'width', 1, 4096),
+    seed: int(merged.seed, name('seed'), 0, 0xffffffff),
+    dataLimit: merged.dataLimit === null ? null : int(merged.dataLimit, name('dataLimit'), 1),
+    width: int(merged.width, name('width'), 1, 4096),
     size,
-    ngf: int(merged.ngf, 'ngf', 1, 4096),
-    ndf: int(merged.ndf, 'ndf', 1, 4096),
-    checkpointEvery: int(merged.checkpointEvery, 'checkpointEvery', 1),
-    sampleEvery: int(merged.sampleEvery, 'sampleEvery', 0),
+    ngf: int(merged.ngf, name('ngf'), 1, 4096),
+    ndf: int(merged.ndf, name('ndf'), 1, 4096),
+    checkpointEvery: int(merged.checkpointEvery, name('checkpointEvery'), 1),
+    sampleEvery: int(merged.sampleEvery, name('sampleEvery'), 0),
+    evalEvery: int(merged.evalEvery, name('evalEvery'), 0),
+    evalN: int(merged.evalN, name('evalN'), 2, 1_000_000),
   };
 }

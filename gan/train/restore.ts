@@ -1,5 +1,7 @@
 // Rebuilding a trained GAN from a run directory (its manifest and newest good checkpoint), for the
-// commands that use a trained model: sample, eval, deploy, export.
+// commands that use a trained model: sample, eval, deploy, export. Each says which step it loaded.
+// When the newest checkpoint is damaged, they refuse (the results would be for a step nobody asked
+// for) unless told to accept the newest good one (allowOlder, the CLI's --allow-older), and then warn.
 
 import { join } from 'node:path';
 import type { Gpu } from '../../engine/device/gpu.ts';
@@ -7,10 +9,11 @@ import { PrecisionPolicy } from '../../engine/quant/policy.ts';
 import type { Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import type { Gan } from '../models/gan.ts';
-import { loadLatestCheckpoint } from './checkpoint.ts';
+import { CheckpointError } from './checkpoint.ts';
+import { CheckpointStore, skippedText, type SkippedCheckpoint } from './checkpoint-store.ts';
 import type { TrainConfig } from './config.ts';
 import { loadRecipe, readRunConfig } from './run.ts';
-import { buildGan, latentNoise } from './trainer.ts';
+import { buildGan } from './trainer.ts';
 
 export interface RestoredRun {
   dir: string;
@@ -22,8 +25,24 @@ export interface RestoredRun {
   runtime: Runtime;
   /** Exponent bias of each generator matmul weight's forward copy, as trained (0 without one). */
   weightBias: Record<string, number>;
-  /** Problems with newer checkpoints that were skipped. */
-  skipped: { path: string; reason: string }[];
+  /** The checkpoint file loaded. */
+  path: string;
+  /** Newer checkpoints that were skipped (damaged), only with allowOlder. */
+  skipped: SkippedCheckpoint[];
+}
+
+export interface RestoreOptions {
+  /** Run under the training recipe (see restoreRun). */
+  asTrained?: boolean;
+  /** Accept the newest good checkpoint when newer ones are damaged (warned about); default: refuse. */
+  allowOlder?: boolean;
+  /** Where the one-line report of what was loaded goes (default stderr). */
+  say?: (line: string) => void;
+}
+
+/** The newest checkpoint is damaged and an older one was not accepted. */
+export class DamagedCheckpointError extends CheckpointError {
+  override name = 'DamagedCheckpointError';
 }
 
 /**
@@ -31,10 +50,22 @@ export interface RestoredRun {
  * training recipe (weights through the same quantizers, with the trained exponent bias); without
  * it they run in float32 on the trained (master) weights.
  */
-export function restoreRun(gpu: Gpu, dir: string, o: { asTrained?: boolean } = {}): RestoredRun {
+export function restoreRun(gpu: Gpu, dir: string, o: RestoreOptions = {}): RestoredRun {
   const config = readRunConfig(dir);
   const recipe = loadRecipe(config.recipe);
-  const loaded = loadLatestCheckpoint(join(dir, 'checkpoints'));
+  const say = o.say ?? ((line: string) => process.stderr.write(line + '\n'));
+  const loaded = new CheckpointStore(join(dir, 'checkpoints')).loadLatest();
+  if (loaded.skipped.length > 0 && !o.allowOlder) {
+    const newest = loaded.skipped[0]!;
+    throw new DamagedCheckpointError(
+      `the newest checkpoint of ${dir} is damaged: ${skippedText(newest)}` +
+        (loaded.skipped.length > 1 ? ` (and ${loaded.skipped.length - 1} more newer than the newest good one)` : '') +
+        `. The newest good one is step ${loaded.data.step} (${loaded.path}): pass --allow-older to use it, ` +
+        `or continue training with \`posit-gan train --resume ${dir}\` (which moves damaged checkpoints aside).`,
+    );
+  }
+  for (const s of loaded.skipped) say(`posit-gan: warning: skipped a damaged checkpoint: ${skippedText(s)}`);
+  say(`posit-gan: loaded step ${loaded.data.step} of ${dir} (${loaded.path})${loaded.skipped.length ? ', older than the damaged newest, as --allow-older permits' : ''}`);
   const rt = new Runtime(gpu);
   const gan = buildGan(rt, config);
   const weightBias: Record<string, number> = {};
@@ -50,12 +81,9 @@ export function restoreRun(gpu: Gpu, dir: string, o: { asTrained?: boolean } = {
       gan[net].setHook(new PrecisionPolicy(recipe, { weightBias: (site) => fb[`${site.path}.weight`] ?? 0 }));
     }
   }
-  return { dir, config, recipe, step: loaded.data.step, gan, runtime: rt, weightBias, skipped: loaded.skipped };
+  return { dir, config, recipe, step: loaded.data.step, gan, runtime: rt, weightBias, path: loaded.path, skipped: loaded.skipped };
 }
 
-/** Latent vectors and (for a conditional GAN) balanced labels (i mod classes) for n samples. */
-export function evaluationInputs(gan: Gan, n: number, seed: number): { z: Float32Array; labels?: Uint32Array } {
-  const z = latentNoise(seed, 0x6e7a1, n, gan.latent);
-  if (!gan.conditional) return { z };
-  return { z, labels: Uint32Array.from({ length: n }, (_, i) => i % gan.classes) };
-}
+// The evaluation inputs live beside the training noise (trainer.ts); the FID curve written during
+// training uses them too.
+export { evaluationInputs } from './trainer.ts';

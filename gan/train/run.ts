@@ -1,32 +1,41 @@
 // A training run on disk (Node): the run directory, its manifest, per-step losses (CSV) and their
-// plot, sample grids at fixed latent vectors, checkpoints, the op-count file, progress display, resume
-// and divergence handling. The training itself is GanTrainer (browser-safe).
+// plot, sample grids at fixed latent vectors, checkpoints, the op-count file, progress display, resume,
+// interruption and divergence handling. The training itself is GanTrainer (browser-safe).
 //
-// Run directory:
-//   manifest.json           config, recipe, calibration, adapter, git commit, times, status
-//   losses.csv, losses.svg  per-step losses (rewritten at each checkpoint, consistent with it)
+// Run directory (one run only: a new run needs a new or empty directory, gan/train/run-dir.ts):
+//   manifest.json           config, recipe, calibration, adapter, git commit, status, the original
+//                           start time and every command that trained it (sessions: the first one
+//                           and each resume, with their times and steps)
+//   losses.csv, losses.svg  per-step losses (rewritten at each checkpoint, consistent with it); the
+//                           seconds column is training time since the run started, across resumes
 //   samples/step-NNNNNNNNN.png, samples/latest.png   fixed latent vectors (cgan: row i is digit i)
-//   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three
-//   <run>.opcounts.json     operation counts for the hardware model
+//   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three that verify (gan/train/checkpoint-store.ts)
+//   fid.csv                 with evalEvery > 0: FID against steps (fid-curve.ts)
+//   <run>.opcounts.json     operation counts for the hardware model, of every step since the start
+//                           (each checkpoint carries the counts so far, and a resume continues them)
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
-import { recipeByName, resolveRecipe, builtinRecipe, type Recipe } from '../../engine/quant/recipe.ts';
+import type { OpRecord } from '../../engine/record/schema.ts';
+import { recipeByName, resolveRecipe, builtinRecipe, RecipeError, type Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { Progress, type ProgressMode } from '../cli/progress.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { commit } from '../io/provenance.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
 import { ClassifierWeightsError, MnistClassifier } from '../metrics/classifier.ts';
 import type { LabelAccuracy } from '../metrics/evaluate.ts';
 import { gridLabelAccuracy } from '../metrics/grid-accuracy.ts';
-import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { CheckpointError } from './checkpoint.ts';
+import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
+import { FidCurve } from './fid-curve.ts';
+import { claimNewRunDirectory } from './run-dir.ts';
 import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
 
 export interface RunOptions {
@@ -42,12 +51,17 @@ export interface RunOptions {
   /** Stop at the first step boundary after this time (Date.now() milliseconds), checkpointed and
    *  resumable, with status 'stopped' (a time budget, e.g. on a lent GPU). */
   deadline?: number;
+  /** Aborted (by SIGINT / SIGTERM, gan/cli/interrupt.ts): the current step finishes, then a checkpoint
+   *  is written and the run ends with status 'interrupted'. The reason is recorded (e.g. 'SIGINT'). */
+  signal?: AbortSignal;
+  /** Where warnings and reports go, one line each (default stderr). */
+  say?: (line: string) => void;
 }
 
 export interface RunResult {
   out: string;
   steps: number;
-  status: 'completed' | 'stopped';
+  status: 'completed' | 'stopped' | 'interrupted';
   /** Steps the configuration asks for. */
   totalSteps: number;
   lastStats: StepStats | null;
@@ -69,7 +83,7 @@ export class DivergedError extends Error {
   override name = 'DivergedError';
 }
 
-/** A recipe name or a path to a recipe JSON file. */
+/** A recipe name or a path to a recipe JSON file; every problem is a RecipeError. */
 export function loadRecipe(nameOrPath: string): Recipe {
   if (builtinRecipe(nameOrPath)) return recipeByName(nameOrPath);
   if (/\.json$/i.test(nameOrPath) || existsSync(nameOrPath)) {
@@ -77,27 +91,21 @@ export function loadRecipe(nameOrPath: string): Recipe {
     try {
       text = readFileSync(nameOrPath, 'utf8');
     } catch (e) {
-      throw new Error(`cannot read recipe file '${nameOrPath}': ${(e as Error).message}`);
+      throw new RecipeError(`cannot read recipe file '${nameOrPath}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new Error(`recipe file '${nameOrPath}' is not valid JSON: ${(e as Error).message}`);
+      throw new RecipeError(`recipe file '${nameOrPath}' is not valid JSON: ${(e as Error).message}`);
     }
-    return resolveRecipe(json);
+    try {
+      return resolveRecipe(json);
+    } catch (e) {
+      throw new RecipeError(`recipe file '${nameOrPath}': ${(e as Error).message}`);
+    }
   }
   return recipeByName(nameOrPath); // throws the unknown-recipe error listing the built-ins
-}
-
-function gitCommit(): string | null {
-  try {
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return null;
-  }
 }
 
 /** The total number of steps the config asks for. */
@@ -105,17 +113,53 @@ export function totalSteps(c: TrainConfig, stepsPerEpoch: number): number {
   return c.epochs !== null ? c.epochs * stepsPerEpoch : c.steps;
 }
 
+/** One command that trained the run: the first, and each resume. */
+export interface RunSession {
+  command: string | null;
+  started: string;
+  /** When it ended (null while it runs, or if it crashed). */
+  finished: string | null;
+  fromStep: number;
+  toStep: number;
+  status: string;
+}
+
+/** The parts of a run's manifest.json this file reads back. */
+interface ManifestHead {
+  config?: Record<string, unknown>;
+  command?: string | null;
+  started?: string;
+  finished?: string;
+  updated?: string;
+  step?: number;
+  status?: string;
+  notes?: string[];
+  sessions?: RunSession[];
+}
+
+function readManifest(out: string): ManifestHead {
+  const path = join(out, 'manifest.json');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ManifestHead;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is unreadable (${(e as Error).message})`;
+    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`, { cause: e });
+  }
+}
+
 /** Reads the configuration a run directory was started with. */
 export function readRunConfig(out: string): TrainConfig {
-  const path = join(out, 'manifest.json');
-  let m: { config?: Record<string, unknown> };
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot resume: ${path} is missing or unreadable (${(e as Error).message}); is '${out}' a run directory?`);
-  }
-  if (!m.config) throw new Error(`cannot resume: ${path} has no config`);
+  const m = readManifest(out);
+  if (!m.config) throw new Error(`${join(out, 'manifest.json')} has no config; is '${out}' a run directory written by posit-gan train?`);
   return resolveConfig(m.config);
+}
+
+/** What a checkpoint carries besides the trainer's state: the run's bookkeeping up to its step. */
+interface CheckpointRunMeta {
+  /** Training time since the run started (the losses' seconds column at this step). */
+  elapsedSeconds: number;
+  /** Op counts of every step before this one. */
+  opCounts: OpRecord[] | null;
 }
 
 const CSV_HEADER = 'step,epoch,loss_g,loss_d,loss_scale_g,loss_scale_d,skipped_g,skipped_d,seconds';
@@ -123,27 +167,55 @@ const CSV_HEADER = 'step,epoch,loss_g,loss_d,loss_scale_g,loss_scale_d,skipped_g
 export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const out = resolve(o.out);
   const c = o.config;
+  const say = o.say ?? ((line: string) => process.stderr.write(line + '\n'));
   const recipe = loadRecipe(c.recipe);
+  const previous = o.resume ? readManifest(out) : null;
+  if (!o.resume) claimNewRunDirectory(o.out);
   const data = loadMnist('train', { pad32: c.model === 'dcgan' && c.size === 32, ...(c.dataLimit ? { limit: c.dataLimit } : {}) });
-  mkdirSync(join(out, 'samples'), { recursive: true });
-  mkdirSync(join(out, 'checkpoints'), { recursive: true });
+  const store = new CheckpointStore(join(out, 'checkpoints'));
   const rt = new Runtime(gpu);
   rt.recorder = new OpRecorder();
   const trainer = new GanTrainer(rt, c, recipe, data);
+  // Only now that the model is built: a run that cannot start leaves its directory empty.
+  mkdirSync(join(out, 'samples'), { recursive: true });
+  mkdirSync(join(out, 'checkpoints'), { recursive: true });
   const total = totalSteps(c, trainer.stepsPerEpoch);
   const rows: string[] = [];
-  const started = new Date().toISOString();
-  const notes: string[] = [];
+  const now = new Date().toISOString();
+  const notes: string[] = [...(previous?.notes ?? [])];
+  const note = (line: string) => {
+    notes.push(line);
+    say(`posit-gan: ${line}`);
+  };
+  /** Training time before this process (a resumed run continues its clock). */
+  let elapsedBefore = 0;
+  /** Whether the op counts cover every step since the start (not only this process's). */
+  let countsFromStart = true;
 
   if (o.resume) {
-    const loaded = loadLatestCheckpoint(join(out, 'checkpoints'));
-    for (const s of loaded.skipped) {
-      const line = `posit-gan: checkpoint ${s.path} is unusable (${s.reason}); using an older one`;
-      notes.push(line);
-      process.stderr.write(line + '\n');
+    let loaded: ReturnType<CheckpointStore['loadLatest']>;
+    try {
+      loaded = store.loadLatest();
+    } catch (e) {
+      throw new CheckpointError(`cannot resume: ${(e as Error).message}. Start the run again in a new directory, or over this one with --force.`);
     }
+    for (const s of loaded.skipped) {
+      const aside = store.setAside(s.path, s.reason, 'damaged');
+      note(`skipped a damaged checkpoint, resuming from an older one: ${describeSetAside(aside, 'damaged')}`);
+    }
+    say(`posit-gan: resuming ${o.out} from step ${loaded.data.step} (${loaded.path})`);
     checkResumable(loaded.data.meta.config as TrainConfig | undefined, c, loaded.path);
+    // Loading re-encodes weights (optimizer sync): not training work, so not counted.
+    rt.recorder = undefined;
     trainer.load(trainerState(loaded.data));
+    const meta = loaded.data.meta.run as Partial<CheckpointRunMeta> | undefined;
+    rt.recorder = new OpRecorder();
+    if (meta?.opCounts) {
+      rt.recorder.addRecords(meta.opCounts);
+    } else {
+      countsFromStart = false;
+      note(`${loaded.path} carries no op counts (written by an older posit-gan): ${basename(out)}.opcounts.json counts only the steps from ${trainer.step} on`);
+    }
     // Keep the losses up to the checkpoint; the steps after it are trained again.
     const csv = join(out, 'losses.csv');
     if (existsSync(csv)) {
@@ -151,21 +223,33 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
         if (Number(line.split(',')[0]) < trainer.step) rows.push(line);
       }
     }
+    elapsedBefore = meta?.elapsedSeconds ?? Number(rows.at(-1)?.split(',').at(-1) ?? 0);
   }
 
   // Fixed sample inputs: 100 latent vectors; for the cgan, row i is digit i.
   const sampleZ = latentNoise(c.seed, 0x7fffffff, 100, trainer.gan.latent);
   const sampleLabels = trainer.gan.conditional ? Uint32Array.from({ length: 100 }, (_, i) => Math.floor(i / 10)) : undefined;
 
+  // Every command that trained this run: the earlier ones (a manifest from before sessions were
+  // recorded counts as one session) and this one.
+  const sessions: RunSession[] = previous?.sessions
+    ? [...previous.sessions]
+    : previous
+      ? [{ command: previous.command ?? null, started: previous.started ?? now, finished: previous.finished ?? previous.updated ?? null, fromStep: 0, toStep: previous.step ?? 0, status: previous.status ?? 'unknown' }]
+      : [];
+  const session: RunSession = { command: o.command ?? null, started: now, finished: null, fromStep: trainer.step, toStep: trainer.step, status: 'running' };
+  sessions.push(session);
+  const started = previous?.started ?? now;
+
   const manifest = (status: string, extra: Record<string, unknown> = {}) => ({
     tool: 'posit-gan',
-    command: o.command ?? null,
+    command: sessions[0]!.command,
     status,
     config: c,
     recipe: recipe.spec,
     model: trainer.gan.describe(),
     adapter: gpu.adapter,
-    gitCommit: gitCommit(),
+    commit: commit(),
     started,
     updated: new Date().toISOString(),
     stepsPerEpoch: trainer.stepsPerEpoch,
@@ -173,11 +257,16 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     step: trainer.step,
     calibration: trainer.calibration,
     lossScale: trainer.lossScale,
+    sessions,
     notes,
     ...extra,
   });
-  const writeManifest = (status: string, extra?: Record<string, unknown>) =>
+  const writeManifest = (status: string, extra?: Record<string, unknown>) => {
+    session.status = status;
+    session.toStep = trainer.step;
+    if (status !== 'running') session.finished = new Date().toISOString();
     writeFileAtomicSync(join(out, 'manifest.json'), JSON.stringify(manifest(status, extra), null, 2) + '\n');
+  };
 
   const writeLosses = () => {
     writeFileAtomicSync(join(out, 'losses.csv'), [CSV_HEADER, ...rows].join('\n') + '\n');
@@ -195,10 +284,21 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     );
   };
 
+  const t0 = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
+
+  const reportSaved = (saved: SavedCheckpoint) => {
+    for (const d of saved.damaged) note(describeSetAside(d, 'damaged'));
+    for (const d of saved.superseded) note(describeSetAside(d, 'superseded'));
+  };
+
   const checkpoint = async () => {
     const st = await trainer.state();
     const { tensors, ...meta } = st;
-    saveCheckpoint(join(out, 'checkpoints'), { step: st.step, meta: { trainer: meta, config: c }, tensors: Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: v }])) });
+    const run: CheckpointRunMeta = { elapsedSeconds: elapsed(), opCounts: countsFromStart && rt.recorder ? rt.recorder.records() : null };
+    reportSaved(
+      store.save({ step: st.step, meta: { trainer: meta, config: c, run }, tensors: Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: v }])) }),
+    );
     writeLosses();
   };
 
@@ -214,13 +314,34 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     return imgs;
   };
 
+  const recordedFrom = trainer.step;
+  const writeOpCounts = () => {
+    if (!rt.recorder) return;
+    const runName = basename(out);
+    const counts = rt.recorder.toFile({
+      name: runName,
+      command: 'train',
+      model: c.model,
+      recipe: recipe.name,
+      steps: countsFromStart ? trainer.step : trainer.step - recordedFrom,
+      batch: c.batch,
+      device: gpu.adapter.description,
+      created: new Date().toISOString(),
+      commit: commit(),
+      ...(o.command ? { commandLine: o.command } : {}),
+    });
+    writeFileAtomicSync(join(out, `${runName}.opcounts.json`), JSON.stringify(counts, null, 1) + '\n');
+  };
+
+  // FID against steps (evalEvery > 0): evaluated at every multiple of evalEvery and at the last step.
+  const curve = c.evalEvery > 0 ? FidCurve.open(trainer, out, c.evalN, c.evalEvery) : null;
+
   writeManifest('running');
   const progress = new Progress({ mode: o.progress ?? 'bar', total, startStep: trainer.step });
-  const t0 = performance.now();
   let last: StepStats | null = null;
   let doneHere = 0;
-  const recordedFrom = trainer.step;
   while (trainer.step < total) {
+    if (o.signal?.aborted) break;
     if (o.stopAfter !== undefined && doneHere >= o.stopAfter) break;
     if (o.deadline !== undefined && Date.now() >= o.deadline) break;
     const s = await trainer.trainStep();
@@ -228,40 +349,38 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     if (s.diverged) {
       // The updates were not applied: the weights are the last good state.
       await checkpoint();
+      curve?.dispose();
       writeManifest('diverged', { diverged: s.diverged });
       progress.finish(`stopped: ${s.diverged}`);
       throw new DivergedError(`training diverged: ${s.diverged}. A checkpoint of the last good state (step ${trainer.step}) is in ${join(out, 'checkpoints')}.`);
     }
     doneHere++;
-    rows.push(
-      [s.step, s.epoch, s.lossG, s.lossD, s.lossScaleG, s.lossScaleD, +s.skippedG, +s.skippedD, ((performance.now() - t0) / 1000).toFixed(3)].join(','),
-    );
+    rows.push([s.step, s.epoch, s.lossG, s.lossD, s.lossScaleG, s.lossScaleD, +s.skippedG, +s.skippedD, elapsed().toFixed(3)].join(','));
     progress.update({ step: trainer.step, epoch: s.epoch, losses: { G: s.lossG, D: s.lossD } });
     const epochEnd = trainer.step % trainer.stepsPerEpoch === 0;
     if (trainer.step % c.checkpointEvery === 0 && trainer.step < total) await checkpoint();
     if ((c.sampleEvery > 0 ? trainer.step % c.sampleEvery === 0 : epochEnd) && trainer.step < total) await sample();
+    if (curve && trainer.step % c.evalEvery === 0) await curve.evaluate();
   }
   const finished = trainer.step >= total;
+  const interrupted = !finished && o.signal?.aborted === true;
   await checkpoint();
-  const finalGrid = await sample();
-  const gridAccuracy = sampleLabels ? await finalGridAccuracy(gpu, finalGrid, sampleLabels, trainer.gan.imageShape, notes) : null;
-  const runName = basename(out);
-  if (rt.recorder) {
-    const counts = rt.recorder.toFile({
-      name: runName,
-      command: 'train',
-      model: c.model,
-      recipe: recipe.name,
-      steps: trainer.step - recordedFrom,
-      batch: c.batch,
-      device: gpu.adapter.description,
-      created: new Date().toISOString(),
-    });
-    writeFileAtomicSync(join(out, `${runName}.opcounts.json`), JSON.stringify(counts, null, 1) + '\n');
+  // An interrupted run ends as soon as its state is safe; the sample grid (and its score) wait for the resume.
+  const finalGrid = interrupted ? null : await sample();
+  const gridAccuracy = finalGrid && sampleLabels ? await finalGridAccuracy(gpu, finalGrid, sampleLabels, trainer.gan.imageShape, notes) : null;
+  if (curve) {
+    if (!interrupted && curve.lastStep !== trainer.step) await curve.evaluate();
+    curve.dispose();
   }
-  writeManifest(finished ? 'completed' : 'stopped', { finished: new Date().toISOString(), ...(gridAccuracy ? { sampleGridAccuracy: gridAccuracy } : {}) });
-  progress.finish();
-  return { out, steps: trainer.step, totalSteps: total, status: finished ? 'completed' : 'stopped', lastStats: last, gridAccuracy, trainer, runtime: rt };
+  writeOpCounts();
+  const status = finished ? 'completed' : interrupted ? 'interrupted' : 'stopped';
+  writeManifest(status, {
+    finished: new Date().toISOString(),
+    ...(interrupted ? { interruptedBy: String(o.signal!.reason ?? 'signal') } : {}),
+    ...(gridAccuracy ? { sampleGridAccuracy: gridAccuracy } : {}),
+  });
+  progress.finish(interrupted ? `interrupted (${String(o.signal!.reason ?? 'signal')})` : undefined);
+  return { out, steps: trainer.step, totalSteps: total, status, lastStats: last, gridAccuracy, trainer, runtime: rt };
 }
 
 /** What the user sees: how many digits of the final conditional grid the LeNet reads as asked (on a
@@ -286,7 +405,7 @@ async function finalGridAccuracy(gpu: Gpu, images: Float32Array, labels: Uint32A
 }
 
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */
-const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery'];
+const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery', 'evalEvery', 'evalN'];
 
 function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: string): void {
   if (!saved) throw new Error(`cannot resume from ${path}: it records no configuration`);

@@ -25,7 +25,7 @@ interface CountSet {
    *  storage format for intermediate values (the 'fused rounding' variant)]. */
   runs: [string, string, string][];
   reference: string;
-  /** The paper's ratios (METHOD.md section 6) for the non-reference runs. */
+  /** The paper's ratios (docs/method.md section 7.3) for the non-reference runs. */
   paper: Record<string, { energy: number; time: number }>;
   /** Op kinds no table prices (README.md: the BCE loss's exp and log), left out and listed. */
   exclude: OpKind[];

@@ -9,12 +9,14 @@ them back once per iteration too). Two loops:
              over, the image batch copied from host memory each iteration;
   device     everything drawn and held on the GPU (the fastest an eager loop gets).
 The images are random pixels in [-1, 1] with MNIST's shape (speed does not depend on their content;
-the GPU host has no MNIST files). Usage: pytorch-cgan.py OUT.json [--steps N] [--batches 64,256]
+the GPU host has no MNIST files). TF32 is off (a float32 peer). `--device cpu` rehearses it anywhere.
+Usage: pytorch-cgan.py OUT.json [--steps N] [--warmup N] [--batches 64,256] [--device cuda|cpu]
 """
 
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -56,6 +58,11 @@ class Discriminator(nn.Module):
         return self.model(torch.cat((img.view(img.size(0), -1), self.label_embedding(labels)), -1))
 
 
+def synchronize(dev):
+    if dev.type == 'cuda':
+        torch.cuda.synchronize()
+
+
 def measure(loop, batch, steps, warmup, dev):
     torch.manual_seed(0)
     G, D = Generator().to(dev), Discriminator().to(dev)
@@ -93,11 +100,11 @@ def measure(loop, batch, steps, warmup, dev):
 
     for i in range(warmup):
         iteration(i)
-    torch.cuda.synchronize()
+    synchronize(dev)
     t0 = time.perf_counter()
     for i in range(steps):
         iteration(warmup + i)
-    torch.cuda.synchronize()
+    synchronize(dev)
     seconds = time.perf_counter() - t0
     return {'loop': loop, 'batch': batch, 'iterations': steps, 'seconds': seconds,
             'iterationsPerSecond': steps / seconds, 'imagesPerSecond': steps * batch / seconds}
@@ -109,15 +116,21 @@ def main():
     ap.add_argument('--steps', type=int, default=500)
     ap.add_argument('--warmup', type=int, default=30)
     ap.add_argument('--batches', default='64,256')
+    ap.add_argument('--device', default='cuda')
     a = ap.parse_args()
-    dev = torch.device('cuda')
+    dev = torch.device(a.device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     rows = [measure(loop, int(b), a.steps, a.warmup, dev)
             for loop in ('reference', 'device') for b in a.batches.split(',')]
     for r in rows:
         print(f"pytorch fp32 eager, {r['loop']} loop, batch {r['batch']}: {r['iterationsPerSecond']:.1f} it/s")
-    result = {'benchmark': 'pytorch-cgan-peer', 'device': torch.cuda.get_device_name(0),
-              'torch': torch.__version__, 'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-              'timing': 'wall-clock over all timed iterations, CUDA synchronized at both ends',
+    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({os.cpu_count()} cores)'
+    result = {'benchmark': 'pytorch-cgan-peer', 'device': name, 'torch': torch.__version__,
+              'command': ' '.join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+              'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+              'settings': {'tf32': False},
+              'timing': 'wall-clock over all timed iterations (mean: iterations / seconds), device synchronized at both ends',
               'warmup': a.warmup, 'results': rows}
     with open(a.out + '.tmp', 'w') as f:
         json.dump(result, f, indent=2)

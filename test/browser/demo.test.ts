@@ -1,13 +1,18 @@
-// The browser demo, end to end: builds the page (as `npm run demo:build` does), serves it with Vite's
-// preview server on 127.0.0.1, and drives it in headless Chromium, whose WebGPU runs on SwiftShader (a
-// CPU implementation). The tiny size (?size=tiny) keeps SwiftShader's share to about a minute, most of
-// it compiling the kernels for the first step. Controls are operated from the keyboard where a visitor
-// could. Saves test-artifacts/demo.png.
+// The browser demo, end to end: builds the page (as `npm run demo:build` does: the production build,
+// minified), serves it with Vite's preview server on 127.0.0.1, and drives it in headless Chromium,
+// whose WebGPU runs on SwiftShader (a CPU implementation). The tiny size (?size=tiny) keeps
+// SwiftShader's share to about a minute, most of it compiling the kernels for the first step. Controls
+// are operated from the keyboard where a visitor could. Saves test-artifacts/demo.png.
+//
+// The second test compares the op counts the page saved for its training steps with the same recipe,
+// seed and steps run in Node (the page's own Lane class on the Dawn adapter): equal counts by phase,
+// layer, operation and format mean the minified bundle quantizes at the same points as the sources
+// (the minifier renames classes, so nothing may depend on class names).
 //
 // Needs Debian's chromium (scripts/setup-system.sh installs it); CHROMIUM_PATH points elsewhere.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +20,19 @@ import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lane } from '../../demos/src/lane.ts';
+import { settingsFromUrl, trainConfig } from '../../demos/src/settings.ts';
+import { openNodeGpu } from '../../engine/device/node.ts';
+import type { OpCountsFile } from '../../engine/record/schema.ts';
+import { loadMnist } from '../../gan/data/mnist.ts';
+import { expectRecords } from '../record/counts.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const DEMOS = join(REPO, 'demos');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts');
+/** The page's settings in both tests: the paper's recipe, at the size SwiftShader can train. */
+const QUERY = 'size=tiny&model=cgan&recipe=p8%2B';
 
 let outDir: string;
 let profileDir: string;
@@ -27,6 +40,8 @@ let server: PreviewServer | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 const consoleErrors: string[] = [];
+/** What the first test's run saved from the page: its op counts and the number of training images. */
+let saved: { counts: OpCountsFile; images: number } | undefined;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -81,6 +96,15 @@ async function samplesAt(step: number): Promise<number> {
   return Number(await page.$eval('canvas.samples', (c) => (c as HTMLCanvasElement).dataset.step));
 }
 
+/** Saves the op counts of the (paused) run with its card's button, as a visitor would. */
+async function saveOpCounts(): Promise<OpCountsFile> {
+  await page.focus('.lane .save-counts');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+  expect(download.suggestedFilename()).toBe('demo-cgan-p8+.opcounts.json');
+  const path = await download.path();
+  return JSON.parse(readFileSync(path, 'utf8')) as OpCountsFile;
+}
+
 async function expectNoProblem(): Promise<void> {
   const problem = await page.$eval('#problem', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
   expect(problem).toBe('');
@@ -88,9 +112,10 @@ async function expectNoProblem(): Promise<void> {
 
 describe('browser demo', () => {
   it('trains a p8+ cgan on WebGPU, shows samples and losses, deploys it and estimates energy', async () => {
-    await page.goto(`${server!.resolvedUrls!.local[0]}?size=tiny&model=cgan&recipe=p8%2B`);
+    await page.goto(`${server!.resolvedUrls!.local[0]}?${QUERY}`);
     await page.waitForFunction(() => /^Ready/.test(document.querySelector('#status')!.textContent ?? '') || !document.querySelector<HTMLElement>('#problem')!.hidden, null, { timeout: 60_000 });
     await expectNoProblem();
+    const images = Number(/^Ready: (\d+) training images/.exec((await page.textContent('#status'))!)?.[1]);
 
     const adapter = await page.textContent('#adapter');
     expect(adapter).toMatch(/^WebGPU adapter: \S+/);
@@ -128,6 +153,12 @@ describe('browser demo', () => {
     expect(lossG !== lossG1 || lossD !== lossD1).toBe(true);
     expect(await stat('rate')).toBeGreaterThan(0);
 
+    // The op counts of the steps so far, as the page saves them (the second test compares them with
+    // Node's).
+    const counts = await saveOpCounts();
+    expect(counts.run).toMatchObject({ model: 'cgan', recipe: 'p8+', steps, batch: 8 });
+    saved = { counts, images };
+
     // Deploy with the default recipes: p8, p6, p6+, p6+t next to the fp32 reference.
     await page.focus('#deploy-run');
     await page.keyboard.press('Enter');
@@ -155,9 +186,33 @@ describe('browser demo', () => {
     expect(bars.length).toBe(1 + 5);
     for (const b of bars) expect(b).toBeGreaterThan(0);
     expect(await page.textContent('#energy-sources')).toMatch(/Table entries used/);
+    // Deploying added nothing to the training run's counts.
+    expect((await saveOpCounts()).records).toEqual(counts.records);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'demo.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   }, 300_000);
+
+  it('the built page records the same op counts as Node for the same recipe, seed and steps', async () => {
+    if (!saved) throw new Error('the first test saves the page\'s op counts; it did not get that far');
+    const { counts, images } = saved;
+    const gpu = await openNodeGpu({ notice: () => {} });
+    try {
+      // The page trains on the first `images` MNIST training examples, with these settings.
+      const config = trainConfig(settingsFromUrl(new URLSearchParams(QUERY), 'tiny'), 'p8+');
+      const lane = new Lane(gpu, config, loadMnist('train', { limit: images }));
+      for (let i = 0; i < counts.run.steps; i++) await lane.step();
+      const node = lane.opCounts();
+      expect(node.run).toMatchObject({ model: counts.run.model, recipe: counts.run.recipe, steps: counts.run.steps, batch: counts.run.batch });
+      // The comparison covers the points a misclassified layer gets wrong: the errors reaching each
+      // generator Linear are rounded to p8e2, its input and weight are p8e2 operands.
+      expect(node.records).toContainEqual(expect.objectContaining({ kind: 'convert', phase: 'backward', layer: 'G.model.0', to: 'p8e2' }));
+      expect(node.records).toContainEqual(expect.objectContaining({ kind: 'mac', phase: 'forward', layer: 'G.model.0', a: 'p8e2', b: 'p8e2' }));
+      expectRecords(counts.records, node.records);
+      await lane.dispose();
+    } finally {
+      gpu.destroy();
+    }
+  }, 180_000);
 });

@@ -23,7 +23,7 @@ function table(stdout: string, name: string): Map<string, string> {
 }
 
 describe('posit-gan formats', () => {
-  it('prints the default list with exact extremes (values from docs/number-formats.md and METHOD.md)', async () => {
+  it('prints the default list with exact extremes (values from docs/number-formats.md and docs/method.md)', async () => {
     const r = await cli();
     expect(r.code, r.stderr).toBe(0);
     for (const n of ['fp32', 'fp16', 'bf16', 'e4m3', 'e5m2', 'e4m3q', 'e5m2q', 'e3m2', 'e2m3', 'p8e0', 'p8e1', 'p8e2', 'p16e1', 'p16e2', 'p6e1', 'p6e2']) {

@@ -1,9 +1,10 @@
 // `deploy`, `export`, `sample --export` and `experiment deploy` end to end through bin/posit-gan on a
 // tiny cgan trained here: exit codes (0 / 1 / 2), the files each writes, and that an exported
-// generator gives the same numbers as the recipe run from the checkpoint.
+// generator gives the same numbers as the recipe run from the checkpoint. Every command that loads a
+// run says which step it loaded, and refuses a damaged newest checkpoint unless --allow-older.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +14,14 @@ import { resolveConfig } from '../../gan/train/config.ts';
 import { runTraining } from '../../gan/train/run.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// The commit the result files must record (the variable wins over git, as on the GPU machine).
+const PACKED = 'fedcba9876543210fedcba9876543210fedcba98';
 let dir: string;
 let run: string;
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/posit-gan', ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['bin/posit-gan', ...args], { cwd: ROOT, maxBuffer: 1 << 24, env: { ...process.env, POSIT_GAN_COMMIT: PACKED } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -63,7 +66,8 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     expect(r.stdout).toMatch(/^p6\+t +p6e1 +p6e1 +\d+ +fast +\d+\.\d\d /m);
     const json = JSON.parse(readFileSync(join(out, 'deploy.json'), 'utf8'));
     expect(json.device).toMatch(/\S/);
-    expect(json.command).toContain('deploy --checkpoint');
+    expect(json.command).toBe(`posit-gan deploy --checkpoint ${run} --recipes P8,p6+t --n 10 --out ${out}`);
+    expect(json.commit).toBe(PACKED);
     expect(json.rows.map((x: Row) => x.recipe)).toEqual(['p8', 'p6+t']);
     for (const row of json.rows as Row[]) {
       expect(row.n).toBe(10);
@@ -75,7 +79,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     // Three rows (fp32 reference, p8, p6+t) of 10 28x28 tiles with 2-pixel borders.
     expect(pngSize(join(out, 'deploy.png'))).toEqual([10 * 28 + 11 * 2, 3 * 28 + 4 * 2]);
     const counts = JSON.parse(readFileSync(join(out, 'p6+t.opcounts.json'), 'utf8'));
-    expect(counts.run).toMatchObject({ command: 'deploy', recipe: 'p6+t', steps: 1, batch: 10, model: 'cgan' });
+    expect(counts.run).toMatchObject({ command: 'deploy', recipe: 'p6+t', steps: 1, batch: 10, model: 'cgan', commit: PACKED, commandLine: json.command });
     expect(counts.records.every((e: { phase: string }) => e.phase === 'inference')).toBe(true);
     expect(counts.records).toContainEqual(expect.objectContaining({ kind: 'activation', fn: 'tanh', fast: true, format: 'p16e0', count: 7840 }));
     expect(counts.records.some((e: { kind: string; a?: string }) => e.kind === 'mac' && e.a === 'p6e1')).toBe(true);
@@ -120,7 +124,8 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     writeFileSync(bad, bytes);
     const c = await cli('deploy', '--export', bad, '--n', '10', '--out', join(dir, 'd3'));
     expect(c.code).toBe(1);
-    expect(c.stderr).toMatch(/ExportError: export file '.*bad\.pgx': corrupt or truncated \(SHA-256 mismatch\)/);
+    expect(c.stderr).toMatch(/^posit-gan deploy: export file '.*bad\.pgx': corrupt or truncated \(SHA-256 mismatch\)/m);
+    expect(c.stderr).not.toMatch(/ExportError/);
   });
 
   it('experiment deploy: results/<name>/deploy.md, deploy.json and the side-by-side image', async () => {
@@ -146,5 +151,46 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     const unknown = await cli('experiment', 'table9');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown experiment 'table9' \(known: table1, deploy/);
+  });
+
+  it('each loading command says which step it loaded; a damaged newest checkpoint is refused (exit 1) unless --allow-older', async () => {
+    const damaged = join(dir, 'damaged-run');
+    cpSync(run, damaged, { recursive: true });
+    const junk = join(damaged, 'checkpoints', 'ckpt-000000100.pgc');
+    writeFileSync(junk, 'half a checkpoint'.repeat(10));
+    const refused = await Promise.all([
+      cli('eval', '--checkpoint', damaged, '--n', '20'),
+      cli('deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--out', join(dir, 'd4')),
+      cli('sample', '--checkpoint', damaged, '--out', join(dir, 's4.png')),
+      cli('export', '--checkpoint', damaged, '--recipe', 'p8', '--out', join(dir, 'x4.pgx')),
+      cli('experiment', 'deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--results', join(dir, 'results4')),
+    ]);
+    for (const r of refused) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/the newest checkpoint of .*damaged-run is damaged: .*ckpt-000000100\.pgc is not a posit-gan checkpoint.*step 6 .*--allow-older/s);
+      expect(r.stderr).not.toMatch(/Error:/);
+    }
+    expect(existsSync(join(dir, 's4.png')) || existsSync(join(dir, 'd4'))).toBe(false);
+    const [sample, deploy, plain] = await Promise.all([
+      cli('sample', '--checkpoint', damaged, '--out', join(dir, 's5.png'), '--allow-older'),
+      cli('deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--out', join(dir, 'd5'), '--allow-older'),
+      cli('sample', '--checkpoint', run, '--out', join(dir, 's6.png')),
+    ]);
+    for (const r of [sample, deploy]) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^posit-gan: warning: skipped a damaged checkpoint: .*ckpt-000000100\.pgc/m);
+      expect(r.stderr).toMatch(/^posit-gan: loaded step 6 of .*damaged-run .*--allow-older/m);
+    }
+    expect(existsSync(junk)).toBe(true); // reading commands never move files
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr.split('\n').filter((l) => l.startsWith('posit-gan: loaded'))).toEqual([`posit-gan: loaded step 6 of ${run} (${join(run, 'checkpoints', 'ckpt-000000006.pgc')})`]);
+  }, 300_000);
+
+  it('an output that cannot be written is named as the user gave it, not as the temporary file', async () => {
+    const target = join(dir, 'no-such-dir', 'x.png');
+    const r = await cli('sample', '--checkpoint', run, '--out', target);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`posit-gan sample: cannot write ${target}: the directory ${join(dir, 'no-such-dir')} does not exist`);
+    expect(r.stderr).not.toMatch(/\.tmp|WriteError/);
   });
 });

@@ -1,6 +1,6 @@
 // The fast posit tanh reference (formats/fast-tanh.ts): its input step (the shared codec's
 // p16e0 encoder of 2x, plus saturating infinities) against a brute-force nearest-value oracle, the fixed-point reading of p16e0 codes on [-1, 1] that the
-// design rests on, the paper's error figures (METHOD.md section 4), NaN, and symmetry.
+// design rests on, the paper's error figures (docs/method.md section 4), NaN, and symmetry.
 
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,7 +1,6 @@
-// The reference codec against the posit golden tables (test/fixtures/posit-golden, a copy of
-// ../shared/reference/posit-golden, produced by
-// an independent C implementation): decode of every pattern, and exhaustive add / multiply computed as
-// decode -> exact arithmetic -> encode.
+// The reference codec against the posit golden tables (test/fixtures/posit-golden, vendored in the
+// repository; produced by an independent C implementation, see its README): decode of every pattern,
+// and exhaustive add / multiply computed as decode -> exact arithmetic -> encode.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +14,7 @@ const DIR = fileURLToPath(new URL('../fixtures/posit-golden/', import.meta.url))
 
 function read(name: string): string {
   const path = DIR + name;
-  if (!existsSync(path)) throw new Error(`golden table ${path} is missing (the shared reference folder sits beside the repository)`);
+  if (!existsSync(path)) throw new Error(`golden table ${path} is missing: the tables are part of the repository (test/fixtures/posit-golden); restore them with \`git checkout -- test/fixtures/posit-golden\``);
   return readFileSync(path, 'utf8');
 }
 

@@ -118,7 +118,7 @@ function search(lo: number, hi: number, leq: (i: number) => boolean): number {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Posits, from METHOD.md section 1: sign, regime run, es exponent bits (cut bits are 0), fraction.
+// Posits, from docs/method.md section 1: sign, regime run, es exponent bits (cut bits are 0), fraction.
 
 export function positDecode(n: number, es: number, code: number): Dy | 'NaR' {
   let bits = code.toString(2).padStart(n, '0');
@@ -333,7 +333,7 @@ function gridNearestDouble(f: FloatFormat, t: FloatTable, y: number): number {
   return y < mid ? cl : y > mid ? ch : tieToHi(f, cl, ch) ? ch : cl;
 }
 
-/** QPyTorch (METHOD.md section 5): round to m mantissa bits in y's own binade, then clip. */
+/** QPyTorch (docs/method.md section 6): round to m mantissa bits in y's own binade, then clip. */
 function qtorchMagnitude(f: FloatFormat, t: FloatTable, y: Dy, o: Rounder): number {
   const [lo, hi] = ownBinade(f, y);
   // Code parity of 2^E'(1 + k/2^m) is that of (E' + bias) * 2^m + k, with the exponent virtual if needed.

@@ -35,7 +35,7 @@ describe('compound components (45 nm, hand-computed)', () => {
     const m = model();
     expect(close(m.unit(f('p8e2'), 'mul', '').energy_pJ, 1.3 * E4M3_MUL, 1e-5)).toBe(true); // 0.4553
     expect(close(m.unit(f('p16e1'), 'add', '').energy_pJ, 1.3 * 0.4)).toBe(true); // 0.52
-    expect(close(m.unit(f('p16e1'), 'mul', '').energy_pJ, 1.3 * 1.1)).toBe(true); // 1.43, ENERGY.md's P16 mul
+    expect(close(m.unit(f('p16e1'), 'mul', '').energy_pJ, 1.3 * 1.1)).toBe(true); // 1.43, the P16 mul of docs/energy-sources.md section 7
     expect(close(m.unit(f('p32e2'), 'mul', '').energy_pJ, 1.3 * 3.7)).toBe(true);
     expect(close(model({ kappa: 1.6 }).unit(f('p8e2'), 'mul', '').energy_pJ, 1.6 * E4M3_MUL, 1e-5)).toBe(true);
     // area scales the same way where the float unit has one

@@ -2,7 +2,7 @@
 // derived-ops-45nm.json): every entry equals its stated formula over its stated inputs, the inputs are
 // the library's own entries, the iteration counts follow from the formats' precision, the
 // approximations' error bounds hold, and posits reach them through kappa. Hand-computed values at
-// 45 nm from Horowitz's fp16 / fp32 units and ENERGY.md's fits.
+// 45 nm from Horowitz's fp16 / fp32 units and the fits of docs/energy-sources.md section 7.
 
 import { describe, expect, it } from 'vitest';
 import { CostModel } from '../../hw-model/components.ts';

@@ -8,7 +8,7 @@ const parse = (doc: unknown) => () => parseTable(doc, 'user.json');
 describe('shipped tables', () => {
   const lib = library();
 
-  it('load and hold ENERGY.md data as published', () => {
+  it('load and hold the published data of docs/energy-sources.md as published', () => {
     expect(lib.lookup('int_unit', { width: 8 }, 'add').energy_pJ).toBe(0.03);
     expect(lib.lookup('int_unit', { width: 32 }, 'mul').energy_pJ).toBe(3.1);
     expect(lib.lookup('float_unit', { e: 5, m: 10 }, 'mul').energy_pJ).toBe(1.1);
@@ -43,7 +43,7 @@ describe('shipped tables', () => {
       if (e.action === 'mul') expect(inputs.p).toBe((e.attributes.m as number) + 1);
       expect(Math.abs(e.energy_pJ - expected) / expected).toBeLessThan(1e-5);
     }
-    // ENERGY.md's own examples
+    // docs/energy-sources.md section 7's own examples
     expect(lib.lookup('float_unit', { e: 8, m: 7 }, 'mul').energy_pJ).toBeCloseTo(0.84, 2);
     expect(lib.lookup('float_unit', { e: 4, m: 3 }, 'mul').energy_pJ).toBeCloseTo(0.35, 2);
     expect(lib.lookup('float_unit', { e: 5, m: 2 }, 'mul').energy_pJ).toBeCloseTo(0.32, 2);

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic, writeFileAtomicSync, writeJsonAtomic } from '../../gan/io/atomic.ts';
+import { writeFileAtomic, writeFileAtomicSync, writeJsonAtomic, WriteError } from '../../gan/io/atomic.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'posit-gan-atomic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,7 +57,23 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(sub)).toEqual(['target']);
   });
 
-  it('reports a missing directory', async () => {
-    await expect(writeFileAtomic(join(dir, 'no', 'such', 'dir', 'f'), 'x')).rejects.toThrow(/ENOENT/);
+  it('a missing directory, a directory target and an unwritable directory name the path asked for, not the temporary file', async () => {
+    const missing = join(dir, 'no', 'such', 'dir', 'f.png');
+    const expected = `cannot write ${missing}: the directory ${join(dir, 'no', 'such', 'dir')} does not exist`;
+    await expect(writeFileAtomic(missing, 'x')).rejects.toThrow(expected);
+    expect(() => writeFileAtomicSync(missing, 'x')).toThrow(expected);
+    const target = join(dir, 'is-a-dir');
+    mkdirSync(target);
+    expect(() => writeFileAtomicSync(target, 'x')).toThrow(`cannot write ${target}: ${target} is a directory`);
+    const e = (() => {
+      try {
+        writeFileAtomicSync(missing, 'x');
+      } catch (err) {
+        return err as WriteError;
+      }
+    })();
+    expect(e).toBeInstanceOf(WriteError);
+    expect(e!.code).toBe('ENOENT');
+    expect(e!.message).not.toMatch(/\.tmp/);
   });
 });

@@ -1,16 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The checkpoint container (bit-exact round trip, verification) and the checkpoint folder: loading
+// skips damaged files and says so, retention keeps the newest verified files and moves damaged and
+// foreign ones aside, never counting them against good checkpoints.
+
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CheckpointError,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  listCheckpoints,
-  loadLatestCheckpoint,
-  saveCheckpoint,
-  type CheckpointData,
-} from '../../gan/train/checkpoint.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointData } from '../../gan/train/checkpoint.ts';
+import { CheckpointStore, describeSetAside } from '../../gan/train/checkpoint-store.ts';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -57,19 +54,72 @@ describe('checkpoints', () => {
 
   it('keeps the newest three and falls back past a corrupt newest one', () => {
     const d = tmp();
-    for (const s of [10, 20, 30, 40]) saveCheckpoint(d, sample(s));
-    expect(listCheckpoints(d).map((c) => c.step)).toEqual([20, 30, 40]);
+    const store = new CheckpointStore(d);
+    for (const s of [10, 20, 30, 40]) store.save(sample(s));
+    expect(store.list().map((c) => c.step)).toEqual([20, 30, 40]);
     expect(readdirSync(d).filter((n) => !n.endsWith('.pgc'))).toEqual([]); // no temp files left
-    const newest = listCheckpoints(d).at(-1)!.path;
+    const newest = store.list().at(-1)!.path;
     const bytes = readFileSync(newest);
     writeFileSync(newest, bytes.subarray(0, bytes.length >> 1)); // a crash mid-copy
-    const loaded = loadLatestCheckpoint(d);
+    const loaded = new CheckpointStore(d).loadLatest();
     expect(loaded.data.step).toBe(30);
     expect(loaded.skipped).toHaveLength(1);
+    expect(loaded.skipped[0]!.path).toBe(newest);
     expect(loaded.skipped[0]!.reason).toMatch(/corrupt or truncated/);
+    expect(existsSync(newest)).toBe(true); // loading never moves files
   });
 
-  it('says what to do when nothing usable is there', () => {
-    expect(() => loadLatestCheckpoint(tmp())).toThrow(/no usable checkpoint.*without --resume/s);
+  it('says when nothing usable is there, with every reason', () => {
+    expect(() => new CheckpointStore(tmp()).loadLatest()).toThrow(/no usable checkpoint/);
+    const d = tmp();
+    writeFileSync(join(d, 'ckpt-000000007.pgc'), 'junk');
+    expect(() => new CheckpointStore(d).loadLatest()).toThrow(/no usable checkpoint.*ckpt-000000007\.pgc is truncated/s);
+  });
+
+  it('junk files of later steps never count: they are moved to damaged/ and every good one is kept', () => {
+    // The failure seen: unreadable ckpt-100/101/102 above good ckpt-2/4/6; retention counted the junk
+    // as the newest three and deleted every good checkpoint, the new ones included.
+    const d = tmp();
+    const store = new CheckpointStore(d);
+    for (const s of [2, 4, 6]) store.save(sample(s));
+    const junk = [100, 101, 102].map((s) => store.pathFor(s));
+    writeFileSync(junk[0]!, 'not a checkpoint at all, just some bytes long enough to look like one');
+    writeFileSync(junk[1]!, Buffer.alloc(0));
+    const corrupt = encodeCheckpoint(sample(102));
+    corrupt[corrupt.length - 1]! ^= 1;
+    writeFileSync(junk[2]!, corrupt);
+    const fresh = new CheckpointStore(d); // a new process: nothing verified yet
+    expect(fresh.loadLatest().data.step).toBe(6);
+    const saved = fresh.save(sample(8));
+    expect(saved.damaged.map((x) => x.path).sort()).toEqual(junk);
+    expect(saved.damaged.every((x) => x.movedTo?.startsWith(join(d, 'damaged')))).toBe(true);
+    expect(describeSetAside(saved.damaged[2]!, 'damaged')).toMatch(/damaged checkpoint .*ckpt-000000102\.pgc moved to .*damaged.*checksum mismatch/);
+    expect(saved.pruned).toEqual([store.pathFor(2)]);
+    expect(fresh.list().map((c) => c.step)).toEqual([4, 6, 8]);
+    expect(readdirSync(join(d, 'damaged')).sort()).toEqual(['ckpt-000000100.pgc', 'ckpt-000000101.pgc', 'ckpt-000000102.pgc']);
+    for (const c of fresh.list()) expect(fresh.read(c.path).step).toBe(c.step);
+  });
+
+  it('the checkpoint just written is never pruned: verified files of later steps are moved to superseded/', () => {
+    const d = tmp();
+    const other = new CheckpointStore(d);
+    for (const s of [100, 110, 120]) other.save(sample(s)); // another run's files
+    const store = new CheckpointStore(d);
+    const saved = store.save(sample(2));
+    expect(store.list().map((c) => c.step)).toEqual([2]);
+    expect(saved.superseded.map((x) => x.path)).toEqual([100, 110, 120].map((s) => store.pathFor(s)));
+    expect(readdirSync(join(d, 'superseded'))).toHaveLength(3);
+    expect(store.loadLatest().data.step).toBe(2);
+  });
+
+  it('a damaged file moved aside twice gets a fresh name; nothing is overwritten', () => {
+    const d = tmp();
+    const store = new CheckpointStore(d);
+    mkdirSync(join(d, 'damaged'));
+    writeFileSync(join(d, 'damaged', 'ckpt-000000005.pgc'), 'earlier');
+    writeFileSync(store.pathFor(5), 'junk');
+    const s = store.setAside(store.pathFor(5), 'test', 'damaged');
+    expect(s.movedTo).toBe(join(d, 'damaged', 'ckpt-000000005.pgc.1'));
+    expect(readFileSync(join(d, 'damaged', 'ckpt-000000005.pgc'), 'utf8')).toBe('earlier');
   });
 });

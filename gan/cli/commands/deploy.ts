@@ -3,6 +3,7 @@ import { openNodeGpu } from '../../../engine/device/node.ts';
 import { compareDeployments, writeComparison } from '../../deploy/files.ts';
 import { DeployRecipeError, deployRecipesHelp, PAPER_DEPLOY_RECIPES, parseDeployRecipes, type DeployRecipe } from '../../deploy/recipes.ts';
 import { deployTable } from '../../deploy/report.ts';
+import { commandLine } from '../../io/provenance.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
@@ -32,7 +33,7 @@ const deploy: Command = {
   name: 'deploy',
   summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)',
   help: `Usage: posit-gan deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
-                        [--out DIR2] [--export FILE]
+                        [--out DIR2] [--export FILE] [--allow-older]
 
 Runs the generator of the run in DIR (its newest good checkpoint, float32 master weights) under each
 deployment recipe on the same N evaluation inputs, and compares every recipe's images with the float32
@@ -47,6 +48,8 @@ generator's: PSNR (peak 255) and SSIM on the 8-bit pixels, identical images coun
   --out DIR2          [DIR/deploy]
   --export FILE       also run the generator of an export file (\`posit-gan export\`) as a row
                       'export:<recipe>'; alone (without --checkpoint) it is run without a reference
+  --allow-older       if the newest checkpoint is damaged, use the newest good one (with a warning)
+                      instead of refusing
 ${INPUT_OPTIONS_HELP}
 
 ${deployRecipesHelp()}
@@ -61,6 +64,7 @@ ${GPU_OPTIONS_HELP}`,
     batch: { type: 'string' },
     out: { type: 'string' },
     export: { type: 'string' },
+    'allow-older': { type: 'boolean' },
   },
   async run(values) {
     const checkpoint = str(values, 'checkpoint');
@@ -75,9 +79,9 @@ ${GPU_OPTIONS_HELP}`,
       const c = await compareDeployments(gpu, {
         ...inputs,
         recipes,
-        ...(checkpoint ? { checkpoint } : {}),
+        ...(checkpoint ? { checkpoint, allowOlder: values['allow-older'] === true } : {}),
         ...(exportFile ? { exportFile } : {}),
-        command: ['posit-gan', 'deploy', ...process.argv.slice(3)].join(' '),
+        command: commandLine(),
         commandName: 'deploy',
         onRow: (r) => process.stderr.write(`  ${r.label}: ${r.seconds.toFixed(1)} s\n`),
       });

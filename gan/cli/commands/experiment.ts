@@ -9,6 +9,7 @@ import { openNodeGpu } from '../../../engine/device/node.ts';
 import { compareDeployments, writeComparison } from '../../deploy/files.ts';
 import { deployRecipesHelp, PAPER_DEPLOY_RECIPES } from '../../deploy/recipes.ts';
 import { deployTable } from '../../deploy/report.ts';
+import { commandLine } from '../../io/provenance.ts';
 import { str, UsageError, type Command, type Options } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 import { INPUT_OPTIONS_HELP, inputOptions, recipesOption } from './deploy.ts';
@@ -19,7 +20,7 @@ const deployExperiment: Command = {
   name: 'deploy',
   summary: "the deployment table: PSNR / SSIM of every deployment recipe against the fp32 generator, with the paper's ranges",
   help: `Usage: posit-gan experiment deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
-                                   [--name NAME] [--results ROOT]
+                                   [--name NAME] [--results ROOT] [--allow-older]
 
 Runs \`posit-gan deploy\` on the run in DIR and writes the results for the record:
   ROOT/NAME/deploy.md      the table (device, command, model and step, PSNR, SSIM, identical images,
@@ -33,6 +34,8 @@ Runs \`posit-gan deploy\` on the run in DIR and writes the results for the recor
   --recipes LIST      [${PAPER_DEPLOY_RECIPES.join(',')}]
   --name NAME         [the run directory's name]
   --results ROOT      [results/ in the repository]
+  --allow-older       if the newest checkpoint is damaged, use the newest good one (with a warning)
+                      instead of refusing
 ${INPUT_OPTIONS_HELP}
 
 ${deployRecipesHelp()}`,
@@ -44,6 +47,7 @@ ${deployRecipesHelp()}`,
     batch: { type: 'string' },
     name: { type: 'string' },
     results: { type: 'string' },
+    'allow-older': { type: 'boolean' },
   },
   async run(values) {
     const checkpoint = str(values, 'checkpoint');
@@ -58,8 +62,9 @@ ${deployRecipesHelp()}`,
       const c = await compareDeployments(gpu, {
         ...inputs,
         checkpoint,
+        allowOlder: values['allow-older'] === true,
         recipes,
-        command: ['posit-gan', ...process.argv.slice(2)].join(' '),
+        command: commandLine(),
         commandName: 'experiment',
         onRow: (r) => process.stderr.write(`  ${r.label}: ${r.seconds.toFixed(1)} s\n`),
       });

@@ -10,7 +10,7 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts
 const exportCommand: Command = {
   name: 'export',
   summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)',
-  help: `Usage: posit-gan export --checkpoint DIR --recipe R --out FILE
+  help: `Usage: posit-gan export --checkpoint DIR --recipe R --out FILE [--allow-older]
 
 Writes the generator of the run in DIR (its newest good checkpoint) prepared for deployment recipe R:
 every Linear / Conv weight as packed codes of R's weight format with its exponent bias t (calibrated
@@ -18,6 +18,9 @@ from the trained weights when R asks), the label embedding in R's activation for
 as fp32, with the model's shape, the recipe and a SHA-256 (format: docs/export-format.md). The file
 runs with \`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
 (gan/deploy/export-format.ts), giving exactly the images of \`deploy --recipes R\` on the run.
+
+  --allow-older        if the newest checkpoint is damaged, use the newest good one (with a warning)
+                       instead of refusing
 
 ${deployRecipesHelp()}
 
@@ -27,6 +30,7 @@ ${GPU_OPTIONS_HELP}`,
     checkpoint: { type: 'string' },
     recipe: { type: 'string' },
     out: { type: 'string' },
+    'allow-older': { type: 'boolean' },
   },
   async run(values) {
     const dir = str(values, 'checkpoint');
@@ -44,7 +48,7 @@ ${GPU_OPTIONS_HELP}`,
     }
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
-      const run = restoreRun(gpu, dir);
+      const run = restoreRun(gpu, dir, { allowOlder: values['allow-older'] === true });
       const deployment = await prepareDeployment(run.gan.G, recipe);
       const bytes = await createExport(run.gan, exportModelOf(run.config), deployment, { checkpoint: dir, step: run.step, trainRecipe: run.recipe.name });
       writeExportFile(out, bytes);

