@@ -7,14 +7,14 @@ import { DEFAULT_CONFIG, MODEL_DEFAULTS, modelDefaults, resolveConfig } from '..
 import { MODEL_KINDS } from '../../gan/models/gan.ts';
 
 describe('training defaults per model', () => {
-  it('no options: the quick start (acgan under p8+, width 256, lr 5e-4, 1000 steps)', () => {
+  it('no options: the quick start (acgan under p8+, width 256, lr 5e-4, 500 steps)', () => {
     const c = resolveConfig({});
     expect(c).toEqual(modelDefaults('acgan'));
-    expect(c).toMatchObject({ model: 'acgan', recipe: 'p8+', width: 256, lr: 5e-4, steps: 1000, batch: 64, sampleEvery: 200 });
+    expect(c).toMatchObject({ model: 'acgan', recipe: 'p8+', width: 256, lr: 5e-4, steps: 500, batch: 64, sampleEvery: 100 });
   });
 
   it("naming the cgan or the dcgan gives that model's own defaults, not the quick start's", () => {
-    expect(resolveConfig({ model: 'cgan' })).toMatchObject({ model: 'cgan', width: 128, lr: 2e-4, steps: 300, sampleEvery: 100 });
+    expect(resolveConfig({ model: 'cgan' })).toMatchObject({ model: 'cgan', width: 128, lr: 2e-4, steps: 300 });
     expect(resolveConfig({ model: 'dcgan' })).toMatchObject({ model: 'dcgan', lr: 2e-4, steps: 300, size: 32 });
     // The model is matched as the validation matches it (case-insensitively).
     expect(resolveConfig({ model: 'CGAN' }).width).toBe(128);
