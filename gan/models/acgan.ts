@@ -4,12 +4,12 @@
 // Why it is the default. The main job must show, within minutes on a 2-core CPU with lavapipe, a
 // sample grid whose rows read as the digit they ask for. The paper's cgan (cgan.ts) learns the
 // conditioning slowly: its discriminator sees the label only as 10 extra inputs, and it takes about
-// 5,000 steps of batch 64 before three quarters of its digits read as asked. Here the discriminator
-// also says which digit it sees, and the generator is trained to make digits it reads as the requested
-// one, so the conditioning is learnt with the digits themselves, within a few hundred steps. MLPs
-// because their layers are plain GEMMs, which lavapipe runs several times faster per multiply-add than
-// the strided (transposed) convolutions of a DCGAN; the conv variants measured learnt more slowly per
-// CPU second. Measurements: results/quickstart/. The cgan stays unchanged (model 'cgan') for Table I.
+// 5,000 steps of batch 64 before three quarters of its digits read as asked (results/cgan-gpu/).
+// Here the discriminator also says which digit it sees, and the generator is trained to make digits
+// it reads as the requested one, so the conditioning is learnt with the digits themselves, within a
+// few hundred steps. MLPs because the conditional DCGANs measured on lavapipe cost as much CPU time
+// per step or 3-4 times more, and learnt the conditioning more slowly per CPU second. Measurements:
+// results/quickstart/. The cgan stays unchanged (model 'cgan') for Table I.
 //
 //   G: [z(100) ++ one-hot(label)(10)] -> Linear 110-w, BatchNorm1d, LeakyReLU 0.2
 //      -> Linear w-2w, BatchNorm1d, LeakyReLU 0.2 -> Linear 2w-784 -> Tanh
