@@ -100,6 +100,9 @@ describe('GAN training on the CPU driver', { timeout: 300_000 }, () => {
     const rows = readFileSync(join(whole, 'losses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     expect(rows.every((row) => Number.isFinite(row[2]) && Number.isFinite(row[3]))).toBe(true);
     expect(new Set(rows.map((row) => row[2])).size).toBeGreaterThan(1);
+    // Both losses carry the auxiliary classifier's cross-entropy: untrained, about ln 10 on top of the
+    // adversarial term (which alone would be about ln 2).
+    for (const loss of [rows[0]![2]!, rows[0]![3]!]) expect(loss).toBeGreaterThan(Math.log(10));
     expect(r.gridAccuracy?.n).toBe(100);
     // The 28x28 grid of today's layout: 10 cells of 28 pixels and 11 borders of 2 per side.
     const png = readFileSync(join(whole, 'samples', 'latest.png'));
