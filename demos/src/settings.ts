@@ -31,7 +31,12 @@ export const SIZES: Readonly<Record<SizeName, SizePreset>> = {
 /** What a size means for a model, in words. */
 export function describeSize(model: ModelKind, size: SizeName): string {
   const p = SIZES[size];
-  const widths = model === 'cgan' ? `generator width ${p.width} (discriminator 512, as in the reference)` : `generator width ${p.ngf}, discriminator width ${p.ndf}`;
+  const widths =
+    model === 'cgan'
+      ? `generator width ${p.width} (discriminator 512, as in the reference)`
+      : model === 'acgan'
+        ? `generator width ${p.width} (discriminator ${2 * p.width}, ${p.width})`
+        : `generator width ${p.ngf}, discriminator width ${p.ndf}`;
   return `${model}: ${widths}, batch ${p.batch}; samples every ${p.sampleEvery} steps.`;
 }
 export const SIZE_NAMES = Object.keys(SIZES) as SizeName[];

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { adapterSlug, type AdapterDescription, type Gpu, type GpuOptions } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import { TIMING_DAWN_FLAGS, type TimingMethod } from '../../engine/kernels/timing.ts';
+import type { ModelKind } from '../models/gan.ts';
 import { provenance } from '../io/provenance.ts';
 
 export interface BenchContext {
@@ -23,7 +24,7 @@ export interface BenchContext {
   /** --out: the JSON path (default: defaultResultPath). */
   out?: string;
   /** Training benchmarks: --model, --recipes, --batches. */
-  model?: 'cgan' | 'dcgan';
+  model?: ModelKind;
   recipes?: string[];
   batches?: number[];
   /** Also time every kernel of one extra iteration on its own (per-kernel breakdown). */

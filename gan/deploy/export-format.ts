@@ -42,7 +42,7 @@ export interface ExportTensor {
 }
 
 /** The model to rebuild: which generator and the options that give its shape. */
-export type ExportModel = { kind: 'cgan'; width: number } | { kind: 'dcgan'; size: 28 | 32; ngf: number; ndf: number };
+export type ExportModel = { kind: 'cgan'; width: number } | { kind: 'dcgan'; size: 28 | 32; ngf: number; ndf: number } | { kind: 'acgan'; width: number };
 
 export interface ExportHeader {
   format: typeof EXPORT_FORMAT;
@@ -137,7 +137,11 @@ function checkModel(m: unknown, what: string): ExportModel {
     need(isInt(o!.ngf, 1, 1 << 16) && isInt(o!.ndf, 1, 1 << 16), what, 'dcgan ngf and ndf must be positive integers');
     return { kind: 'dcgan', size: o!.size as 28 | 32, ngf: o!.ngf as number, ndf: o!.ndf as number };
   }
-  throw new ExportError(`${what}: unknown model kind ${JSON.stringify(o!.kind)} (this posit-gan knows cgan, dcgan)`);
+  if (o!.kind === 'acgan') {
+    need(isInt(o!.width, 1, 1 << 16), what, `acgan width must be a positive integer, got ${JSON.stringify(o!.width)}`);
+    return { kind: 'acgan', width: o!.width as number };
+  }
+  throw new ExportError(`${what}: unknown model kind ${JSON.stringify(o!.kind)} (this posit-gan knows cgan, dcgan, acgan)`);
 }
 
 /**

@@ -12,6 +12,7 @@ import { decodeToF32, unpackCodes } from '../../formats/codec.ts';
 import { parseFormat } from '../../formats/descriptor.ts';
 import { encode } from '../../engine/quant/quantizer.ts';
 import type { Runtime } from '../../engine/runtime.ts';
+import { buildAcgan } from '../models/acgan.ts';
 import { buildCgan } from '../models/cgan.ts';
 import { buildDcgan } from '../models/dcgan.ts';
 import type { Gan } from '../models/gan.ts';
@@ -21,7 +22,14 @@ import { encodeExport, ExportError, type ExportFile, type ExportHeader, type Exp
 
 /** The shape options of a trained run's model. */
 export function exportModelOf(c: Pick<TrainConfig, 'model' | 'width' | 'size' | 'ngf' | 'ndf'>): ExportModel {
-  return c.model === 'cgan' ? { kind: 'cgan', width: c.width } : { kind: 'dcgan', size: c.size, ngf: c.ngf, ndf: c.ndf };
+  switch (c.model) {
+    case 'cgan':
+      return { kind: 'cgan', width: c.width };
+    case 'dcgan':
+      return { kind: 'dcgan', size: c.size, ngf: c.ngf, ndf: c.ndf };
+    case 'acgan':
+      return { kind: 'acgan', width: c.width };
+  }
 }
 
 /** Shapes of the generator's parameters and buffers, by name. */
@@ -31,7 +39,14 @@ function tensorShapes(gan: Gan): Map<string, readonly number[]> {
 
 /** A GAN of the export's shape (weights to be loaded; the seed does not matter). */
 function buildModel(rt: Runtime, m: ExportModel): Gan {
-  return m.kind === 'cgan' ? buildCgan(rt, { seed: 0, width: m.width }) : buildDcgan(rt, { seed: 0, size: m.size, ngf: m.ngf, ndf: m.ndf });
+  switch (m.kind) {
+    case 'cgan':
+      return buildCgan(rt, { seed: 0, width: m.width });
+    case 'dcgan':
+      return buildDcgan(rt, { seed: 0, size: m.size, ngf: m.ngf, ndf: m.ndf });
+    case 'acgan':
+      return buildAcgan(rt, { seed: 0, width: m.width });
+  }
 }
 
 /** The export file of a deployment prepared on `gan`'s generator. */

@@ -5,6 +5,7 @@
 
 import type { RecipeSpec } from '../../engine/quant/recipe.ts';
 import { lineChart } from '../io/svg-plot.ts';
+import type { ModelKind } from '../models/gan.ts';
 import type { TrainConfig } from '../train/config.ts';
 import {
   agreement,
@@ -100,7 +101,7 @@ export interface Table1 {
   commit: string | null;
   command: string;
   device: string;
-  model: 'cgan' | 'dcgan';
+  model: ModelKind;
   /** Steps per run / steps per epoch (also when the length was given in steps). */
   epochs: number;
   /** Steps each run was asked to train. */

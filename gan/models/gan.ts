@@ -5,8 +5,8 @@
 import type { Module } from '../../engine/nn/module.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
 
-export type ModelKind = 'cgan' | 'dcgan';
-export const MODEL_KINDS: readonly ModelKind[] = ['cgan', 'dcgan'];
+export type ModelKind = 'cgan' | 'dcgan' | 'acgan';
+export const MODEL_KINDS: readonly ModelKind[] = ['cgan', 'dcgan', 'acgan'];
 
 export interface Generator extends Module {
   /** z [B, latent] (and labels for a conditional GAN) to images [B, C, H, W] in [-1, 1]. */
@@ -14,7 +14,8 @@ export interface Generator extends Module {
 }
 
 export interface Discriminator extends Module {
-  /** Images [B, C, H, W] (and labels) to scores [B, 1]: logits for 'bce', raw outputs for 'mse'. */
+  /** Images [B, C, H, W] (and labels) to scores [B, 1]: logits for 'bce', raw outputs for 'mse'.
+   *  With an auxiliary classifier, [B, 1 + classes]: that score, then the class logits. */
   score(images: Tensor, labels?: Uint32Array): Tensor;
 }
 
@@ -27,6 +28,10 @@ export interface Gan {
   readonly imageShape: readonly [number, number, number];
   /** 'mse': least-squares GAN loss (the cgan reference); 'bce': logistic loss on logits (DCGAN). */
   readonly loss: 'mse' | 'bce';
+  /** The discriminator also classifies its input (AC-GAN, Odena, Olah & Shlens 2017): the trainer
+   *  adds the cross-entropy of the class logits against the labels (the real images' own, the ones the
+   *  fakes were generated for) to both networks' losses. */
+  readonly auxiliaryClassifier?: boolean;
   readonly G: Generator;
   readonly D: Discriminator;
   /** The layer names and shapes, for manifests and documentation. */

@@ -28,6 +28,9 @@ import { commit } from '../io/provenance.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
+import { ClassifierWeightsError, MnistClassifier } from '../metrics/classifier.ts';
+import type { LabelAccuracy } from '../metrics/evaluate.ts';
+import { gridLabelAccuracy } from '../metrics/grid-accuracy.ts';
 import { CheckpointError } from './checkpoint.ts';
 import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
@@ -62,8 +65,18 @@ export interface RunResult {
   /** Steps the configuration asks for. */
   totalSteps: number;
   lastStats: StepStats | null;
+  /** LeNet accuracy of the final samples/latest.png against the digits its rows ask for (conditional
+   *  models; null for unconditional ones or without the classifier's weights). */
+  gridAccuracy: GridAccuracy | null;
   trainer: GanTrainer;
   runtime: Runtime;
+}
+
+export interface GridAccuracy extends LabelAccuracy {
+  /** The grid, relative to the run directory. */
+  file: string;
+  /** SHA-256 of the classifier's weights. */
+  classifier: string;
 }
 
 export class DivergedError extends Error {
@@ -298,6 +311,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     const png = pngBytes(imageGrid(imgs, 100, { channels: ch as 1, height: h, width: w }, { cols: 10, rows: 10 }));
     writeFileAtomicSync(join(out, 'samples', `step-${String(trainer.step).padStart(9, '0')}.png`), png);
     writeFileAtomicSync(join(out, 'samples', 'latest.png'), png);
+    return imgs;
   };
 
   const recordedFrom = trainer.step;
@@ -351,17 +365,43 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const finished = trainer.step >= total;
   const interrupted = !finished && o.signal?.aborted === true;
   await checkpoint();
-  // An interrupted run ends as soon as its state is safe; the sample grid waits for the resume.
-  if (!interrupted) await sample();
+  // An interrupted run ends as soon as its state is safe; the sample grid (and its score) wait for the resume.
+  const finalGrid = interrupted ? null : await sample();
+  const gridAccuracy = finalGrid && sampleLabels ? await finalGridAccuracy(gpu, finalGrid, sampleLabels, trainer.gan.imageShape, notes) : null;
   if (curve) {
     if (!interrupted && curve.lastStep !== trainer.step) await curve.evaluate();
     curve.dispose();
   }
   writeOpCounts();
   const status = finished ? 'completed' : interrupted ? 'interrupted' : 'stopped';
-  writeManifest(status, { finished: new Date().toISOString(), ...(interrupted ? { interruptedBy: String(o.signal!.reason ?? 'signal') } : {}) });
+  writeManifest(status, {
+    finished: new Date().toISOString(),
+    ...(interrupted ? { interruptedBy: String(o.signal!.reason ?? 'signal') } : {}),
+    ...(gridAccuracy ? { sampleGridAccuracy: gridAccuracy } : {}),
+  });
   progress.finish(interrupted ? `interrupted (${String(o.signal!.reason ?? 'signal')})` : undefined);
-  return { out, steps: trainer.step, totalSteps: total, status, lastStats: last, trainer, runtime: rt };
+  return { out, steps: trainer.step, totalSteps: total, status, lastStats: last, gridAccuracy, trainer, runtime: rt };
+}
+
+/** What the user sees: how many digits of the final conditional grid the LeNet reads as asked (on a
+ *  runtime of its own, so that it stays out of the run's op counts). A missing or damaged classifier
+ *  file costs only this figure, with a note saying why. */
+async function finalGridAccuracy(gpu: Gpu, images: Float32Array, labels: Uint32Array, shape: readonly number[], notes: string[]): Promise<GridAccuracy | null> {
+  const rt = new Runtime(gpu);
+  let classifier: MnistClassifier | undefined;
+  try {
+    classifier = MnistClassifier.load(rt);
+    const a = await gridLabelAccuracy(classifier, images, labels, { height: shape[1]!, width: shape[2]! });
+    return { file: 'samples/latest.png', ...a, classifier: classifier.sha256 };
+  } catch (e) {
+    if (!(e instanceof ClassifierWeightsError)) throw e;
+    const line = `posit-gan: cannot score samples/latest.png: ${e.message}`;
+    notes.push(line);
+    process.stderr.write(line + '\n');
+    return null;
+  } finally {
+    classifier?.dispose();
+  }
 }
 
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */

@@ -19,8 +19,8 @@ import { Linear } from '../../engine/nn/linear.ts';
 import type { Module } from '../../engine/nn/module.ts';
 import { affine, add, backward, full } from '../../engine/ops/index.ts';
 import { nonFiniteCount } from '../../engine/ops/finite.ts';
-import { bceWithLogits, mseLoss } from '../../engine/ops/loss.ts';
-import { concat, reshape } from '../../engine/ops/shape.ts';
+import { bceWithLogits, crossEntropy, mseLoss } from '../../engine/ops/loss.ts';
+import { concat, narrow, reshape } from '../../engine/ops/shape.ts';
 import { Adam } from '../../engine/optim/adam.ts';
 import type { OptimizerState } from '../../engine/optim/optimizer.ts';
 import { calibrate, type Calibration } from '../../engine/quant/calibrate.ts';
@@ -30,6 +30,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
+import { buildAcgan } from '../models/acgan.ts';
 import { buildCgan } from '../models/cgan.ts';
 import { buildDcgan } from '../models/dcgan.ts';
 import type { Gan } from '../models/gan.ts';
@@ -106,9 +107,14 @@ export function randomLabels(seed: number, step: number, batch: number, classes:
 }
 
 export function buildGan(rt: Runtime, c: TrainConfig): Gan {
-  return c.model === 'cgan'
-    ? buildCgan(rt, { seed: c.seed, width: c.width })
-    : buildDcgan(rt, { seed: c.seed, size: c.size, ngf: c.ngf, ndf: c.ndf });
+  switch (c.model) {
+    case 'cgan':
+      return buildCgan(rt, { seed: c.seed, width: c.width });
+    case 'dcgan':
+      return buildDcgan(rt, { seed: c.seed, size: c.size, ngf: c.ngf, ndf: c.ndf });
+    case 'acgan':
+      return buildAcgan(rt, { seed: c.seed, width: c.width });
+  }
 }
 
 /** The weights that feed a matmul / conv (those the exponent bias applies to), by parameter name. */
@@ -178,6 +184,15 @@ export class GanTrainer {
     return this.gan.loss === 'mse' ? mseLoss(score, t) : bceWithLogits(score, t);
   }
 
+  /** The adversarial loss towards `target`, plus, when the discriminator also classifies, the
+   *  cross-entropy of its class logits against the labels. */
+  private loss(score: Tensor, target: 0 | 1, labels: Uint32Array | undefined): Tensor {
+    if (!this.gan.auxiliaryClassifier) return this.adversarial(score, target);
+    if (!labels) throw new Error('a discriminator with an auxiliary classifier needs the labels');
+    const adversarial = this.adversarial(narrow(score, 1, 0, 1), target);
+    return add(adversarial, crossEntropy(narrow(score, 1, 1, this.gan.classes), labels));
+  }
+
   /** The paper's exponent bias: t from the histogram of log2|W| over each network's matmul weights. */
   private async calibrateWeightBias(): Promise<void> {
     const wb = this.recipe.weightBias;
@@ -238,14 +253,14 @@ export class GanTrainer {
       // (both models name their layers model.0, model.1, ...; backward nodes keep their layer).
       const fake = rt.inLayer('G', () => G.generate(zt, genLabels));
       setRequiresGrad(D, false);
-      const lossG = this.adversarial(rt.inLayer('D', () => D.score(fake, genLabels)), 1);
+      const lossG = this.loss(rt.inLayer('D', () => D.score(fake, genLabels)), 1, genLabels);
       setRequiresGrad(D, true);
       this.opt.G.zeroGrad();
       backward(scaleNow.G === 1 ? lossG : affine(lossG, scaleNow.G));
       // Discriminator loss on real and (detached) generated images.
       rt.phase = 'forward';
-      const lossReal = this.adversarial(rt.inLayer('D', () => D.score(real, realLabels)), 1);
-      const lossFake = this.adversarial(rt.inLayer('D', () => D.score(detach(fake), genLabels)), 0);
+      const lossReal = this.loss(rt.inLayer('D', () => D.score(real, realLabels)), 1, realLabels);
+      const lossFake = this.loss(rt.inLayer('D', () => D.score(detach(fake), genLabels)), 0, genLabels);
       const lossD = affine(add(lossReal, lossFake), 0.5);
       this.opt.D.zeroGrad();
       backward(scaleNow.D === 1 ? lossD : affine(lossD, scaleNow.D));

@@ -104,22 +104,22 @@ describe('a run directory belongs to its run', SLOW, () => {
 
   it('--force moves the old run aside whole; the default output picks the next free name and says so', async () => {
     const cwd = join(dir, 'user');
-    const old = join(cwd, 'runs', 'cgan-fp32');
+    const old = join(cwd, 'runs', 'acgan-fp32');
     mkdirSync(join(old, 'checkpoints'), { recursive: true });
     writeFileSync(join(old, 'manifest.json'), JSON.stringify({ status: 'completed', step: 120 }));
     writeFileSync(join(old, 'checkpoints', 'ckpt-000000120.pgc'), 'the old run');
     // The quick start's command again (a zero time limit keeps it short): a second run beside the first.
     const again = await cli(['train', ...TINY, '--steps', '5', '--time-limit', '0.001', '--progress', 'quiet'], cwd);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain('runs/cgan-fp32 holds an earlier run (continue that one with --resume runs/cgan-fp32); this run goes to runs/cgan-fp32-2');
-    expect(manifest(join(cwd, 'runs', 'cgan-fp32-2')).status).toBe('stopped');
+    expect(again.stderr).toContain('runs/acgan-fp32 holds an earlier run (continue that one with --resume runs/acgan-fp32); this run goes to runs/acgan-fp32-2');
+    expect(manifest(join(cwd, 'runs', 'acgan-fp32-2')).status).toBe('stopped');
     expect(readFileSync(join(old, 'checkpoints', 'ckpt-000000120.pgc'), 'utf8')).toBe('the old run');
-    // --force: the earlier run moves to runs/cgan-fp32.old-<time>, complete; the new one starts clean.
-    const forced = await cli(['train', ...TINY, '--steps', '5', '--time-limit', '0.001', '--progress', 'quiet', '--out', 'runs/cgan-fp32', '--force'], cwd);
+    // --force: the earlier run moves to runs/acgan-fp32.old-<time>, complete; the new one starts clean.
+    const forced = await cli(['train', ...TINY, '--steps', '5', '--time-limit', '0.001', '--progress', 'quiet', '--out', 'runs/acgan-fp32', '--force'], cwd);
     expect(forced.code, forced.stderr).toBe(0);
-    const moved = readdirSync(join(cwd, 'runs')).filter((n) => n.startsWith('cgan-fp32.old-'));
+    const moved = readdirSync(join(cwd, 'runs')).filter((n) => n.startsWith('acgan-fp32.old-'));
     expect(moved).toHaveLength(1);
-    expect(forced.stderr).toContain(`moved the earlier run in runs/cgan-fp32`);
+    expect(forced.stderr).toContain(`moved the earlier run in runs/acgan-fp32`);
     expect(forced.stderr).toContain(`to runs/${moved[0]}`);
     expect(readFileSync(join(cwd, 'runs', moved[0]!, 'checkpoints', 'ckpt-000000120.pgc'), 'utf8')).toBe('the old run');
     expect(new CheckpointStore(join(old, 'checkpoints')).list().map((c) => c.step)).toEqual([0]);

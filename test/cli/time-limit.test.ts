@@ -23,7 +23,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 describe('--time-limit', () => {
   it('train stops at the limit, checkpointed and marked stopped', async () => {
     const out = join(dir, 'run');
-    const r = await cli('train', '--recipe', 'fp32', '--width', '8', '--batch', '8', '--data-limit', '64', '--steps', '50', '--time-limit', '0.001', '--out', out);
+    const r = await cli('train', '--model', 'cgan', '--recipe', 'fp32', '--width', '8', '--batch', '8', '--data-limit', '64', '--steps', '50', '--time-limit', '0.001', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/time limit reached: stopped cgan under fp32 at 0 of 50 steps/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));

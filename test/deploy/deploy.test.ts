@@ -350,3 +350,26 @@ describe('deployment of a tiny dcgan', () => {
     }
   }, SLOW);
 });
+
+describe('deployment of a tiny acgan (the quick-start model)', () => {
+  it('p6+t: weights and activations on the lattices, fast tanh as the reference, export bit-exact', async () => {
+    const run = await trained({ model: 'acgan', recipe: 'fp32', width: 8, steps: 2, checkpointEvery: 2, sampleEvery: 2 });
+    const inputs = inputsFor(run.gan, 10);
+    const dep = await prepareDeployment(run.gan.G, deployRecipeByName('p6+t'));
+    try {
+      const t = await trace(run.runtime, run.gan, dep, inputs);
+      expect(await checkLattices(run, dep, t)).toBeGreaterThan(1000);
+      expect(new Set(t.outputs.map((o) => o.kind))).toEqual(new Set(['Linear', 'BatchNorm1d', 'LeakyReLU', 'Tanh', 'Sequential']));
+      const { input, output } = t.tanh!;
+      for (let i = 0; i < input.length; i++) expect(Object.is(output[i], fastTanh(input[i]!))).toBe(true);
+      const model = exportModelOf(run.config);
+      expect(model).toEqual({ kind: 'acgan', width: 8 });
+      const file = await parseExport(await createExport(run.gan, model, dep, { checkpoint: run.dir, step: run.step, trainRecipe: 'fp32' }));
+      const loaded = instantiateExport(new Runtime(gpu), file);
+      const b = await runDeployment(loaded.gan.G.rt, loaded.gan, loaded.deployment, inputs, 10);
+      expect(new Uint32Array(b.images.buffer)).toEqual(new Uint32Array(t.images.buffer));
+    } finally {
+      dep.dispose();
+    }
+  }, SLOW);
+});

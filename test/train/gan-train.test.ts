@@ -86,6 +86,36 @@ describe('GAN training on the CPU driver', { timeout: 300_000 }, () => {
     const layers = new Set(counts.records.map((e: { layer: string }) => e.layer.split('.')[0]));
     expect(layers.has('G') && layers.has('D')).toBe(true);
     expect(layers.has('model')).toBe(false);
+    // The final grid is scored by the LeNet and the score recorded (what it reads is tested in
+    // test/metrics/grid-accuracy.test.ts).
+    expect(manifest.sampleGridAccuracy).toEqual(r.gridAccuracy);
+    expect(r.gridAccuracy).toMatchObject({ file: 'samples/latest.png', n: 100 });
+    expect(r.gridAccuracy!.correct).toBe(Math.round(r.gridAccuracy!.accuracy * 100));
+  });
+
+  it('acgan (the quick-start model) under p8+: resume after a crash reproduces the uninterrupted run bit for bit', async () => {
+    const config = tiny('p8+', { model: 'acgan', width: 8, batch: 8, dataLimit: 64 });
+    const whole = tmp();
+    const r = await runTraining(gpu, { config, out: whole, progress: 'quiet' });
+    const rows = readFileSync(join(whole, 'losses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    expect(rows.every((row) => Number.isFinite(row[2]) && Number.isFinite(row[3]))).toBe(true);
+    expect(new Set(rows.map((row) => row[2])).size).toBeGreaterThan(1);
+    // Both losses carry the auxiliary classifier's cross-entropy: untrained, about ln 10 on top of the
+    // adversarial term (which alone would be about ln 2).
+    for (const loss of [rows[0]![2]!, rows[0]![3]!]) expect(loss).toBeGreaterThan(Math.log(10));
+    expect(r.gridAccuracy?.n).toBe(100);
+    // The 28x28 grid of today's layout: 10 cells of 28 pixels and 11 borders of 2 per side.
+    const png = readFileSync(join(whole, 'samples', 'latest.png'));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([302, 302]);
+    const split = tmp();
+    await runTraining(gpu, { config, out: split, progress: 'quiet', stopAfter: 3 });
+    const cps = new CheckpointStore(join(split, 'checkpoints')).list();
+    rmSync(cps.at(-1)!.path);
+    await runTraining(gpu, { config, out: split, progress: 'quiet', resume: true });
+    const a = finalTensors(whole);
+    const b = finalTensors(split);
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const k of Object.keys(a)) expect(b[k], k).toEqual(a[k]);
   });
 
   it('resume after a crash reproduces the uninterrupted run bit for bit, and continues its bookkeeping', async () => {

@@ -4,6 +4,7 @@
 
 import type { Benchmark, BenchContext } from '../../bench/report.ts';
 import { parseFormat } from '../../../formats/descriptor.ts';
+import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
@@ -64,8 +65,8 @@ function context(values: Values, defaultWarmup: number): BenchContext {
   if (out !== undefined) ctx.out = out;
   const model = str(values, 'model');
   if (model !== undefined) {
-    if (model !== 'cgan' && model !== 'dcgan') throw new UsageError(`--model must be cgan or dcgan, got '${model}'`);
-    ctx.model = model;
+    if (!(MODEL_KINDS as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${model}'`);
+    ctx.model = model as ModelKind;
   }
   const recipes = str(values, 'recipes') ?? str(values, 'recipe');
   if (recipes !== undefined) ctx.recipes = recipes.split(',').map((r) => r.trim());
@@ -104,7 +105,7 @@ the wall clock around each submit, and the results say so. The median of the rep
   --reps N          timed repetitions (default 7)
   --warmup N        untimed runs before them (default ${DEFAULT_WARMUP}; train: 30, as its PyTorch peer)
   --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
-  --model cgan|dcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
+  --model cgan|dcgan|acgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
                     (default cgan), recipes (default fp32,fp16,bf16,p8+,p8,p8-all,fp8) and batch sizes
                     (default 64,256); --reps is the number of timed iterations; it reports their
                     median and their mean (iterations / the timed window's wall-clock time)

@@ -13,15 +13,15 @@ const evalCommand: Command = {
   help: `Usage: posit-gan eval --checkpoint DIR [--n N] [--seed S] [--precision trained|fp32] [--json]
                       [--allow-older] [--reference-cache DIR]
 
-Generates N samples (default 10000; for the cgan, labels 0..9 in turn) with the generator of the run in
-DIR and reports, against the 10000 MNIST test images:
+Generates N samples (default 10000; for the conditional acgan and cgan, labels 0..9 in turn) with the
+generator of the run in DIR and reports, against the 10000 MNIST test images:
   fid                  Frechet distance of the features of posit-gan's LeNet-5 classifier
                        (gan/metrics/lenet-mnist.weights), in float64
   second.fid           the same on the code of posit-gan's MLP autoencoder
                        (gan/metrics/mnist-autoencoder.weights): a second network built differently
                        (no labels, no convolutions), so an ordering that holds under both does not
                        rest on one network's quirks
-  classifier accuracy  (cgan) the classifier's accuracy on the samples against their labels
+  classifier accuracy  (acgan, cgan) the classifier's accuracy on the samples against their labels
 Writes DIR/eval.json (with the code's commit and this command line). These FIDs are on another scale
 than the paper's Inception-feature FIDs: compare the ordering of recipes, never the values.
 

@@ -3,19 +3,31 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
 import { commandLine } from '../../io/provenance.ts';
 import { RecipeError } from '../../../engine/quant/recipe.ts';
-import { ConfigError, DEFAULT_CONFIG, flagName, resolveConfigLayers, type ConfigLayer, type TrainConfig } from '../../train/config.ts';
+import { gridAccuracyLine } from '../../metrics/grid-accuracy.ts';
+import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
+import { ConfigError, DEFAULT_CONFIG, flagName, modelDefaults, resolveConfigLayers, type ConfigLayer, type TrainConfig } from '../../train/config.ts';
 import { firstFreeRunDirectory, inspectRunDirectory, moveRunAside } from '../../train/run-dir.ts';
 import { loadRecipe, readRunConfig, runTraining } from '../../train/run.ts';
 import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom, gpuOptionsFrom } from '../gpu-options.ts';
 import { catchInterrupts, shellCommand } from '../interrupt.ts';
 
-const d = DEFAULT_CONFIG;
+const d = modelDefaults(DEFAULT_CONFIG.model);
+
+/** The defaults of `keys` for the first of `models` (by default the main job's model), then for the
+ *  others whose defaults differ, grouped: e.g. "1000; cgan, dcgan: 300". */
+function dflt(keys: (keyof TrainConfig)[], models: readonly ModelKind[] = [d.model, ...MODEL_KINDS.filter((m) => m !== d.model)]): string {
+  const text = (m: ModelKind) => keys.map((k) => String(modelDefaults(m)[k])).join(', ');
+  const first = text(models[0]!);
+  const groups = new Map<string, ModelKind[]>();
+  for (const m of models.slice(1)) if (text(m) !== first) groups.set(text(m), [...(groups.get(text(m)) ?? []), m]);
+  return [first, ...[...groups].map(([t, ms]) => `${ms.join(', ')}: ${t}`)].join('; ');
+}
 
 const train: Command = {
   name: 'train',
   summary: 'train a GAN on MNIST under a precision recipe (the main job)',
-  help: `Usage: posit-gan train [--model cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+  help: `Usage: posit-gan train [--model acgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
                        [--batch B] [--lr LR] [--seed S] [--out DIR [--force]] [--resume DIR]
                        [--config FILE.json]
 
@@ -24,8 +36,10 @@ the recipe names quantized to its format, and writes into DIR:
   manifest.json            configuration, recipe, calibration (t, loss scale, histograms), adapter,
                            git commit, start and end times, status
   losses.csv, losses.svg   per-step losses and their plot
-  samples/latest.png       a 10x10 grid at fixed latent vectors (cgan: row i is digit i), also saved as
-                           samples/step-N.png every --sample-every steps (0: every epoch) and at the end
+  samples/latest.png       a 10x10 grid at fixed latent vectors (acgan, cgan: row i is digit i), also
+                           saved as samples/step-N.png every --sample-every steps (0: every epoch) and
+                           at the end; at the end, train prints how many of its digits posit-gan's
+                           LeNet reads as the requested digit (also in manifest.json)
   checkpoints/             every --checkpoint-every steps and at the end: the newest three that
                            verify are kept; files that fail their checksum are moved to
                            checkpoints/damaged/ and reported
@@ -39,23 +53,25 @@ refused (exit status 2) unless --force moves that run aside to DIR.old-<time>. W
 goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said on stderr).
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
-  --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
+  --model acgan|cgan|dcgan  [${d.model}] acgan: a small MLP AC-GAN, the quick start; cgan: the paper's
+                            PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST
   --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp, or a recipe JSON
                             file (docs/recipes.md). p8+: the paper's recipe (posit(8,2) operands and
                             errors, posit(16,2) elsewhere, exponent bias, loss scaling); p8: the paper's
                             P8, p8+ without the exponent bias and the loss scale; p8-all: an ablation
                             with posit(8,2) everywhere, optimizer state and master weights included;
                             fp8: p8+'s structure in e4m3q forward / e5m2q backward with fp16 state
-  --steps N                 [${d.steps}] iterations (one generator and one discriminator update each)
+  --steps N                 [${dflt(['steps'])}] iterations (one generator and one
+                            discriminator update each)
   --epochs N                train for N passes over the data instead of --steps
-  --batch B                 [${d.batch}]
-  --lr LR                   [${d.lr}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
+  --batch B                 [${dflt(['batch'])}]
+  --lr LR                   [${dflt(['lr'])}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
   --seed S                  [${d.seed}] initialisation, data order, noise, dropout, stochastic rounding
   --data-limit N            use only the first N training images
-  --width W                 [${d.width}] cgan: first generator layer width
-  --size 28|32, --ngf N, --ndf N   [${d.size}, ${d.ngf}, ${d.ndf}] dcgan: image size and widths
-  --checkpoint-every N      [${d.checkpointEvery}]
-  --sample-every N          [${d.sampleEvery}]
+  --width W                 [${dflt(['width'], ['acgan', 'cgan'])}] acgan, cgan: first generator layer width
+  --size 28|32, --ngf N, --ndf N   [${dflt(['size', 'ngf', 'ndf'], ['dcgan'])}] dcgan: image size and widths
+  --checkpoint-every N      [${dflt(['checkpointEvery'])}]
+  --sample-every N          [${dflt(['sampleEvery'])}]
   --eval-every K            [${d.evalEvery}] evaluate the generator every K steps and at the end, as
                             \`posit-gan eval\` does but on --eval-n samples, appending to DIR/fid.csv
                             (0: never). Fewer samples bias FID upwards alike at every step: the curve
@@ -198,7 +214,8 @@ ${GPU_OPTIONS_HELP}`,
         `${r.status === 'stopped' ? 'time limit reached: stopped ' : 'trained '}${config.model} under ${config.recipe} at ${r.steps} of ${r.totalSteps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
           `D ${r.lastStats?.lossD.toFixed(4) ?? '-'}\n` +
           `  samples: ${join(r.out, 'samples', 'latest.png')}\n  losses:  ${join(r.out, 'losses.svg')} (${join(r.out, 'losses.csv')})\n` +
-          `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n`,
+          `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n` +
+          (r.gridAccuracy ? gridAccuracyLine(join(r.out, r.gridAccuracy.file), r.gridAccuracy) + '\n' : ''),
       );
       return 0;
     } finally {
