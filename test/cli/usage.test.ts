@@ -143,16 +143,16 @@ describe("Dawn's limit warnings", () => {
     relay.stderr!.on('data', (d) => (err += d));
     const closed = new Promise<void>((done) => relay.on('close', () => done()));
     try {
-      await until(() => /retrying/.test(err), 60_000, () => `the worker to report that Redis is unreachable; stderr: ${err}`);
+      await until(() => /retrying/.test(err), 180_000, () => `the worker to report that Redis is unreachable; stderr: ${err}`);
       const child = childrenOf(relay.pid!);
       expect(child).toHaveLength(1);
       relay.kill('SIGKILL');
       await closed;
-      await until(() => !alive(child[0]!), 30_000, () => `the relayed worker ${child[0]} to exit after its relay was killed`);
+      await until(() => !alive(child[0]!), 90_000, () => `the relayed worker ${child[0]} to exit after its relay was killed`);
     } finally {
       relay.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 300_000);
 });
 
 /** Pids whose parent is `pid` (Linux /proc). */
