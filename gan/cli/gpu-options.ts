@@ -1,34 +1,31 @@
 // Device-selection options shared by every command that uses the GPU.
 
 import type { GpuOptions } from '../../engine/device/gpu.ts';
-import { oneOf, str, type Options, type Values } from './command.ts';
+import { oneOf, str, type OptionGroup, type Values } from './command.ts';
 
-export const GPU_OPTIONS: Options = {
-  adapter: { type: 'string' },
-  'adapter-name': { type: 'string' },
-  backend: { type: 'string' },
-  'dawn-flag': { type: 'string', multiple: true },
-  'subgroup-matrix': { type: 'boolean' },
-  // Read by bin/posit-gan before parsing (gan/cli/relay.ts); declared here so every GPU command accepts it.
-  verbose: { type: 'boolean' },
+export const ADAPTER_CHOICES = ['auto', 'hardware', 'software'] as const;
+
+export const GPU_OPTIONS: OptionGroup = {
+  title: 'Device options:',
+  options: [
+    { name: 'adapter', type: 'string', choices: ADAPTER_CHOICES, help: 'adapter choice (default auto: hardware if present, else software with a notice on stderr)' },
+    { name: 'adapter-name', type: 'string', value: 'TEXT', help: "pick the adapter whose name contains TEXT (Dawn's adapter= flag)" },
+    { name: 'backend', type: 'string', value: 'NAME', help: "Dawn backend: vulkan, metal, d3d12, ... (default: Dawn's choice)" },
+    { name: 'dawn-flag', type: 'string', multiple: true, value: 'FLAG', help: 'pass a flag to dawn.node, e.g. enable-dawn-features=disable_robustness (repeatable)' },
+    {
+      name: 'subgroup-matrix',
+      type: 'boolean',
+      help:
+        'request chromium-experimental-subgroup-matrix (tensor cores; adds --dawn-flag enable-dawn-features=allow_unsafe_apis): exact-quire ' +
+        'GEMMs of 8-bit operands then run on the i8 subgroup matrices; an adapter without them is an error, not a fallback',
+    },
+    // Read by bin/posit-gan before parsing (gan/cli/relay.ts); declared here so every GPU command accepts it.
+    { name: 'verbose', type: 'boolean', help: "also show Dawn's own warnings on stderr (its two 'maxDynamic... artificially reduced' lines, hidden by default)" },
+  ],
 };
 
-export const GPU_OPTIONS_HELP = `Device options:
-  --adapter auto|hardware|software  adapter choice (default auto: hardware if present, else software
-                                    with a notice on stderr)
-  --adapter-name TEXT               pick the adapter whose name contains TEXT (Dawn's adapter= flag)
-  --backend NAME                    Dawn backend: vulkan, metal, d3d12, ... (default: Dawn's choice)
-  --dawn-flag FLAG                  pass a flag to dawn.node, e.g. enable-dawn-features=disable_robustness
-                                    (repeatable)
-  --subgroup-matrix                 request chromium-experimental-subgroup-matrix (tensor cores; adds
-                                    --dawn-flag enable-dawn-features=allow_unsafe_apis): exact-quire
-                                    GEMMs of 8-bit operands then run on the i8 subgroup matrices;
-                                    an adapter without them is an error, not a fallback
-  --verbose                         also show Dawn's own warnings on stderr (its two
-                                    'maxDynamic... artificially reduced' lines, hidden by default)`;
-
 export function gpuOptionsFrom(values: Values): GpuOptions {
-  const o: GpuOptions = { adapter: oneOf(values, 'adapter', ['auto', 'hardware', 'software'] as const, 'auto') };
+  const o: GpuOptions = { adapter: oneOf(values, 'adapter', ADAPTER_CHOICES, 'auto') };
   const name = str(values, 'adapter-name');
   if (name) o.adapterName = name;
   const backend = str(values, 'backend');

@@ -1,7 +1,7 @@
 // posit-gan's command line: a registry of subcommands, each loaded only when used (so `formats` does
 // not load dawn.node). Exit codes: 0 success, 1 failure, 2 bad usage.
 
-import { isUsageError, parseCommandLine, type Command } from './command.ts';
+import { isUsageError, parseCommandLine, renderHelp, type Command } from './command.ts';
 import { adoptRelayedTerminal, relayThroughChild, RELAYED_ENV } from './relay.ts';
 import { versionLine } from './version.ts';
 import { exitWithParent } from './exit-with-parent.ts';
@@ -11,7 +11,8 @@ type Loader = () => Promise<Command>;
 /** Commands that never open the GPU (run without the stderr relay of gan/cli/relay.ts). */
 const NO_GPU = new Set(['formats', 'energy']);
 
-const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+/** The registry (exported for the tests that check every command's declaration against its help). */
+export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   train: { summary: 'train a GAN on MNIST under a precision recipe (the main job)', load: async () => (await import('./commands/train.ts')).default },
   sample: { summary: 'write a grid of generated digits from a trained run', load: async () => (await import('./commands/sample.ts')).default },
   eval: { summary: 'FID (LeNet features) and classifier accuracy of a trained run', load: async () => (await import('./commands/eval.ts')).default },
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`posit-gan help: ${entry ? `unexpected argument '${rest[1]}'` : `unknown command '${rest[0]}'`}\n\n${topHelp()}\n`);
       return 2;
     }
-    process.stdout.write((await entry.load()).help.trimEnd() + '\n');
+    process.stdout.write(renderHelp(await entry.load()) + '\n');
     return 0;
   }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -91,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseCommandLine(cmd, rest);
     if (values.help) {
-      process.stdout.write((cmd.helpFor?.(positionals) ?? cmd.help).trimEnd() + '\n');
+      process.stdout.write((cmd.helpFor?.(positionals) ?? renderHelp(cmd)).trimEnd() + '\n');
       return 0;
     }
     const code = await cmd.run(values, positionals);

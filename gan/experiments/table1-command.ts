@@ -2,10 +2,10 @@
 
 import { openNodeGpu } from '../../engine/device/node.ts';
 import { int, oneOf, str, timeLimit, UsageError, type Command } from '../cli/command.ts';
-import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
+import { gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
 import { catchInterrupts } from '../cli/interrupt.ts';
 import { commandLine } from '../io/provenance.ts';
-import { ConfigError, flagName, resolveConfigLayers } from '../train/config.ts';
+import { ConfigError, DEFAULT_CONFIG, flagName, resolveConfigLayers } from '../train/config.ts';
 import { loadRecipe } from '../train/run.ts';
 import { runTable1, Table1Interrupted, TABLE1_RECIPES } from './table1.ts';
 
@@ -23,16 +23,20 @@ export function parseSeeds(text: string | undefined, first: number): number[] {
   return seeds;
 }
 
+const MODELS = ['cgan', 'dcgan'] as const;
+const PROGRESS = ['bar', 'quiet', 'jsonl'] as const;
+
+// Its device options are the experiment command's (gan/cli/commands/experiment.ts), listed once there.
 const table1: Command = {
   name: 'table1',
   summary: "the paper's Table I: every recipe with every seed (same data order per seed), FID on two feature networks, FID curves",
-  help: `Usage: posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
+  usage: `posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
                                    [--seeds N|LIST] [--seed S] [--batch B] [--eval-n N]
                                    [--eval-every K] [--curve-n N] [--name NAME] [--width W]
                                    [--size 28|32] [--ngf N] [--ndf N] [--jobs N] [--time-limit S]
-                                   [--resume] [--progress bar|quiet|jsonl]
-
-Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with each seed; a seed fixes
+                                   [--resume] [--progress bar|quiet|jsonl]`,
+  help: [
+    `Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with each seed; a seed fixes
 the initialisation, data order and noise, the same for every recipe. Evaluates each run from --eval-n
 generated samples against the 10000 MNIST test images: FID on posit-gan's LeNet-5 features, FID on
 its autoencoder's code (a second network built differently: no labels, no convolutions), classifier
@@ -52,51 +56,64 @@ not for committing); a new call (without --resume) replaces the runs an earlier 
 A run that diverges is reported as diverged (no FID), not as an error.
 Ctrl-C (SIGINT) or SIGTERM stops the runs in training at a checkpoint (with --jobs, every child gets
 the signal) and exits 130 / 143 without writing the table (--resume continues them); a second Ctrl-C
-exits at once (and is passed on to the children).
-
-  --name NAME     [the model name]
-  --seeds N|LIST  [1 seed: --seed] N: the seeds S, S+1, ..., S+N-1 with S = --seed (default 1);
-                  LIST: those seeds, e.g. 1,2,3
-  --eval-n N      [10000] generated samples per run for the table's FIDs
-  --eval-every K  [a tenth of the run] FID-curve evaluation every K steps and at the end (0: none)
-  --curve-n N     [2000] generated samples per FID-curve evaluation
-  --jobs N        [1] runs trained at once, each in its own \`posit-gan train\` process (its log in
-                  runs/NAME-table1/<recipe>-s<seed>.log). A step is bound by the host's time to record
-                  it, so on a GPU with CPU cores to spare the processes share the GPU and use more
-                  cores; every run is still the one \`train\` makes alone with the same seed.
-  --time-limit S  stop training S seconds from now even if steps remain (then evaluate what was
-                  trained; such runs are marked stopped_early and the notes say so). Runs start in
-                  seed order (every recipe's first seed before any second seed).
-  --resume        continue the runs an earlier call (same NAME and options) left in runs/NAME-table1:
-                  runs that completed or diverged are kept, runs stopped by a time limit (or killed)
-                  go on from their newest checkpoint exactly as an uninterrupted run would, missing
-                  ones start; then the whole table is evaluated and written. With --time-limit, a
-                  table longer than one call's time is trained over several calls.`,
-  options: {
-    ...GPU_OPTIONS,
-    model: { type: 'string' },
-    steps: { type: 'string' },
-    epochs: { type: 'string' },
-    recipes: { type: 'string' },
-    batch: { type: 'string' },
-    seed: { type: 'string' },
-    seeds: { type: 'string' },
-    'eval-n': { type: 'string' },
-    'eval-every': { type: 'string' },
-    'curve-n': { type: 'string' },
-    name: { type: 'string' },
-    width: { type: 'string' },
-    size: { type: 'string' },
-    ngf: { type: 'string' },
-    ndf: { type: 'string' },
-    'data-limit': { type: 'string' },
-    jobs: { type: 'string' },
-    'time-limit': { type: 'string' },
-    resume: { type: 'boolean' },
-    progress: { type: 'string' },
-  },
+exits at once (and is passed on to the children).`,
+    {
+      options: [
+        { name: 'model', type: 'string', choices: MODELS, default: 'cgan', help: 'the model, as for `posit-gan train`' },
+        { name: 'steps', type: 'string', value: 'N', default: DEFAULT_CONFIG.steps, help: 'iterations per run' },
+        { name: 'epochs', type: 'string', value: 'N', help: 'train each run for N passes over the data instead of --steps' },
+        { name: 'recipes', type: 'string', value: 'LIST', default: TABLE1_RECIPES.join(','), help: 'comma-separated training recipes (names or recipe JSON files)' },
+        { name: 'seed', type: 'string', value: 'S', default: DEFAULT_CONFIG.seed, help: 'the first seed of --seeds' },
+        { name: 'batch', type: 'string', value: 'B', default: DEFAULT_CONFIG.batch, help: 'batch size' },
+        { name: 'width', type: 'string', value: 'W', default: DEFAULT_CONFIG.width, help: 'cgan: first generator layer width' },
+        { name: 'size', type: 'string', value: '28|32', default: DEFAULT_CONFIG.size, help: 'dcgan: image size' },
+        { name: 'ngf', type: 'string', value: 'N', default: DEFAULT_CONFIG.ngf, help: 'dcgan: generator width' },
+        { name: 'ndf', type: 'string', value: 'N', default: DEFAULT_CONFIG.ndf, help: 'dcgan: discriminator width' },
+        { name: 'data-limit', type: 'string', value: 'N', help: 'use only the first N training images' },
+        { name: 'name', type: 'string', value: 'NAME', default: 'the model name', help: '' },
+        {
+          name: 'seeds',
+          type: 'string',
+          value: 'N|LIST',
+          default: '1 seed: --seed',
+          help: 'N: the seeds S, S+1, ..., S+N-1 with S = --seed (default 1);\nLIST: those seeds, e.g. 1,2,3',
+        },
+        { name: 'eval-n', type: 'string', value: 'N', default: 10000, help: "generated samples per run for the table's FIDs" },
+        { name: 'eval-every', type: 'string', value: 'K', default: 'a tenth of the run', help: 'FID-curve evaluation every K steps and at the end (0: none)' },
+        { name: 'curve-n', type: 'string', value: 'N', default: 2000, help: 'generated samples per FID-curve evaluation' },
+        {
+          name: 'jobs',
+          type: 'string',
+          value: 'N',
+          default: 1,
+          help:
+            'runs trained at once, each in its own `posit-gan train` process (its log in runs/NAME-table1/<recipe>-s<seed>.log). ' +
+            'A step is bound by the host\'s time to record it, so on a GPU with CPU cores to spare the processes share the GPU and use more ' +
+            'cores; every run is still the one `train` makes alone with the same seed.',
+        },
+        {
+          name: 'time-limit',
+          type: 'string',
+          value: 'S',
+          help:
+            'stop training S seconds from now even if steps remain (then evaluate what was trained; such runs are marked stopped_early and ' +
+            "the notes say so). Runs start in seed order (every recipe's first seed before any second seed).",
+        },
+        {
+          name: 'resume',
+          type: 'boolean',
+          help:
+            'continue the runs an earlier call (same NAME and options) left in runs/NAME-table1: runs that completed or diverged are kept, ' +
+            'runs stopped by a time limit (or killed) go on from their newest checkpoint exactly as an uninterrupted run would, missing ' +
+            "ones start; then the whole table is evaluated and written. With --time-limit, a table longer than one call's time is trained " +
+            'over several calls.',
+        },
+        { name: 'progress', type: 'string', choices: PROGRESS, default: 'bar', help: 'progress bar on stderr, nothing, or JSON lines on stdout' },
+      ],
+    },
+  ],
   async run(values) {
-    const model = oneOf(values, 'model', ['cgan', 'dcgan'] as const, 'cgan');
+    const model = oneOf(values, 'model', MODELS, 'cgan');
     if (str(values, 'steps') !== undefined && str(values, 'epochs') !== undefined) throw new UsageError('give --steps or --epochs, not both');
     const overrides: Record<string, unknown> = {
       steps: str(values, 'steps'),
@@ -139,7 +156,7 @@ exits at once (and is passed on to the children).
       ...(evalEvery !== undefined ? { evalEvery } : {}),
       curveSamples: int(values, 'curve-n', 2000, 2, 1_000_000),
       command: commandLine(),
-      progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
+      progress: oneOf(values, 'progress', PROGRESS, 'bar'),
       jobs: int(values, 'jobs', 1, 1, 64),
       childArgs: gpuArgsFrom(values),
       ...timeLimit(values),

@@ -27,7 +27,7 @@ describe('sweep and worker command lines', () => {
     expect(status.stdout).not.toMatch(/posit-gan sweep table/);
     expect(table.stdout).toMatch(/spec, fid, fid_std, seeds, commit, command/);
     expect(worker.stdout).toMatch(/^Usage: posit-gan worker --queue redis:\/\/HOST:PORT --dir SHARED_DIR/);
-    expect(worker.stdout).toMatch(/MUST be a directory every\s+worker reaches \(a shared file system/);
+    expect(worker.stdout).toMatch(/MUST be a directory every\s+worker\s+reaches\s+\(a\s+shared\s+file\s+system/);
     expect(worker.stdout).toMatch(/Redis is needed\s+only for sweeps over several machines/);
   }, 120_000);
 

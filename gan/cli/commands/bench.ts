@@ -6,7 +6,7 @@ import type { Benchmark, BenchContext } from '../../bench/report.ts';
 import { parseFormat } from '../../../formats/descriptor.ts';
 import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 
 /** Untimed runs before the timed ones, unless --warmup says otherwise. */
 const DEFAULT_WARMUP = 2;
@@ -88,53 +88,59 @@ const width = Math.max(...Object.keys(BENCHMARKS).map((k) => k.length));
 const bench: Command = {
   name: 'bench',
   summary: 'run a performance benchmark (prints a table, writes results/bench/<name>-<adapter>.json)',
-  help: `Usage: posit-gan bench <name> [--sizes LIST] [--formats LIST] [--reps N] [--warmup N] [--out PATH]
-                       [device options]
-
-Benchmarks:
+  usage: `posit-gan bench <name> [--sizes LIST] [--formats LIST] [--reps N] [--warmup N] [--out PATH]
+                       [device options]`,
+  help: [
+    `Benchmarks:
 ${Object.entries(BENCHMARKS)
   .map(([k, b]) => `  ${k.padEnd(width)}  ${b.summary}`)
-  .join('\n')}
-
-Timing uses GPU timestamp queries (the device is opened with Dawn's
+  .join('\n')}`,
+    `Timing uses GPU timestamp queries (the device is opened with Dawn's
 disable-dawn-features=timestamp_quantization); without the timestamp-query feature it falls back to
-the wall clock around each submit, and the results say so. The median of the repetitions is reported.
-
-  --sizes LIST      element counts, e.g. 2^16,2^20,2^24 (default: chosen for the device)
-  --formats LIST    number formats, e.g. p8e2,fp16,fixed(wl=8,fl=4) (default: the benchmark's set)
-  --reps N          timed repetitions (default 7)
-  --warmup N        untimed runs before them (default ${DEFAULT_WARMUP}; train: 30, as its PyTorch peer)
-  --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
-  --model cgan|dcgan|acgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
-                    (default cgan), recipes (default fp32,fp16,bf16,p8+,p8,p8-all,fp8) and batch sizes
-                    (default 64,256); --reps is the number of timed iterations; it reports their
-                    median and their mean (iterations / the timed window's wall-clock time)
-  --profile         train: also time each kernel of one more iteration on its own (a breakdown by
-                    kernel, GPU timestamps; the whole iteration runs slower while profiled);
-                    quire: the same for one run of each sliced quire method
-  --check           quire: no timing; every quire method this device has against the per-product
-                    quire on random and adversarial operands, exit status 1 on any difference
-                    (--sizes n gives n x n x n shapes instead of the default set)
-  --submit-every N  train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software
-                    adapter; a large N submits only when the losses are read back)
-
-${GPU_OPTIONS_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    sizes: { type: 'string' },
-    formats: { type: 'string' },
-    reps: { type: 'string' },
-    warmup: { type: 'string' },
-    out: { type: 'string' },
-    model: { type: 'string' },
-    recipes: { type: 'string' },
-    recipe: { type: 'string' },
-    batches: { type: 'string' },
-    batch: { type: 'string' },
-    profile: { type: 'boolean' },
-    check: { type: 'boolean' },
-    'submit-every': { type: 'string' },
-  },
+the wall clock around each submit, and the results say so. The median of the repetitions is reported.`,
+    {
+      options: [
+        { name: 'sizes', type: 'string', value: 'LIST', help: 'element counts, e.g. 2^16,2^20,2^24 (default: chosen for the device)' },
+        { name: 'formats', type: 'string', value: 'LIST', help: "number formats, e.g. p8e2,fp16,fixed(wl=8,fl=4) (default: the benchmark's set)" },
+        { name: 'reps', type: 'string', value: 'N', help: 'timed repetitions (default 7)' },
+        { name: 'warmup', type: 'string', value: 'N', help: `untimed runs before them (default ${DEFAULT_WARMUP}; train: 30, as its PyTorch peer)` },
+        { name: 'out', type: 'string', value: 'PATH', help: 'JSON result path (default results/bench/<name>-<adapter slug>.json)' },
+        { name: 'model', type: 'string', value: MODEL_KINDS.join('|'), help: 'train: the model (default cgan)' },
+        {
+          name: 'recipes',
+          type: 'string',
+          value: 'LIST',
+          help:
+            'train: the recipes (default fp32,fp16,bf16,p8+,p8,p8-all,fp8); for the training benchmarks --reps is the number of timed ' +
+            'iterations; it reports their median and their mean (iterations / the timed window\'s wall-clock time)',
+        },
+        { name: 'recipe', type: 'string', value: 'LIST', help: 'the same as --recipes' },
+        { name: 'batches', type: 'string', value: 'LIST', help: 'train: the batch sizes (default 64,256)' },
+        { name: 'batch', type: 'string', value: 'LIST', help: 'the same as --batches' },
+        {
+          name: 'profile',
+          type: 'boolean',
+          help:
+            'train: also time each kernel of one more iteration on its own (a breakdown by kernel, GPU timestamps; the whole iteration ' +
+            'runs slower while profiled);\nquire: the same for one run of each sliced quire method',
+        },
+        {
+          name: 'check',
+          type: 'boolean',
+          help:
+            'quire: no timing; every quire method this device has against the per-product quire on random and adversarial operands, ' +
+            'exit status 1 on any difference (--sizes n gives n x n x n shapes instead of the default set)',
+        },
+        {
+          name: 'submit-every',
+          type: 'string',
+          value: 'N',
+          help: 'train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software adapter; a large N submits only when the losses are read back)',
+        },
+      ],
+    },
+    GPU_OPTIONS,
+  ],
   positionals: true,
   async run(values, positionals) {
     const [name, ...extra] = positionals;

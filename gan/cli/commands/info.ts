@@ -2,22 +2,20 @@ import { openNodeGpu } from '../../../engine/device/node.ts';
 import { COMPUTE_LIMITS, SUBGROUP_MATRIX_FEATURE, USEFUL_FEATURES } from '../../../engine/device/gpu.ts';
 import { describeConfig } from '../../../engine/device/subgroup-matrix.ts';
 import type { Command } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 
 const info: Command = {
   name: 'info',
   summary: 'show the WebGPU adapter, its features and compute limits',
-  help: `Usage: posit-gan info [--json] [device options]
-
-Shows the adapter posit-gan would use (vendor, architecture, description, hardware or software), the
+  usage: 'posit-gan info [--json] [device options]',
+  help: [
+    `Shows the adapter posit-gan would use (vendor, architecture, description, hardware or software), the
 optional features it uses (timestamp-query, subgroups, shader-f16, subgroup matrices) and the limits
 that matter for compute. With --subgroup-matrix, also the subgroup matrix configurations and what the
-probe found for the 8-bit one the tensor-core quire uses (the form of Dawn's load / store builtins).
-
-  --json    print one JSON object instead of the table
-
-${GPU_OPTIONS_HELP}`,
-  options: { ...GPU_OPTIONS, json: { type: 'boolean' } },
+probe found for the 8-bit one the tensor-core quire uses (the form of Dawn's load / store builtins).`,
+    { options: [{ name: 'json', type: 'boolean', help: 'print one JSON object instead of the table' }] },
+    GPU_OPTIONS,
+  ],
   async run(values) {
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {

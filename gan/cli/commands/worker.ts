@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { checkQueueUrl, DEFAULT_QUEUE_NAME, startWorker } from '../../sweep/redis.ts';
 import { SweepStore } from '../../sweep/store.ts';
 import { int, num, str, UsageError, type Command } from '../command.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom } from '../gpu-options.ts';
+import { GPU_OPTIONS, gpuArgsFrom } from '../gpu-options.ts';
 
 function seconds(values: Parameters<typeof num>[0], key: string, fallback: number): number {
   const s = num(values, key, fallback);
@@ -16,45 +16,50 @@ function seconds(values: Parameters<typeof num>[0], key: string, fallback: numbe
 const worker: Command = {
   name: 'worker',
   summary: 'take sweep jobs from a Redis queue (BullMQ), train and evaluate them (one per GPU machine)',
-  help: `Usage: posit-gan worker --queue redis://HOST:PORT --dir SHARED_DIR [--concurrency N] [--queue-name NAME]
-                        [--lock-seconds S] [--stalled-check-seconds S] [--max-stalled N] [device options]
-
-Takes jobs that \`posit-gan sweep run SPEC.json --queue redis://HOST:PORT\` put on the queue, trains
+  usage: `posit-gan worker --queue redis://HOST:PORT --dir SHARED_DIR [--concurrency N] [--queue-name NAME]
+                        [--lock-seconds S] [--stalled-check-seconds S] [--max-stalled N] [device options]`,
+  help: [
+    `Takes jobs that \`posit-gan sweep run SPEC.json --queue redis://HOST:PORT\` put on the queue, trains
 each in a \`posit-gan train\` process and evaluates it with \`posit-gan eval\`, reports its progress
 (step, losses) as the job's progress, and returns its row as the job's return value. Runs until
 stopped (Ctrl-C / SIGTERM: the running jobs go back to the queue and resume from their newest
-checkpoint on whichever worker takes them).
-
-Start one worker per GPU machine (--concurrency runs several jobs side by side on it). Redis is needed
-only for sweeps over several machines; on one machine \`posit-gan sweep run\` needs no server.
-
-  --queue redis://HOST:PORT   the Redis the sweep was submitted to (retried, and said so on stderr,
-                              while it cannot be reached; the worker never exits on its own)
-  --dir SHARED_DIR            where runs, logs and rows are written: it MUST be a directory every
-                              worker reaches (a shared file system mounted on every machine): a job
-                              taken over from a lost worker resumes from the checkpoint there
-  --concurrency N             [1] jobs at once on this machine
-  --queue-name NAME           [${DEFAULT_QUEUE_NAME}] the BullMQ queue's name (as given to sweep run)
-  --lock-seconds S            [30] a worker that has not renewed a job's lock for S seconds (killed,
-                              machine gone, network cut) loses the job to another worker
-  --stalled-check-seconds S   [30] how often to look for such jobs
-  --max-stalled N             [3] times a job may be taken back from lost workers before it is failed
-
-A job that keeps failing (a bad configuration, a crash) is marked failed with its error after the
+checkpoint on whichever worker takes them).`,
+    `Start one worker per GPU machine (--concurrency runs several jobs side by side on it). Redis is needed
+only for sweeps over several machines; on one machine \`posit-gan sweep run\` needs no server.`,
+    {
+      options: [
+        {
+          name: 'queue',
+          type: 'string',
+          value: 'redis://HOST:PORT',
+          help: 'the Redis the sweep was submitted to (retried, and said so on stderr, while it cannot be reached; the worker never exits on its own)',
+        },
+        {
+          name: 'dir',
+          type: 'string',
+          value: 'SHARED_DIR',
+          help:
+            'where runs, logs and rows are written: it MUST be a directory every worker reaches (a shared file system mounted on every ' +
+            'machine): a job taken over from a lost worker resumes from the checkpoint there',
+        },
+        { name: 'concurrency', type: 'string', value: 'N', default: 1, help: 'jobs at once on this machine' },
+        { name: 'queue-name', type: 'string', value: 'NAME', default: DEFAULT_QUEUE_NAME, help: "the BullMQ queue's name (as given to sweep run)" },
+        {
+          name: 'lock-seconds',
+          type: 'string',
+          value: 'S',
+          default: 30,
+          help: "a worker that has not renewed a job's lock for S seconds (killed, machine gone, network cut) loses the job to another worker",
+        },
+        { name: 'stalled-check-seconds', type: 'string', value: 'S', default: 30, help: 'how often to look for such jobs' },
+        { name: 'max-stalled', type: 'string', value: 'N', default: 3, help: 'times a job may be taken back from lost workers before it is failed' },
+      ],
+    },
+    `A job that keeps failing (a bad configuration, a crash) is marked failed with its error after the
 attempts given to sweep run (--attempts, with back-off); a run that diverges is a result (a row with
-diverged: true), not a failure.
-
-${GPU_OPTIONS_HELP}`,
-  options: {
-    ...GPU_OPTIONS,
-    queue: { type: 'string' },
-    dir: { type: 'string' },
-    concurrency: { type: 'string' },
-    'queue-name': { type: 'string' },
-    'lock-seconds': { type: 'string' },
-    'stalled-check-seconds': { type: 'string' },
-    'max-stalled': { type: 'string' },
-  },
+diverged: true), not a failure.`,
+    GPU_OPTIONS,
+  ],
   async run(values) {
     const url = str(values, 'queue');
     if (!url) throw new UsageError('--queue redis://HOST:PORT is required (the Redis the sweep was submitted to)');
