@@ -72,8 +72,10 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
       dataLimit: str(values, 'data-limit'),
     };
     const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
+    // The options as numbers (checked here, in the command line's names), for runTable1.
+    let config: Record<string, unknown>;
     try {
-      resolveConfigLayers([{ values: { ...overrides, model }, name: flagName }]);
+      config = { ...resolveConfigLayers([{ values: { ...overrides, model }, name: flagName, text: true }]) };
       for (const r of recipes) loadRecipe(r);
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message);
@@ -89,7 +91,7 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
         signal: interrupts.signal,
         name,
         model,
-        config: overrides,
+        config,
         recipes,
         evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
         command: ['posit-gan', ...process.argv.slice(2)].join(' '),

@@ -16,6 +16,7 @@ import type { ModelKind } from '../models/gan.ts';
 import { generateImages } from '../models/generate.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
+import { readRunManifest } from '../train/manifest.ts';
 import { restoreRun } from '../train/restore.ts';
 import { clearRunDirectory } from '../train/run-dir.ts';
 import { DivergedError, runTraining } from '../train/run.ts';
@@ -165,7 +166,7 @@ async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig
     } catch (e) {
       if (!(e instanceof DivergedError)) throw e;
       diverged = e.message;
-      const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+      const m = readRunManifest(out)!;
       steps = m.step;
       total = m.totalSteps;
     }
@@ -226,8 +227,7 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
         });
       }).finally(() => closeSync(fd));
       const seconds = (performance.now() - t0) / 1000;
-      const manifestPath = join(out, 'manifest.json');
-      const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : null;
+      const manifest = readRunManifest(out);
       if (o.signal?.aborted) return; // stopped by the signal: reported once all have stopped
       if (code === 0 && (manifest?.status === 'completed' || manifest?.status === 'stopped')) {
         runs[i] = { out, stopped: manifest.status === 'stopped', total: manifest.totalSteps, diverged: null, steps: manifest.step, seconds };

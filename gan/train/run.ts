@@ -30,6 +30,7 @@ import { lineChart } from '../io/svg-plot.ts';
 import { CheckpointError } from './checkpoint.ts';
 import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
+import { ManifestError, readRunManifest, type RunManifest, type RunSession } from './manifest.ts';
 import { claimNewRunDirectory } from './run-dir.ts';
 import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
 
@@ -84,11 +85,7 @@ export function loadRecipe(nameOrPath: string): Recipe {
     } catch (e) {
       throw new RecipeError(`recipe file '${nameOrPath}' is not valid JSON: ${(e as Error).message}`);
     }
-    try {
-      return resolveRecipe(json);
-    } catch (e) {
-      throw new RecipeError(`recipe file '${nameOrPath}': ${(e as Error).message}`);
-    }
+    return resolveRecipe(json, `recipe file '${nameOrPath}'`);
   }
   return recipeByName(nameOrPath); // throws the unknown-recipe error listing the built-ins
 }
@@ -98,45 +95,16 @@ export function totalSteps(c: TrainConfig, stepsPerEpoch: number): number {
   return c.epochs !== null ? c.epochs * stepsPerEpoch : c.steps;
 }
 
-/** One command that trained the run: the first, and each resume. */
-export interface RunSession {
-  command: string | null;
-  started: string;
-  /** When it ended (null while it runs, or if it crashed). */
-  finished: string | null;
-  fromStep: number;
-  toStep: number;
-  status: string;
-}
-
-/** The parts of a run's manifest.json this file reads back. */
-interface ManifestHead {
-  config?: Record<string, unknown>;
-  command?: string | null;
-  started?: string;
-  finished?: string;
-  updated?: string;
-  step?: number;
-  status?: string;
-  notes?: string[];
-  sessions?: RunSession[];
-}
-
-function readManifest(out: string): ManifestHead {
-  const path = join(out, 'manifest.json');
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ManifestHead;
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is unreadable (${(e as Error).message})`;
-    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`);
-  }
+/** The run's manifest (gan/train/manifest.ts), which must exist. */
+function readManifest(out: string): RunManifest {
+  const m = readRunManifest(out);
+  if (!m) throw new ManifestError(`${join(out, 'manifest.json')} does not exist; is '${out}' a run directory written by posit-gan train?`);
+  return m;
 }
 
 /** Reads the configuration a run directory was started with. */
 export function readRunConfig(out: string): TrainConfig {
-  const m = readManifest(out);
-  if (!m.config) throw new Error(`${join(out, 'manifest.json')} has no config; is '${out}' a run directory written by posit-gan train?`);
-  return resolveConfig(m.config);
+  return resolveConfig(readManifest(out).config);
 }
 
 /** What a checkpoint carries besides the trainer's state: the run's bookkeeping up to its step. */
@@ -220,7 +188,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const sessions: RunSession[] = previous?.sessions
     ? [...previous.sessions]
     : previous
-      ? [{ command: previous.command ?? null, started: previous.started ?? now, finished: previous.finished ?? previous.updated ?? null, fromStep: 0, toStep: previous.step ?? 0, status: previous.status ?? 'unknown' }]
+      ? [{ command: previous.command, started: previous.started, finished: previous.finished ?? previous.updated, fromStep: 0, toStep: previous.step, status: previous.status }]
       : [];
   const session: RunSession = { command: o.command ?? null, started: now, finished: null, fromStep: trainer.step, toStep: trainer.step, status: 'running' };
   sessions.push(session);
