@@ -76,7 +76,14 @@ export function flagName(key: string): string {
 
 /** Each option's schema (JSON values: the command line's text is converted first, see below). */
 const FIELD_SCHEMAS = {
-  model: v.pipe(v.string(`must be ${MODEL_KINDS.join(' or ')}`), v.toLowerCase(), oneOf(MODEL_KINDS), v.description('the model: cgan (PyTorch-GAN cgan.py) or dcgan')),
+  // Case-insensitive: the JSON Schema lists the lower-case names (the metadata: it describes the input).
+  model: v.pipe(
+    v.string(`must be ${MODEL_KINDS.join(' or ')}`),
+    v.metadata({ enum: MODEL_KINDS }),
+    v.description('the model: cgan (PyTorch-GAN cgan.py) or dcgan (case-insensitive)'),
+    v.toLowerCase(),
+    oneOf(MODEL_KINDS),
+  ),
   recipe: v.pipe(text('a recipe name or a path to a recipe JSON file'), v.description('a built-in recipe name (fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp) or a path to a recipe JSON file')),
   steps: v.pipe(int(1), v.description('training steps (one generator and one discriminator update each)')),
   epochs: v.pipe(v.nullable(int(1)), v.description('train for this many passes over the data instead of steps (null: use steps)')),
