@@ -17,7 +17,10 @@ import { RecipeSchema } from '../engine/quant/recipe.ts';
 import { OpCountsFileSchema } from '../engine/record/schema.ts';
 import { DeployRecipeSchema } from '../gan/deploy/recipes.ts';
 import { writeFileAtomicSync } from '../gan/io/atomic.ts';
+import { SafetensorsHeaderSchema } from '../gan/io/safetensors.ts';
 import { SweepSpecSchema } from '../gan/sweep/spec.ts';
+import { CheckpointMetadataSchema } from '../gan/train/checkpoint.ts';
+import { CheckpointStateSchema } from '../gan/train/checkpoint-meta.ts';
 import { ConfigFileSchema } from '../gan/train/config.ts';
 import { RunManifestSchema } from '../gan/train/manifest.ts';
 import { TableFileSchema } from '../hw-model/table.ts';
@@ -31,6 +34,9 @@ export const FILE_SCHEMAS: Readonly<Record<string, v.GenericSchema>> = {
   'sweep-spec': SweepSpecSchema,
   opcounts: OpCountsFileSchema,
   'hw-table': TableFileSchema,
+  'safetensors-header': SafetensorsHeaderSchema,
+  'checkpoint-metadata': CheckpointMetadataSchema,
+  'checkpoint-state': CheckpointStateSchema,
 };
 
 /** Actions left out of the JSON Schema: the checks it cannot express (see the top of this file), the

@@ -9,7 +9,7 @@
 //   losses.csv, losses.svg  per-step losses (rewritten at each checkpoint, consistent with it); the
 //                           seconds column is training time since the run started, across resumes
 //   samples/step-NNNNNNNNN.png, samples/latest.png   fixed latent vectors (cgan: row i is digit i)
-//   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three that verify (gan/train/checkpoint-store.ts)
+//   checkpoints/ckpt-NNNNNNNNN.safetensors   the newest three that verify (gan/train/checkpoint-store.ts)
 //   <run>.opcounts.json     operation counts for the hardware model, of every step since the start
 //                           (each checkpoint carries the counts so far, and a resume continues them)
 
@@ -17,7 +17,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
-import type { OpRecord } from '../../engine/record/schema.ts';
 import { recipeByName, resolveRecipe, builtinRecipe, RecipeError, type Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { Progress, type ProgressMode } from '../cli/progress.ts';
@@ -28,11 +27,12 @@ import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
 import { CheckpointError } from './checkpoint.ts';
+import { checkpointState, trainerState, type RunMeta } from './checkpoint-meta.ts';
 import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
 import { ManifestError, readRunManifest, type RunManifest, type RunSession } from './manifest.ts';
 import { claimNewRunDirectory } from './run-dir.ts';
-import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
+import { GanTrainer, latentNoise, type StepStats } from './trainer.ts';
 
 export interface RunOptions {
   config: TrainConfig;
@@ -107,14 +107,6 @@ export function readRunConfig(out: string): TrainConfig {
   return resolveConfig(readManifest(out).config);
 }
 
-/** What a checkpoint carries besides the trainer's state: the run's bookkeeping up to its step. */
-interface CheckpointRunMeta {
-  /** Training time since the run started (the losses' seconds column at this step). */
-  elapsedSeconds: number;
-  /** Op counts of every step before this one. */
-  opCounts: OpRecord[] | null;
-}
-
 const CSV_HEADER = 'step,epoch,loss_g,loss_d,loss_scale_g,loss_scale_d,skipped_g,skipped_d,seconds';
 
 export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
@@ -157,11 +149,12 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
       note(`skipped a damaged checkpoint, resuming from an older one: ${describeSetAside(aside, 'damaged')}`);
     }
     say(`posit-gan: resuming ${o.out} from step ${loaded.data.step} (${loaded.path})`);
-    checkResumable(loaded.data.meta.config as TrainConfig | undefined, c, loaded.path);
+    const state = checkpointState(loaded.data, loaded.path);
+    checkResumable(resolveConfig(state.config), c, loaded.path);
     // Loading re-encodes weights (optimizer sync): not training work, so not counted.
     rt.recorder = undefined;
-    trainer.load(trainerState(loaded.data));
-    const meta = loaded.data.meta.run as Partial<CheckpointRunMeta> | undefined;
+    trainer.load(trainerState(loaded.data, loaded.path));
+    const meta = state.run;
     rt.recorder = new OpRecorder();
     if (meta?.opCounts) {
       rt.recorder.addRecords(meta.opCounts);
@@ -248,9 +241,14 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const checkpoint = async () => {
     const st = await trainer.state();
     const { tensors, ...meta } = st;
-    const run: CheckpointRunMeta = { elapsedSeconds: elapsed(), opCounts: countsFromStart && rt.recorder ? rt.recorder.records() : null };
+    const run: RunMeta = { elapsedSeconds: elapsed(), opCounts: countsFromStart && rt.recorder ? rt.recorder.records() : null };
+    const codes = new Set(st.codeTensors);
     reportSaved(
-      store.save({ step: st.step, meta: { trainer: meta, config: c, run }, tensors: Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: v }])) }),
+      store.save({
+        step: st.step,
+        meta: { trainer: meta, config: c, run },
+        tensors: Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: v, ...(codes.has(k) ? { codes: true } : {}) }])),
+      }),
     );
     writeLosses();
   };
@@ -322,8 +320,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */
 const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery'];
 
-function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: string): void {
-  if (!saved) throw new Error(`cannot resume from ${path}: it records no configuration`);
+function checkResumable(saved: TrainConfig, now: TrainConfig, path: string): void {
   const diff = (Object.keys(now) as (keyof TrainConfig)[]).filter((k) => !RESUME_MAY_CHANGE.includes(k) && JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
   if (diff.length) {
     throw new Error(
@@ -331,10 +328,4 @@ function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: 
         `Only ${RESUME_MAY_CHANGE.join(', ')} may change when resuming.`,
     );
   }
-}
-
-function trainerState(data: { meta: Record<string, unknown>; tensors: Record<string, { data: Float32Array }> }): TrainerState {
-  const meta = data.meta.trainer as Omit<TrainerState, 'tensors'> | undefined;
-  if (!meta) throw new Error('checkpoint has no trainer state (was it written by posit-gan train?)');
-  return { ...meta, tensors: Object.fromEntries(Object.entries(data.tensors).map(([k, v]) => [k, v.data])) };
 }

@@ -153,7 +153,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
   it('each loading command says which step it loaded; a damaged newest checkpoint is refused (exit 1) unless --allow-older', async () => {
     const damaged = join(dir, 'damaged-run');
     cpSync(run, damaged, { recursive: true });
-    const junk = join(damaged, 'checkpoints', 'ckpt-000000100.pgc');
+    const junk = join(damaged, 'checkpoints', 'ckpt-000000100.safetensors');
     writeFileSync(junk, 'half a checkpoint'.repeat(10));
     const refused = await Promise.all([
       cli('eval', '--checkpoint', damaged, '--n', '20'),
@@ -164,7 +164,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     ]);
     for (const r of refused) {
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/the newest checkpoint of .*damaged-run is damaged: .*ckpt-000000100\.pgc is not a posit-gan checkpoint.*step 6 .*--allow-older/s);
+      expect(r.stderr).toMatch(/the newest checkpoint of .*damaged-run is damaged: .*ckpt-000000100\.safetensors: header length \d+ is larger than safetensors allows .*: not a safetensors file.*step 6 .*--allow-older/s);
       expect(r.stderr).not.toMatch(/Error:/);
     }
     expect(existsSync(join(dir, 's4.png')) || existsSync(join(dir, 'd4'))).toBe(false);
@@ -175,12 +175,12 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     ]);
     for (const r of [sample, deploy]) {
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/^posit-gan: warning: skipped a damaged checkpoint: .*ckpt-000000100\.pgc/m);
+      expect(r.stderr).toMatch(/^posit-gan: warning: skipped a damaged checkpoint: .*ckpt-000000100\.safetensors/m);
       expect(r.stderr).toMatch(/^posit-gan: loaded step 6 of .*damaged-run .*--allow-older/m);
     }
     expect(existsSync(junk)).toBe(true); // reading commands never move files
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stderr.split('\n').filter((l) => l.startsWith('posit-gan: loaded'))).toEqual([`posit-gan: loaded step 6 of ${run} (${join(run, 'checkpoints', 'ckpt-000000006.pgc')})`]);
+    expect(plain.stderr.split('\n').filter((l) => l.startsWith('posit-gan: loaded'))).toEqual([`posit-gan: loaded step 6 of ${run} (${join(run, 'checkpoints', 'ckpt-000000006.safetensors')})`]);
   }, 300_000);
 
   it('an output that cannot be written is named as the user gave it, not as the temporary file', async () => {

@@ -27,7 +27,7 @@ describe('docs/schemas', () => {
     for (const [name, text] of generated) {
       const s = JSON.parse(text) as { $schema?: string; title?: string; type?: string; additionalProperties?: boolean };
       expect(s.$schema, name).toBe('http://json-schema.org/draft-07/schema#');
-      expect(s.title, name).toMatch(/^posit-gan /);
+      expect(s.title, name).toMatch(/^(posit-gan|safetensors) /);
       expect(s.type, name).toBe('object');
     }
     expect(JSON.parse(generated.get('recipe.schema.json')!).additionalProperties).toBe(false);
