@@ -15,6 +15,7 @@ import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
 import { RecipeSchema } from '../engine/quant/recipe.ts';
 import { OpCountsFileSchema } from '../engine/record/schema.ts';
+import { ExportHeaderSchema, ExportMetadataSchema } from '../gan/deploy/export-format.ts';
 import { DeployRecipeSchema } from '../gan/deploy/recipes.ts';
 import { writeFileAtomicSync } from '../gan/io/atomic.ts';
 import { SafetensorsHeaderSchema } from '../gan/io/safetensors.ts';
@@ -37,6 +38,8 @@ export const FILE_SCHEMAS: Readonly<Record<string, v.GenericSchema>> = {
   'safetensors-header': SafetensorsHeaderSchema,
   'checkpoint-metadata': CheckpointMetadataSchema,
   'checkpoint-state': CheckpointStateSchema,
+  'export-metadata': ExportMetadataSchema,
+  'export-header': ExportHeaderSchema,
 };
 
 /** Actions left out of the JSON Schema: the checks it cannot express (see the top of this file), the

@@ -89,7 +89,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/unknown deployment recipe 'p7' \(allowed: fp32, p8, p8\+, p8\+t, p6, p6\+, p6\+t,.* fp16,.* fp8,.* fp6/);
-    const e = await cli('export', '--checkpoint', run, '--recipe', 'p5', '--out', join(dir, 'x.pgx'));
+    const e = await cli('export', '--checkpoint', run, '--recipe', 'p5', '--out', join(dir, 'x.safetensors'));
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/allowed: fp32, p8/);
     expect((await cli('deploy', '--recipes', 'p8')).code).toBe(2);
@@ -97,7 +97,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
   });
 
   it('export: loadable by deploy (same numbers as the recipe) and sample; a corrupt file fails', async () => {
-    const file = join(dir, 'g.pgx');
+    const file = join(dir, 'g.safetensors');
     const e = await cli('export', '--checkpoint', run, '--recipe', 'p6+t', '--out', file);
     expect(e.code, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/under p6\+t: \d+ tensors, \d+ bytes, weights p6e1 t=\d+, sha256 [0-9a-f]{64}/);
@@ -117,11 +117,11 @@ describe('posit-gan deploy / export / experiment deploy', () => {
 
     const bytes = readFileSync(file);
     bytes[bytes.length - 40]! ^= 1;
-    const bad = join(dir, 'bad.pgx');
+    const bad = join(dir, 'bad.safetensors');
     writeFileSync(bad, bytes);
     const c = await cli('deploy', '--export', bad, '--n', '10', '--out', join(dir, 'd3'));
     expect(c.code).toBe(1);
-    expect(c.stderr).toMatch(/^posit-gan deploy: export file '.*bad\.pgx': corrupt or truncated \(SHA-256 mismatch\)/m);
+    expect(c.stderr).toMatch(/^posit-gan deploy: export file '.*bad\.safetensors' is corrupt or truncated \(SHA-256 mismatch\)$/m);
     expect(c.stderr).not.toMatch(/ExportError/);
   });
 
@@ -159,7 +159,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
       cli('eval', '--checkpoint', damaged, '--n', '20'),
       cli('deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--out', join(dir, 'd4')),
       cli('sample', '--checkpoint', damaged, '--out', join(dir, 's4.png')),
-      cli('export', '--checkpoint', damaged, '--recipe', 'p8', '--out', join(dir, 'x4.pgx')),
+      cli('export', '--checkpoint', damaged, '--recipe', 'p8', '--out', join(dir, 'x4.safetensors')),
       cli('experiment', 'deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--results', join(dir, 'results4')),
     ]);
     for (const r of refused) {

@@ -10,13 +10,14 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts
 const exportCommand: Command = {
   name: 'export',
   summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)',
-  help: `Usage: posit-gan export --checkpoint DIR --recipe R --out FILE [--allow-older]
+  help: `Usage: posit-gan export --checkpoint DIR --recipe R --out FILE.safetensors [--allow-older]
 
 Writes the generator of the run in DIR (its newest good checkpoint) prepared for deployment recipe R:
-every Linear / Conv weight as packed codes of R's weight format with its exponent bias t (calibrated
-from the trained weights when R asks), the label embedding in R's activation format, everything else
-as fp32, with the model's shape, the recipe and a SHA-256 (format: docs/export-format.md). The file
-runs with \`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
+every Linear / Conv weight as codes of R's weight format with its exponent bias t (calibrated from
+the trained weights when R asks), the label embedding in R's activation format, everything else as
+fp32, with the model's shape, the recipe and a SHA-256, in a safetensors file that Python's
+\`safetensors\` opens too (format: docs/export-format.md). The file runs with
+\`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
 (gan/deploy/export-format.ts), giving exactly the images of \`deploy --recipes R\` on the run.
 
   --allow-older        if the newest checkpoint is damaged, use the newest good one (with a warning)
