@@ -21,26 +21,26 @@
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
 //
-// Weights file: FILE holds the parameters as little-endian float32, concatenated in the order of
-// `parameters` in the sidecar FILE.json, which also records the architecture, SHA-256 of FILE, the
-// training seed, epochs and command, the adapter it ran on and the measured test accuracy. Loading
-// checks all of it; every failure says how to regenerate the file.
+// Weights file (gan/metrics/weights-file.ts, the one module that reads and writes weights files): a
+// safetensors file of the parameters with the architecture, the training seed, epochs and command, the
+// adapter it ran on and the measured test accuracy in its metadata, and its SHA-256. Loading checks
+// all of it; every failure says how to regenerate the file.
 
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
 import { Conv2d, Flatten, InitRng, Linear, MaxPool2d, Module, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
+import { readWeightsFile, sha256Hex, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsHeader } from './weights-file.ts';
+
+export { sha256Hex, weightsBytes } from './weights-file.ts';
 
 export const FEATURE_DIM = 84;
 export const CLASSES = 10;
 /** The side of the images the network sees (32 x 32 inputs are cropped to it). */
 export const INPUT_SIZE = 28;
 
-/** The architecture as recorded in the weights sidecar; loading requires an exact match. */
+/** The architecture as recorded in the weights file; loading requires an exact match. */
 export const ARCHITECTURE = {
   name: 'lenet5-relu-maxpool',
   source: 'LeCun et al. 1998 (LeNet-5) with ReLU, max pooling, linear output, full C3 connections, 28 x 28 input',
@@ -65,11 +65,11 @@ export const ARCHITECTURE = {
 } as const;
 
 /** The committed weights (next to this file). */
-export const DEFAULT_WEIGHTS = fileURLToPath(new URL('./lenet-mnist.weights', import.meta.url));
+export const DEFAULT_WEIGHTS = fileURLToPath(new URL('./lenet-mnist.safetensors', import.meta.url));
 
 export const REGENERATE_HINT =
   'Regenerate it with `bin/posit-gan classifier train` (trains in fp32 on the MNIST training set and ' +
-  'writes the weights file and its .json sidecar; see `bin/posit-gan classifier train --help`).';
+  'writes the weights file; see `bin/posit-gan classifier train --help`).';
 
 /** A missing, corrupt or mismatched weights file. */
 export class ClassifierWeightsError extends Error {
@@ -144,24 +144,7 @@ export function networkInput(set: ImageSet, start: number, count: number): Float
   return out;
 }
 
-/** Parameters concatenated as little-endian float32: the weights file's bytes. */
-export function weightsBytes(params: readonly Float32Array[]): Uint8Array {
-  const total = params.reduce((a, p) => a + p.length, 0);
-  const all = new Float32Array(total);
-  let off = 0;
-  for (const p of params) {
-    all.set(p, off);
-    off += p.length;
-  }
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('weights files are little-endian; this machine is not');
-  return new Uint8Array(all.buffer);
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** How the weights were made: everything the sidecar records beyond the layout and checksum. */
+/** How the weights were made: the file's provenance. */
 export interface WeightsProvenance {
   seed: number;
   epochs: number;
@@ -178,93 +161,24 @@ export interface WeightsProvenance {
   createdAt: string;
 }
 
-/** The sidecar FILE.json. */
-export interface WeightsSidecar {
-  format: 'posit-gan-classifier-weights';
-  version: 1;
-  architecture: typeof ARCHITECTURE;
-  dtype: 'float32-le';
-  bytes: number;
-  sha256: string;
-  parameters: { name: string; shape: number[] }[];
-  provenance: WeightsProvenance;
+/** What the LeNet's weights file says about itself. */
+export type WeightsInfo = WeightsHeader<typeof ARCHITECTURE, WeightsProvenance>;
+
+/** The LeNet's weights file as weights-file.ts checks it. */
+function weightsSpec(): WeightsFileSpec<typeof ARCHITECTURE> {
+  return { what: 'MNIST classifier weights', architecture: ARCHITECTURE, parameters: expectedParameters(), regenerateHint: REGENERATE_HINT, error: ClassifierWeightsError };
 }
 
-export function sidecarPath(weightsPath: string): string {
-  return `${weightsPath}.json`;
-}
-
-/** Writes a model's parameters and sidecar (each by temporary file and rename; the binary first, so
- *  an interruption between the two leaves a checksum mismatch, which loading reports). */
-export async function saveWeights(model: LeNet5, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
+/** Writes a model's parameters (weights-file.ts: atomically, with the checksum). */
+export async function saveWeights(model: LeNet5, path: string, provenance: WeightsProvenance): Promise<WeightsInfo> {
   const named = model.namedParameters();
-  const layout = named.map(([name, t]) => ({ name, shape: [...t.shape] }));
-  if (JSON.stringify(layout) !== JSON.stringify(expectedParameters())) {
-    throw new Error('saveWeights: LeNet5 and expectedParameters() disagree; update them together');
-  }
   const values = await Promise.all(named.map(([, t]) => t.read()));
-  const bytes = weightsBytes(values);
-  const sidecar: WeightsSidecar = {
-    format: 'posit-gan-classifier-weights',
-    version: 1,
-    architecture: ARCHITECTURE,
-    dtype: 'float32-le',
-    bytes: bytes.length,
-    sha256: sha256Hex(bytes),
-    parameters: layout,
-    provenance,
-  };
-  await writeFileAtomic(path, bytes);
-  await writeJsonAtomic(sidecarPath(path), sidecar);
-  return sidecar;
+  return writeWeightsFile(path, weightsSpec(), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance);
 }
 
-/** Reads and verifies a weights file against the architecture; returns the state and sidecar. */
-export function readWeights(path: string): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
-  const fail = (problem: string): never => {
-    throw new ClassifierWeightsError(`MNIST classifier weights ${path}: ${problem}. ${REGENERATE_HINT}`);
-  };
-  const jsonPath = sidecarPath(path);
-  let bytes: Buffer;
-  let text: string;
-  try {
-    bytes = readFileSync(path);
-    text = readFileSync(jsonPath, 'utf8');
-  } catch (e) {
-    return fail(`cannot be read (${(e as Error).message})`);
-  }
-  let sidecar: WeightsSidecar;
-  try {
-    sidecar = JSON.parse(text) as WeightsSidecar;
-  } catch (e) {
-    return fail(`the sidecar ${jsonPath} is not valid JSON (${(e as Error).message})`);
-  }
-  if (sidecar?.format !== 'posit-gan-classifier-weights' || sidecar.version !== 1) {
-    fail(`the sidecar ${jsonPath} is not a version-1 posit-gan classifier weights description`);
-  }
-  if (JSON.stringify(sidecar.architecture) !== JSON.stringify(ARCHITECTURE)) {
-    fail(`the sidecar describes architecture '${sidecar.architecture?.name}' with other layers than this code's '${ARCHITECTURE.name}'`);
-  }
-  // The layout the code expects, without building a GPU model: the parameter names and shapes.
-  const expected = expectedParameters();
-  const got = JSON.stringify(sidecar.parameters);
-  if (got !== JSON.stringify(expected)) fail(`its parameter list does not match the architecture (expected ${JSON.stringify(expected)})`);
-  const total = expected.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-  if (bytes.length !== total * 4 || sidecar.bytes !== bytes.length) {
-    fail(`has ${bytes.length} bytes; the architecture needs ${total * 4} (the sidecar says ${sidecar.bytes})`);
-  }
-  const sum = sha256Hex(bytes);
-  if (sum !== sidecar.sha256) fail(`its SHA-256 is ${sum} but the sidecar records ${sidecar.sha256} (corrupt or partly written)`);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  for (let i = 0; i < all.length; i++) if (!Number.isFinite(all[i]!)) fail(`value ${i} is ${all[i]}`);
-  const state: Record<string, Float32Array> = {};
-  let off = 0;
-  for (const p of expected) {
-    const n = p.shape.reduce((x, y) => x * y, 1);
-    state[p.name] = all.subarray(off, off + n);
-    off += n;
-  }
-  return { sidecar, state };
+/** Reads and verifies a weights file against the architecture; returns the state and header. */
+export function readWeights(path: string): { header: WeightsInfo; state: Record<string, Float32Array> } {
+  return readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec());
 }
 
 /** Parameter names and shapes of LeNet5, in its order (must match namedParameters()). */
@@ -295,18 +209,18 @@ export class MnistClassifier {
   private constructor(
     readonly model: LeNet5,
     readonly sha256: string,
-    /** The sidecar it was loaded from (null for a model trained in this process). */
-    readonly sidecar: WeightsSidecar | null,
+    /** The file header it was loaded from (null for a model trained in this process). */
+    readonly header: WeightsInfo | null,
   ) {
     model.eval();
   }
 
   /** Loads and verifies a weights file (default: the committed one). */
   static load(rt: Runtime, path = DEFAULT_WEIGHTS): MnistClassifier {
-    const { sidecar, state } = readWeights(path);
+    const { header, state } = readWeights(path);
     const model = new LeNet5(rt, 0);
     model.load(state);
-    return new MnistClassifier(model, sidecar.sha256, sidecar);
+    return new MnistClassifier(model, header.sha256, header);
   }
 
   /** Wraps a model trained in this process (its weights' checksum is computed from the GPU copy). */

@@ -5,7 +5,7 @@ import { relative } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
 import { Runtime } from '../../../engine/runtime.ts';
 import { loadMnist } from '../../data/mnist.ts';
-import { DEFAULT_WEIGHTS, MnistClassifier, saveWeights, sidecarPath } from '../../metrics/classifier.ts';
+import { DEFAULT_WEIGHTS, MnistClassifier, saveWeights } from '../../metrics/classifier.ts';
 import { testAccuracy, trainClassifier } from '../../metrics/classifier-train.ts';
 import { int, num, oneOf, str, UsageError, type Command } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
@@ -19,16 +19,16 @@ const DEFAULTS = { epochs: 2, seed: 1, batch: 32, lr: 1e-3 };
 const classifier: Command = {
   name: 'classifier',
   summary: 'train the MNIST classifier used for FID, or measure its test accuracy',
-  help: `Usage: posit-gan classifier train [--epochs N] [--seed S] [--batch B] [--lr LR] [--out FILE]
+  help: `Usage: posit-gan classifier train [--epochs N] [--seed S] [--batch B] [--lr LR] [--out FILE.safetensors]
        posit-gan classifier test [--weights FILE]
 
 train  trains the LeNet-5 classifier whose penultimate activations are the FID features
        (gan/metrics/classifier.ts) in fp32 with Adam on the 60,000 MNIST training images (seeded
        initialisation and data order; the learning rate halves every epoch), measures it on the
-       10,000 test images and, if its accuracy is at least ${MIN_ACCURACY * 100}%, writes FILE (float32
-       weights) and FILE.json (architecture, SHA-256, seed, epochs, command, adapter, accuracy).
-       Both are written to temporary files and renamed. Below ${MIN_ACCURACY * 100}% nothing is written
-       and the exit code is 1.
+       10,000 test images and, if its accuracy is at least ${MIN_ACCURACY * 100}%, writes FILE: a safetensors
+       file of the float32 weights with the architecture, seed, epochs, command, adapter and accuracy
+       in its metadata and its SHA-256 (gan/metrics/weights-file.ts), by temporary file and rename.
+       Below ${MIN_ACCURACY * 100}% nothing is written and the exit code is 1.
 test   loads and verifies a weights file and prints its accuracy on the 10,000 test images.
 
   --epochs N      passes over the training set (default ${DEFAULTS.epochs})
@@ -104,7 +104,7 @@ ${GPU_OPTIONS_HELP}`,
         return 1;
       }
       const outArg = str(values, 'out') === undefined ? '' : ` --out ${str(values, 'out')}`;
-      const sidecar = await saveWeights(result.model, out, {
+      const written = await saveWeights(result.model, out, {
         seed,
         epochs,
         batchSize,
@@ -119,7 +119,7 @@ ${GPU_OPTIONS_HELP}`,
       });
       process.stdout.write(
         `test accuracy ${pct}% (${acc.correct}/${acc.n}) after ${epochs} epochs in ${Math.round(trainSeconds)} s on ${gpu.adapter.description}\n` +
-          `wrote ${out} (${sidecar.bytes} bytes, sha256 ${sidecar.sha256}) and ${sidecarPath(out)}\n`,
+          `wrote ${out} (${written.bytes} bytes, weights sha256 ${written.sha256})\n`,
       );
       return 0;
     } finally {

@@ -14,7 +14,7 @@ const evalCommand: Command = {
 Generates N samples (default 10000; for the cgan, labels 0..9 in turn) with the generator of the run in
 DIR and reports, against the 10000 MNIST test images:
   fid                  Frechet distance of the features of posit-gan's LeNet-5 classifier
-                       (gan/metrics/lenet-mnist.weights), in float64
+                       (gan/metrics/lenet-mnist.safetensors), in float64
   classifier accuracy  (cgan) the classifier's accuracy on the samples against their labels
 Writes DIR/eval.json. These LeNet-feature FIDs are on another scale than the paper's Inception-feature
 FIDs: compare the ordering of recipes, never the values.
