@@ -10,8 +10,9 @@
 //             nothing after the last tensor
 //
 // The writer does what the reference implementation (the Rust crate behind Python's `safetensors`)
-// does, so that the same tensors and metadata give the same bytes: tensors in the data section (and
-// in the header, "__metadata__" first) sorted by dtype in descending alignment order, then by name;
+// does, so that the same tensors give the same bytes: tensors in the data section (and in the header,
+// after "__metadata__") sorted by dtype in descending alignment order, then by name; the metadata's
+// keys sorted (the reference leaves their order to its hash map);
 // the header JSON compact and padded with spaces to a multiple of 8 bytes, so that the data section
 // starts 8-byte aligned and every tensor is aligned to its element size. The reader accepts any
 // order, checks what the reference checks (the header's size and start, JSON, known dtypes, each

@@ -1,8 +1,9 @@
 // The safetensors codec against byte fixtures built here by hand from the format's description (the
 // 8-byte little-endian header length, the compact JSON header padded with spaces to a multiple of 8,
 // the tensors sorted by dtype alignment then name, the data without gaps), and its refusals of
-// malformed files. The same tensors written by Python's `safetensors` give these bytes too (checked
-// by hand; the tests do not need Python).
+// malformed files. The same tensors written by Python's `safetensors` (0.8.0) give the same bytes
+// when the metadata has at most one key (Python orders several keys by its hash map; posit-gan sorts
+// them); checked by hand, the tests do not need Python.
 
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, f32Tensor, f32Values, SafetensorsError, type TensorBytes } from '../../gan/io/safetensors.ts';
