@@ -1,17 +1,20 @@
 // The runtime ties one GPU device to the engine's state: the buffer pool, kernel parameters, the
 // command encoder that a training step records into, tensor scopes, the autograd switch and op
-// counting. Ops record dispatches into the current compute pass, submitted when a result is needed on
-// the CPU (`read`), on `flush()`, and on a GPU every `submitEvery` dispatches (defaultSubmitEvery).
+// counting. Ops record dispatches of kernel variants (shaders/kernel.ts) with `run` into the current
+// compute pass, submitted when a result is needed on the CPU (`read`), on `flush()`, and on a GPU every
+// `submitEvery` dispatches (defaultSubmitEvery). It is the one way kernels reach the GPU: training,
+// benchmarks (timeDispatches), the quantize command and the codec tests all dispatch through it.
 // Bind groups are cached (kernels/bind-groups.ts): the pool and the uniform arena hand out buffers and
 // slots in an order that repeats with the ops, so a repeated training step reuses all of them.
 //
 // Several runtimes may share one Gpu (e.g. two models trained side by side in the browser); each has its
 // own pool, encoder and scopes, so their interleaved async steps do not disturb each other.
 
+import type { BindingValues, KernelVariant, ParamTable, ParamValuesOf } from '../shaders/kernel.ts';
 import type { Gpu } from './device/gpu.ts';
 import { BindGroupCache, type BindGroupStats } from './kernels/bind-groups.ts';
 import { kernel, type Binding, type Kernel } from './kernels/cache.ts';
-import { PassTimer } from './kernels/timing.ts';
+import { median, PassTimer, type PassTiming, type TimeOptions } from './kernels/timing.ts';
 import { OpRecorder } from './record/recorder.ts';
 import type { OpEntry, Phase, TensorRole } from './record/schema.ts';
 import { BufferPool, type PoolOptions, type PoolStats } from './tensor/pool.ts';
@@ -65,6 +68,10 @@ export class Runtime {
   private readonly bindGroups: BindGroupCache;
   private readonly scopes: Set<Disposable>[] = [];
   private profiler: { timer: PassTimer; labels: string[] } | undefined;
+  /** Inside timeDispatches' record: no submit may end the timed pass. */
+  private timing = false;
+  /** Pipelines of the kernel variants run so far (variants are memoized objects). */
+  private readonly variants = new WeakMap<KernelVariant<ParamTable, string, string>, Kernel>();
 
   constructor(
     readonly gpu: Gpu,
@@ -80,27 +87,32 @@ export class Runtime {
     this.uniforms = new UniformArena(this.device);
   }
 
-  /** The compiled pipeline for a generated WGSL source. */
-  kernel(label: string, code: string): Kernel {
-    return kernel(this.gpu, label, code);
-  }
-
   /**
-   * Records one dispatch. `params` (32-bit words) are bound at binding 0 as a uniform when given;
-   * the storage bindings follow at 1, 2, ... (or start at 0 when there are no params).
+   * Records one dispatch of a kernel variant (shaders/kernel.ts): `params` packed by the variant's
+   * parameter table, `buffers` bound by name in the variant's binding order. `label` names the
+   * pipeline when the variant is first compiled (default: the variant's own label).
    */
-  dispatch(
-    k: Kernel,
-    params: ArrayBufferView | null,
-    storage: readonly Binding[],
+  run<V extends KernelVariant<ParamTable, string, string>>(
+    v: V,
+    params: ParamValuesOf<V>,
+    buffers: BindingValues<V, Binding>,
     workgroups: readonly [number, number?, number?],
+    label?: string,
   ): void {
+    let k = this.variants.get(v);
+    if (!k) this.variants.set(v, (k = kernel(this.gpu, label ?? v.label, v.code)));
+    // Binding 0: the parameter block (when the variant has one); then the storage buffers by name.
     const bindings: Binding[] = [];
-    if (params) {
-      const s = this.uniforms.slot(params);
+    if (v.params) {
+      const s = this.uniforms.slot(v.params.pack(params as never, v.label));
       bindings.push({ buffer: s.buffer, offset: s.offset, size: s.size });
     }
-    bindings.push(...storage);
+    const named = buffers as Readonly<Record<string, Binding | undefined>>;
+    for (const b of v.bindings) {
+      const buffer = named[b.name];
+      if (!buffer) throw new Error(`${v.label}: no buffer given for binding '${b.name}' (the variant binds ${v.bindings.map((x) => x.name).join(', ')})`);
+      bindings.push(buffer);
+    }
     if (this.profiler) this.endPass();
     const pass = this.profiler ? this.profiler.timer.beginPass(this.commandEncoder(), k.label) : this.computePass();
     pass.setPipeline(k.pipeline);
@@ -110,7 +122,7 @@ export class Runtime {
       pass.end();
       this.profiler.labels.push(k.label);
     }
-    if (++this.dispatches >= this.submitEvery) this.flush();
+    if (++this.dispatches >= this.submitEvery && !this.timing) this.flush();
   }
 
   /** The current command encoder, with no compute pass open (for copies and query resolves). */
@@ -191,6 +203,54 @@ export class Runtime {
       by.set(label, e);
     });
     return [...by.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  /**
+   * Times the dispatches `record` makes through this runtime (benchmarks): `warmup` untimed runs,
+   * then `reps` timed ones, each run in a compute pass of its own. With the timestamp-query feature
+   * the timed runs go into one submission and each pass carries timestamps; otherwise each run is
+   * submitted and waited for alone, on the wall clock (which includes submission and driver overhead:
+   * the result says which method produced it).
+   */
+  async timeDispatches(label: string, record: () => void, options: TimeOptions = {}): Promise<PassTiming> {
+    const reps = options.reps ?? 5;
+    const warmup = options.warmup ?? 1;
+    if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`reps must be a positive integer, got ${reps}`);
+    if (this.profiler) throw new Error('timeDispatches: a kernel profile is running');
+    this.flush();
+    const run = (timer?: PassTimer) => {
+      const encoder = this.commandEncoder();
+      this.pass = timer ? timer.beginPass(encoder, label) : encoder.beginComputePass({ label });
+      this.timing = true;
+      try {
+        record();
+      } finally {
+        this.timing = false;
+        this.endPass();
+      }
+    };
+    for (let i = 0; i < warmup; i++) run();
+    await this.sync(`${label}: warm-up`);
+    if (this.gpu.hasTimestamps) {
+      const timer = new PassTimer(this.gpu, reps);
+      try {
+        for (let i = 0; i < reps; i++) run(timer);
+        timer.resolve(this.commandEncoder());
+        this.flush();
+        const ns = await timer.read();
+        return { method: 'timestamp', ns, medianNs: median(ns) };
+      } finally {
+        timer.destroy();
+      }
+    }
+    const ns: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      run();
+      await this.sync(label);
+      ns.push((performance.now() - t0) * 1e6);
+    }
+    return { method: 'wall-clock', ns, medianNs: median(ns) };
   }
 
   // ---- scopes -------------------------------------------------------------------------------

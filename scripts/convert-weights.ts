@@ -1,12 +1,14 @@
 // Converts version-1 weights files (FILE.weights: the parameters as little-endian float32, in the
 // order of `parameters` in the sidecar FILE.weights.json) into the safetensors weights file that
 // posit-gan reads now (gan/metrics/weights-file.ts): FILE.safetensors beside it, unless --out says
-// otherwise. The sidecar's checksum, size and values are checked first; the architecture and
-// provenance go into the new file's metadata unchanged, so the weights keep their identity (the same
-// SHA-256 of their values, which cache keys and reference statistics use). The old files are left in
-// place: remove them (git rm) once the new one is committed.
+// otherwise. The sidecar's checksum, size and values are checked first; the architecture, provenance
+// and data set (where the sidecar records one) go into the new file's metadata unchanged, so the
+// weights keep their identity (the same SHA-256 of their values, which cache keys and reference
+// statistics use). The old files are left in place: remove them (git rm) once the new one is
+// committed. test/metrics/weights-file.test.ts checks that every committed weights file is this
+// conversion of its version-1 form, byte for byte.
 //
-//   npx tsx scripts/convert-weights.ts gan/metrics/lenet-mnist.weights [more.weights ...]
+//   npx tsx scripts/convert-weights.ts gan/metrics/lenet-mnist.weights gan/metrics/lenet-fashion.weights gan/metrics/mnist-autoencoder.weights
 //   npx tsx scripts/convert-weights.ts FILE.weights --out OTHER.safetensors
 
 import { readFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ const SidecarSchema = fields(
     sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits')),
     parameters: v.array(fields({ name: text(), shape: v.array(int(0)) }), 'must be a list of {name, shape}'),
     provenance: v.unknown(),
+    dataset: v.optional(text('a data set name')),
   },
   { noun: 'a version-1 weights sidecar' },
 );
@@ -58,7 +61,7 @@ export function convertWeights(path: string, out = `${path.replace(/\.weights$/,
     off += n;
   }
   const spec: WeightsFileSpec<unknown> = { what: 'converted weights', architecture: sidecar.architecture, parameters: sidecar.parameters, regenerateHint: '', error: ConvertError };
-  writeFileAtomicSync(out, encodeWeightsFile(spec, named, sidecar.provenance));
+  writeFileAtomicSync(out, encodeWeightsFile(spec, named, sidecar.provenance, sidecar.dataset === undefined ? {} : { dataset: sidecar.dataset }));
   // Read back with the one reader: the new file verifies and holds the same weights.
   const back = readWeightsFile(out, spec);
   if (back.header.sha256 !== sidecar.sha256) throw fail(`${out}: the converted weights' SHA-256 ${back.header.sha256} is not the sidecar's ${sidecar.sha256}`);

@@ -17,6 +17,7 @@ import { RecipeSchema } from '../engine/quant/recipe.ts';
 import { OpCountsFileSchema } from '../engine/record/schema.ts';
 import { ExportHeaderSchema, ExportMetadataSchema } from '../gan/deploy/export-format.ts';
 import { DeployRecipeSchema } from '../gan/deploy/recipes.ts';
+import { FidReferenceSchema } from '../gan/metrics/evaluate.ts';
 import { WeightsMetadataSchema } from '../gan/metrics/weights-file.ts';
 import { writeFileAtomicSync } from '../gan/io/atomic.ts';
 import { SafetensorsHeaderSchema } from '../gan/io/safetensors.ts';
@@ -42,6 +43,7 @@ export const FILE_SCHEMAS: Readonly<Record<string, v.GenericSchema>> = {
   'export-metadata': ExportMetadataSchema,
   'export-header': ExportHeaderSchema,
   'weights-metadata': WeightsMetadataSchema,
+  'fid-reference': FidReferenceSchema,
 };
 
 /** Actions left out of the JSON Schema: the checks it cannot express (see the top of this file), the

@@ -8,7 +8,10 @@
 //   grad_stats  one workgroup per channel: sum(g) -> gb, sum(g * xhat) -> gw.
 //   grad_input  one thread per element: train  gx = w * invstd * (g - (gb + xhat * gw) / M)
 //                                        eval   gx = w * invstd * g   (the statistics are constants)
+// Instance normalisation runs these passes too, on a view whose channels are the (sample, channel)
+// planes (engine/ops/batchnorm.ts, instanceNorm).
 
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 
 export const BN_WORKGROUP = 64;
@@ -24,17 +27,61 @@ export interface BatchNormSpec {
   updateRunning?: boolean;
 }
 
-const PARAMS = `struct Params {
-  channels: u32,
-  inner: u32,
-  per_channel: u32,
-  count: u32,
-  grid_x: u32,
-  eps: f32,
-  momentum: f32,
-  unbias: f32,
-};
-@group(0) @binding(0) var<uniform> P: Params;`;
+export const BN_PARAMS = new ParamLayout(
+  paramTable([
+    ['channels', 'u32'],
+    ['inner', 'u32'],
+    ['per_channel', 'u32'],
+    ['count', 'u32'],
+    ['grid_x', 'u32'],
+    ['eps', 'f32'],
+    ['momentum', 'f32'],
+    ['unbias', 'f32'],
+  ]),
+);
+
+type BnBinding = 'x' | 'y' | 'g' | 'gx' | 'saved' | 'weight' | 'bias' | 'running_mean' | 'running_var' | 'gw' | 'gb';
+/** Bindings by pass (in binding order):
+ *    stats, train    x, saved, [running_mean, running_var when updating them]
+ *    stats, eval     running_mean, running_var, saved
+ *    apply           x, saved, weight, bias, y
+ *    grad_stats      g, x, saved, gw, gb
+ *    grad_input      train: g, x, saved, weight, gw, gb, gx; eval: g, saved, weight, gx
+ *  ('auto' layouts drop unused bindings, so each variant declares only what it reads). */
+export type BatchNormKernel = KernelVariant<typeof BN_PARAMS.table, never, BnBinding>;
+
+const R = (name: BnBinding) => [name, 'read', 'array<f32>'] as const;
+const W = (name: BnBinding) => [name, 'read_write', 'array<f32>'] as const;
+
+function bindingsOf(s: BatchNormSpec) {
+  switch (s.pass) {
+    case 'stats':
+      if (!s.train) return bindingTable([R('running_mean'), R('running_var'), W('saved')]);
+      return bindingTable([R('x'), W('saved'), ...(s.updateRunning ? [W('running_mean'), W('running_var')] : [])]);
+    case 'apply':
+      return bindingTable([R('x'), R('saved'), R('weight'), R('bias'), W('y')]);
+    case 'grad_stats':
+      return bindingTable([R('g'), R('x'), R('saved'), W('gw'), W('gb')]);
+    case 'grad_input':
+      return bindingTable(s.train ? [R('g'), R('x'), R('saved'), R('weight'), R('gw'), R('gb'), W('gx')] : [R('g'), R('saved'), R('weight'), W('gx')]);
+  }
+}
+
+export function batchNormKey(s: BatchNormSpec): string {
+  return `${s.pass}|${s.train}|${s.updateRunning ?? false}`;
+}
+
+export const batchNormKernel = memoByKey(
+  (s: BatchNormSpec, key): BatchNormKernel =>
+    kernelVariant({ label: `batchnorm:${s.pass}`, key, params: BN_PARAMS, bindings: bindingsOf(s), source: (header) => batchNormSource(s, header) }),
+  batchNormKey,
+);
+
+/** The stats and grad_stats passes: a workgroup per channel; apply and grad_input: a thread per element. */
+export function batchNormGrid(pass: BatchNormPass, sizes: { channels: number; count: number }, limits: GridLimits): [number, number, number] {
+  const perChannel = pass === 'stats' || pass === 'grad_stats';
+  return grid1d(limits, perChannel ? sizes.channels : Math.ceil(sizes.count / BN_ELEMENT_WORKGROUP));
+}
 
 // Element r (0..M-1) of channel c.
 const CHANNEL_INDEX = `fn at(c: u32, r: u32) -> u32 {
@@ -69,14 +116,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= P.count) { return; }
   let c = (i / P.inner) % P.channels;`;
 
-export function batchNormShader(s: BatchNormSpec): string {
+function batchNormSource(s: BatchNormSpec, header: string): string {
   switch (s.pass) {
     case 'stats':
-      return s.train ? trainStats(s.updateRunning ?? false) : wgsl`
-${PARAMS}
-@group(0) @binding(1) var<storage, read> running_mean: array<f32>;
-@group(0) @binding(2) var<storage, read> running_var: array<f32>;
-@group(0) @binding(3) var<storage, read_write> saved: array<f32>;
+      return s.train ? trainStats(s.updateRunning ?? false, header) : wgsl`
+${header}
 
 ${CHANNEL_ENTRY}
   if (lid == 0u) {
@@ -87,12 +131,7 @@ ${CHANNEL_ENTRY}
 `;
     case 'apply':
       return wgsl`
-${PARAMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> saved: array<f32>;
-@group(0) @binding(3) var<storage, read> weight: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+${header}
 
 ${ELEMENT_ENTRY}
   y[i] = (x[i] - saved[c]) * saved[P.channels + c] * weight[c] + bias[c];
@@ -100,12 +139,7 @@ ${ELEMENT_ENTRY}
 `;
     case 'grad_stats':
       return wgsl`
-${PARAMS}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> saved: array<f32>;
-@group(0) @binding(4) var<storage, read_write> gw: array<f32>;
-@group(0) @binding(5) var<storage, read_write> gb: array<f32>;
+${header}
 
 ${CHANNEL_INDEX}
 ${reducer('a')}
@@ -130,14 +164,9 @@ ${CHANNEL_ENTRY}
 }
 `;
     case 'grad_input': {
-      // Evaluation reads neither x nor the channel sums; 'auto' layouts drop unused bindings, so
-      // each variant declares only what it reads: train [g, x, saved, weight, gw, gb, gx],
-      // eval [g, saved, weight, gx].
-      const names = s.train ? ['g', 'x', 'saved', 'weight', 'gw', 'gb'] : ['g', 'saved', 'weight'];
+      // Evaluation reads neither x nor the channel sums (see bindingsOf).
       return wgsl`
-${PARAMS}
-${names.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${n}: array<f32>;`).join('\n')}
-@group(0) @binding(${names.length + 1}) var<storage, read_write> gx: array<f32>;
+${header}
 
 ${ELEMENT_ENTRY}
   let invstd = saved[P.channels + c];
@@ -153,15 +182,9 @@ ${ELEMENT_ENTRY}
   }
 }
 
-function trainStats(updateRunning: boolean): string {
+function trainStats(updateRunning: boolean, header: string): string {
   return wgsl`
-${PARAMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> saved: array<f32>;
-#if ${updateRunning}
-@group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
-#endif
+${header}
 
 ${CHANNEL_INDEX}
 ${reducer('a')}

@@ -1,17 +1,21 @@
 // Concatenation of two tensors along one axis. The output index splits into (outer, j, inner) around
 // the axis; j < la reads the first operand, otherwise the second. Sizes travel as parameters.
 
+import { bindingTable, grid1d, kernelVariant, ParamLayout, paramTable, type GridLimits } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 
 export const CONCAT_WORKGROUP = 256;
 
-export function concatShader(): string {
-  return wgsl`
-struct Params { count: u32, inner: u32, la: u32, lb: u32, grid_x: u32, _p0: u32, _p1: u32, _p2: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+export const CONCAT_PARAMS = new ParamLayout(paramTable([['count', 'u32'], ['inner', 'u32'], ['la', 'u32'], ['lb', 'u32'], ['grid_x', 'u32']]));
+
+/** out = [a | b] along the axis. */
+export const CONCAT_KERNEL = kernelVariant({
+  label: 'concat',
+  key: 'concat',
+  params: CONCAT_PARAMS,
+  bindings: bindingTable([['a', 'read', 'array<f32>'], ['b', 'read', 'array<f32>'], ['out', 'read_write', 'array<f32>']]),
+  source: (header) => wgsl`
+${header}
 
 @compute @workgroup_size(${CONCAT_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -27,5 +31,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     out[i] = b[(outer * P.lb + (j - P.la)) * P.inner + inner];
   }
 }
-`;
+`,
+});
+
+/** One thread per output element. */
+export function concatGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / CONCAT_WORKGROUP));
 }

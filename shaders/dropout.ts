@@ -3,17 +3,24 @@
 // stored: the backward pass runs this same kernel on the gradient with the same (seed, counter), so
 // it drops exactly the elements the forward pass dropped.
 
+import { bindingTable, grid1d, kernelVariant, ParamLayout, paramTable, type GridLimits } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 import { RNG_WGSL } from './rng.ts';
 
 export const DROPOUT_WORKGROUP = 256;
 
-export function dropoutShader(): string {
-  return wgsl`
-struct Params { count: u32, seed: u32, counter: u32, threshold: u32, scale: f32, grid_x: u32, _p0: u32, _p1: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+export const DROPOUT_PARAMS = new ParamLayout(
+  paramTable([['count', 'u32'], ['seed', 'u32'], ['counter', 'u32'], ['threshold', 'u32'], ['scale', 'f32'], ['grid_x', 'u32']]),
+);
+
+/** The one dropout kernel (forward and backward alike): src -> dst. */
+export const DROPOUT_KERNEL = kernelVariant({
+  label: 'dropout',
+  key: 'dropout',
+  params: DROPOUT_PARAMS,
+  bindings: bindingTable([['src', 'read', 'array<f32>'], ['dst', 'read_write', 'array<f32>']]),
+  source: (header) => wgsl`
+${header}
 
 ${RNG_WGSL}
 
@@ -24,5 +31,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let keep = pg_random(P.seed, P.counter + i) >= P.threshold;
   dst[i] = select(0.0, src[i] * P.scale, keep);
 }
-`;
+`,
+});
+
+/** One thread per element. */
+export function dropoutGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / DROPOUT_WORKGROUP));
 }

@@ -2,7 +2,8 @@
 // with NumPy broadcasting through per-operand strides (a stride of 0 repeats a dimension).
 // Tensors are contiguous; up to MAX_RANK dimensions.
 
-import { wgsl } from './wgsl.ts';
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
+import { u32, wgsl } from './wgsl.ts';
 
 export const MAX_RANK = 8;
 export const WORKGROUP = 256;
@@ -18,25 +19,50 @@ export interface ElementwiseSpec {
   helpers?: string;
 }
 
-/** Parameters: count, rank, grid width, 4 f32 params, per-operand base offsets, then the output
- *  shape and per-operand strides as vec4 arrays. */
-export function elementwiseShader(s: ElementwiseSpec): string {
-  const names = ['a', 'b', 'c'].slice(0, s.arity);
+const OPERANDS = ['a', 'b', 'c'] as const;
+
+/** Parameters: the element count, the output's rank and shape, 4 f32 expression parameters, and per
+ *  operand its element offset (`base`, one slot each) and its MAX_RANK strides (`strides`, operand j
+ *  at j * MAX_RANK). */
+function elementwiseParams(arity: number) {
+  return new ParamLayout(
+    paramTable([
+      ['count', 'u32'],
+      ['rank', 'u32'],
+      ['grid_x', 'u32'],
+      ['p0', 'f32'],
+      ['p1', 'f32'],
+      ['p2', 'f32'],
+      ['p3', 'f32'],
+      ['base', 'u32[]', 4],
+      ['shape', 'u32[]', MAX_RANK],
+      ['strides', 'u32[]', arity * MAX_RANK],
+    ]),
+  );
+}
+
+export type ElementwiseParams = ReturnType<typeof elementwiseParams>['table'];
+/** Bindings: the operands in_a, in_b, in_c (as many as the arity; the expression reads them as a, b,
+ *  c) and out. */
+export type ElementwiseKernel = KernelVariant<ElementwiseParams, 'out', OperandBinding>;
+export type OperandBinding = 'in_a' | 'in_b' | 'in_c';
+export const OPERAND_BINDINGS: readonly OperandBinding[] = ['in_a', 'in_b', 'in_c'];
+
+/** The spec's cache key (it determines the source). */
+export function elementwiseKey(s: ElementwiseSpec): string {
+  return `${s.arity}|${s.broadcast}|${s.expr}|${s.helpers ?? ''}`;
+}
+
+export const elementwiseKernel = memoByKey((s: ElementwiseSpec, key): ElementwiseKernel => {
+  const names = OPERANDS.slice(0, s.arity);
   const V = MAX_RANK / 4;
-  return wgsl`
-struct Params {
-  count: u32,
-  rank: u32,
-  grid_x: u32,
-  _pad: u32,
-  p0: f32, p1: f32, p2: f32, p3: f32,
-  base: vec4<u32>,
-  shape: array<vec4<u32>, ${V}>,
-${names.map((n) => `  stride_${n}: array<vec4<u32>, ${V}>,`).join('\n')}
-};
-@group(0) @binding(0) var<uniform> P: Params;
-${names.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, read> in_${n}: array<f32>;`).join('\n')}
-@group(0) @binding(${s.arity + 1}) var<storage, read_write> out: array<f32>;
+  return kernelVariant({
+    label: `ew:${s.expr}`,
+    key,
+    params: elementwiseParams(s.arity),
+    bindings: bindingTable([...OPERAND_BINDINGS.slice(0, s.arity).map((n) => [n, 'read', 'array<f32>'] as const), ['out', 'read_write', 'array<f32>']]),
+    source: (header) => wgsl`
+${header}
 
 ${s.helpers ?? ''}
 
@@ -46,14 +72,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= P.count) { return; }
   let p0 = P.p0; let p1 = P.p1; let p2 = P.p2; let p3 = P.p3;
 #if ${s.broadcast}
-${names.map((n, i) => `  var off_${n} = P.base[${i}];`).join('\n')}
+${names.map((n, i) => `  var off_${n} = P.base[0u][${i}];`).join('\n')}
   var rem = i;
   for (var d = i32(P.rank) - 1; d >= 0; d = d - 1) {
     let ud = u32(d);
     let extent = P.shape[ud / 4u][ud % 4u];
     let k = rem % extent;
     rem = rem / extent;
-${names.map((n) => `    off_${n} = off_${n} + k * P.stride_${n}[ud / 4u][ud % 4u];`).join('\n')}
+${names.map((n, j) => `    off_${n} = off_${n} + k * P.strides[${u32(j * V)} + ud / 4u][ud % 4u];`).join('\n')}
   }
 ${names.map((n) => `  let ${n} = in_${n}[off_${n}];`).join('\n')}
 #else
@@ -61,5 +87,11 @@ ${names.map((n) => `  let ${n} = in_${n}[i];`).join('\n')}
 #endif
   out[i] = ${s.expr};
 }
-`;
+`,
+  });
+}, elementwiseKey);
+
+/** One thread per output element. */
+export function elementwiseGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / WORKGROUP));
 }

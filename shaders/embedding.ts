@@ -6,17 +6,27 @@
 // Indices are float32 integers (exact up to 2^24). An index that is not an integer in [0, V) gives
 // NaN (gather) and is ignored by scatter; the host checks indices it holds on the CPU first.
 
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 
 export const EMBEDDING_WORKGROUP = 256;
 
-export function embeddingShader(pass: 'gather' | 'scatter'): string {
-  return wgsl`
-struct Params { rows: u32, dim: u32, batch: u32, count: u32, grid_x: u32, _p0: u32, _p1: u32, _p2: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> idx: array<f32>;
-@group(0) @binding(2) var<storage, read> src: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+export type EmbeddingPass = 'gather' | 'scatter';
+
+export const EMBEDDING_PARAMS = new ParamLayout(paramTable([['rows', 'u32'], ['dim', 'u32'], ['batch', 'u32'], ['count', 'u32'], ['grid_x', 'u32']]));
+
+const BINDINGS = bindingTable([['idx', 'read', 'array<f32>'], ['src', 'read', 'array<f32>'], ['dst', 'read_write', 'array<f32>']]);
+
+/** gather: table (src) rows to dst; scatter: the gradient (src) summed into table rows (dst). */
+export const embeddingKernel = memoByKey(
+  (pass: EmbeddingPass, key) =>
+    kernelVariant({
+      label: `embedding:${pass}`,
+      key,
+      params: EMBEDDING_PARAMS,
+      bindings: BINDINGS,
+      source: (header) => wgsl`
+${header}
 
 // The row an index names, or rows (out of range) when it is not a valid row number.
 fn row_of(v: f32) -> u32 {
@@ -47,5 +57,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   dst[i] = acc;
 #endif
 }
-`;
+`,
+    }),
+  (pass) => pass,
+);
+
+/** One thread per element of dst. */
+export function embeddingGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / EMBEDDING_WORKGROUP));
 }

@@ -6,6 +6,7 @@
 
 import { parseFormat } from '../formats/descriptor.ts';
 import { FAST_TANH_DELTA_UNITS, FAST_TANH_THETA_UNITS, P16E0_MAXPOS, P16E0_ONE } from '../formats/fast-tanh.ts';
+import { bindingTable, grid1d, kernelVariant, memoByKey, type GridLimits } from './kernel.ts';
 import { f32, u32, wgsl } from './wgsl.ts';
 import { codecLibrary, encoderName, type CodecNeeds } from './codecs/index.ts';
 
@@ -54,19 +55,35 @@ fn ${name}(x: f32) -> f32 {
 }`;
 }
 
-/** A compute kernel applying one variant elementwise: binding 0 input f32 array, binding 1 output.
- *  Dispatch ceil(n / workgroupSize) workgroups through grid1d (linear id over x and y). */
-export function fastTanhKernel(corrected: boolean, workgroupSize = 256): string {
-  return wgsl`
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+/** Threads of the standalone kernel's workgroup. */
+export const FAST_TANH_WORKGROUP = 256;
+
+/** A compute kernel applying one variant elementwise to all of src (its length from arrayLength), for
+ *  testing the function on its own: bindings src -> dst (f32 arrays), no parameters. (The graph op
+ *  engine/ops/fast-tanh.ts runs fastTanhWgsl through the elementwise kernel instead.) */
+export const fastTanhKernel = memoByKey(
+  (corrected: boolean, key) =>
+    kernelVariant({
+      label: `fast-tanh:${key}`,
+      key,
+      params: null,
+      bindings: bindingTable([['src', 'read', 'array<f32>'], ['dst', 'read_write', 'array<f32>']]),
+      source: (header) => wgsl`
+${header}
 ${codecLibrary(FAST_TANH_CODECS)}
 ${fastTanhWgsl(corrected)}
 
-@compute @workgroup_size(${workgroupSize})
+@compute @workgroup_size(${FAST_TANH_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${workgroupSize}u + lid;
+  let i = (wid.x + wid.y * nwg.x) * ${FAST_TANH_WORKGROUP}u + lid;
   if (i >= arrayLength(&src)) { return; }
   dst[i] = ${fastTanhFnName(corrected)}(src[i]);
-}`;
+}`,
+    }),
+  (corrected) => (corrected ? 'corrected' : 'plain'),
+);
+
+/** One thread per element. */
+export function fastTanhGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / FAST_TANH_WORKGROUP));
 }

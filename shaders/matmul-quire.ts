@@ -1,5 +1,5 @@
 // The exact accumulator ("quire") of the GEMM generator: a two's complement fixed-point number of
-// `limbs` u32 words whose lowest bit is worth 2^lsb, wide enough (engine/kernels/matmul-plan.ts
+// `limbs` u32 words whose lowest bit is worth 2^lsb, wide enough (shaders/matmul-plan.ts
 // sizes it from the operand formats and the reduction length) that a whole dot product is exact.
 //
 // Operands reach the accumulator as float32 bit patterns of lattice values (decoded codes, or float32

@@ -18,7 +18,7 @@
 //      value (for backward), quantization to the output format through the generated encoder and
 //      decoder (stochastic rounding draws random(seed, output index)), written through the output map.
 //   With K split over workgroups (split-K), each slice writes raw partial sums and a second kernel from
-//   this file (gemmReduceShader) adds them and runs the same epilogue.
+//   this file (gemmReduceKernel) adds them and runs the same epilogue.
 // Staging 'direct' (software adapters, small outputs) replaces 2-3 with a plain K loop in which each
 // thread reads the TM + TN operands its outputs need straight from the buffers (decoded the same way;
 // 8-bit tables still in workgroup memory), with no barrier in the loop.
@@ -29,6 +29,7 @@
 // Shared tiles are k-major: tile[kk][r].
 
 import type { Format, Rounding } from '../formats/descriptor.ts';
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { u32, wgsl } from './wgsl.ts';
 import { codecLibrary, decoderBitsName, encoderName, type CodecNeeds } from './codecs/index.ts';
 import { PHASE_WGSL, operandMapWgsl, outputMapWgsl, usesPhase, type OperandMap, type OutputMap } from './matmul-maps.ts';
@@ -91,29 +92,29 @@ export interface GemmSpec {
   epilogue: EpilogueSpec;
 }
 
-export interface GeneratedKernel {
-  code: string;
-  /** Storage bindings in order (binding 1, 2, ...; binding 0 is the parameter block). */
-  bindings: string[];
-}
-
 /** Kernel parameters: one uniform block shared by every variant (see engine/ops/gemm.ts). */
-export const GEMM_PARAMS = [
-  ['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['batch', 'u32'],
-  ['k_per_split', 'u32'], ['splits', 'u32'], ['scale_exp', 'i32'], ['slope', 'f32'],
-  ['seed', 'u32'], ['grid_x', 'u32'], ['c_pix', 'u32'], ['tm', 'u32'], ['tn', 'u32'],
-  ['a_base', 'u32'], ['a_sz', 'u32'], ['a_sr', 'u32'], ['a_sk', 'u32'], ['a_kd', 'u32'], ['a_sk2', 'u32'],
-  ['b_base', 'u32'], ['b_sz', 'u32'], ['b_sr', 'u32'], ['b_sk', 'u32'], ['b_kd', 'u32'], ['b_sk2', 'u32'],
-  ['g_n', 'u32'], ['g_ci', 'u32'], ['g_hi', 'u32'], ['g_wi', 'u32'], ['g_co', 'u32'], ['g_ho', 'u32'], ['g_wo', 'u32'],
-  ['g_kh', 'u32'], ['g_kw', 'u32'], ['g_sh', 'u32'], ['g_sw', 'u32'], ['g_dh', 'u32'], ['g_dw', 'u32'],
-  ['g_pt', 'u32'], ['g_pl', 'u32'],
-] as const satisfies readonly (readonly [string, 'u32' | 'i32' | 'f32'])[];
-export type GemmParamName = (typeof GEMM_PARAMS)[number][0];
+export const GEMM_PARAMS = new ParamLayout(
+  paramTable([
+    ['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['batch', 'u32'],
+    ['k_per_split', 'u32'], ['splits', 'u32'], ['scale_exp', 'i32'], ['slope', 'f32'],
+    ['seed', 'u32'], ['grid_x', 'u32'], ['c_pix', 'u32'], ['tm', 'u32'], ['tn', 'u32'],
+    ['a_base', 'u32'], ['a_sz', 'u32'], ['a_sr', 'u32'], ['a_sk', 'u32'], ['a_kd', 'u32'], ['a_sk2', 'u32'],
+    ['b_base', 'u32'], ['b_sz', 'u32'], ['b_sr', 'u32'], ['b_sk', 'u32'], ['b_kd', 'u32'], ['b_sk2', 'u32'],
+    ['g_n', 'u32'], ['g_ci', 'u32'], ['g_hi', 'u32'], ['g_wi', 'u32'], ['g_co', 'u32'], ['g_ho', 'u32'], ['g_wo', 'u32'],
+    ['g_kh', 'u32'], ['g_kw', 'u32'], ['g_sh', 'u32'], ['g_sw', 'u32'], ['g_dh', 'u32'], ['g_dw', 'u32'],
+    ['g_pt', 'u32'], ['g_pl', 'u32'],
+  ]),
+);
+
+/** Storage bindings (WGSL variables buf_<name>): the main kernel reads a and b and writes out (raw
+ *  partial sums when split over K); the split-K reduction reads partial and writes out. Both may
+ *  read bias and write aux (the epilogue), and the main kernel reads lut0 / lut1 (8-bit code tables,
+ *  one per distinct code8 format, in the order of a then b). */
+export type GemmBinding = 'a' | 'b' | 'partial' | 'out' | 'bias' | 'aux' | 'lut0' | 'lut1';
+export type GemmKernel = KernelVariant<typeof GEMM_PARAMS.table, 'out', Exclude<GemmBinding, 'out'>>;
 
 /** Threads of the split-K reduction kernel's workgroup. */
 export const REDUCE_WORKGROUP = 256;
-
-const PARAMS_STRUCT = `struct Params {\n${GEMM_PARAMS.map(([n, t]) => `  ${n}: ${t},`).join('\n')}\n};\n@group(0) @binding(0) var<uniform> P: Params;`;
 
 /** Workgroup memory a tile configuration needs, in bytes (double-buffered tiles and code tables). */
 export function sharedBytes(spec: Pick<GemmSpec, 'a' | 'b' | 'tile'>): number {
@@ -152,8 +153,13 @@ interface Operand {
   lut: string | null;
 }
 
-/** The generated GEMM kernel. */
-export function gemmShader(s: GemmSpec): GeneratedKernel {
+/** The GEMM kernel of a spec (memoized by gemmKey). */
+export const gemmKernel = memoByKey(
+  (s: GemmSpec, key): GemmKernel => kernelVariant({ label: 'gemm', key, params: GEMM_PARAMS, ...gemmSource(s), prefix: 'buf_' }),
+  gemmKey,
+);
+
+function gemmSource(s: GemmSpec) {
   checkSpec(s);
   const { bm, bn, bk, tm, tn } = s.tile;
   const quire = s.acc.kind === 'quire';
@@ -180,29 +186,28 @@ export function gemmShader(s: GemmSpec): GeneratedKernel {
   const B = op('b');
   const T = quire ? 'u32' : 'f32';
 
-  const bindings = ['a', 'b', 'out'];
-  if (!s.partial && s.epilogue.bias !== 'none') bindings.push('bias');
-  if (!s.partial && s.epilogue.aux) bindings.push('aux');
-  luts.forEach((_, i) => bindings.push(`lut${i}`));
-
-  const decl = bindings
-    .map((name, i) => {
-      const b = i + 1;
-      if (name === 'a' || name === 'b') return `@group(0) @binding(${b}) var<storage, read> buf_${name}: array<${bufferElement(s[name])}>;`;
-      if (name === 'out' || name === 'aux') return `@group(0) @binding(${b}) var<storage, read_write> buf_${name}: array<f32>;`;
-      if (name === 'bias') return `@group(0) @binding(${b}) var<storage, read> buf_bias: array<f32>;`;
-      return `@group(0) @binding(${b}) var<storage, read> buf_${name}: array<u32, 256>;\nvar<workgroup> sh_${name}: array<u32, 256>;`;
-    })
-    .join('\n');
+  const names: GemmBinding[] = ['a', 'b', 'out'];
+  if (!s.partial && s.epilogue.bias !== 'none') names.push('bias');
+  if (!s.partial && s.epilogue.aux) names.push('aux');
+  luts.forEach((_, i) => names.push(`lut${i}` as GemmBinding));
+  const bindings = bindingTable(
+    names.map((name) => {
+      if (name === 'a' || name === 'b') return [name, 'read', `array<${bufferElement(s[name])}>`] as const;
+      if (name === 'out' || name === 'aux') return [name, 'read_write', 'array<f32>'] as const;
+      if (name === 'bias') return [name, 'read', 'array<f32>'] as const;
+      return [name, 'read', 'array<u32, 256>'] as const;
+    }),
+  );
+  const lutShared = luts.map((_, i) => `var<workgroup> sh_lut${i}: array<u32, 256>;`).join('\n');
 
   const shared = (o: Operand) =>
     o.vr === 4
       ? `var<workgroup> sh_${o.p}: array<vec4<f32>, ${(2 * bk * o.br) / 4}>;`
       : `var<workgroup> sh_${o.p}: array<${T}, ${2 * bk * o.br}>;`;
 
-  const code = wgsl`
-${PARAMS_STRUCT}
-${decl}
+  const source = (header: string) => wgsl`
+${header}
+${lutShared}
 ${direct ? '' : shared(A)}
 ${direct ? '' : shared(B)}
 ${libraryWgsl(s, { operands: true, epilogue: !s.partial })}
@@ -232,25 +237,18 @@ ${direct ? directLoop(A, B, tm, tn, quire) : sharedLoop(A, B, bk, threads, tm, t
 ${stores(A, B, tm, tn, quire, s.partial)}
 }
 `;
-  return { code, bindings };
+  return { bindings, source };
 }
 
 /** The split-K reduction: sums the partial slices of each output and runs the epilogue. */
-export function gemmReduceShader(s: GemmSpec): GeneratedKernel {
+export const gemmReduceKernel = memoByKey((s: GemmSpec, key): GemmKernel => {
   if (s.acc.kind !== 'f32') throw new Error('split-K is for f32 accumulation only');
-  const bindings = ['partial', 'out'];
-  if (s.epilogue.bias !== 'none') bindings.push('bias');
-  if (s.epilogue.aux) bindings.push('aux');
-  const decl = bindings
-    .map((name, i) =>
-      name === 'partial' || name === 'bias'
-        ? `@group(0) @binding(${i + 1}) var<storage, read> buf_${name}: array<f32>;`
-        : `@group(0) @binding(${i + 1}) var<storage, read_write> buf_${name}: array<f32>;`,
-    )
-    .join('\n');
-  const code = wgsl`
-${PARAMS_STRUCT}
-${decl}
+  const names: GemmBinding[] = ['partial', 'out'];
+  if (s.epilogue.bias !== 'none') names.push('bias');
+  if (s.epilogue.aux) names.push('aux');
+  const bindings = bindingTable(names.map((name) => [name, name === 'partial' || name === 'bias' ? 'read' : 'read_write', 'array<f32>'] as const));
+  const source = (header: string) => wgsl`
+${header}
 ${libraryWgsl(s, { operands: false, epilogue: true })}
 ${usesPhase([s.epilogue.out]) ? PHASE_WGSL : ''}
 ${epilogueWgsl(s.epilogue, s.acc)}
@@ -268,7 +266,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   store_out(i / per, (i % per) / P.n, i % P.n, sum);
 }
 `;
-  return { code, bindings };
+  return kernelVariant({ label: 'gemm-reduce', key, params: GEMM_PARAMS, bindings, source, prefix: 'buf_' });
+}, gemmKey);
+
+/** Workgroups of the main kernel: a BM x BN output tile per workgroup, z = batch * K-splits. */
+export function gemmGrid(s: { m: number; n: number; batch: number }, tile: TileConfig, splits: number, limits: GridLimits): [number, number, number] {
+  const groups: [number, number, number] = [Math.ceil(s.n / tile.bn), Math.ceil(s.m / tile.bm), s.batch * splits];
+  const max = limits.maxComputeWorkgroupsPerDimension;
+  if (groups.some((g) => g > max)) {
+    throw new RangeError(`a ${s.batch} x ${s.m} x ${s.n} output needs [${groups}] workgroups of ${tile.bm} x ${tile.bn}, over the device's ${max} per dimension`);
+  }
+  return groups;
+}
+
+/** Workgroups of the split-K reduction: a thread per output. */
+export function gemmReduceGrid(outputs: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(outputs / REDUCE_WORKGROUP));
+}
+
+// The spec determines the generated source. Its key is built field by field (JSON.stringify of a spec
+// took about 5 us, for every GEMM of every step); the mapped types make the compiler reject a key
+// that misses a field added to the spec later. Formats are named canonically, so a name stands for one.
+type KeyOf<T> = { [K in keyof Required<T>]: string | number | boolean };
+function operandKey(o: OperandSpec): string {
+  const q = o.quire;
+  const k: KeyOf<OperandSpec> = { storage: o.storage, format: o.format?.name ?? '', map: o.map, kFastest: o.kFastest, vector: o.vector, quire: q ? `${q.frac},${q.lsb},${q.maxPos}` : '' };
+  return Object.values(k).join(',');
+}
+
+/** The cache key of a GEMM spec (main and split-K reduction kernels alike). */
+export function gemmKey(s: GemmSpec): string {
+  const t = s.tile;
+  const e = s.epilogue;
+  const tile: KeyOf<TileConfig> = { bm: t.bm, bn: t.bn, bk: t.bk, tm: t.tm, tn: t.tn, staging: t.staging ?? 'shared' };
+  const epilogue: KeyOf<EpilogueSpec> = {
+    bias: e.bias,
+    activation: e.activation,
+    activationExpr: e.activationExpr ?? '',
+    output: e.output ? `${e.output.format.name},${e.output.rounding}` : '',
+    aux: e.aux,
+    out: e.out,
+  };
+  const key: KeyOf<GemmSpec> = {
+    a: operandKey(s.a),
+    b: operandKey(s.b),
+    tile: Object.values(tile).join(','),
+    acc: s.acc.kind === 'quire' ? `quire,${s.acc.limbs},${s.acc.lsb}` : s.acc.kind,
+    partial: s.partial,
+    epilogue: Object.values(epilogue).join(','),
+  };
+  return Object.values(key).join('|');
 }
 
 // ---- pieces ------------------------------------------------------------------------------------
@@ -348,7 +395,7 @@ function bufferElement(o: OperandSpec): string {
 
 /** Codecs (decoders of 16/32-bit operands where the kernel reads them; the output encoder/decoder
  *  where it runs the epilogue) and the quire's helpers. */
-function libraryWgsl(s: GemmSpec, uses: { operands: boolean; epilogue: boolean }): string {
+export function libraryWgsl(s: GemmSpec, uses: { operands: boolean; epilogue: boolean }): string {
   const needs: CodecNeeds[] = [];
   if (uses.operands) for (const o of [s.a, s.b]) if (o.storage === 'code16' || o.storage === 'code32') needs.push({ format: o.format! });
   const out = uses.epilogue ? s.epilogue.output : null;
@@ -400,6 +447,13 @@ function elementReader(o: Operand, quire: boolean): string {
       break;
   }
   return `fn ${p}_elem4(off: u32) -> ${v} {\n  ${body}\n}`;
+}
+
+/** `<p>_elem(off) -> u32`: an operand element's float32 bits, read one at a time (8-bit codes through
+ *  the table in workgroup memory sh_<lut>). For kernels outside this file that read GEMM operands
+ *  (the sliced quire, shaders/quire-sliced.ts). */
+export function operandBitsReaderWgsl(p: 'a' | 'b', spec: OperandSpec, lut: string | null): string {
+  return elementReader({ p, spec: { ...spec, vector: false }, br: 0, tr: 0, th: 0, vr: 1, lut }, true);
 }
 
 /** Geometry of the load slots: unit u = lid + slot*threads, 4 elements per unit with vector loads. */
@@ -543,7 +597,7 @@ fn store_partial(zs: u32, m: u32, n: u32, acc: f32) {
 }
 
 /** store_out(z, m, n, sum) for f32 sums, and store_quire for quires; both through the output map. */
-function epilogueWgsl(e: EpilogueSpec, acc: AccumulatorSpec): string {
+export function epilogueWgsl(e: EpilogueSpec, acc: AccumulatorSpec): string {
   const quire = acc.kind === 'quire';
   const out = e.output;
   const enc = out ? encoderName(out.format, out.rounding) : '';

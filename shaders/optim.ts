@@ -18,6 +18,7 @@
 // Stochastic rounding: element i of stream k draws random(seed_k, i); the host picks per-step seeds.
 
 import { codesPerWord, containerBits, type Format, type Rounding } from '../formats/descriptor.ts';
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { u32, wgsl } from './wgsl.ts';
 import { codecLibrary, decoderName, encoderName, type CodecNeeds } from './codecs/index.ts';
 
@@ -50,15 +51,50 @@ export function stateNames(s: Pick<UpdateSpec, 'rule' | 'momentum'>): string[] {
   return [];
 }
 
-const PARAMS = `struct Params {
-  count: u32, grid_x: u32, first: u32, fwd_t: i32,
-  seed_grad: u32, seed_state0: u32, seed_state1: u32, seed_master: u32,
-  seed_fwd: u32, _p0: u32, _p1: u32, _p2: u32,
-  lr: f32, loss_scale: f32, weight_decay: f32, momentum: f32,
-  dampening: f32, beta1: f32, beta2: f32, eps: f32,
-  step_size: f32, bc2_sqrt: f32, _f0: f32, _f1: f32,
-};
-@group(0) @binding(0) var<uniform> P: Params;`;
+/** Per-step scalars: sizes and the first-step flag, the forward copy's exponent bias, one seed per
+ *  rounding stream, the rule's hyperparameters (unused ones are 0). */
+export const OPTIM_PARAMS = new ParamLayout(
+  paramTable([
+    ['count', 'u32'], ['grid_x', 'u32'], ['first', 'u32'], ['fwd_t', 'i32'],
+    ['seed_grad', 'u32'], ['seed_state0', 'u32'], ['seed_state1', 'u32'], ['seed_master', 'u32'], ['seed_fwd', 'u32'],
+    ['lr', 'f32'], ['loss_scale', 'f32'], ['weight_decay', 'f32'], ['momentum', 'f32'],
+    ['dampening', 'f32'], ['beta1', 'f32'], ['beta2', 'f32'], ['eps', 'f32'],
+    ['step_size', 'f32'], ['bc2_sqrt', 'f32'],
+  ]),
+);
+
+type OptimBinding = 'grad' | 'weight' | 'state0' | 'state1' | 'fwd';
+/** Bindings, all u32 words: grad (not in sync), weight, the state buffers state0, state1 (as
+ *  stateNames lists them), fwd (with a forward copy). */
+export type UpdateKernel = KernelVariant<typeof OPTIM_PARAMS.table, 'weight', Exclude<OptimBinding, 'weight'>>;
+
+/** The spec's cache key (formats by their canonical names). */
+export function updateKey(s: UpdateSpec): string {
+  return JSON.stringify([s.rule, s.momentum, s.nesterov, ...[s.grad, s.state, s.master, s.forward].map((q) => q && [q.format.name, q.rounding])]);
+}
+
+export const updateKernel = memoByKey(
+  (s: UpdateSpec, key): UpdateKernel => {
+    const written: OptimBinding[] = ['weight', ...stateNames(s).map((_, k) => (k === 0 ? 'state0' : 'state1') as OptimBinding), ...(s.forward ? ['fwd' as const] : [])];
+    return kernelVariant({
+      label: `optim:${s.rule}`,
+      key,
+      params: OPTIM_PARAMS,
+      // Binding order: grad (not in sync), weight, state buffers, forward copy.
+      bindings: bindingTable<OptimBinding>([
+        ...(s.rule === 'sync' ? [] : [['grad', 'read', 'array<u32>'] as const]),
+        ...written.map((n) => [n, 'read_write', 'array<u32>'] as const),
+      ]),
+      source: (header) => updateSource(s, header),
+    });
+  },
+  updateKey,
+);
+
+/** A thread per OPTIM_ELEMENTS elements. */
+export function updateGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / OPTIM_ELEMENTS / OPTIM_WORKGROUP));
+}
 
 /** Quantize-to-lattice of an f32 expression (decode(encode(x))), drawing from stream `seed`. */
 function quantized(q: Quant | null, expr: string, seed: string): string {
@@ -99,7 +135,7 @@ class Slot {
   }
 }
 
-export function updateShader(s: UpdateSpec): string {
+function updateSource(s: UpdateSpec, header: string): string {
   const adam = s.rule === 'adam';
   const sync = s.rule === 'sync';
   const names = stateNames(s);
@@ -108,15 +144,6 @@ export function updateShader(s: UpdateSpec): string {
   const needs: CodecNeeds[] = [];
   for (const q of [s.grad, s.state, s.master]) if (q) needs.push({ format: q.format, encoders: [q.rounding] });
   if (s.forward) needs.push({ format: s.forward.format, encoders: [s.forward.rounding], decoder: false });
-  // Binding order: grad (not in sync), weight, state buffers, forward copy.
-  const bindings: string[] = [];
-  if (!sync) bindings.push('grad: array<u32>');
-  bindings.push('weight: array<u32>');
-  for (const st of states) bindings.push(`${st.name}: array<u32>`);
-  if (fwd) bindings.push('fwd: array<u32>');
-  const decl = bindings
-    .map((b, k) => `@group(0) @binding(${k + 1}) var<storage, ${b.startsWith('grad') ? 'read' : 'read_write'}> ${b};`)
-    .join('\n');
   const packed = [...states.filter((st) => st.q), ...(fwd ? [fwd] : [])];
   const fwdCode = s.forward ? `${encoderName(s.forward.format, s.forward.rounding)}(bitcast<u32>(w), P.fwd_t, ${s.forward.rounding === 'stochastic' ? 'pg_random(P.seed_fwd, i)' : '0u'})` : '';
   // Stores the new value of state k (quantized as stored) and returns nothing; the update keeps
@@ -128,8 +155,7 @@ export function updateShader(s: UpdateSpec): string {
   };
   return wgsl`
 ${needs.length ? codecLibrary(needs) : ''}
-${PARAMS}
-${decl}
+${header}
 
 @compute @workgroup_size(${OPTIM_WORKGROUP})
 fn main(@builtin(global_invocation_id) g3: vec3<u32>) {

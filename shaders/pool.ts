@@ -6,6 +6,7 @@
 //   backward  one thread per input element, summing over the outputs whose windows contain it (no
 //             atomics, so results do not depend on thread scheduling).
 
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 
 export const POOL_WORKGROUP = 256;
@@ -15,32 +16,37 @@ export interface PoolSpec {
   pass: 'forward' | 'backward';
 }
 
-export function poolShader(s: PoolSpec): string {
+export const POOL_PARAMS = new ParamLayout(
+  paramTable([
+    ['count', 'u32'], ['grid_x', 'u32'], ['h', 'u32'], ['w', 'u32'],
+    ['oh', 'u32'], ['ow', 'u32'], ['kh', 'i32'], ['kw', 'i32'],
+    ['sh', 'i32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'],
+    ['include_pad', 'u32'],
+  ]),
+);
+
+/** Bindings: forward x -> y (max also writes arg); backward g (max also reads arg) -> gx. */
+export type PoolKernel = KernelVariant<typeof POOL_PARAMS.table, never, 'x' | 'y' | 'g' | 'gx' | 'arg'>;
+
+export function poolKey(s: PoolSpec): string {
+  return `${s.kind}|${s.pass}`;
+}
+
+export const poolKernel = memoByKey((s: PoolSpec, key): PoolKernel => {
   const max = s.kind === 'max';
   const fwd = s.pass === 'forward';
-  return wgsl`
-struct Params {
-  count: u32, grid_x: u32, h: u32, w: u32,
-  oh: u32, ow: u32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32,
-  include_pad: u32, _p0: u32, _p1: u32, _p2: u32,
-};
-@group(0) @binding(0) var<uniform> P: Params;
-#if ${fwd}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-#if ${max}
-@group(0) @binding(3) var<storage, read_write> arg: array<u32>;
-#endif
-#else
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-#if ${max}
-@group(0) @binding(2) var<storage, read> arg: array<u32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-#else
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-#endif
-#endif
+  const arg = [['arg', fwd ? 'read_write' : 'read', 'array<u32>'] as const];
+  return kernelVariant({
+    label: `pool:${key}`,
+    key,
+    params: POOL_PARAMS,
+    bindings: bindingTable<'x' | 'y' | 'g' | 'gx' | 'arg'>(
+      fwd
+        ? [['x', 'read', 'array<f32>'], ['y', 'read_write', 'array<f32>'], ...(max ? arg : [])]
+        : [['g', 'read', 'array<f32>'], ...(max ? arg : []), ['gx', 'read_write', 'array<f32>']],
+    ),
+    source: (header) => wgsl`
+${header}
 
 // The averaging divisor of output (oh, ow).
 fn divisor(oh: i32, ow: i32) -> f32 {
@@ -117,5 +123,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   gx[i] = acc;
 #endif
 }
-`;
+`,
+  });
+}, poolKey);
+
+/** One thread per element: of the output (forward), of the input (backward). */
+export function poolGrid(count: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(count / POOL_WORKGROUP));
 }

@@ -5,26 +5,30 @@
 //   decode    packed codes -> f32 bits
 // and `copy`, a plain f32 copy with the same indexing: the bandwidth baseline of the benchmarks.
 //
-// Bindings follow the engine's convention (Runtime.dispatch): 0 = the uniform Params, 1 = input,
-// 2 = output. Values travel as u32 bit patterns so that no float load/store can flush subnormals or
-// canonicalise NaNs. Element i of a stochastic kernel draws random(seed, counter + i).
+// Bindings: 0 = the uniform Params, 1 = src, 2 = dst. Values travel as u32 bit patterns so that no
+// float load/store can flush subnormals or canonicalise NaNs. Element i of a stochastic kernel draws
+// random(seed, counter + i).
 
-import { containerBits, type Format, type Rounding } from '../formats/descriptor.ts';
+import { codesPerWord, containerBits, type Format, type Rounding } from '../formats/descriptor.ts';
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits } from './kernel.ts';
 import { u32, wgsl } from './wgsl.ts';
 import { codecLibrary, decoderBitsName, encoderName } from './codecs/index.ts';
 
 export type CodecOp = 'quantize' | 'encode' | 'decode';
 
+export interface CodecSpec {
+  op: CodecOp;
+  format: Format;
+  rounding: Rounding;
+}
+
 export const WORKGROUP_SIZE = 256;
 
-/** The uniform of every codec kernel: 4 words {count, t, seed, counter}. */
-export const PARAMS_WGSL = `struct Params { count: u32, t: i32, seed: u32, counter: u32 }`;
+/** The uniform of every codec kernel: {count, t, seed, counter}. */
+export const CODEC_PARAMS = new ParamLayout(paramTable([['count', 'u32'], ['t', 'i32'], ['seed', 'u32'], ['counter', 'u32']]));
 
-const HEADER = wgsl`
-${PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;`;
+/** src: f32 bit patterns (quantize, encode) or packed codes (decode); dst: the other. */
+const CODEC_BINDINGS = bindingTable([['src', 'read', 'array<u32>'], ['dst', 'read_write', 'array<u32>']]);
 
 // Linear invocation id over a grid split by grid1d (x, y) when it exceeds the per-dimension limit.
 const ENTRY = `@compute @workgroup_size(${WORKGROUP_SIZE})
@@ -53,7 +57,17 @@ function strided(body: (i: string) => string): string {
   ].join('\n');
 }
 
-export function codecShader(op: CodecOp, f: Format, rounding: Rounding): string {
+/** op:format:rounding. Canonical format names are unique, so it determines the source. */
+export function codecKey(s: CodecSpec): string {
+  return `${s.op}:${s.format.name}:${s.rounding}`;
+}
+
+export const codecKernel = memoByKey(
+  (s: CodecSpec, key) => kernelVariant({ label: key, key, params: CODEC_PARAMS, bindings: CODEC_BINDINGS, source: (header) => codecSource(s, header) }),
+  codecKey,
+);
+
+function codecSource({ op, format: f, rounding }: CodecSpec, header: string): string {
   const stochastic = rounding === 'stochastic';
   const cb = containerBits(f);
   const perWord = 32 / cb;
@@ -65,7 +79,7 @@ export function codecShader(op: CodecOp, f: Format, rounding: Rounding): string 
   // The per-word loops are unrolled at generation time (perWord is 1, 2 or 4).
   const slots = Array.from({ length: perWord }, (_, j) => j);
   return wgsl`${lib}
-${HEADER}
+${header}
 
 ${ENTRY}
 #if ${op === 'quantize'}
@@ -98,12 +112,76 @@ ${slots
 }
 
 /** A plain copy of `count` u32 words with the quantize kernel's indexing (bandwidth baseline). */
-export function copyShader(): string {
-  return wgsl`
-${HEADER}
+export const COPY_KERNEL = kernelVariant({
+  label: 'copy:f32',
+  key: 'copy',
+  params: CODEC_PARAMS,
+  bindings: CODEC_BINDINGS,
+  source: (header) => wgsl`
+${header}
 
 ${ENTRY}
 ${strided((i) => `dst[${i}] = src[${i}];`)}
 }
-`;
+`,
+});
+
+// ---- chunks and grids ----------------------------------------------------------------------------
+
+/** u32 words that hold `count` packed codes of `format`. */
+export function packedWords(format: Format, count: number): number {
+  return Math.ceil(count / codesPerWord(format));
+}
+
+/** Bytes of a job's input and output (copy: float32 both). */
+export function codecBytes(op: CodecOp | 'copy', format: Format, count: number): { input: number; output: number } {
+  const f32 = count * 4;
+  if (op === 'copy') return { input: f32, output: f32 };
+  const packed = packedWords(format, count) * 4;
+  return { input: op === 'decode' ? packed : f32, output: op === 'encode' ? packed : f32 };
+}
+
+export interface ChunkLimits extends GridLimits {
+  readonly minStorageBufferOffsetAlignment: number;
+  readonly maxStorageBufferBindingSize: number;
+}
+
+/** One dispatch of a job: elements [first, first + count), the byte ranges it binds (relative to the
+ *  job's own offsets), its grid. */
+export interface CodecChunk {
+  first: number;
+  count: number;
+  input: { offset: number; size: number };
+  output: { offset: number; size: number };
+  grid: [number, number, number];
+}
+
+/**
+ * The dispatches of a job over `count` elements. Buffers larger than the binding limit (or
+ * `maxBindingBytes`) are processed in chunks whose byte offsets on both sides are multiples of
+ * minStorageBufferOffsetAlignment; the caller advances each chunk's stochastic counter by its first
+ * element, so chunking never changes a result. `copy` chunks like a float32 quantize.
+ */
+export function codecChunks(op: CodecOp | 'copy', format: Format, count: number, limits: ChunkLimits, maxBindingBytes = Infinity): CodecChunk[] {
+  const align = Math.max(4, limits.minStorageBufferOffsetAlignment);
+  const perWord = op === 'copy' ? 1 : codesPerWord(format);
+  // Chunk starts must be whole words on the packed side and aligned on both sides.
+  const unit = (perWord * align) / 4;
+  const maxBinding = Math.min(maxBindingBytes, limits.maxStorageBufferBindingSize);
+  const chunk = Math.floor(maxBinding / 4 / unit) * unit;
+  if (chunk === 0) throw new RangeError(`binding limit of ${maxBinding} bytes is below one aligned chunk of ${unit * 4} bytes`);
+  const perInvocation = op === 'copy' ? STRIDED : elementsPerInvocation(op, format);
+  const out: CodecChunk[] = [];
+  for (let first = 0; first < count; first += chunk) {
+    const n = Math.min(chunk, count - first);
+    const b = codecBytes(op, format, n);
+    out.push({
+      first,
+      count: n,
+      input: { offset: op === 'decode' ? (first / perWord) * 4 : first * 4, size: b.input },
+      output: { offset: op === 'encode' ? (first / perWord) * 4 : first * 4, size: b.output },
+      grid: grid1d(limits, Math.ceil(Math.ceil(n / perInvocation) / WORKGROUP_SIZE)),
+    });
+  }
+  return out;
 }

@@ -3,30 +3,35 @@
 // Output element o reads from base(o) + offset(r), where kept and reduced dimensions each have their
 // own shape and strides, so any set of axes can be reduced without a transpose.
 
+import { bindingTable, grid1d, kernelVariant, ParamLayout, paramTable, type GridLimits } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 import { MAX_RANK } from './elementwise.ts';
 
 export const REDUCE_WORKGROUP = 64;
 
-export function reduceShader(): string {
-  const V = MAX_RANK / 4;
-  return wgsl`
-struct Params {
-  out_count: u32,
-  red_count: u32,
-  kept_rank: u32,
-  red_rank: u32,
-  grid_x: u32,
-  scale: f32,
-  _p0: u32, _p1: u32,
-  kept_shape: array<vec4<u32>, ${V}>,
-  kept_stride: array<vec4<u32>, ${V}>,
-  red_shape: array<vec4<u32>, ${V}>,
-  red_stride: array<vec4<u32>, ${V}>,
-};
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+export const REDUCE_PARAMS = new ParamLayout(
+  paramTable([
+    ['out_count', 'u32'],
+    ['red_count', 'u32'],
+    ['kept_rank', 'u32'],
+    ['red_rank', 'u32'],
+    ['grid_x', 'u32'],
+    ['scale', 'f32'],
+    ['kept_shape', 'u32[]', MAX_RANK],
+    ['kept_stride', 'u32[]', MAX_RANK],
+    ['red_shape', 'u32[]', MAX_RANK],
+    ['red_stride', 'u32[]', MAX_RANK],
+  ]),
+);
+
+/** out[o] = scale * sum over the reduced dimensions of src. */
+export const REDUCE_KERNEL = kernelVariant({
+  label: 'sum',
+  key: 'sum',
+  params: REDUCE_PARAMS,
+  bindings: bindingTable([['src', 'read', 'array<f32>'], ['out', 'read_write', 'array<f32>']]),
+  source: (header) => wgsl`
+${header}
 
 var<workgroup> partial: array<f32, ${REDUCE_WORKGROUP}>;
 
@@ -63,5 +68,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u) { out[o] = partial[0] * P.scale; }
 }
-`;
+`,
+});
+
+/** One workgroup per output element. */
+export function reduceGrid(outputs: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, outputs);
 }

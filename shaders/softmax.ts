@@ -7,32 +7,33 @@
 // Labels are float32 integers; one that is not an integer in [0, classes) gives NaN (the host checks
 // labels it holds on the CPU first).
 
+import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { wgsl } from './wgsl.ts';
 
 export const SOFTMAX_WORKGROUP = 64;
 
 export type SoftmaxPass = 'log_softmax' | 'log_softmax_grad' | 'xent' | 'xent_grad';
 
-export function softmaxShader(pass: SoftmaxPass): string {
+export const SOFTMAX_PARAMS = new ParamLayout(paramTable([['rows', 'u32'], ['classes', 'u32'], ['grid_x', 'u32']]));
+
+/** Bindings: x (y for log_softmax_grad), then labels (xent passes), then g (gradient passes), then out. */
+export type SoftmaxKernel = KernelVariant<typeof SOFTMAX_PARAMS.table, 'x' | 'out', 'labels' | 'g'>;
+
+export const softmaxKernel = memoByKey((pass: SoftmaxPass, key): SoftmaxKernel => {
   const xent = pass === 'xent' || pass === 'xent_grad';
-  // Bindings: 1 = x (or y for log_softmax_grad), 2 = g or labels, 3 = output (xent_grad: 2 = labels, 3 = g, 4 = out).
-  return wgsl`
-struct Params { rows: u32, classes: u32, grid_x: u32, _p0: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-#if ${pass === 'log_softmax'}
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#elif ${pass === 'log_softmax_grad'}
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-#elif ${pass === 'xent'}
-@group(0) @binding(2) var<storage, read> labels: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-#else
-@group(0) @binding(2) var<storage, read> labels: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-#endif
+  const grad = pass === 'log_softmax_grad' || pass === 'xent_grad';
+  return kernelVariant({
+    label: `softmax:${pass}`,
+    key,
+    params: SOFTMAX_PARAMS,
+    bindings: bindingTable([
+      ['x', 'read', 'array<f32>'],
+      ...(xent ? [['labels', 'read', 'array<f32>'] as const] : []),
+      ...(grad ? [['g', 'read', 'array<f32>'] as const] : []),
+      ['out', 'read_write', 'array<f32>'],
+    ]),
+    source: (header) => wgsl`
+${header}
 
 @compute @workgroup_size(${SOFTMAX_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -69,5 +70,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #endif
 #endif
 }
-`;
+`,
+  });
+}, (pass) => pass);
+
+/** One thread per row. */
+export function softmaxGrid(rows: number, limits: GridLimits): [number, number, number] {
+  return grid1d(limits, Math.ceil(rows / SOFTMAX_WORKGROUP));
 }

@@ -1,9 +1,10 @@
-// GPU timing for benchmarks. With the 'timestamp-query' feature each timed compute pass carries
-// timestampWrites at its beginning and end; the query set is resolved into a buffer and read back
-// as nanoseconds. dawn.node quantizes timestamps (to ~100 us) unless the device is opened with
-// TIMING_DAWN_FLAGS. Without the feature the fallback times each run on the wall clock around a
-// submit and gpu.sync(), which includes submission and driver overhead: results say which method
-// produced them ('timestamp' or 'wall-clock'), and reports should print that marker.
+// GPU timing for benchmarks (Runtime.timeDispatches) and kernel profiles (Runtime.startProfile). With
+// the 'timestamp-query' feature each timed compute pass carries timestampWrites at its beginning and
+// end; the query set is resolved into a buffer and read back as nanoseconds. dawn.node quantizes
+// timestamps (to ~100 us) unless the device is opened with TIMING_DAWN_FLAGS. Without the feature the
+// fallback times each run on the wall clock around a submit and a sync, which includes submission and
+// driver overhead: results say which method produced them ('timestamp' or 'wall-clock'), and reports
+// should print that marker.
 
 import type { Gpu } from '../device/gpu.ts';
 
@@ -23,7 +24,7 @@ export class PassTimer {
     readonly capacity: number,
   ) {
     if (!gpu.hasTimestamps) {
-      throw new Error("PassTimer needs the 'timestamp-query' feature, which this device lacks; use timeComputePass (wall-clock fallback)");
+      throw new Error("PassTimer needs the 'timestamp-query' feature, which this device lacks; Runtime.timeDispatches falls back to the wall clock");
     }
     this.querySet = gpu.device.createQuerySet({ label: 'pass-timer', type: 'timestamp', count: 2 * capacity });
     this.resolveBuffer = gpu.device.createBuffer({
@@ -87,50 +88,4 @@ export interface TimeOptions {
   reps?: number;
   /** Untimed runs first (pipeline compilation, caches; default 1). */
   warmup?: number;
-}
-
-/**
- * Times a compute pass recorded by `record`: `warmup` untimed runs, then `reps` timed ones. With
- * timestamps all timed runs go into one submit, one pass each; otherwise each run is submitted and
- * waited for alone, on the wall clock.
- */
-export async function timeComputePass(
-  gpu: Gpu,
-  label: string,
-  record: (pass: GPUComputePassEncoder) => void,
-  options: TimeOptions = {},
-): Promise<PassTiming> {
-  const reps = options.reps ?? 5;
-  const warmup = options.warmup ?? 1;
-  if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`reps must be a positive integer, got ${reps}`);
-  const submit = (timer?: PassTimer, runs = 1) => {
-    const enc = gpu.device.createCommandEncoder({ label });
-    for (let i = 0; i < runs; i++) {
-      const pass = timer ? timer.beginPass(enc, label) : enc.beginComputePass({ label });
-      record(pass);
-      pass.end();
-    }
-    timer?.resolve(enc);
-    gpu.device.queue.submit([enc.finish()]);
-  };
-  for (let i = 0; i < warmup; i++) submit();
-  await gpu.sync(`${label}: warm-up`);
-  if (gpu.hasTimestamps) {
-    const timer = new PassTimer(gpu, reps);
-    try {
-      submit(timer, reps);
-      const ns = await timer.read();
-      return { method: 'timestamp', ns, medianNs: median(ns) };
-    } finally {
-      timer.destroy();
-    }
-  }
-  const ns: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    submit();
-    await gpu.sync(label);
-    ns.push((performance.now() - t0) * 1e6);
-  }
-  return { method: 'wall-clock', ns, medianNs: median(ns) };
 }

@@ -2,17 +2,18 @@
 // semantics: in training, the batch mean and biased variance normalise, and the running buffers (when
 // given) move by `momentum` towards the batch mean and the unbiased variance; in evaluation, the
 // running statistics normalise. Kernels: shaders/batchnorm.ts (statistics and their backward are one
-// workgroup per channel; the elementwise passes one thread per element).
+// workgroup per channel; the elementwise passes one thread per element). Instance normalisation (at
+// the end) is batch normalisation of a view in which every (sample, channel) plane is a channel.
 
-import { BN_ELEMENT_WORKGROUP, batchNormShader, type BatchNormSpec } from '../../shaders/batchnorm.ts';
+import { batchNormGrid, batchNormKernel, type BatchNormKernel, type BatchNormSpec } from '../../shaders/batchnorm.ts';
+import type { BindingValues } from '../../shaders/kernel.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
-import { memoByKey } from '../kernels/memo.ts';
+import type { Binding } from '../kernels/cache.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { full, requireF32 } from './elementwise.ts';
-import { ParamWriter } from './kernel-params.ts';
+import { full, requireF32 } from './elementwise-raw.ts';
+import { broadcastTo, reshape } from './shape.ts';
 
 export interface BatchNormOptions {
   /** Per-channel scale [C] (default: ones, not learned). */
@@ -27,12 +28,6 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-const shaderFor = memoByKey(batchNormShader, (spec: BatchNormSpec) => `${spec.pass}|${spec.train}|${spec.updateRunning ?? false}`);
-
-function bnKernel(rt: Runtime, spec: BatchNormSpec) {
-  return rt.kernel(`batchnorm:${spec.pass}`, shaderFor(spec));
-}
-
 interface Geometry {
   channels: number;
   inner: number;
@@ -40,11 +35,20 @@ interface Geometry {
   count: number;
 }
 
-function params(rt: Runtime, g: Geometry, perChannelGrid: boolean, eps: number, momentum: number) {
-  const grid = grid1d(rt.gpu, perChannelGrid ? g.channels : Math.ceil(g.count / BN_ELEMENT_WORKGROUP));
+/** Parameters and grid of the per-channel passes (stats, grad_stats) and of the per-element ones
+ *  (apply, grad_input): one table for all four, built once per call. */
+function launches(rt: Runtime, g: Geometry, eps: number, momentum: number) {
   const unbias = g.perChannel > 1 ? g.perChannel / (g.perChannel - 1) : 1;
-  const words = new ParamWriter().u32(g.channels, g.inner, g.perChannel, g.count, grid[0]).f32(eps, momentum, unbias).build();
-  return { words, grid };
+  const launch = (pass: BatchNormSpec['pass']) => {
+    const grid = batchNormGrid(pass, g, rt.gpu.limits);
+    return { grid, params: { channels: g.channels, inner: g.inner, per_channel: g.perChannel, count: g.count, grid_x: grid[0], eps, momentum, unbias } };
+  };
+  return { channel: launch('stats'), element: launch('apply') };
+}
+
+function run(rt: Runtime, spec: BatchNormSpec, l: ReturnType<typeof launches>, bufs: BindingValues<BatchNormKernel, Binding>): void {
+  const { params, grid } = spec.pass === 'stats' || spec.pass === 'grad_stats' ? l.channel : l.element;
+  rt.run(batchNormKernel(spec), params, bufs, grid);
 }
 
 function checkChannelTensor(what: string, t: Tensor | null | undefined, x: Tensor, c: number): void {
@@ -83,29 +87,26 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
   // Per-channel [mean | invstd], used by the forward and saved for the backward.
   const saved = Tensor.empty(rt, [2 * channels], null, 'batchnorm:saved');
   const update = train && !!o.runningMean;
-  const stats = params(rt, geo, true, eps, momentum);
+  const p = launches(rt, geo, eps, momentum);
   if (train) {
-    const bufs = [x.buffer, saved.buffer, ...(update ? [o.runningMean!.buffer, o.runningVar!.buffer] : [])];
-    rt.dispatch(bnKernel(rt, { pass: 'stats', train, updateRunning: update }), stats.words, bufs, stats.grid);
+    const running = update ? { running_mean: o.runningMean!.buffer, running_var: o.runningVar!.buffer } : {};
+    run(rt, { pass: 'stats', train, updateRunning: update }, p, { x: x.buffer, saved: saved.buffer, ...running });
   } else {
-    rt.dispatch(bnKernel(rt, { pass: 'stats', train }), stats.words, [o.runningMean!.buffer, o.runningVar!.buffer, saved.buffer], stats.grid);
+    run(rt, { pass: 'stats', train }, p, { running_mean: o.runningMean!.buffer, running_var: o.runningVar!.buffer, saved: saved.buffer });
   }
-  const el = params(rt, geo, false, eps, momentum);
   const y = Tensor.empty(rt, x.shape, null, 'batchnorm');
-  rt.dispatch(bnKernel(rt, { pass: 'apply', train }), el.words, [x.buffer, saved.buffer, weight.buffer, bias.buffer, y.buffer], el.grid);
+  run(rt, { pass: 'apply', train }, p, { x: x.buffer, saved: saved.buffer, weight: weight.buffer, bias: bias.buffer, y: y.buffer });
   countForward(rt, x, y, weight, bias, channels, train, update);
 
   return record(y, 'batchNorm', [x, weight, bias], (g) => {
     const gw = Tensor.empty(rt, [channels], null, 'batchnorm:gw');
     const gb = Tensor.empty(rt, [channels], null, 'batchnorm:gb');
-    rt.dispatch(bnKernel(rt, { pass: 'grad_stats', train }), stats.words, [g.buffer, x.buffer, saved.buffer, gw.buffer, gb.buffer], stats.grid);
+    run(rt, { pass: 'grad_stats', train }, p, { g: g.buffer, x: x.buffer, saved: saved.buffer, gw: gw.buffer, gb: gb.buffer });
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
       gx = Tensor.empty(rt, x.shape, null, 'batchnorm:gx');
-      const bufs = train
-        ? [g.buffer, x.buffer, saved.buffer, weight.buffer, gw.buffer, gb.buffer, gx.buffer]
-        : [g.buffer, saved.buffer, weight.buffer, gx.buffer];
-      rt.dispatch(bnKernel(rt, { pass: 'grad_input', train }), el.words, bufs, el.grid);
+      const bufs = { g: g.buffer, saved: saved.buffer, weight: weight.buffer, gx: gx.buffer };
+      run(rt, { pass: 'grad_input', train }, p, train ? { ...bufs, x: x.buffer, gw: gw.buffer, gb: gb.buffer } : bufs);
     }
     countBackward(rt, g, x, gx, weight, channels, train);
     return [gx, weight.requiresGrad ? gw : null, bias.requiresGrad ? gb : null];
@@ -182,4 +183,45 @@ function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, wei
   traffic(rt, 'read', 'weights', weight);
   if (train) vector(rt, 'read', 'gradients', 2 * c);
   traffic(rt, 'write', role, gx);
+}
+
+// ---- instance normalisation ---------------------------------------------------------------------
+// PyTorch's InstanceNorm1d/2d/3d without running statistics (F.instance_norm; the CycleGAN reference's
+// norm layer): each (sample, channel) plane of x [N, C, ...] is normalised by its own mean and biased
+// variance, in training and in evaluation alike, then an optional per-channel weight and bias [C] apply.
+// That is batch normalisation of the view [1, N*C, S] (every plane a channel of a batch of one, S the
+// plane's size), so it runs the batch-norm kernels above unchanged, with their gradients and op counts;
+// the [C] weight and bias are broadcast to the N*C planes, and broadcastTo's backward sums their
+// gradients back over the batch.
+
+export interface InstanceNormOptions {
+  /** Per-channel scale [C] (PyTorch's affine=True); default none (affine=False, the CycleGAN setting). */
+  weight?: Tensor | null;
+  /** Per-channel shift [C]; default none. */
+  bias?: Tensor | null;
+  /** Default 1e-5, as PyTorch. */
+  eps?: number;
+}
+
+/** Instance normalisation of x [N, C, ...spatial] per sample and channel; differentiable in x, weight, bias. */
+export function instanceNorm(x: Tensor, o: InstanceNormOptions = {}): Tensor {
+  requireF32('instanceNorm', x);
+  if (x.rank < 3) throw new Error(`instanceNorm: input [${x.shape.join(', ')}] needs the layout [N, C, spatial...] (at least 3 dimensions)`);
+  const [n, c] = x.shape as [number, number];
+  const plane = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (plane < 2) {
+    throw new Error(`instanceNorm: input [${x.shape.join(', ')}] has ${plane === 1 ? 'one value' : 'no values'} per (sample, channel) plane; normalising a plane needs more than one (give a larger spatial size)`);
+  }
+  const perPlane = (what: string, t: Tensor | null | undefined): Tensor | null => {
+    if (!t) return null;
+    requireF32('instanceNorm', t);
+    if (t.rank !== 1 || t.shape[0] !== c) {
+      throw new Error(`instanceNorm: ${what} has shape [${t.shape.join(', ')}] but input [${x.shape.join(', ')}] has ${c} channels (expected [${c}])`);
+    }
+    return n === 1 ? t : reshape(broadcastTo(reshape(t, [1, c]), [n, c]), [n * c]);
+  };
+  const weight = perPlane('weight', o.weight);
+  const bias = perPlane('bias', o.bias);
+  const y = batchNorm(reshape(x, [1, n * c, plane]), { weight, bias, training: true, ...(o.eps !== undefined ? { eps: o.eps } : {}) });
+  return reshape(y, x.shape);
 }

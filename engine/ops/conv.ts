@@ -17,7 +17,7 @@
 // the stride does not reach. Op counts record the true multiply-accumulates.
 
 import { needsGrad, record } from '../autograd/tape.ts';
-import { backwardTile } from '../kernels/matmul-plan.ts';
+import { backwardTile } from '../../shaders/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, type ConvGeometry, type GemmCall } from './gemm.ts';
@@ -30,6 +30,8 @@ export interface Conv2dOptions extends Epilogue {
   padding?: number | readonly [number, number] | readonly [number, number, number, number];
   dilation?: number | readonly [number, number];
   accumulate?: 'f32' | 'quire';
+  /** How the quire is computed (MatmulOptions.quireMethod). */
+  quireMethod?: MatmulOptions['quireMethod'];
   roles?: { x?: TensorRole; w?: TensorRole; out?: TensorRole };
   /** Force a tile configuration for the convolution's GEMMs, gradients included (benchmarks, tests). */
   tile?: MatmulOptions['tile'];

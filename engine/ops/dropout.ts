@@ -3,12 +3,10 @@
 // than storing it (shaders/dropout.ts). Callers advance `counter` by x.size per call (the Dropout
 // module does) so that successive calls draw fresh masks.
 
-import { DROPOUT_WORKGROUP, dropoutShader } from '../../shaders/dropout.ts';
+import { DROPOUT_KERNEL, dropoutGrid } from '../../shaders/dropout.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { full, requireF32 } from './elementwise.ts';
-import { ParamWriter } from './kernel-params.ts';
+import { full, requireF32 } from './elementwise-raw.ts';
 
 export interface DropoutOptions {
   /** u32 seed of the mask. */
@@ -18,8 +16,6 @@ export interface DropoutOptions {
   /** Off: the identity (evaluation). */
   training: boolean;
 }
-
-let code: string | undefined;
 
 function checkU32(what: string, v: number): number {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`dropout: ${what} must be a u32, got ${v}`);
@@ -36,9 +32,9 @@ function mask(x: Tensor, p: number, seed: number, counter: number): Tensor {
   const rt = x.rt;
   const out = Tensor.empty(rt, x.shape, null, 'dropout');
   if (out.size === 0) return out;
-  const grid = grid1d(rt.gpu, Math.ceil(x.size / DROPOUT_WORKGROUP));
-  const w = new ParamWriter().u32(x.size, seed, counter, dropThreshold(p)).f32(1 / (1 - p)).u32(grid[0], 0, 0).build();
-  rt.dispatch(rt.kernel('dropout', (code ??= dropoutShader())), w, [x.buffer, out.buffer], grid);
+  const grid = dropoutGrid(x.size, rt.gpu.limits);
+  const params = { count: x.size, seed, counter, threshold: dropThreshold(p), scale: 1 / (1 - p), grid_x: grid[0] };
+  rt.run(DROPOUT_KERNEL, params, { src: x.buffer, dst: out.buffer }, grid);
   // Per element: the 32-bit random draw compared with the threshold (recorded as an fp32 max, which
   // the hardware model costs as a 32-bit comparator; the schema has no integer kinds) and the scaling
   // (a mul in x's format); the integer hash behind the draw has no op kind. Memory: x read, the

@@ -1,25 +1,19 @@
 // Embedding lookup: rows of a [V, D] table picked by integer indices, differentiable in the table
 // (deterministically: see shaders/embedding.ts).
 
-import { EMBEDDING_WORKGROUP, embeddingShader } from '../../shaders/embedding.ts';
+import { embeddingGrid, embeddingKernel, type EmbeddingPass } from '../../shaders/embedding.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { requireF32 } from './elementwise.ts';
+import { requireF32 } from './elementwise-raw.ts';
 import { type Indices, indexTensor } from './indices.ts';
-import { ParamWriter } from './kernel-params.ts';
 
-const codes: Partial<Record<'gather' | 'scatter', string>> = {};
-
-function run(rt: Runtime, pass: 'gather' | 'scatter', rows: number, dim: number, batch: number, idx: Tensor, src: Tensor, dst: Tensor): void {
+function run(rt: Runtime, pass: EmbeddingPass, rows: number, dim: number, batch: number, idx: Tensor, src: Tensor, dst: Tensor): void {
   const count = dst.size;
   if (count === 0) return;
-  const grid = grid1d(rt.gpu, Math.ceil(count / EMBEDDING_WORKGROUP));
-  const w = new ParamWriter().u32(rows, dim, batch, count, grid[0], 0, 0, 0).build();
-  const k = rt.kernel(`embedding:${pass}`, (codes[pass] ??= embeddingShader(pass)));
-  rt.dispatch(k, w, [idx.buffer, src.buffer, dst.buffer], grid);
+  const grid = embeddingGrid(count, rt.gpu.limits);
+  rt.run(embeddingKernel(pass), { rows, dim, batch, count, grid_x: grid[0] }, { idx: idx.buffer, src: src.buffer, dst: dst.buffer }, grid);
 }
 
 /** table[indices]: shape [...indices.shape, D] for a [V, D] table. */

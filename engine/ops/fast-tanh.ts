@@ -13,7 +13,7 @@ import { FAST_TANH_CODECS, fastTanhFnName, fastTanhWgsl } from '../../shaders/fa
 import { codecLibrary } from '../../shaders/codecs/index.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { binaryRaw, elementwise, requireF32 } from './elementwise.ts';
+import { binaryRaw, elementwise, requireF32 } from './elementwise-raw.ts';
 
 const P16E0 = parseFormat('p16e0');
 

@@ -5,24 +5,28 @@
 
 import { decodeToF32Bits } from '../../formats/codec.ts';
 import type { Format, Rounding } from '../../formats/descriptor.ts';
-import { grid1d, type Binding, type Kernel } from '../kernels/cache.ts';
-import { memoByKey } from '../kernels/memo.ts';
-import { parallelism, planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../kernels/matmul-plan.ts';
+import type { BindingValues, ParamValues } from '../../shaders/kernel.ts';
+import type { Binding } from '../kernels/cache.ts';
+import { planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../../shaders/matmul-plan.ts';
+import { chooseQuireMethod, isSliced, type QuireMethod } from '../../shaders/quire-plan.ts';
+import { SUBGROUP_MATRIX_FEATURE } from '../device/gpu.ts';
+import { buildSlicedQuire } from './quire-sliced.ts';
+import type { Gpu } from '../device/gpu.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { UNARY, binaryRaw } from './elementwise.ts';
+import { UNARY, binaryRaw } from './elementwise-raw.ts';
 import {
   GEMM_PARAMS,
-  REDUCE_WORKGROUP,
-  gemmReduceShader,
-  gemmShader,
+  gemmGrid,
+  gemmKernel,
+  gemmReduceGrid,
+  gemmReduceKernel,
   sharedBytes,
   type ActivationName,
-  type GemmParamName,
-  type EpilogueSpec,
+  type GemmBinding,
+  type GemmKernel,
   type GemmSpec,
-  type TileConfig,
   type OperandSpec,
   type OperandStorage,
 } from '../../shaders/matmul.ts';
@@ -87,6 +91,8 @@ export interface GemmCall extends GemmEpilogue {
   /** Also return the activation's output before quantization (for the activation's backward). */
   aux?: boolean;
   accumulate?: 'f32' | 'quire';
+  /** How a quire is computed (shaders/quire-plan.ts); default: chosen for the device and shape. */
+  quireMethod?: QuireMethod | undefined;
   tile?: TileName | undefined;
   /** Multiply-accumulates to count (a convolution's true taps; default m*n*k*batch). */
   macs?: number;
@@ -99,6 +105,16 @@ export interface GemmResult {
   aux: Tensor | null;
   plan: GemmPlan;
   spec: GemmSpec;
+  /** How the quire was computed (quire accumulation only). */
+  quireMethod?: QuireMethod;
+}
+
+/** Workgroups that keep the device busy: about two per compute unit of a large GPU, or one per CPU
+ *  core of a software adapter, which runs a workgroup per thread and prefers fewer, larger tiles
+ *  (WebGPU reports neither, so these are estimates; without navigator, 4 cores). */
+export function parallelism(gpu: Gpu): number {
+  if (!gpu.adapter.software) return 256;
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
 }
 
 const ACTIVATION_FN = { relu: 'relu', leaky_relu: 'leaky_relu', tanh: 'tanh', sigmoid: 'sigmoid' } as const;
@@ -106,12 +122,12 @@ const ACTIVATION_FN = { relu: 'relu', leaky_relu: 'leaky_relu', tanh: 'tanh', si
 /** Checks the epilogue options of a product with `n` outputs per bias element axis. */
 /** The GemmCall fields of a layer's fused epilogue, from the options matmul and conv take. */
 export function epilogueFields(
-  o: GemmEpilogue & Pick<GemmCall, 'accumulate' | 'tile'>,
+  o: GemmEpilogue & Pick<GemmCall, 'accumulate' | 'quireMethod' | 'tile'>,
   biasAxis: 'row' | 'col',
   aux: boolean,
   outRole: TensorRole,
-): Pick<GemmCall, keyof GemmEpilogue | 'biasAxis' | 'aux' | 'accumulate' | 'tile' | 'outRole'> {
-  return { bias: o.bias, biasAxis, activation: o.activation, slope: o.slope, output: o.output, aux, accumulate: o.accumulate, tile: o.tile, outRole };
+): Pick<GemmCall, keyof GemmEpilogue | 'biasAxis' | 'aux' | 'accumulate' | 'quireMethod' | 'tile' | 'outRole'> {
+  return { bias: o.bias, biasAxis, activation: o.activation, slope: o.slope, output: o.output, aux, accumulate: o.accumulate, quireMethod: o.quireMethod, tile: o.tile, outRole };
 }
 
 export function checkEpilogue(op: string, o: GemmEpilogue, n: number, axis: string): void {
@@ -198,7 +214,7 @@ function operandSpec(v: OperandView, rows: number, k: number, plan: GemmPlan, qu
 // 8-bit code tables: float32 bits of every code's value (unbiased), built once per format per runtime.
 const luts = new WeakMap<Runtime, Map<string, GPUBuffer>>();
 
-function lutBuffer(rt: Runtime, f: Format): GPUBuffer {
+export function lutBuffer(rt: Runtime, f: Format): GPUBuffer {
   let m = luts.get(rt);
   if (!m) luts.set(rt, (m = new Map()));
   let buf = m.get(f.name);
@@ -214,12 +230,21 @@ function valueBits(t: Tensor): number {
   return t.encoding?.format.bits ?? t.lattice?.bits ?? 32;
 }
 
-/** One recorded dispatch of a GEMM: what rt.dispatch (or a benchmark's timed pass) needs. */
+/** One dispatch of a GEMM (a benchmark replays it inside timed passes): `record` runs it through
+ *  rt.run. Pipeline labels: gemm:<op>, gemm-reduce:<op>, quire-*:<op> (the sliced quire). */
 export interface GemmDispatch {
-  kernel: Kernel;
-  params: Uint32Array;
-  storage: Binding[];
-  groups: [number, number, number];
+  label: string;
+  record(rt: Runtime): void;
+}
+
+function gemmDispatch(
+  kernel: GemmKernel,
+  params: ParamValues<typeof GEMM_PARAMS.table>,
+  buffers: BindingValues<GemmKernel, Binding>,
+  groups: [number, number, number],
+  label: string,
+): GemmDispatch {
+  return { label, record: (rt) => rt.run(kernel, params, buffers, groups, label) };
 }
 
 export interface PreparedGemm extends GemmResult {
@@ -240,9 +265,19 @@ export function prepareGemm(c: GemmCall): PreparedGemm {
   let acc: GemmSpec['acc'] = { kind: 'f32' };
   let qa: (QuireOperand & { msb: number }) | undefined;
   let qb: (QuireOperand & { msb: number }) | undefined;
+  let quireMethod: QuireMethod | undefined;
   if (quire) {
     qa = quireLattice(c.a.t, c.op, 'a');
     qb = quireLattice(c.b.t, c.op, 'b');
+    quireMethod = chooseQuireMethod({
+      forced: c.quireMethod,
+      qa,
+      qb,
+      k: c.k,
+      outputs: c.m * c.n * c.batch,
+      software: rt.gpu.adapter.software,
+      subgroupMatrix: rt.gpu.features.has(SUBGROUP_MATRIX_FEATURE),
+    });
     const q = quireLimbs(qa, qb, c.k);
     acc = { kind: 'quire', limbs: q.limbs, lsb: q.lsb };
     if (output && !roundsThroughOdd(output.format)) {
@@ -272,121 +307,83 @@ export function prepareGemm(c: GemmCall): PreparedGemm {
   const aux = c.aux ? Tensor.empty(rt, c.outShape, null, `${c.op}:aux`) : null;
   if (output) out.lattice = output.format;
   const temps: Tensor[] = [];
-  const dispatches = c.m * c.n * c.batch > 0 ? build(rt, c, spec, plan, out, aux, temps) : [];
-  return { out, aux, plan, spec, dispatches, release: () => temps.forEach((t) => t.dispose()) };
+  let dispatches: GemmDispatch[] = [];
+  if (c.m * c.n * c.batch > 0) {
+    dispatches =
+      quireMethod && isSliced(quireMethod)
+        ? buildSlicedQuire(rt, { ...c, a: c.a.t, b: c.b.t, qa: qa!, qb: qb!, out, aux, spec, params: params(c, plan, 0), lut: sliceLuts(rt, spec), method: quireMethod }, temps)
+        : build(rt, c, spec, plan, out, aux, temps);
+  }
+  const result: PreparedGemm = { out, aux, plan, spec, dispatches, release: () => temps.forEach((t) => t.dispose()) };
+  if (quireMethod) result.quireMethod = quireMethod;
+  return result;
+}
+
+/** The 8-bit code table of each code8 operand, for the sliced quire's per-operand kernels. */
+function sliceLuts(rt: Runtime, spec: GemmSpec): { a?: GPUBuffer; b?: GPUBuffer } {
+  const lut: { a?: GPUBuffer; b?: GPUBuffer } = {};
+  for (const p of ['a', 'b'] as const) if (spec[p].storage === 'code8') lut[p] = lutBuffer(rt, spec[p].format!);
+  return lut;
 }
 
 /** Runs one GEMM: records its dispatches into the runtime's command encoder and counts its ops. */
 export function gemm(c: GemmCall): GemmResult {
   const p = prepareGemm(c);
   const rt = c.a.t.rt;
-  for (const d of p.dispatches) rt.dispatch(d.kernel, d.params, d.storage, d.groups);
+  for (const d of p.dispatches) d.record(rt);
   p.release();
   count(rt, c, p.spec, p.out, p.aux, c.m * c.n * c.batch);
-  return { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
+  const r: GemmResult = { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
+  if (p.quireMethod) r.quireMethod = p.quireMethod;
+  return r;
 }
 
-function params(c: GemmCall, plan: GemmPlan, gridX: number): Uint32Array {
-  const v: Partial<Record<GemmParamName, number>> = {
+const NO_GEOMETRY: ConvGeometry = { n: 0, ci: 0, hi: 0, wi: 0, co: 0, ho: 0, wo: 0, kh: 0, kw: 0, sh: 0, sw: 0, dh: 0, dw: 0, pt: 0, pl: 0 };
+
+function params(c: GemmCall, plan: GemmPlan, gridX: number): ParamValues<typeof GEMM_PARAMS.table> {
+  const g = c.geometry ?? NO_GEOMETRY;
+  const { a, b } = c;
+  return {
     m: c.m,
     n: c.n,
     k: c.k,
     batch: c.batch,
     k_per_split: plan.kPerSplit,
     splits: plan.splits,
-    scale_exp: -((c.a.t.encoding?.bias ?? 0) + (c.b.t.encoding?.bias ?? 0)),
+    scale_exp: -((a.t.encoding?.bias ?? 0) + (b.t.encoding?.bias ?? 0)),
     slope: c.slope ?? 0.01,
     seed: c.output?.seed ?? 0,
     grid_x: gridX,
     c_pix: c.pixels ?? 1,
     tm: plan.config.tm,
     tn: plan.config.tn,
+    a_base: a.base ?? 0, a_sz: a.sz ?? 0, a_sr: a.sr ?? 0, a_sk: a.sk ?? 0, a_kd: a.kd ?? 1, a_sk2: a.sk2 ?? 0,
+    b_base: b.base ?? 0, b_sz: b.sz ?? 0, b_sr: b.sr ?? 0, b_sk: b.sk ?? 0, b_kd: b.kd ?? 1, b_sk2: b.sk2 ?? 0,
+    g_n: g.n, g_ci: g.ci, g_hi: g.hi, g_wi: g.wi, g_co: g.co, g_ho: g.ho, g_wo: g.wo,
+    g_kh: g.kh, g_kw: g.kw, g_sh: g.sh, g_sw: g.sw, g_dh: g.dh, g_dw: g.dw, g_pt: g.pt, g_pl: g.pl,
   };
-  for (const [p, o] of [['a', c.a], ['b', c.b]] as const) {
-    v[`${p}_base`] = o.base ?? 0;
-    v[`${p}_sz`] = o.sz ?? 0;
-    v[`${p}_sr`] = o.sr ?? 0;
-    v[`${p}_sk`] = o.sk ?? 0;
-    v[`${p}_kd`] = o.kd ?? 1;
-    v[`${p}_sk2`] = o.sk2 ?? 0;
-  }
-  if (c.geometry) for (const [k, x] of Object.entries(c.geometry)) v[`g_${k}` as GemmParamName] = x;
-  const buf = new ArrayBuffer(Math.ceil(GEMM_PARAMS.length / 4) * 16);
-  const u = new Uint32Array(buf);
-  const i = new Int32Array(buf);
-  const f = new Float32Array(buf);
-  GEMM_PARAMS.forEach(([name, type], idx) => {
-    const x = v[name] ?? 0;
-    if (type === 'f32') f[idx] = x;
-    else if (type === 'i32') i[idx] = x;
-    else {
-      if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`gemm parameter ${name}=${x} is not a u32`);
-      u[idx] = x;
-    }
-  });
-  return u;
 }
-
-// The spec determines the generated source. Its key is built field by field (JSON.stringify of a spec
-// took about 5 us, for every GEMM of every step); the mapped types make the compiler reject a key
-// that misses a field added to the spec later. Formats are named canonically, so a name stands for one.
-type KeyOf<T> = { [K in keyof Required<T>]: string | number | boolean };
-function operandKey(o: OperandSpec): string {
-  const q = o.quire;
-  const k: KeyOf<OperandSpec> = { storage: o.storage, format: o.format?.name ?? '', map: o.map, kFastest: o.kFastest, vector: o.vector, quire: q ? `${q.frac},${q.lsb},${q.maxPos}` : '' };
-  return Object.values(k).join(',');
-}
-function specKey(s: GemmSpec): string {
-  const t = s.tile;
-  const e = s.epilogue;
-  const tile: KeyOf<TileConfig> = { bm: t.bm, bn: t.bn, bk: t.bk, tm: t.tm, tn: t.tn, staging: t.staging ?? 'shared' };
-  const epilogue: KeyOf<EpilogueSpec> = {
-    bias: e.bias,
-    activation: e.activation,
-    activationExpr: e.activationExpr ?? '',
-    output: e.output ? `${e.output.format.name},${e.output.rounding}` : '',
-    aux: e.aux,
-    out: e.out,
-  };
-  const key: KeyOf<GemmSpec> = {
-    a: operandKey(s.a),
-    b: operandKey(s.b),
-    tile: Object.values(tile).join(','),
-    acc: s.acc.kind === 'quire' ? `quire,${s.acc.limbs},${s.acc.lsb}` : s.acc.kind,
-    partial: s.partial,
-    epilogue: Object.values(epilogue).join(','),
-  };
-  return Object.values(key).join('|');
-}
-const mainShader = memoByKey(gemmShader, specKey);
-const reduceShader = memoByKey(gemmReduceShader, specKey);
 
 function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Tensor, aux: Tensor | null, temps: Tensor[]): GemmDispatch[] {
-  const { bm, bn } = plan.config;
-  const groups: [number, number, number] = [Math.ceil(c.n / bn), Math.ceil(c.m / bm), c.batch * plan.splits];
-  const max = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups.some((g) => g > max)) {
-    throw new Error(`${c.op}: a ${c.batch} x ${c.m} x ${c.n} output needs [${groups}] workgroups with tile '${plan.tile}', over the device's ${max} per dimension`);
+  let groups: [number, number, number];
+  try {
+    groups = gemmGrid(c, plan.config, plan.splits, rt.gpu.limits);
+  } catch (e) {
+    throw new Error(`${c.op}: tile '${plan.tile}': ${(e as Error).message}`, { cause: e });
   }
+  // Code tables lut<i>, in the generator's order (distinct code8 formats of a, then b).
   const lutFormats = [...new Map([spec.a, spec.b].filter((o) => o.storage === 'code8').map((o) => [o.format!.name, o.format!])).values()];
-  const extra = (names: readonly string[]) =>
-    names.map((name) => {
-      if (name === 'bias') return c.bias!.buffer;
-      if (name === 'aux') return aux!.buffer;
-      return lutBuffer(rt, lutFormats[Number(name.slice('lut'.length))]!); // lut<i>, in the generator's order
-    });
-  const main = mainShader(spec);
-  const k = rt.kernel(`gemm:${c.op}`, main.code);
-  if (plan.splits === 1) {
-    return [{ kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, out.buffer, ...extra(main.bindings.slice(3))], groups }];
-  }
+  const shared: Partial<Record<GemmBinding, Binding>> = { out: out.buffer, bias: c.bias?.buffer, aux: aux?.buffer };
+  lutFormats.forEach((f, i) => (shared[`lut${i}` as GemmBinding] = lutBuffer(rt, f)));
+  const main = gemmKernel(spec);
+  const operands = { ...shared, a: c.a.t.buffer, b: c.b.t.buffer } as BindingValues<GemmKernel, Binding>;
+  if (plan.splits === 1) return [gemmDispatch(main, params(c, plan, 0), operands, groups, `gemm:${c.op}`)];
   const partial = Tensor.empty(rt, [plan.splits * c.batch * c.m * c.n], null, `${c.op}:partial`);
   temps.push(partial);
-  const red = reduceShader(spec);
-  const grid = grid1d(rt.gpu, Math.ceil((c.batch * c.m * c.n) / REDUCE_WORKGROUP));
+  const grid = gemmReduceGrid(c.batch * c.m * c.n, rt.gpu.limits);
   return [
-    { kernel: k, params: params(c, plan, 0), storage: [c.a.t.buffer, c.b.t.buffer, partial.buffer, ...extra(main.bindings.slice(3))], groups },
-    { kernel: rt.kernel(`gemm-reduce:${c.op}`, red.code), params: params(c, plan, grid[0]), storage: [partial.buffer, out.buffer, ...extra(red.bindings.slice(2))], groups: grid },
+    gemmDispatch(main, params(c, plan, 0), { ...operands, out: partial.buffer }, groups, `gemm:${c.op}`),
+    gemmDispatch(gemmReduceKernel(spec), params(c, plan, grid[0]), { ...shared, partial: partial.buffer } as BindingValues<GemmKernel, Binding>, grid, `gemm-reduce:${c.op}`),
   ];
 }
 

@@ -2,7 +2,7 @@
 
 import { backward as runBackward } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { binaryRaw, full } from './elementwise.ts';
+import { binaryRaw, full } from './elementwise-raw.ts';
 
 export * from './elementwise.ts';
 export * from './reduce.ts';
@@ -13,6 +13,7 @@ export * from './embedding.ts';
 export * from './indices.ts';
 export * from './loss.ts';
 export * from './pool.ts';
+export * from './resample.ts';
 export * from './substitute.ts';
 export * from './matmul.ts';
 export * from './conv.ts';

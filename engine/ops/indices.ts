@@ -4,7 +4,7 @@
 
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { requireF32 } from './elementwise.ts';
+import { requireF32 } from './elementwise-raw.ts';
 
 export type Indices = Tensor | Uint32Array | Int32Array | readonly number[];
 

@@ -2,14 +2,15 @@
 // softmax cross-entropy with integer labels. Each computes per-element (or per-row) losses with their
 // own backward rule, then reduces with the differentiable sum / mean.
 
-import { SOFTMAX_WORKGROUP, softmaxShader, type SoftmaxPass } from '../../shaders/softmax.ts';
+import { softmaxGrid, softmaxKernel, type SoftmaxKernel, type SoftmaxPass } from '../../shaders/softmax.ts';
+import type { BindingValues } from '../../shaders/kernel.ts';
 import { record, sameShape } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
+import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { elementwise, requireF32 } from './elementwise.ts';
+import { elementwise, full, requireF32 } from './elementwise-raw.ts';
+import { add, affine, sub } from './elementwise.ts';
 import { type Indices, indexTensor } from './indices.ts';
-import { ParamWriter } from './kernel-params.ts';
 import { mean, sum } from './reduce.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -51,6 +52,20 @@ export function mseLoss(input: Tensor, target: Tensor, o: LossOptions = {}): Ten
   return reduce(per, o.reduction);
 }
 
+/** Mean (or sum) of |input - target| (PyTorch's L1Loss; its gradient at input = target is 0). */
+export function l1Loss(input: Tensor, target: Tensor, o: LossOptions = {}): Tensor {
+  sameShapes('l1Loss', input, target);
+  const rt = input.rt;
+  const d = elementwise(rt, 'l1', 'abs(a - b)', [{ t: input }, { t: target }], input.shape, [], undefined, { add: 1 });
+  // g sign(u - v): a subtraction, a comparison (sign) and a multiply per element.
+  const grad = (g: Tensor, u: Tensor, v: Tensor) => elementwise(rt, 'l1_grad', 'a * sign(b - c)', [{ t: g }, { t: u }, { t: v }], g.shape, [], undefined, { add: 1, max: 1, mul: 1 });
+  const per = record(d, 'l1Loss', [input, target], (g) => [
+    input.requiresGrad ? grad(g, input, target) : null,
+    target.requiresGrad ? grad(g, target, input) : null,
+  ]);
+  return reduce(per, o.reduction);
+}
+
 // log(1 + e) for e in [0, 1], accurate for tiny e (where 1 + e rounds): the ratio log(u) / (u - 1)
 // corrects for the rounding of u = 1 + e.
 const LOG1P_WGSL = `fn log1p_small(e: f32) -> f32 {
@@ -77,13 +92,10 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, o: LossOptions = 
   return reduce(per, o.reduction);
 }
 
-const softmaxCode: Partial<Record<SoftmaxPass, string>> = {};
-
-function rowKernel(rt: Runtime, pass: SoftmaxPass, rows: number, classes: number, bufs: GPUBuffer[]): void {
+function rowKernel(rt: Runtime, pass: SoftmaxPass, rows: number, classes: number, bufs: BindingValues<SoftmaxKernel, Binding>): void {
   if (rows === 0 || classes === 0) return;
-  const grid = grid1d(rt.gpu, Math.ceil(rows / SOFTMAX_WORKGROUP));
-  const w = new ParamWriter().u32(rows, classes, grid[0], 0).build();
-  rt.dispatch(rt.kernel(`softmax:${pass}`, (softmaxCode[pass] ??= softmaxShader(pass))), w, bufs, grid);
+  const grid = softmaxGrid(rows, rt.gpu.limits);
+  rt.run(softmaxKernel(pass), { rows, classes, grid_x: grid[0] }, bufs, grid);
 }
 
 /** log(softmax(x)) over the last axis. */
@@ -94,10 +106,10 @@ export function logSoftmax(x: Tensor): Tensor {
   const classes = x.shape[x.rank - 1]!;
   const rows = x.size / Math.max(1, classes);
   const y = Tensor.empty(rt, x.shape, null, 'logSoftmax');
-  rowKernel(rt, 'log_softmax', rows, classes, [x.buffer, y.buffer]);
+  rowKernel(rt, 'log_softmax', rows, classes, { x: x.buffer, out: y.buffer });
   return record(y, 'logSoftmax', [x], (g) => {
     const gx = Tensor.empty(rt, x.shape, null, 'logSoftmax:grad');
-    rowKernel(rt, 'log_softmax_grad', rows, classes, [y.buffer, g.buffer, gx.buffer]);
+    rowKernel(rt, 'log_softmax_grad', rows, classes, { x: y.buffer, g: g.buffer, out: gx.buffer });
     return [gx];
   });
 }
@@ -111,11 +123,33 @@ export function crossEntropy(logits: Tensor, labels: Indices, o: LossOptions = {
   const lab = indexTensor(rt, labels, classes, 'crossEntropy', 'label');
   if (lab.size !== rows) throw new Error(`crossEntropy: ${lab.size} labels for ${rows} rows of logits [${logits.shape.join(', ')}]`);
   const l = Tensor.empty(rt, [rows], null, 'crossEntropy');
-  rowKernel(rt, 'xent', rows, classes, [logits.buffer, lab.buffer, l.buffer]);
+  rowKernel(rt, 'xent', rows, classes, { x: logits.buffer, labels: lab.buffer, out: l.buffer });
   const per = record(l, 'crossEntropy', [logits], (g) => {
     const gx = Tensor.empty(rt, logits.shape, null, 'crossEntropy:grad');
-    rowKernel(rt, 'xent_grad', rows, classes, [logits.buffer, lab.buffer, g.buffer, gx.buffer]);
+    rowKernel(rt, 'xent_grad', rows, classes, { x: logits.buffer, labels: lab.buffer, g: g.buffer, out: gx.buffer });
     return [gx];
   });
   return reduce(per, o.reduction);
+}
+
+/**
+ * The relativistic average GAN loss in its BCE form (ESRGAN, Wang et al. 2018, after Jolicoeur-Martineau's
+ * RaGAN), from the critic's logits on a real batch and a fake batch:
+ *   discriminator  (bce(real - mean(fake), 1) + bce(fake - mean(real), 0)) / 2
+ *   generator      (bce(real - mean(fake), 0) + bce(fake - mean(real), 1)) / 2
+ * with each bce the mean BCE-with-logits over its batch and each mean over all of the other batch's
+ * logits (BasicSR's ESRGAN model). Gradients flow into both batches through both terms; detach the one
+ * a step must not train (the generator step's real logits, the discriminator step's fake images).
+ * Composed of mean, sub and bceWithLogits: exact, and only batch-sized tensors are involved.
+ */
+export function relativisticAverageBce(real: Tensor, fake: Tensor, who: 'discriminator' | 'generator'): Tensor {
+  requireF32('relativisticAverageBce', real, fake);
+  if (who !== 'discriminator' && who !== 'generator') throw new Error(`relativisticAverageBce: say whose loss it is ('discriminator' or 'generator'), got '${String(who)}'`);
+  if (real.size === 0 || fake.size === 0) throw new Error(`relativisticAverageBce: empty batch of logits (real [${real.shape.join(', ')}], fake [${fake.shape.join(', ')}])`);
+  const rt = real.rt;
+  const realFirst = who === 'discriminator' ? 1 : 0;
+  const target = (t: Tensor, v: number) => rt.noGrad(() => full(rt, t.shape, v));
+  const lReal = bceWithLogits(sub(real, mean(fake)), target(real, realFirst));
+  const lFake = bceWithLogits(sub(fake, mean(real)), target(fake, 1 - realFirst));
+  return affine(add(lReal, lFake), 0.5);
 }

@@ -1,14 +1,13 @@
 // 2-D max and average pooling over NCHW (PyTorch's MaxPool2d / AvgPool2d without dilation or
 // ceil_mode). Kernels: shaders/pool.ts; the backward is deterministic (no atomics).
 
-import { POOL_WORKGROUP, poolShader, type PoolSpec } from '../../shaders/pool.ts';
+import type { BindingValues } from '../../shaders/kernel.ts';
+import { poolGrid, poolKernel, type PoolKernel, type PoolSpec } from '../../shaders/pool.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
-import { memoByKey } from '../kernels/memo.ts';
+import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { requireF32 } from './elementwise.ts';
-import { ParamWriter } from './kernel-params.ts';
+import { requireF32 } from './elementwise-raw.ts';
 
 export type Pair = number | readonly [number, number];
 
@@ -20,8 +19,6 @@ export interface PoolOptions {
   /** Average pooling only: count padded positions in the divisor (PyTorch's default, true). */
   countIncludePad?: boolean;
 }
-
-const shaderFor = memoByKey(poolShader, (spec: PoolSpec) => `${spec.kind}|${spec.pass}`);
 
 function pair(v: Pair, what: string, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
@@ -40,14 +37,14 @@ interface Geometry {
   includePad: boolean;
 }
 
-function dispatch(rt: Runtime, spec: PoolSpec, g: Geometry, count: number, bufs: GPUBuffer[]): void {
-  const grid = grid1d(rt.gpu, Math.ceil(count / POOL_WORKGROUP));
-  const words = new ParamWriter()
-    .u32(count, grid[0], g.h, g.w, g.oh, g.ow)
-    .i32(...g.k, ...g.s, ...g.p)
-    .u32(g.includePad ? 1 : 0, 0, 0, 0)
-    .build();
-  rt.dispatch(rt.kernel(`pool:${spec.kind}|${spec.pass}`, shaderFor(spec)), words, bufs, grid);
+function dispatch(rt: Runtime, spec: PoolSpec, g: Geometry, count: number, bufs: BindingValues<PoolKernel, Binding>): void {
+  const grid = poolGrid(count, rt.gpu.limits);
+  const params = {
+    count, grid_x: grid[0], h: g.h, w: g.w, oh: g.oh, ow: g.ow,
+    kh: g.k[0], kw: g.k[1], sh: g.s[0], sw: g.s[1], ph: g.p[0], pw: g.p[1],
+    include_pad: g.includePad ? 1 : 0,
+  };
+  rt.run(poolKernel(spec), params, bufs, grid);
 }
 
 function pool2d(kind: 'max' | 'avg', x: Tensor, kernelSize: Pair, o: PoolOptions): Tensor {
@@ -67,11 +64,11 @@ function pool2d(kind: 'max' | 'avg', x: Tensor, kernelSize: Pair, o: PoolOptions
   const y = Tensor.empty(rt, [n, c, oh, ow], null, op);
   // Max pooling's per-output argmax: raw u32 words in a tensor's storage, read only by the backward.
   const arg = kind === 'max' ? Tensor.empty(rt, y.shape, null, `${op}:argmax`) : null;
-  dispatch(rt, { kind, pass: 'forward' }, geo, y.size, [x.buffer, y.buffer, ...(arg ? [arg.buffer] : [])]);
+  dispatch(rt, { kind, pass: 'forward' }, geo, y.size, { x: x.buffer, y: y.buffer, arg: arg?.buffer });
   rt.count({ kind: kind === 'max' ? 'max' : 'add', format: x.valueFormat, count: y.size * kh * kw });
   return record(y, op, [x], (g) => {
     const gx = Tensor.empty(rt, x.shape, null, `${op}:grad`);
-    dispatch(rt, { kind, pass: 'backward' }, geo, x.size, [g.buffer, ...(arg ? [arg.buffer] : []), gx.buffer]);
+    dispatch(rt, { kind, pass: 'backward' }, geo, x.size, { g: g.buffer, arg: arg?.buffer, gx: gx.buffer });
     return [gx];
   });
 }

@@ -1,14 +1,11 @@
 // Sum and mean over any set of axes, and their backward rules (broadcast the gradient back).
 
 import { MAX_RANK } from '../../shaders/elementwise.ts';
-import { reduceShader } from '../../shaders/reduce.ts';
+import { REDUCE_KERNEL, reduceGrid } from '../../shaders/reduce.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { elementwise, requireF32 } from './elementwise.ts';
-import { ParamWriter, stridesOf } from './kernel-params.ts';
-
-let reduceCode: string | undefined;
+import { elementwise, requireF32 } from './elementwise-raw.ts';
+import { stridesOf } from './strides.ts';
 
 /** Normalises axes (negative counts from the end), rejecting duplicates and out-of-range ones. */
 export function normaliseAxes(axes: readonly number[] | undefined, rank: number, op: string): number[] {
@@ -49,16 +46,20 @@ function sumRaw(x: Tensor, axes: number[], scale: number, outShape: readonly num
   const outCount = out.size;
   if (outCount === 0) return out;
   const redCount = red.reduce((n, d) => n * d.extent, 1);
-  const grid = grid1d(rt.gpu, outCount);
-  const w = new ParamWriter()
-    .u32(outCount, redCount, kept.length, red.length, grid[0])
-    .f32(scale)
-    .u32(0, 0)
-    .u32Array(kept.map((d) => d.extent), MAX_RANK)
-    .u32Array(kept.map((d) => d.stride), MAX_RANK)
-    .u32Array(red.map((d) => d.extent), MAX_RANK)
-    .u32Array(red.map((d) => d.stride), MAX_RANK);
-  rt.dispatch(rt.kernel('sum', (reduceCode ??= reduceShader())), w.build(), [x.buffer, out.buffer], grid);
+  const grid = reduceGrid(outCount, rt.gpu.limits);
+  const params = {
+    out_count: outCount,
+    red_count: redCount,
+    kept_rank: kept.length,
+    red_rank: red.length,
+    grid_x: grid[0],
+    scale,
+    kept_shape: kept.map((d) => d.extent),
+    kept_stride: kept.map((d) => d.stride),
+    red_shape: red.map((d) => d.extent),
+    red_stride: red.map((d) => d.stride),
+  };
+  rt.run(REDUCE_KERNEL, params, { src: x.buffer, out: out.buffer }, grid);
   rt.count({ kind: 'add', format: x.valueFormat, count: outCount * Math.max(0, redCount - 1) });
   rt.count({ kind: 'memory', direction: 'read', role: rt.activationRole, format: x.valueFormat, bits: x.size * x.valueBits });
   rt.count({ kind: 'memory', direction: 'write', role: rt.activationRole, format: 'fp32', bits: outCount * 32 });

@@ -1,12 +1,11 @@
 // Shape ops: reshape (no copy), permute / transpose, broadcastTo, narrow (slice along an axis) and
 // concat. Permute, broadcast and narrow are the elementwise copy kernel with chosen strides.
 
-import { CONCAT_WORKGROUP, concatShader } from '../../shaders/concat.ts';
+import { CONCAT_KERNEL, concatGrid } from '../../shaders/concat.ts';
 import { record } from '../autograd/tape.ts';
-import { grid1d } from '../kernels/cache.ts';
 import { Tensor, shapeSize } from '../tensor/tensor.ts';
-import { broadcastShapes, elementwise, requireF32 } from './elementwise.ts';
-import { ParamWriter, stridesOf } from './kernel-params.ts';
+import { broadcastShapes, elementwise, requireF32 } from './elementwise-raw.ts';
+import { stridesOf } from './strides.ts';
 import { normaliseAxes, sumToShape } from './reduce.ts';
 
 /** Same data, new shape (one dimension may be -1). Shares storage; the gradient is reshaped back. */
@@ -113,17 +112,26 @@ function concatRaw(xs: readonly Tensor[], axis: number): Tensor {
   return acc === xs[0] ? acc.view(acc.shape) : acc;
 }
 
-let concatCode: string | undefined;
-
 function concatPair(a: Tensor, b: Tensor, axis: number, shape: readonly number[]): Tensor {
   requireF32('concat', a, b);
   const rt = a.rt;
   const out = Tensor.empty(rt, shape, null, 'concat');
+  // A copy: values on one lattice stay on it.
+  if (a.lattice && a.lattice.name === b.lattice?.name && a.latticeBias === b.latticeBias) {
+    out.lattice = a.lattice;
+    out.latticeBias = a.latticeBias;
+  }
   if (out.size === 0) return out;
   const inner = shape.slice(axis + 1).reduce((n, e) => n * e, 1);
-  const grid = grid1d(rt.gpu, Math.ceil(out.size / CONCAT_WORKGROUP));
-  const w = new ParamWriter().u32(out.size, inner, a.shape[axis]!, b.shape[axis]!, grid[0], 0, 0, 0);
-  rt.dispatch(rt.kernel('concat', (concatCode ??= concatShader())), w.build(), [a.buffer, b.buffer, out.buffer], grid);
+  const grid = concatGrid(out.size, rt.gpu.limits);
+  const params = { count: out.size, inner, la: a.shape[axis]!, lb: b.shape[axis]!, grid_x: grid[0] };
+  rt.run(CONCAT_KERNEL, params, { a: a.buffer, b: b.buffer, out: out.buffer }, grid);
+  if (rt.recorder) {
+    const role = rt.activationRole;
+    for (const t of [a, b, out]) {
+      rt.count({ kind: 'memory', direction: t === out ? 'write' : 'read', role, format: t.valueFormat, bits: t.size * t.valueBits });
+    }
+  }
   return out;
 }
 

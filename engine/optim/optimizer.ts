@@ -11,12 +11,9 @@
 // stay float32 tensors, tagged with their lattice), and after each update encodes w * 2^4 as packed
 // p8e2 codes: `forwardWeight(w)` is what a layer multiplies with (gradients reach w straight through).
 
-import { OPTIM_ELEMENTS, OPTIM_WORKGROUP, stateNames, updateShader, type Quant, type UpdateSpec } from '../../shaders/optim.ts';
+import { stateNames, updateGrid, updateKernel, type Quant, type UpdateSpec } from '../../shaders/optim.ts';
 import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
 import { random } from '../../formats/rng.ts';
-import { grid1d } from '../kernels/cache.ts';
-import { memoByKey } from '../kernels/memo.ts';
-import { ParamWriter } from '../ops/kernel-params.ts';
 import { substitute } from '../ops/substitute.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
@@ -88,10 +85,6 @@ export interface RuleScalars {
   stepSize?: number;
   bc2Sqrt?: number;
 }
-
-const shaderFor = memoByKey(updateShader, (spec: UpdateSpec) =>
-  JSON.stringify([spec.rule, spec.momentum, spec.nesterov, ...[spec.grad, spec.state, spec.master, spec.forward].map((q) => q && [q.format.name, q.rounding])]),
-);
 
 function quant(o: QuantOption | null | undefined, what: string): Quant | null {
   if (!o) return null;
@@ -332,25 +325,41 @@ export abstract class Optimizer {
     const rt = this.rt;
     const count = e.param.size;
     if (count === 0) return;
-    const k = rt.kernel(`optim:${spec.rule}`, shaderFor(spec));
-    const grid = grid1d(rt.gpu, Math.ceil(count / OPTIM_ELEMENTS / OPTIM_WORKGROUP));
+    const grid = updateGrid(count, rt.gpu.limits);
     // Per (tag, step, parameter, stream) seeds, so no two roundings share random numbers.
     const stepSeed = random(random(this.seed, tag), e.steps);
-    const seeds = [0, 1, 2, 3, 4].map((s) => random(stepSeed, (e.index * 5 + s) >>> 0));
-    const words = new ParamWriter()
-      .u32(count, grid[0], e.steps === 1 ? 1 : 0)
-      .i32(e.bias)
-      .u32(...seeds, 0, 0, 0)
-      .f32(this.lr, this.lossScale, this.weightDecay, r.momentum ?? 0)
-      .f32(r.dampening ?? 0, r.beta1 ?? 0, r.beta2 ?? 0, r.eps ?? 0)
-      .f32(r.stepSize ?? 0, r.bc2Sqrt ?? 1, 0, 0)
-      .build();
-    const bufs: GPUBuffer[] = [];
-    if (spec.rule !== 'sync') bufs.push(e.param.grad!.buffer);
-    bufs.push(e.param.buffer);
-    if (spec.rule !== 'sync') bufs.push(...e.states.map((t) => t.buffer));
-    if (e.copy) bufs.push(e.copy.buffer);
-    rt.dispatch(k, words, bufs, grid);
+    const seed = (s: number) => random(stepSeed, (e.index * 5 + s) >>> 0);
+    const params = {
+      count,
+      grid_x: grid[0],
+      first: e.steps === 1 ? 1 : 0,
+      fwd_t: e.bias,
+      seed_grad: seed(0),
+      seed_state0: seed(1),
+      seed_state1: seed(2),
+      seed_master: seed(3),
+      seed_fwd: seed(4),
+      lr: this.lr,
+      loss_scale: this.lossScale,
+      weight_decay: this.weightDecay,
+      momentum: r.momentum ?? 0,
+      dampening: r.dampening ?? 0,
+      beta1: r.beta1 ?? 0,
+      beta2: r.beta2 ?? 0,
+      eps: r.eps ?? 0,
+      step_size: r.stepSize ?? 0,
+      bc2_sqrt: r.bc2Sqrt ?? 1,
+    };
+    // The sync variant binds neither the gradient nor the state buffers.
+    const sync = spec.rule === 'sync';
+    const buffers = {
+      weight: e.param.buffer,
+      grad: sync ? undefined : e.param.grad!.buffer,
+      state0: sync ? undefined : e.states[0]?.buffer,
+      state1: sync ? undefined : e.states[1]?.buffer,
+      fwd: e.copy?.buffer,
+    };
+    rt.run(updateKernel(spec), params, buffers, grid);
     if (this.quant.master) {
       e.param.lattice = this.quant.master.format;
       e.param.latticeBias = 0;

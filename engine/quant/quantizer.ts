@@ -1,12 +1,12 @@
 // Quantization as graph ops (QPyTorch semantics): `quantizer(x, forward, backward)` rounds the value
 // going forward to one format and the gradient going backward to another; `encode` / `decode` move
-// between float32 tensors and packed codes. All use the generated codec kernels
-// (engine/kernels/quantize.ts) with the exponent bias fused in the same pass.
+// between float32 tensors and packed codes. All run the generated codec kernels (shaders/quantize.ts,
+// through engine/kernels/quantize.ts) with the exponent bias fused in the same pass.
 
 import { record } from '../autograd/tape.ts';
 import type { Format, Rounding } from '../../formats/descriptor.ts';
-import { planCodec, type CodecOp } from '../kernels/quantize.ts';
-import { requireF32 } from '../ops/elementwise.ts';
+import { runCodec, type CodecOp } from '../kernels/quantize.ts';
+import { requireF32 } from '../ops/elementwise-raw.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
@@ -17,10 +17,10 @@ export interface QuantSpec {
   bias?: number;
 }
 
-function runCodec(rt: Runtime, op: CodecOp, q: QuantSpec, input: Tensor, output: Tensor): void {
+function codecOp(rt: Runtime, op: CodecOp, q: QuantSpec, input: Tensor, output: Tensor): void {
   const rounding = q.rounding ?? 'nearest';
   const counter = rounding === 'stochastic' && op !== 'decode' ? rt.nextCounter(input.size) : 0;
-  const plan = planCodec(rt.gpu, {
+  runCodec(rt, {
     op,
     format: q.format,
     count: input.size,
@@ -31,7 +31,6 @@ function runCodec(rt: Runtime, op: CodecOp, q: QuantSpec, input: Tensor, output:
     seed: rt.randomSeed,
     counter,
   });
-  for (const d of plan) rt.dispatch(d.kernel, d.params, d.storage, d.workgroups);
   if (op !== 'decode') {
     rt.count({ kind: 'convert', from: input.valueFormat, to: q.format.name, rounding, count: input.size });
   }
@@ -43,7 +42,7 @@ export function quantizeRaw(x: Tensor, q: QuantSpec): Tensor {
   // Values already on this lattice are fixed points of every rounding mode: nothing to do or count.
   if (x.lattice?.name === q.format.name && x.latticeBias === (q.bias ?? 0)) return x.view(x.shape);
   const out = Tensor.empty(x.rt, x.shape, null, `q:${q.format.name}`);
-  runCodec(x.rt, 'quantize', q, x, out);
+  codecOp(x.rt, 'quantize', q, x, out);
   out.lattice = q.format;
   out.latticeBias = q.bias ?? 0;
   return out;
@@ -62,7 +61,7 @@ export function quantizer(x: Tensor, forward: QuantSpec | null, backward: QuantS
 export function encode(x: Tensor, q: QuantSpec): Tensor {
   requireF32('encode', x);
   const out = Tensor.empty(x.rt, x.shape, { format: q.format, bias: q.bias ?? 0 }, `enc:${q.format.name}`);
-  runCodec(x.rt, 'encode', q, x, out);
+  codecOp(x.rt, 'encode', q, x, out);
   return record(out, 'encode', [x], (g) => [g]);
 }
 
@@ -71,7 +70,7 @@ export function decode(x: Tensor): Tensor {
   const e = x.encoding;
   if (!e) throw new Error(`decode: tensor ${x} already holds float32 values`);
   const out = Tensor.empty(x.rt, x.shape, null, `dec:${e.format.name}`);
-  runCodec(x.rt, 'decode', { format: e.format, bias: e.bias }, x, out);
+  codecOp(x.rt, 'decode', { format: e.format, bias: e.bias }, x, out);
   out.lattice = e.format;
   out.latticeBias = e.bias;
   return record(out, 'decode', [x], (g) => [g]);

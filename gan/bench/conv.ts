@@ -73,7 +73,7 @@ async function run(ctx: BenchContext): Promise<void> {
             });
             return { label: `${layer.name} ${v.name} ${n}`, call };
           });
-          const times = await timeGemms(gpu, calls, ctx);
+          const times = await timeGemms(rt, calls, ctx);
           method = times[0]!.method;
           return gemmRows(list, times, 2 * layer.macs(n)).map((r): Row => ({ ...r, layer: layer.name, batch: n }));
         });

@@ -1,13 +1,11 @@
 // What `bench matmul` and `bench conv` share: the operand variants, random operands for them, and
-// timing GEMMs (the forward dispatches an op would record, replayed inside timed compute passes).
+// timing GEMMs (the forward dispatches an op would record, replayed through the runtime inside timed
+// compute passes: the uniform arena and the bind-group cache that training uses).
 
-import type { Gpu } from '../../engine/device/gpu.ts';
 import { packCodes, decode } from '../../formats/codec.ts';
 import { parseFormat, type Format } from '../../formats/descriptor.ts';
-import { bindGroup } from '../../engine/kernels/cache.ts';
-import type { TileName } from '../../engine/kernels/matmul-plan.ts';
-import { UniformBuffers } from '../../engine/kernels/quantize.ts';
-import { median, timeComputePass, type PassTiming } from '../../engine/kernels/timing.ts';
+import type { TileName } from '../../shaders/matmul-plan.ts';
+import { median, type PassTiming } from '../../engine/kernels/timing.ts';
 import { prepareGemm, type GemmCall } from '../../engine/ops/gemm.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
@@ -69,22 +67,12 @@ export interface GemmTiming extends PassTiming {
  * run in rounds over all of them, so that a change in the host's load (software adapters share the
  * CPU) shifts every variant alike and their ratios stay meaningful; each reports its median.
  */
-export async function timeGemms(gpu: Gpu, calls: readonly { label: string; call: GemmCall }[], opts: { reps: number; warmup: number }): Promise<GemmTiming[]> {
-  const uniforms = new UniformBuffers(gpu);
+export async function timeGemms(rt: Runtime, calls: readonly { label: string; call: GemmCall }[], opts: { reps: number; warmup: number }): Promise<GemmTiming[]> {
   const prepared = calls.map(({ label, call }) => ({ label, p: prepareGemm(call) }));
   try {
     const runs = prepared.map(({ label, p }) => {
-      const list = p.dispatches.map((d) => ({
-        pipeline: d.kernel.pipeline,
-        group: bindGroup(gpu, d.kernel, [uniforms.slot(d.params), ...d.storage]),
-        groups: d.groups,
-      }));
-      const record = (pass: GPUComputePassEncoder) => {
-        for (const d of list) {
-          pass.setPipeline(d.pipeline);
-          pass.setBindGroup(0, d.group);
-          pass.dispatchWorkgroups(...d.groups);
-        }
+      const record = () => {
+        for (const d of p.dispatches) d.record(rt);
       };
       return { label, record, ns: [] as number[], method: 'timestamp' as PassTiming['method'] };
     });
@@ -92,14 +80,13 @@ export async function timeGemms(gpu: Gpu, calls: readonly { label: string; call:
       for (const run of runs) {
         // One untimed run right before each timed one: on a software adapter the caches then hold
         // this variant's operands, not the previous variant's.
-        const t = await timeComputePass(gpu, run.label, run.record, { reps: 1, warmup: r === 0 ? Math.max(1, opts.warmup) : 1 });
+        const t = await rt.timeDispatches(run.label, run.record, { reps: 1, warmup: r === 0 ? Math.max(1, opts.warmup) : 1 });
         run.ns.push(...t.ns);
         run.method = t.method;
       }
     }
     return runs.map((run, i) => ({ method: run.method, ns: run.ns, medianNs: median(run.ns), tile: prepared[i]!.p.plan.tile, splits: prepared[i]!.p.plan.splits }));
   } finally {
-    uniforms.destroy();
     for (const { p } of prepared) {
       p.release();
       p.out.dispose();

@@ -37,7 +37,7 @@ async function run(ctx: BenchContext): Promise<void> {
           });
           return { label: `matmul ${v.name} ${n}`, call };
         });
-        const times = await timeGemms(gpu, calls, ctx);
+        const times = await timeGemms(rt, calls, ctx);
         method = times[0]!.method;
         return gemmRows(list, times, 2 * n ** 3).map((r): Row => ({ ...r, n }));
       });

@@ -3,17 +3,19 @@
 // the same device as the bandwidth baseline. Effective bandwidth counts the bytes a kernel must move:
 // quantize and copy 8 per element, encode and decode 4 plus the code's container size.
 // Inputs are float32 values with random signs, mantissas and exponents in 2^-16..2^16, so every
-// format sees normal, saturating and underflowing values.
+// format sees normal, saturating and underflowing values. Kernels run through the Runtime (uniform
+// arena, bind-group cache), as in training.
 
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { containerBits, parseFormat, type Format } from '../../formats/descriptor.ts';
-import { bindGroup, grid1d, kernel, type Binding } from '../../engine/kernels/cache.ts';
-import { planCodec, UniformBuffers, type CodecJob, type CodecOp } from '../../engine/kernels/quantize.ts';
-import { timeComputePass, type PassTiming, type TimingMethod } from '../../engine/kernels/timing.ts';
-import { copyShader, STRIDED, WORKGROUP_SIZE } from '../../shaders/quantize.ts';
+import { runCodec, type CodecJob, type CodecOp } from '../../engine/kernels/quantize.ts';
+import type { PassTiming, TimingMethod } from '../../engine/kernels/timing.ts';
+import { Runtime } from '../../engine/runtime.ts';
+import { codecChunks, COPY_KERNEL } from '../../shaders/quantize.ts';
 import { openBenchGpu, saveResult, sizeLabel, table, type Benchmark, type BenchContext } from './report.ts';
 
 const DEFAULT_FORMATS = ['fp16', 'bf16', 'e4m3', 'e5m2', 'e4m3q', 'p8e2', 'p16e2', 'p6e1'];
+const F32 = parseFormat('fp32');
 const OPS: readonly CodecOp[] = ['quantize', 'encode', 'decode']; // encode before decode: it fills the codes
 
 interface Row {
@@ -53,43 +55,15 @@ function randomInput(n: number): Uint32Array {
   return out;
 }
 
-/** A dispatch list turned into a recorder (bind groups built once, outside the timed passes). */
-function recorder(dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; grid: [number, number, number] }[]) {
-  return (pass: GPUComputePassEncoder) => {
-    for (const d of dispatches) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.group);
-      pass.dispatchWorkgroups(...d.grid);
+/** The f32 copy, chunked like the codec kernels when a buffer exceeds the binding limit. */
+function copyRecorder(rt: Runtime, src: GPUBuffer, dst: GPUBuffer, n: number) {
+  const chunks = codecChunks('copy', F32, n, rt.gpu.limits);
+  return () => {
+    for (const c of chunks) {
+      const bind = (buffer: GPUBuffer, range: { offset: number; size: number }) => ({ buffer, ...range });
+      rt.run(COPY_KERNEL, { count: c.count, t: 0, seed: 0, counter: 0 }, { src: bind(src, c.input), dst: bind(dst, c.output) }, c.grid);
     }
   };
-}
-
-/** The f32 copy, chunked like the codec kernels when a buffer exceeds the binding limit. */
-function copyRecorder(gpu: Gpu, uniforms: UniformBuffers, src: GPUBuffer, dst: GPUBuffer, n: number) {
-  const k = kernel(gpu, 'copy:f32', copyShader());
-  const align = Math.max(4, gpu.limits.minStorageBufferOffsetAlignment) / 4;
-  const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 4 / align) * align;
-  const list = [];
-  for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const range = (b: GPUBuffer): Binding => ({ buffer: b, offset: start * 4, size: m * 4 });
-    list.push({
-      pipeline: k.pipeline,
-      group: bindGroup(gpu, k, [uniforms.slot(new Uint32Array([m, 0, 0, 0])), range(src), range(dst)]),
-      grid: grid1d(gpu, Math.ceil(m / STRIDED / WORKGROUP_SIZE)),
-    });
-  }
-  return recorder(list);
-}
-
-function codecRecorder(gpu: Gpu, uniforms: UniformBuffers, job: CodecJob) {
-  return recorder(
-    planCodec(gpu, job).map((d) => ({
-      pipeline: d.kernel.pipeline,
-      group: bindGroup(gpu, d.kernel, [uniforms.slot(d.params), ...d.storage]),
-      grid: d.workgroups,
-    })),
-  );
 }
 
 function row(op: CodecOp | 'copy', f: Format | null, n: number, t: PassTiming, copyGbs: number): Row {
@@ -130,6 +104,7 @@ function printSize(n: number, copy: Row, rows: Row[], method: TimingMethod): voi
 async function run(ctx: BenchContext): Promise<void> {
   const formats = (ctx.formats ?? DEFAULT_FORMATS).map(parseFormat);
   const gpu = await openBenchGpu(ctx.gpuOptions);
+  const rt = new Runtime(gpu);
   try {
     const sizes = ctx.sizes ?? defaultSizes(gpu);
     const a = gpu.adapter;
@@ -146,9 +121,8 @@ async function run(ctx: BenchContext): Promise<void> {
         gpu.device.createBuffer({ label, size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
       const dst = make(`bench:output:${n}`);
       const packed = make(`bench:codes:${n}`);
-      const uniforms = new UniformBuffers(gpu);
       try {
-        const t = await timeComputePass(gpu, `copy ${n}`, copyRecorder(gpu, uniforms, src, dst, n), opts);
+        const t = await rt.timeDispatches(`copy ${n}`, copyRecorder(rt, src, dst, n), opts);
         method = t.method;
         const copy = row('copy', null, n, t, 0);
         results.push(copy);
@@ -162,14 +136,14 @@ async function run(ctx: BenchContext): Promise<void> {
               input: op === 'decode' ? packed : src,
               output: op === 'encode' ? packed : dst,
             };
-            const timing = await timeComputePass(gpu, `${op} ${f.name} ${n}`, codecRecorder(gpu, uniforms, job), opts);
+            const timing = await rt.timeDispatches(`${op} ${f.name} ${n}`, () => runCodec(rt, job), opts);
             rows.push(row(op, f, n, timing, copy.gbPerSecond));
           }
         }
         results.push(...rows);
         printSize(n, copy, rows, method);
       } finally {
-        uniforms.destroy();
+        await rt.sync('bench quantize');
         for (const b of [src, dst, packed]) b.destroy();
       }
     }

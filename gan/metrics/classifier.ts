@@ -1,4 +1,8 @@
-// The MNIST classifier whose features FID is computed on (issue 4, section 4), and its weights file.
+// The classifiers whose features FID is computed on (issue 4, section 4), and their weights files: one
+// LeNet-5 per data set (MNIST digits, Fashion-MNIST clothes: issue 12), the same architecture and
+// training, each in its own file lenet-<dataset>.safetensors beside this one. A classifier knows its
+// data set (recorded in the file's metadata and checked on loading), so FID on Fashion-MNIST images is computed on
+// the Fashion LeNet's features and never on the digit LeNet's by mistake.
 //
 // Architecture: LeNet-5 (LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to
 // document recognition", Proc. IEEE 1998) in the form most MNIST code uses today: ReLU for the
@@ -15,23 +19,25 @@
 // their ReLU, as Inception's pool3 features are taken after a ReLU; units that never fire make the
 // covariance singular, which fid.ts handles (see its precision note).
 //
-// Inputs: [n, 1, H, W] in [-1, 1] (MNIST's and the generators' range), 28 x 28 as they are. 32 x 32
-// images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
+// Inputs: [n, 1, H, W] in [-1, 1] (the data sets' and the generators' range), 28 x 28 as they are.
+// 32 x 32 images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
 // 2-pixel margin that loadMnist('...', { pad32: true }) adds is exactly what is removed, so padded
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
 //
-// Weights file (gan/metrics/weights-file.ts, the one module that reads and writes weights files): a
-// safetensors file of the parameters with the architecture, the training seed, epochs and command, the
-// adapter it ran on and the measured test accuracy in its metadata, and its SHA-256. Loading checks
-// all of it; every failure says how to regenerate the file.
+// Weights file (gan/metrics/weights-file.ts, the one module that reads and writes weights files, shared
+// with the autoencoder): a safetensors file of the parameters with the data set, the architecture, the
+// training seed, epochs and command, the adapter it ran on and the measured test accuracy in its
+// metadata, and its SHA-256. Loading checks all of it; every failure says how to regenerate the file.
 
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
 import { Conv2d, Flatten, InitRng, Linear, MaxPool2d, Module, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
-import { readWeightsFile, sha256Hex, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsHeader } from './weights-file.ts';
+import { DATASET_NAMES, DATASET_TITLES, type DatasetName } from '../data/dataset-names.ts';
+import type { FeatureNetwork } from './features.ts';
+import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsHeader } from './weights-file.ts';
 
 export { sha256Hex, weightsBytes } from './weights-file.ts';
 
@@ -64,12 +70,22 @@ export const ARCHITECTURE = {
   classes: CLASSES,
 } as const;
 
-/** The committed weights (next to this file). */
-export const DEFAULT_WEIGHTS = fileURLToPath(new URL('./lenet-mnist.safetensors', import.meta.url));
+/** The committed weights of a data set's classifier (next to this file): lenet-<dataset>.safetensors. */
+export function defaultWeights(dataset: DatasetName): string {
+  return fileURLToPath(new URL(`./lenet-${dataset}.safetensors`, import.meta.url));
+}
 
-export const REGENERATE_HINT =
-  'Regenerate it with `bin/posit-gan classifier train` (trains in fp32 on the MNIST training set and ' +
-  'writes the weights file; see `bin/posit-gan classifier train --help`).';
+/** The committed MNIST weights. */
+export const DEFAULT_WEIGHTS = defaultWeights('mnist');
+
+/** How to make a data set's weights file again. */
+export function regenerateHint(dataset: DatasetName): string {
+  const command = `bin/posit-gan classifier train${dataset === 'mnist' ? '' : ` --dataset ${dataset}`}`;
+  return (
+    `Regenerate it with \`${command}\` (trains in fp32 on the ${DATASET_TITLES[dataset]} training set and ` +
+    'writes the weights file; see `bin/posit-gan classifier train --help`).'
+  );
+}
 
 /** A missing, corrupt or mismatched weights file. */
 export class ClassifierWeightsError extends Error {
@@ -112,7 +128,7 @@ export class LeNet5 extends Module {
   }
 }
 
-/** Images [n, 1, height, width] in [-1, 1]; an MnistSet is one. */
+/** Images [n, 1, height, width] in [-1, 1]; an MnistSet (MNIST or Fashion-MNIST) is one. */
 export interface ImageSet {
   readonly n: number;
   readonly height: number;
@@ -124,13 +140,13 @@ export interface ImageSet {
 export function networkInput(set: ImageSet, start: number, count: number): Float32Array {
   const { height: h, width: w } = set;
   if (!((h === INPUT_SIZE && w === INPUT_SIZE) || (h === 32 && w === 32))) {
-    throw new Error(`MNIST classifier: images must be 28 x 28 or 32 x 32, got ${h} x ${w}`);
+    throw new Error(`LeNet classifier: images must be 28 x 28 or 32 x 32, got ${h} x ${w}`);
   }
   if (set.images.length !== set.n * h * w) {
-    throw new Error(`MNIST classifier: ${set.images.length} values is not ${set.n} images of 1 x ${h} x ${w}`);
+    throw new Error(`LeNet classifier: ${set.images.length} values is not ${set.n} images of 1 x ${h} x ${w}`);
   }
   if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 1 && start + count <= set.n)) {
-    throw new Error(`MNIST classifier: images ${start}..${start + count - 1} are outside 0..${set.n - 1}`);
+    throw new Error(`LeNet classifier: images ${start}..${start + count - 1} are outside 0..${set.n - 1}`);
   }
   if (h === INPUT_SIZE) return set.images.slice(start * h * w, (start + count) * h * w);
   const s = INPUT_SIZE;
@@ -154,31 +170,51 @@ export interface WeightsProvenance {
   command: string;
   adapter: AdapterDescription;
   trainSeconds: number;
-  /** Accuracy on the 10,000 MNIST test images, and the count behind it. */
+  /** Accuracy on the data set's 10,000 test images, and the count behind it. */
   testAccuracy: number;
   testCorrect: number;
   testN: number;
   createdAt: string;
 }
 
-/** What the LeNet's weights file says about itself. */
-export type WeightsInfo = WeightsHeader<typeof ARCHITECTURE, WeightsProvenance>;
+/** What the LeNet's weights file says about itself: the shared header plus the data set the
+ *  classifier was trained on (whose images its features describe). */
+export type WeightsInfo = WeightsHeader<typeof ARCHITECTURE, WeightsProvenance> & { dataset: DatasetName };
 
-/** The LeNet's weights file as weights-file.ts checks it. */
-function weightsSpec(): WeightsFileSpec<typeof ARCHITECTURE> {
-  return { what: 'MNIST classifier weights', architecture: ARCHITECTURE, parameters: expectedParameters(), regenerateHint: REGENERATE_HINT, error: ClassifierWeightsError };
+/** The LeNet's weights file as weights-file.ts checks it (the data set is checked here). */
+function weightsSpec(dataset: DatasetName | undefined, hintFor: DatasetName): WeightsFileSpec<typeof ARCHITECTURE> {
+  return {
+    what: `${dataset ? `${DATASET_TITLES[dataset]} ` : ''}classifier weights`,
+    architecture: ARCHITECTURE,
+    parameters: expectedParameters(),
+    regenerateHint: regenerateHint(hintFor),
+    error: ClassifierWeightsError,
+  };
 }
 
 /** Writes a model's parameters (weights-file.ts: atomically, with the checksum). */
-export async function saveWeights(model: LeNet5, path: string, provenance: WeightsProvenance): Promise<WeightsInfo> {
+export async function saveWeights(model: LeNet5, dataset: DatasetName, path: string, provenance: WeightsProvenance): Promise<WeightsInfo> {
   const named = model.namedParameters();
   const values = await Promise.all(named.map(([, t]) => t.read()));
-  return writeWeightsFile(path, weightsSpec(), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance);
+  const header = await writeWeightsFile(path, weightsSpec(dataset, dataset), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance, { dataset });
+  return header as WeightsInfo;
 }
 
-/** Reads and verifies a weights file against the architecture; returns the state and header. */
-export function readWeights(path: string): { header: WeightsInfo; state: Record<string, Float32Array> } {
-  return readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec());
+/** Reads and verifies a weights file against the architecture (and, when given, the data set it must
+ *  have been trained on); returns the state and header. */
+export function readWeights(path: string, dataset?: DatasetName): { header: WeightsInfo; state: Record<string, Float32Array> } {
+  const { header, state } = readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec(dataset, dataset ?? 'mnist'));
+  const named = header.dataset;
+  const fail = (problem: string, hintFor: DatasetName): never => {
+    const spec = weightsSpec(dataset, hintFor);
+    throw new ClassifierWeightsError(`${spec.what} ${path}: ${problem}. ${spec.regenerateHint}`);
+  };
+  if (!(DATASET_NAMES as readonly unknown[]).includes(named)) {
+    fail(`its metadata names data set ${JSON.stringify(named)}, not one of ${DATASET_NAMES.join(', ')}`, dataset ?? 'mnist');
+  }
+  const trainedOn = named as DatasetName;
+  if (dataset !== undefined && trainedOn !== dataset) fail(`it holds a classifier trained on ${DATASET_TITLES[trainedOn]}, not ${DATASET_TITLES[dataset]}`, dataset);
+  return { header: header as WeightsInfo, state };
 }
 
 /** Parameter names and shapes of LeNet5, in its order (must match namedParameters()). */
@@ -204,29 +240,41 @@ export interface Classified {
   predictions: Uint8Array;
 }
 
-/** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys). */
-export class MnistClassifier {
+/** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys) and
+ *  `dataset` the images it was trained on (its features are meaningful for those). */
+export class LeNetClassifier implements FeatureNetwork {
+  readonly label = 'LeNet-5';
+  readonly featureDim = FEATURE_DIM;
+
   private constructor(
     readonly model: LeNet5,
     readonly sha256: string,
+    readonly dataset: DatasetName,
     /** The file header it was loaded from (null for a model trained in this process). */
     readonly header: WeightsInfo | null,
+    readonly statsFile: string | null = null,
   ) {
     model.eval();
   }
 
-  /** Loads and verifies a weights file (default: the committed one). */
-  static load(rt: Runtime, path = DEFAULT_WEIGHTS): MnistClassifier {
-    const { header, state } = readWeights(path);
+  /** Loads and verifies a weights file (default: the committed MNIST one); with `dataset`, the file
+   *  must hold a classifier of that data set. */
+  static load(rt: Runtime, path = DEFAULT_WEIGHTS, dataset?: DatasetName): LeNetClassifier {
+    const { header, state } = readWeights(path, dataset);
     const model = new LeNet5(rt, 0);
     model.load(state);
-    return new MnistClassifier(model, header.sha256, header);
+    return new LeNetClassifier(model, header.sha256, header.dataset, header, testStatsPath(path, header.dataset));
   }
 
-  /** Wraps a model trained in this process (its weights' checksum is computed from the GPU copy). */
-  static async fromModel(model: LeNet5): Promise<MnistClassifier> {
+  /** The committed classifier of a data set (lenet-<dataset>.safetensors), verified. */
+  static forDataset(rt: Runtime, dataset: DatasetName): LeNetClassifier {
+    return LeNetClassifier.load(rt, defaultWeights(dataset), dataset);
+  }
+
+  /** Wraps a model trained in this process on `dataset` (its weights' checksum is computed from the GPU copy). */
+  static async fromModel(model: LeNet5, dataset: DatasetName): Promise<LeNetClassifier> {
     const values = await Promise.all(model.parameters().map((t) => t.read()));
-    return new MnistClassifier(model, sha256Hex(weightsBytes(values)), null);
+    return new LeNetClassifier(model, sha256Hex(weightsBytes(values)), dataset, null);
   }
 
   /** Features and predicted labels of every image, `batch` images per forward pass. */
@@ -264,6 +312,9 @@ export class MnistClassifier {
     this.model.dispose();
   }
 }
+
+/** The name the MNIST classifier had before there was a Fashion one; the same class. */
+export { LeNetClassifier as MnistClassifier };
 
 /** Index of the largest value in each row of a row-major [rows, cols] array (first on ties). */
 export function argmaxRows(values: Float32Array, cols: number): Uint8Array {

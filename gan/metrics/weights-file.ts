@@ -1,9 +1,10 @@
-// The weights files of the networks posit-gan's metrics run (the LeNet-5 classifier, and any other
-// feature network): one safetensors file (gan/io/safetensors.ts, so Python's `safetensors` opens it)
+// The weights files of the networks posit-gan's metrics run (the LeNet-5 classifiers of MNIST and
+// Fashion-MNIST, the MNIST autoencoder): one safetensors file (gan/io/safetensors.ts, so Python's `safetensors` opens it)
 // holding every parameter as an F32 tensor by its name, with metadata:
 //   "format": "posit-gan/weights", "version": "2",
 //   "architecture": the architecture as JSON text (loading requires an exact match with the code's),
 //   "provenance": how the weights were made, JSON text (seed, epochs, command, adapter, quality, ...),
+//   "dataset": the data set the network was trained on, where the network records it (the classifiers),
 //   "sha256": the file's checksum (gan/io/sealed-safetensors.ts), checked before anything is used.
 // This module is the one place that reads and writes them: every check (checksum, architecture,
 // parameter names and shapes, finite values) happens here, and a failure names the file, the problem
@@ -58,6 +59,13 @@ export interface WeightsHeader<A = unknown, P = unknown> {
   fileSha256: string;
   /** The file's size in bytes. */
   bytes: number;
+  /** The data set the network was trained on, where the file records it (the classifier checks it). */
+  dataset?: string;
+}
+
+/** Fields a network adds to the file's metadata (the classifier's data set); its reader checks them. */
+export interface WeightsExtra {
+  dataset?: string;
 }
 
 const jsonText = (what: string) =>
@@ -83,12 +91,20 @@ export const WeightsMetadataSchema = v.pipe(
       architecture: jsonText('the architecture (the layers, for an exact match with the code)'),
       provenance: jsonText('how the weights were made (seed, epochs, command, adapter, measured quality)'),
       sha256: v.pipe(v.string(), v.description("the file's SHA-256 (gan/io/sealed-safetensors.ts)")),
+      dataset: v.optional(v.pipe(v.string(), v.description('the data set the network was trained on (the classifiers record it; mnist, fashion)'))),
     },
     { noun: 'weights metadata' },
   ),
   v.title('posit-gan weights metadata'),
   v.description('The __metadata__ of a feature network weights .safetensors file (gan/metrics/weights-file.ts); every parameter is an F32 tensor by its name.'),
 );
+
+/** The shipped feature statistics of a data set's 10,000 test images for a weights file (FID's
+ *  reference; evaluate.ts reads it, `posit-gan classifier stats` writes it):
+ *  FILE.safetensors -> FILE.<dataset>-test-stats.json. */
+export function testStatsPath(weightsPath: string, dataset = 'mnist'): string {
+  return `${weightsPath.replace(/\.(safetensors|weights)$/, '')}.${dataset}-test-stats.json`;
+}
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -149,12 +165,13 @@ export function readWeightsFile<A, P>(path: string, spec: WeightsFileSpec<A>): {
     sha256: sha256Hex(weightsBytes(spec.parameters.map((p) => state[p.name]!))),
     fileSha256: file.sha256,
     bytes: bytes.length,
+    ...(meta.dataset === undefined ? {} : { dataset: meta.dataset }),
   };
   return { header, state };
 }
 
 /** The bytes of a weights file for parameters (name, values in the spec's order). */
-export function encodeWeightsFile<A, P>(spec: WeightsFileSpec<A>, named: readonly [string, Float32Array][], provenance: P): Uint8Array {
+export function encodeWeightsFile<A, P>(spec: WeightsFileSpec<A>, named: readonly [string, Float32Array][], provenance: P, extra: WeightsExtra = {}): Uint8Array {
   const names = named.map(([n]) => n);
   if (JSON.stringify(names) !== JSON.stringify(spec.parameters.map((p) => p.name))) {
     throw new Error(`writing ${spec.what}: the model's parameters (${names.join(', ')}) are not the architecture's; update them together`);
@@ -167,14 +184,26 @@ export function encodeWeightsFile<A, P>(spec: WeightsFileSpec<A>, named: readonl
   });
   return encodeSealed(
     tensors,
-    { format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, architecture: JSON.stringify(spec.architecture), provenance: JSON.stringify(provenance) },
+    {
+      format: WEIGHTS_FORMAT,
+      version: WEIGHTS_VERSION,
+      architecture: JSON.stringify(spec.architecture),
+      provenance: JSON.stringify(provenance),
+      ...(extra.dataset === undefined ? {} : { dataset: extra.dataset }),
+    },
     sha256,
   );
 }
 
 /** Writes a weights file (by temporary file and rename) and returns its header. */
-export async function writeWeightsFile<A, P>(path: string, spec: WeightsFileSpec<A>, named: readonly [string, Float32Array][], provenance: P): Promise<WeightsHeader<A, P>> {
-  const bytes = encodeWeightsFile(spec, named, provenance);
+export async function writeWeightsFile<A, P>(
+  path: string,
+  spec: WeightsFileSpec<A>,
+  named: readonly [string, Float32Array][],
+  provenance: P,
+  extra: WeightsExtra = {},
+): Promise<WeightsHeader<A, P>> {
+  const bytes = encodeWeightsFile(spec, named, provenance, extra);
   await writeFileAtomic(path, bytes);
   return {
     architecture: spec.architecture,
@@ -183,5 +212,6 @@ export async function writeWeightsFile<A, P>(path: string, spec: WeightsFileSpec
     sha256: sha256Hex(weightsBytes(named.map(([, x]) => x))),
     fileSha256: decodeSafetensors(bytes, path).metadata![CHECKSUM_KEY]!,
     bytes: bytes.length,
+    ...(extra.dataset === undefined ? {} : { dataset: extra.dataset }),
   };
 }

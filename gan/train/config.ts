@@ -10,7 +10,7 @@ import { MODEL_KINDS, type ModelKind } from '../models/gan.ts';
 
 export interface TrainConfig {
   model: ModelKind;
-  /** A recipe name (fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp) or a path to a recipe JSON file. */
+  /** A recipe name (fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp) or a path to a recipe JSON file. */
   recipe: string;
   /** Training length: steps (generator + discriminator updates), or epochs when set. */
   steps: number;
@@ -32,6 +32,10 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Sample grid every N steps (0: once per epoch) and at the end. */
   sampleEvery: number;
+  /** FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never; fid-curve.ts). */
+  evalEvery: number;
+  /** Generated samples per FID-curve evaluation. */
+  evalN: number;
 }
 
 /** The main job's defaults: the paper's cgan under p8+, sized to finish in minutes on a CPU driver. */
@@ -52,6 +56,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   ndf: 32,
   checkpointEvery: 100,
   sampleEvery: 100,
+  evalEvery: 0,
+  evalN: 1000,
 };
 
 export class ConfigError extends Error {
@@ -80,11 +86,11 @@ const FIELD_SCHEMAS = {
   model: v.pipe(
     v.string(`must be ${MODEL_KINDS.join(' or ')}`),
     v.metadata({ enum: MODEL_KINDS }),
-    v.description('the model: cgan (PyTorch-GAN cgan.py) or dcgan (case-insensitive)'),
+    v.description('the model: ' + MODEL_KINDS.join(', ') + ' (case-insensitive)'),
     v.toLowerCase(),
     oneOf(MODEL_KINDS),
   ),
-  recipe: v.pipe(text('a recipe name or a path to a recipe JSON file'), v.description('a built-in recipe name (fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp) or a path to a recipe JSON file')),
+  recipe: v.pipe(text('a recipe name or a path to a recipe JSON file'), v.description('a built-in recipe name (fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp) or a path to a recipe JSON file')),
   steps: v.pipe(int(1), v.description('training steps (one generator and one discriminator update each)')),
   epochs: v.pipe(v.nullable(int(1)), v.description('train for this many passes over the data instead of steps (null: use steps)')),
   batch: v.pipe(int(1, 65536), v.description('batch size')),
@@ -99,6 +105,8 @@ const FIELD_SCHEMAS = {
   ndf: v.pipe(int(1, 4096), v.description('dcgan: discriminator width')),
   checkpointEvery: v.pipe(int(1), v.description('checkpoint every N steps (and at the end)')),
   sampleEvery: v.pipe(int(0), v.description('sample grid every N steps (0: once per epoch) and at the end')),
+  evalEvery: v.pipe(int(0), v.description('FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never)')),
+  evalN: v.pipe(int(2, 1_000_000), v.description('generated samples per FID-curve evaluation')),
 } satisfies { [K in keyof TrainConfig]: v.GenericSchema<unknown, TrainConfig[K]> };
 
 const KEYS = Object.keys(FIELD_SCHEMAS) as (keyof TrainConfig)[];

@@ -15,7 +15,7 @@ import type { Gpu } from '../../engine/device/gpu.ts';
 import { decode, encodeSeeded, packCodes, quantize } from '../../formats/codec.ts';
 import { parseFormat, type Format } from '../../formats/descriptor.ts';
 import * as ops from '../../engine/ops/index.ts';
-import { planGemm, quireLimbs, quireOperand, type TileName } from '../../engine/kernels/matmul-plan.ts';
+import { planGemm, quireLimbs, quireOperand, type TileName } from '../../shaders/matmul-plan.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';

@@ -10,24 +10,19 @@ import type { Gpu } from '../../engine/device/gpu.ts';
 import { decodeToF32Bits, encodeF32Bits, packCodes } from '../../formats/codec.ts';
 import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
 import { random } from '../../formats/rng.ts';
-import { bindGroup, grid1d, kernel } from '../../engine/kernels/cache.ts';
-import {
-  decodeArray,
-  encodeArray,
-  packedWords,
-  planCodec,
-  quantizeArray,
-  recordCodec,
-  UniformBuffers,
-  type CodecJob,
-} from '../../engine/kernels/quantize.ts';
+import { decodeArray, encodeArray, packedWords, quantizeArray, runCodec, type CodecJob } from '../../engine/kernels/quantize.ts';
+import { Runtime } from '../../engine/runtime.ts';
 import { codecLibrary, decoderBitsName, encoderName } from '../../shaders/codecs/index.ts';
-import { PARAMS_WGSL } from '../../shaders/quantize.ts';
+import { bindingTable, grid1d, kernelVariant } from '../../shaders/kernel.ts';
+import { CODEC_PARAMS, codecChunks } from '../../shaders/quantize.ts';
 import { encodeInputs, randomU32, specialInputs } from './codec-inputs.ts';
 
 let gpu: Gpu;
+let rt: Runtime;
 beforeAll(async () => {
   gpu = await openNodeGpu({ notice: () => {} });
+  // Few free bytes kept: the tests below use buffers of up to 64 MiB once each.
+  rt = new Runtime(gpu, { freeCapBytes: 1 << 20 });
 });
 afterAll(() => gpu?.destroy());
 
@@ -51,13 +46,13 @@ function expectSameBits(label: string, got: ArrayLike<number>, want: ArrayLike<n
 
 /** Runs enc_<tag>_<rounding>(x, t, r) and dec_bits_<tag>(code, t) on the device for every element. */
 async function evalCodec(f: Format, rounding: Rounding, xs: Uint32Array, rs: Uint32Array, t: number) {
-  const code = `${codecLibrary([{ format: f, encoders: [rounding] }])}
-${PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> xs: array<u32>;
-@group(0) @binding(2) var<storage, read> rs: array<u32>;
-@group(0) @binding(3) var<storage, read_write> codes: array<u32>;
-@group(0) @binding(4) var<storage, read_write> vals: array<u32>;
+  const k = kernelVariant({
+    label: `eval:${f.name}:${rounding}`,
+    key: `${f.name}:${rounding}`,
+    params: CODEC_PARAMS,
+    bindings: bindingTable([['xs', 'read', 'array<u32>'], ['rs', 'read', 'array<u32>'], ['codes', 'read_write', 'array<u32>'], ['vals', 'read_write', 'array<u32>']]),
+    source: (header) => `${codecLibrary([{ format: f, encoders: [rounding] }])}
+${header}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 256u + lid;
@@ -65,31 +60,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c = ${encoderName(f, rounding)}(xs[i], P.t, rs[i]);
   codes[i] = c;
   vals[i] = ${decoderBitsName(f)}(c, P.t);
-}`;
-  const k = kernel(gpu, `eval:${f.name}:${rounding}`, code);
+}`,
+  });
   const n = xs.length;
-  const bufs = [gpu.upload(xs, 'xs'), gpu.upload(rs, 'rs')];
-  const out = [0, 1].map(() =>
-    gpu.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }),
-  );
-  const uniforms = new UniformBuffers(gpu);
+  const [xb, rb] = [gpu.upload(xs, 'xs'), gpu.upload(rs, 'rs')];
+  const [cb, vb] = [0, 1].map(() => gpu.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
   try {
-    const u = uniforms.slot(new Uint32Array([n, t >>> 0, 0, 0]));
     await gpu.scoped(`eval ${f.name}`, () => {
-      const enc = gpu.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(k.pipeline);
-      pass.setBindGroup(0, bindGroup(gpu, k, [u, ...bufs, ...out]));
-      pass.dispatchWorkgroups(...grid1d(gpu, Math.ceil(n / 256)));
-      pass.end();
-      gpu.device.queue.submit([enc.finish()]);
+      rt.run(k, { count: n, t, seed: 0, counter: 0 }, { xs: xb, rs: rb, codes: cb!, vals: vb! }, grid1d(gpu.limits, Math.ceil(n / 256)));
+      rt.flush();
     });
-    const codes = new Uint32Array(await gpu.read(out[0]!));
-    const vals = new Uint32Array(await gpu.read(out[1]!));
+    const codes = new Uint32Array(await rt.readBuffer(cb!, n * 4, 'codes'));
+    const vals = new Uint32Array(await rt.readBuffer(vb!, n * 4, 'values'));
     return { codes, vals };
   } finally {
-    uniforms.destroy();
-    for (const b of [...bufs, ...out]) b.destroy();
+    for (const b of [xb, rb, cb!, vb!]) b.destroy();
   }
 }
 
@@ -138,7 +123,7 @@ describe('WGSL decode equals the reference', () => {
     const codes = f.bits <= 16 ? Uint32Array.from({ length: 2 ** f.bits }, (_, i) => i) : randomU32(1 << 16, 3).map((c) => c % 2 ** f.bits);
     if (f.bits > 16) codes.set([0, 1, 2 ** (f.bits - 1), 2 ** (f.bits - 1) - 1, 2 ** (f.bits - 1) + 1, 2 ** f.bits - 1]);
     for (const t of [0, 37, -37]) {
-      const got = new Uint32Array((await decodeArray(gpu, f, packCodes(f, codes), codes.length, { bias: t })).buffer);
+      const got = new Uint32Array((await decodeArray(rt, f, packCodes(f, codes), codes.length, { bias: t })).buffer);
       const want = codes.map((c) => decodeToF32Bits(f, c, t));
       expectSameBits(`decode ${name}`, got, want, (i) => `code=${hex(codes[i]!)} t=${t}`);
     }
@@ -203,12 +188,12 @@ describe('WGSL stochastic rounding equals the reference', () => {
     const xs = randomU32(5000, 77).map((b) => (b & 0x807fffff) | 0x3f000000); // magnitudes in [0.5, 2)
     const seed = 1234567;
     const counter = 0xfffff000; // wraps past 2^32 inside the array
-    const got = await encodeArray(gpu, f, xs, { rounding: 'stochastic', seed, counter, bias: 2 });
+    const got = await encodeArray(rt, f, xs, { rounding: 'stochastic', seed, counter, bias: 2 });
     const want = packCodes(f, Array.from(xs, (x, i) => encodeF32Bits(f, x, { rounding: 'stochastic', bias: 2, random: random(seed, (counter + i) >>> 0) })));
     expectSameBits('packed stochastic p8e2', got, want, (i) => `word ${i}`);
-    const again = await encodeArray(gpu, f, xs, { rounding: 'stochastic', seed, counter, bias: 2 });
+    const again = await encodeArray(rt, f, xs, { rounding: 'stochastic', seed, counter, bias: 2 });
     expect(Array.from(again)).toEqual(Array.from(got));
-    const other = await encodeArray(gpu, f, xs, { rounding: 'stochastic', seed: seed + 1, counter, bias: 2 });
+    const other = await encodeArray(rt, f, xs, { rounding: 'stochastic', seed: seed + 1, counter, bias: 2 });
     expect(Array.from(other)).not.toEqual(Array.from(got));
   });
 });
@@ -224,13 +209,13 @@ describe('codec kernels', () => {
         for (const rounding of ['nearest', 'stochastic'] as const) {
           const o = { rounding, bias: -2, seed: 9, counter: 100 };
           const codes = Array.from(xs, (x, i) => encodeF32Bits(f, x, { rounding, bias: -2, random: random(9, 100 + i) }));
-          const packed = await encodeArray(gpu, f, xs, o);
+          const packed = await encodeArray(rt, f, xs, o);
           expect(packed.length).toBe(packedWords(f, n));
           expectSameBits(`encode ${name} n=${n}`, packed, packCodes(f, codes), (i) => `word ${i}`);
-          const back = new Uint32Array((await decodeArray(gpu, f, packed, n, o)).buffer);
+          const back = new Uint32Array((await decodeArray(rt, f, packed, n, o)).buffer);
           const want = codes.map((c) => decodeToF32Bits(f, c, -2));
           expectSameBits(`decode ${name} n=${n}`, back, want, (i) => `element ${i}`);
-          const q = new Uint32Array((await quantizeArray(gpu, f, xs, o)).buffer);
+          const q = new Uint32Array((await quantizeArray(rt, f, xs, o)).buffer);
           expectSameBits(`quantize ${name} n=${n}`, q, want, (i) => `element ${i}`);
         }
       }
@@ -245,22 +230,15 @@ describe('codec kernels', () => {
         const xs = randomU32(n, 99).map((b) => (b & 0x8fffffff) + 0x30000000);
         const src = gpu.upload(xs, 'src');
         const dst = gpu.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-        const uniforms = new UniformBuffers(gpu);
         try {
           const o = { rounding: 'stochastic', seed: 5, counter: 7 } as const;
           const job: CodecJob = { ...o, op, format: f, count: n, input: src, output: dst, maxBindingBytes: 4096 };
-          expect(planCodec(gpu, job).length).toBeGreaterThan(3);
-          const enc = gpu.device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          recordCodec(gpu, pass, job, uniforms.slot);
-          pass.end();
-          gpu.device.queue.submit([enc.finish()]);
+          expect(runCodec(rt, job)).toBeGreaterThan(3);
           const words = op === 'encode' ? packedWords(f, n) : n;
-          const got = new Uint32Array(await gpu.read(dst, 0, words * 4));
-          const whole = op === 'encode' ? await encodeArray(gpu, f, xs, o) : new Uint32Array((await quantizeArray(gpu, f, xs, o)).buffer);
+          const got = new Uint32Array(await rt.readBuffer(dst, words * 4, 'chunked'));
+          const whole = op === 'encode' ? await encodeArray(rt, f, xs, o) : new Uint32Array((await quantizeArray(rt, f, xs, o)).buffer);
           expectSameBits(`chunked ${op} ${name}`, got, whole, (i) => `word ${i}`);
         } finally {
-          uniforms.destroy();
           src.destroy();
           dst.destroy();
         }
@@ -274,22 +252,15 @@ describe('codec kernels', () => {
     for (let i = 0; i < n; i++) xs[i] = Math.imul(i, 2654435761) & 0xff7fffff; // finite: their own fp32 codes
     const src = gpu.upload(xs, 'src');
     const dst = gpu.device.createBuffer({ size: 4 * n, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const uniforms = new UniformBuffers(gpu);
     try {
-      const job: CodecJob = { op: 'encode', format: parseFormat('fp32'), count: n, input: src, output: dst };
-      const plan = planCodec(gpu, job);
-      expect(plan.map((d) => d.workgroups[1])).toEqual([2]); // split over y: 65537 workgroups
-      const enc = gpu.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      recordCodec(gpu, pass, job, uniforms.slot);
-      pass.end();
-      gpu.device.queue.submit([enc.finish()]);
-      const out = new Uint32Array(await gpu.read(dst));
+      const f = parseFormat('fp32');
+      expect(codecChunks('encode', f, n, gpu.limits).map((c) => c.grid[1])).toEqual([2]); // split over y: 65537 workgroups
+      runCodec(rt, { op: 'encode', format: f, count: n, input: src, output: dst });
+      const out = new Uint32Array(await rt.readBuffer(dst, 4 * n, 'encode fp32'));
       let bad = -1;
       for (let i = 0; i < n && bad < 0; i++) if (out[i] !== xs[i]) bad = i;
       expect(bad, `first wrong element ${bad}`).toBe(-1);
     } finally {
-      uniforms.destroy();
       src.destroy();
       dst.destroy();
     }
@@ -297,13 +268,13 @@ describe('codec kernels', () => {
 
   it('rejects bad jobs with a message that names the problem', async () => {
     const f = parseFormat('p8e2');
-    await expect(quantizeArray(gpu, f, new Float32Array(4), { bias: 300 })).rejects.toThrow(/bias t must be an integer in -256..256/);
-    await expect(quantizeArray(gpu, f, new Float32Array(4), { bias: 1.5 })).rejects.toThrow(/bias/);
-    await expect(encodeArray(gpu, f, new Float32Array(4), { rounding: 'stochastic', seed: -1 })).rejects.toThrow(/seed/);
-    await expect(decodeArray(gpu, f, new Uint32Array(1), 5)).rejects.toThrow(/needs 8 input bytes/);
+    await expect(quantizeArray(rt, f, new Float32Array(4), { bias: 300 })).rejects.toThrow(/bias t must be an integer in -256..256/);
+    await expect(quantizeArray(rt, f, new Float32Array(4), { bias: 1.5 })).rejects.toThrow(/bias/);
+    await expect(encodeArray(rt, f, new Float32Array(4), { rounding: 'stochastic', seed: -1 })).rejects.toThrow(/seed/);
+    await expect(decodeArray(rt, f, new Uint32Array(1), 5)).rejects.toThrow(/needs 8 input bytes/);
     const small = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
     try {
-      expect(() => planCodec(gpu, { op: 'quantize', format: f, count: 8, input: small, output: small })).toThrow(/needs 32 input bytes/);
+      expect(() => runCodec(rt, { op: 'quantize', format: f, count: 8, input: small, output: small })).toThrow(/needs 32 input bytes/);
     } finally {
       small.destroy();
     }

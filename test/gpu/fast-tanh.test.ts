@@ -5,20 +5,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import type { Gpu } from '../../engine/device/gpu.ts';
-import { dispatch, grid1d, kernel, submitPass } from '../../engine/kernels/cache.ts';
+import { Runtime } from '../../engine/runtime.ts';
 import { fastTanh } from '../../formats/fast-tanh.ts';
-import { fastTanhKernel } from '../../shaders/fast-tanh.ts';
+import { fastTanhGrid, fastTanhKernel } from '../../shaders/fast-tanh.ts';
 import { boundaryInputs, lcgWords } from '../formats/p16e0-oracle.ts';
 
 let gpu: Gpu;
+let rt: Runtime;
 beforeAll(async () => {
   gpu = await openNodeGpu({ notice: () => {} });
+  rt = new Runtime(gpu);
 });
 afterAll(() => gpu?.destroy());
 
 async function runOnGpu(input: Float32Array, corrected: boolean): Promise<Float32Array> {
-  const WG = 256;
-  const k = kernel(gpu, `fast-tanh-${corrected ? 'corrected' : 'plain'}`, fastTanhKernel(corrected, WG));
   const src = gpu.upload(input, 'fast-tanh:src');
   const dst = gpu.device.createBuffer({
     label: 'fast-tanh:dst',
@@ -26,8 +26,8 @@ async function runOnGpu(input: Float32Array, corrected: boolean): Promise<Float3
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
   });
   try {
-    submitPass(gpu, 'fast-tanh', (pass) => dispatch(pass, gpu, k, [src, dst], grid1d(gpu, Math.ceil(input.length / WG))));
-    return new Float32Array(await gpu.read(dst, 0, input.byteLength, 'fast-tanh'));
+    rt.run(fastTanhKernel(corrected), {}, { src, dst }, fastTanhGrid(input.length, gpu.limits));
+    return new Float32Array(await rt.readBuffer(dst, input.byteLength, 'fast-tanh'));
   } finally {
     src.destroy();
     dst.destroy();

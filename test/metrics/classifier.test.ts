@@ -23,11 +23,9 @@ import {
   FEATURE_DIM,
   MnistClassifier,
   readWeights,
-  REGENERATE_HINT,
   type ImageSet,
 } from '../../gan/metrics/classifier.ts';
-import { encodeWeightsFile, weightsBytes } from '../../gan/metrics/weights-file.ts';
-import { convertWeights } from '../../scripts/convert-weights.ts';
+import { encodeWeightsFile } from '../../gan/metrics/weights-file.ts';
 import { clearReferenceCache, evaluate, labelAccuracy, referenceStats, type ReferenceSet } from '../../gan/metrics/evaluate.ts';
 import { openTestRuntime, seededRandom } from '../engine/harness.ts';
 
@@ -79,7 +77,9 @@ describe('classifier weights', () => {
     expect(header.provenance.testAccuracy).toBeGreaterThanOrEqual(0.985);
     expect(header.provenance.testN).toBe(10000);
     expect(header.provenance.command).toMatch(/^bin\/posit-gan classifier train /);
+    expect(header.dataset).toBe('mnist');
     expect(classifier.sha256).toBe(header.sha256);
+    expect(classifier.dataset).toBe('mnist');
     // The identity the version-1 file's sidecar recorded: converting the container kept the values.
     expect(header.sha256).toBe('2928ed3a91d96e8d621d9abb3033203bc1cece4ecf6ef0cdc35af5c1ab15f0f2');
   });
@@ -95,13 +95,14 @@ describe('classifier weights', () => {
     const cases: [string, () => Uint8Array, RegExp][] = [
       ['one flipped bit', () => ((b) => ((b[b.length - 1000] = b[b.length - 1000]! ^ 0x10), b))(readFileSync(DEFAULT_WEIGHTS)), /damaged-0\.safetensors is corrupt or truncated \(SHA-256 mismatch\)/],
       ['truncated', () => readFileSync(DEFAULT_WEIGHTS).subarray(0, 150_000), /corrupt or truncated/],
-      ['another architecture', () => encodeWeightsFile({ ...spec, architecture: { ...header.architecture, featureDim: 120 } }, named(), header.provenance), /describes architecture 'lenet5-relu-maxpool' with other layers/],
+      ['another architecture', () => encodeWeightsFile({ ...spec, architecture: { ...header.architecture, featureDim: 120 } }, named(), header.provenance, { dataset: 'mnist' }), /describes architecture 'lenet5-relu-maxpool' with other layers/],
       [
         'a changed parameter list',
-        () => encodeWeightsFile({ ...spec, parameters: [...expectedParameters().slice(0, -1), { name: 'head.bias', shape: [1, 10] }] }, named(), header.provenance),
+        () => encodeWeightsFile({ ...spec, parameters: [...expectedParameters().slice(0, -1), { name: 'head.bias', shape: [1, 10] }] }, named(), header.provenance, { dataset: 'mnist' }),
         /its tensors do not match the architecture \(missing head\.bias F32 \[10\]; unexpected head\.bias F32 \[1, 10\]\)/,
       ],
-      ['a value that is not finite', () => encodeWeightsFile(spec, named((s) => (s['features.3.weight']![7] = NaN)), header.provenance), /features\.3\.weight\[7\] is NaN/],
+      ['a value that is not finite', () => encodeWeightsFile(spec, named((s) => (s['features.3.weight']![7] = NaN)), header.provenance, { dataset: 'mnist' }), /features\.3\.weight\[7\] is NaN/],
+      ['no data set', () => encodeWeightsFile(spec, named(), header.provenance), /names data set undefined, not one of mnist, fashion/],
     ];
     cases.forEach(([what, damaged, message], i) => {
       it(what, () => {
@@ -113,25 +114,15 @@ describe('classifier weights', () => {
         expect(load).toThrow(/Regenerate it with `bin\/posit-gan classifier train`/);
       });
     });
+    it('MNIST weights where Fashion-MNIST ones are asked for', () => {
+      const load = () => MnistClassifier.load(rt, DEFAULT_WEIGHTS, 'fashion');
+      expect(load).toThrow(ClassifierWeightsError);
+      expect(load).toThrow(/holds a classifier trained on MNIST, not Fashion-MNIST\. Regenerate it with `bin\/posit-gan classifier train --dataset fashion`/);
+      expect(MnistClassifier.load(rt, DEFAULT_WEIGHTS, 'mnist').dataset).toBe('mnist');
+    });
     it('a missing file', () => {
       expect(() => MnistClassifier.load(rt, join(tmp, 'absent.safetensors'))).toThrow(/cannot be read.*Regenerate it with `bin\/posit-gan classifier train`/s);
     });
-  });
-
-  it('scripts/convert-weights.ts turns a version-1 file (raw float32 + JSON sidecar) into the committed file, byte for byte', () => {
-    const { header, state } = readWeights(DEFAULT_WEIGHTS);
-    const raw = weightsBytes(expectedParameters().map((p) => state[p.name]!));
-    const old = join(tmp, 'lenet.weights');
-    const sidecar = { format: 'posit-gan-classifier-weights', version: 1, architecture: header.architecture, dtype: 'float32-le', bytes: raw.length, sha256: header.sha256, parameters: expectedParameters(), provenance: header.provenance };
-    writeFileSync(old, raw);
-    writeFileSync(`${old}.json`, JSON.stringify(sidecar, null, 2));
-    const r = convertWeights(old);
-    expect(r).toEqual({ out: join(tmp, 'lenet.safetensors'), sha256: header.sha256 });
-    expect(readFileSync(r.out)).toEqual(readFileSync(DEFAULT_WEIGHTS));
-    raw[5]! ^= 1;
-    writeFileSync(old, raw);
-    expect(() => convertWeights(old, join(tmp, 'x.safetensors'))).toThrow(/its SHA-256 is [0-9a-f]{64} but the sidecar records/);
-    expect(REGENERATE_HINT).not.toMatch(/sidecar/);
   });
 });
 
@@ -228,7 +219,7 @@ describe('posit-gan classifier (command line)', () => {
   it('rejects a bad action or option with exit code 2 before touching the GPU', async () => {
     const bad = await cli('fit');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/expected 'train' or 'test', got 'fit'/);
+    expect(bad.stderr).toMatch(/expected 'train', 'test' or 'stats', got 'fit'/);
     const zero = await cli('train', '--epochs', '0');
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--epochs must be in 1\.\.1000/);

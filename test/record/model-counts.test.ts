@@ -233,17 +233,17 @@ describe('a tiny model training step under P8+', () => {
   it('recording adds no GPU work: the same dispatches with and without a recorder', async () => {
     const trace = async (record: boolean) => {
       const calls: string[] = [];
-      const dispatch = rt.dispatch.bind(rt);
-      rt.dispatch = (k, params, storage, groups) => {
-        calls.push(`${k.label} [${groups.join(', ')}] ${params?.byteLength ?? 0}B x${storage.length}`);
-        dispatch(k, params, storage, groups);
+      const run = rt.run.bind(rt);
+      rt.run = (v, params, buffers, groups, label) => {
+        calls.push(`${label ?? v.label} [${groups.join(', ')}] ${JSON.stringify(params)} ${v.bindings.length} bindings`);
+        run(v, params, buffers, groups, label);
       };
       try {
         if (record) await recordOps(rt, trainStep);
         else trainStep();
         await rt.sync('trace');
       } finally {
-        rt.dispatch = dispatch;
+        rt.run = run;
       }
       return calls;
     };

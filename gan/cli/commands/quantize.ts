@@ -3,11 +3,11 @@
 // streamed in chunks of CHUNK_LINES lines, one GPU round trip per chunk.
 
 import { openNodeGpu } from '../../../engine/device/node.ts';
-import type { Gpu } from '../../../engine/device/gpu.ts';
 import { decode, encodeF32Bits, unpackCodes } from '../../../formats/codec.ts';
 import { parseFormat, type Format, type Rounding } from '../../../formats/descriptor.ts';
 import { random } from '../../../formats/rng.ts';
 import { encodeArray, MAX_BIAS } from '../../../engine/kernels/quantize.ts';
+import { Runtime } from '../../../engine/runtime.ts';
 import { int, oneOf, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 
@@ -41,10 +41,10 @@ function parseLine(text: string, line: number): number {
 }
 
 /** Codes of one chunk of inputs whose first line has 0-based number `first`. */
-async function encodeChunk(s: Settings, gpu: Gpu | undefined, bits: Uint32Array, first: number): Promise<Uint32Array> {
+async function encodeChunk(s: Settings, rt: Runtime | undefined, bits: Uint32Array, first: number): Promise<Uint32Array> {
   const { format: f, rounding, bias, seed } = s;
-  if (gpu) {
-    const packed = await encodeArray(gpu, f, bits, { rounding, bias, seed, counter: first >>> 0 });
+  if (rt) {
+    const packed = await encodeArray(rt, f, bits, { rounding, bias, seed, counter: first >>> 0 });
     return unpackCodes(f, packed, bits.length);
   }
   const codes = new Uint32Array(bits.length);
@@ -122,6 +122,7 @@ async function run(values: Values): Promise<number> {
   // Our --backend is gpu|cpu, not the Dawn backend gpuOptionsFrom would read from it.
   const { backend: _ours, ...device } = values;
   const gpu = backend === 'gpu' ? await openNodeGpu(gpuOptionsFrom(device)) : undefined;
+  const rt = gpu && new Runtime(gpu);
   try {
     const out = new Output();
     let first = 0;
@@ -138,7 +139,7 @@ async function run(values: Values): Promise<number> {
           break;
         }
       }
-      if (n > 0 && !(await out.write(formatChunk(s, await encodeChunk(s, gpu, bits.subarray(0, n), first))))) return 0;
+      if (n > 0 && !(await out.write(formatChunk(s, await encodeChunk(s, rt, bits.subarray(0, n), first))))) return 0;
       if (bad) throw bad;
       first += lines.length;
     }

@@ -10,7 +10,7 @@ import { expandSweep, readSweepSpec, SweepSpecError, type SweepJob, type SweepSp
 import { formatStatus } from '../../sweep/status.ts';
 import { SweepStore } from '../../sweep/store.ts';
 import { sweepTable, sweepTableMarkdown, type SweepRow } from '../../sweep/table.ts';
-import { int, num, str, UsageError, type Command, type Options, type Values } from '../command.ts';
+import { int, num, str, timeLimit, UsageError, type Command, type Options, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuArgsFrom } from '../gpu-options.ts';
 
 const DEFAULT_DIR = join('runs', 'sweeps');
@@ -41,7 +41,7 @@ interface Sub {
 }
 
 const RUN: Sub = {
-  usage: 'posit-gan sweep run SPEC.json [--dir DIR] [--jobs N] [--attempts N] [--backoff S] [--retry-failed]\n                              [--queue redis://HOST:PORT] [--queue-name NAME] [device options]',
+  usage: 'posit-gan sweep run SPEC.json [--dir DIR] [--jobs N] [--attempts N] [--backoff S] [--retry-failed] [--time-limit S]\n                              [--queue redis://HOST:PORT] [--queue-name NAME] [device options]',
   help: `Without --queue (the embedded default): runs the sweep on this machine, --jobs jobs at a time,
 each training in its own \`posit-gan train\` process and evaluated by \`posit-gan eval\`, until every
 job is done or failed; then writes the table (as \`sweep table\`). Kill it at any point (Ctrl-C, or
@@ -58,6 +58,10 @@ ${DIR_HELP}
                       is marked failed with its error. A run that diverges is a result, not a failure.
   --backoff S         [30] seconds before the first retry, doubled for each further one
   --retry-failed      put the sweep's failed jobs back in the queue, their attempts reset
+  --time-limit SECONDS  (embedded queue) stop the running jobs once this much time has passed:
+                      each checkpoints and stays queued; the same command continues the sweep
+                      (exit status 0, the unfinished jobs counted). Sized for machines lent by the
+                      call, e.g. a GPU host with a 10-minute limit per command
 ${QUEUE_HELP}
 
 ${SPEC_HELP}`,
@@ -68,6 +72,7 @@ ${SPEC_HELP}`,
     attempts: { type: 'string' },
     backoff: { type: 'string' },
     'retry-failed': { type: 'boolean' },
+    'time-limit': { type: 'string' },
     queue: { type: 'string' },
     'queue-name': { type: 'string' },
   },
@@ -162,6 +167,8 @@ async function run(values: Values, spec: string | undefined): Promise<number> {
   const jobs = int(values, 'jobs', 1, 1, 256);
   const queue = queueOf(values);
   if (queue && values.jobs !== undefined) throw new UsageError('--jobs is for the embedded queue; with --queue, start workers (posit-gan worker --concurrency N)');
+  const { deadline } = timeLimit(values);
+  if (queue && deadline !== undefined) throw new UsageError('--time-limit is for the embedded queue; with --queue, the workers run the jobs (stop a worker with SIGTERM: its job checkpoints and goes back to the queue)');
   const store = new SweepStore(str(values, 'dir') ?? DEFAULT_DIR);
   const sweep = loadSweep(spec, store, 'run');
   store.init();
@@ -185,6 +192,15 @@ async function run(values: Values, spec: string | undefined): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let timedOut = false;
+  const limit =
+    deadline === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          say(`time limit of ${str(values, 'time-limit')} s reached: stopping the running jobs (they resume from their newest checkpoint when this command runs again)`);
+          ac.abort();
+        }, Math.max(0, deadline - Date.now()));
   try {
     say(`${sweep.spec.name}: ${sweep.jobs.length} jobs in ${store.dir}, ${jobs} at a time`);
     const r = await runLocal(sweep.jobs, {
@@ -200,10 +216,12 @@ async function run(values: Values, spec: string | undefined): Promise<number> {
     const t = writeTable({ ...sweep, command: commandLine() }, store, store.rows(sweep.jobs), undefined);
     process.stdout.write(t.md);
     process.stdout.write(`\n${r.done.length} of ${sweep.jobs.length} jobs done, ${r.failed.length} failed${r.unfinished ? `, ${r.unfinished} unfinished` : ''}; table in ${t.dir}\n`);
+    if (timedOut && r.unfinished) process.stdout.write(`stopped at the time limit: run the same command again to continue\n`);
     for (const f of r.failed) process.stdout.write(`failed ${f.id}: ${f.error}\n`);
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
     return r.failed.length ? 1 : 0;
   } finally {
+    clearTimeout(limit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

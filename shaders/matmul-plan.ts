@@ -1,5 +1,6 @@
-// Shape-aware planning of a GEMM (shaders/matmul.ts): which tile configuration, whether to split K
-// over workgroups, and, for exact accumulation, how wide the quire must be.
+// Shape-aware planning of a GEMM (matmul.ts): which tile configuration, whether to split K over
+// workgroups, and, for exact accumulation, how wide the quire must be. Pure: the adapter enters as
+// PlanOptions (software or not, the parallelism it wants).
 //
 // Tile configurations (BM x BN outputs per workgroup, TM x TN per thread, K slices of BK = 8):
 //   large   128 x 128, 8 x 8 per thread, 256 threads: what a big GPU needs for peak throughput (64
@@ -31,11 +32,10 @@
 // adds before the epilogue). Quire accumulation never splits K (that would round partial sums).
 // `tile` forces a configuration (benchmarks, and tests of the staged kernels on lavapipe).
 
-import { formatValues } from '../../formats/codec.ts';
-import type { Format } from '../../formats/descriptor.ts';
-import type { Gpu } from '../device/gpu.ts';
-import { QUIRE_MAX_FRAC, QUIRE_MAX_POS, type QuireOperand } from '../../shaders/matmul-quire.ts';
-import type { TileConfig } from '../../shaders/matmul.ts';
+import { formatValues } from '../formats/codec.ts';
+import type { Format } from '../formats/descriptor.ts';
+import { QUIRE_MAX_FRAC, QUIRE_MAX_POS, type QuireOperand } from './matmul-quire.ts';
+import type { TileConfig } from './matmul.ts';
 
 export const TILES = {
   large: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
@@ -71,14 +71,6 @@ export interface GemmPlan {
   kPerSplit: number;
 }
 
-/** Workgroups that keep the device busy: about two per compute unit of a large GPU, or one per CPU
- *  core of a software adapter, which runs a workgroup per thread and prefers fewer, larger tiles
- *  (WebGPU reports neither, so these are estimates; without navigator, 4 cores). */
-export function parallelism(gpu: Gpu): number {
-  if (!gpu.adapter.software) return 256;
-  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
-}
-
 function workgroups(s: GemmShape, t: TileConfig): number {
   return Math.ceil(s.m / t.bm) * Math.ceil(s.n / t.bn) * s.batch;
 }
@@ -89,7 +81,7 @@ function waste(s: GemmShape, t: TileConfig): number {
 
 export interface PlanOptions {
   quire: boolean;
-  /** Workgroups that keep the device busy (parallelism()). */
+  /** Workgroups that keep the device busy (engine/ops/gemm.ts estimates them per adapter). */
   parallelism: number;
   /** A software adapter (lavapipe): direct staging below SOFTWARE_DIRECT_BELOW outputs, and for quires. */
   software: boolean;
