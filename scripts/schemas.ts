@@ -15,6 +15,7 @@ import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
 import { RecipeSchema } from '../engine/quant/recipe.ts';
 import { OpCountsFileSchema } from '../engine/record/schema.ts';
+import { PackedHeaderSchema } from '../gan/data/packed.ts';
 import { ExportHeaderSchema, ExportMetadataSchema } from '../gan/deploy/export-format.ts';
 import { DeployRecipeSchema } from '../gan/deploy/recipes.ts';
 import { FidReferenceSchema } from '../gan/metrics/evaluate.ts';
@@ -44,6 +45,7 @@ export const FILE_SCHEMAS: Readonly<Record<string, v.GenericSchema>> = {
   'export-header': ExportHeaderSchema,
   'weights-metadata': WeightsMetadataSchema,
   'fid-reference': FidReferenceSchema,
+  'packed-header': PackedHeaderSchema,
 };
 
 /** Actions left out of the JSON Schema: the checks it cannot express (see the top of this file), the
