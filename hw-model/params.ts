@@ -2,12 +2,12 @@
 // (kappa, the quire width) come from the tables' constants, so they carry provenance; the others are
 // architecture assumptions, documented here and in README.md and printed with every report.
 
-import type { TensorRole } from '../engine/record/schema.ts';
+import { TENSOR_ROLES, type TensorRole } from '../engine/record/schema.ts';
 import { HwFormatError, parseHwFormat } from './formats.ts';
 import { targetPoint } from './scaling.ts';
 import type { Library } from './table.ts';
 
-export const TENSOR_ROLES: readonly TensorRole[] = ['weights', 'activations', 'errors', 'gradients', 'optimizer_state', 'inputs'];
+export { TENSOR_ROLES };
 export const OP_KINDS = ['mac', 'mul', 'add', 'div', 'sqrt', 'exp', 'log', 'max', 'quire_round', 'convert', 'activation', 'memory'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 

@@ -15,6 +15,9 @@
 //                formula + inputs (derived only), notes }.
 // Browser-safe: no Node modules here (file reading lives in load.ts).
 
+import * as v from 'valibot';
+import { parseWith, pathTo } from '../schema/check.ts';
+import { fields, int, nonNegative, oneOf, positive, tagged, text } from '../schema/fields.ts';
 import { AREA_UNITS, ENERGY_UNITS, LATENCY_UNITS } from './units.ts';
 
 export const TABLE_SCHEMA = 'posit-gan/hw-table';
@@ -120,230 +123,280 @@ export function entryId(component: string, attributes: Attributes, action: strin
   return `${component}${attrText(attributes)}.${action}`;
 }
 
-type Json = Record<string, unknown>;
+// ---- The declared schema of a table file (docs/schemas/hw-table.schema.json) ----
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+type Doc = Record<string, unknown>;
+
+const PROVENANCE_COMMON = {
+  citation: v.pipe(text('a citation (the source of the number)'), v.description('where the number comes from')),
+  node_nm: v.optional(v.pipe(positive(), v.description('the technology node the figure belongs to, in nm (needed when the figure is node-scaled)'))),
+  voltage_V: v.optional(v.pipe(positive(), v.description('the supply voltage the figure belongs to, in V (needed when the figure is node-scaled)'))),
+  notes: v.optional(text()),
+};
+
+const ProvenanceSchema = v.pipe(
+  tagged(
+    'kind',
+    [
+      fields(
+        {
+          kind: v.literal('derived'),
+          ...PROVENANCE_COMMON,
+          formula: v.pipe(text('the formula the figure was computed with'), v.description('how the figure was computed (derived figures)')),
+          inputs: v.pipe(
+            v.record(v.string(), v.union([v.number(), v.string()], 'must be a number or a string'), 'must be an object of the formula\'s inputs (names to numbers or strings)'),
+            v.minEntries(1, 'must list the inputs of the formula (a derived figure needs them)'),
+            v.description('the inputs of the formula: names to numbers or strings (derived figures)'),
+          ),
+        },
+        { noun: 'the provenance of a derived figure' },
+      ),
+      fields(
+        { kind: v.picklist(['measured', 'synthesis', 'library']), ...PROVENANCE_COMMON },
+        { noun: 'a provenance', unknown: (k) => (k === 'formula' || k === 'inputs' ? 'is only for derived figures ("kind": "derived")' : undefined) },
+      ),
+    ],
+    'an object with a citation and a kind (every number needs its source)',
+  ),
+  v.description('every number needs its source: {citation, kind: measured | synthesis | library | derived, node_nm, voltage_V, formula and inputs (derived only), notes}'),
+);
+
+/** `energy_pJ`-style fields: one per allowed unit. */
+function unitFields<S extends v.GenericSchema>(prefix: string, units: Readonly<Record<string, number>>, schema: S): Record<string, v.OptionalSchema<S, undefined>> {
+  return Object.fromEntries(Object.keys(units).map((u) => [`${prefix}_${u}`, v.optional(schema)]));
 }
 
-/** Validation helper bound to one place in one file, so every error names where it is. */
-class Where {
-  constructor(
-    readonly file: string,
-    readonly at: string,
-  ) {}
-  fail(field: string, problem: string): never {
-    throw new TableError(`${this.file}: ${this.at}: field '${field}': ${problem}`);
+const range = v.pipe(v.tuple([nonNegative(), nonNegative()], 'must be [low, high]'), v.description('[low, high]: the spread the source gives'));
+
+const ENTRY_NAMES = ['component', 'attributes', 'action', 'per', 'bits_per_access', 'energy_<unit>', 'energy_range_<unit>', 'area_<unit>', 'area_note', 'latency_cycles', 'node_scaling', 'provenance'];
+
+/** Names the unit an unknown `energy_xx` (area_, latency_) field has, and what is allowed. */
+function unknownEntryField(key: string): string {
+  for (const [prefix, units, base] of [
+    ['energy_range', ENERGY_UNITS, 'pJ'],
+    ['energy', ENERGY_UNITS, 'pJ'],
+    ['area', AREA_UNITS, 'um^2'],
+    ['latency', LATENCY_UNITS, 'cycles'],
+  ] as const) {
+    if (key.startsWith(`${prefix}_`)) {
+      return `has an unknown unit '${key.slice(prefix.length + 1)}' (allowed: ${Object.keys(units).map((u) => `${prefix}_${u}`).join(', ')}; the model works in ${base})`;
+    }
   }
-  string(o: Json, field: string, required = true): string | undefined {
-    const v = o[field];
-    if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') this.fail(field, v === undefined ? 'missing (a non-empty string)' : `must be a non-empty string, got ${JSON.stringify(v)}`);
-    return v;
-  }
-  number(o: Json, field: string, opts: { required?: boolean; positive?: boolean } = {}): number | undefined {
-    const v = o[field];
-    if (v === undefined && opts.required === false) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(field, v === undefined ? 'missing (a number)' : `must be a finite number, got ${JSON.stringify(v)}`);
-    if (opts.positive ? v <= 0 : v < 0) this.fail(field, `must be ${opts.positive ? '> 0' : '>= 0'}, got ${v}`);
-    return v;
-  }
-  only(o: Json, allowed: readonly string[], what: string): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(k, `unknown field in ${what} (allowed: ${allowed.join(', ')})`);
-  }
+  if (key.startsWith('energy')) return `is not an energy field: write energy_<unit> with unit one of ${Object.keys(ENERGY_UNITS).join(', ')}`;
+  return `is not a field of a table entry (allowed: ${ENTRY_NAMES.join(', ')})`;
 }
 
-/** Finds the one `<prefix>_<unit>` field of an entry, checks the unit and converts to the base unit. */
-function unitField(
-  w: Where,
-  o: Json,
-  prefix: string,
-  units: Readonly<Record<string, number>>,
-  base: string,
-  reserved: readonly string[],
-): { field: string; factor: number } | null {
-  const fields = Object.keys(o).filter((k) => k.startsWith(prefix + '_') && !reserved.includes(k));
-  if (fields.length === 0) return null;
-  if (fields.length > 1) w.fail(fields.join(', '), `give one ${prefix} field, not ${fields.length}`);
-  const field = fields[0]!;
-  const unit = field.slice(prefix.length + 1);
-  const factor = units[unit];
-  if (factor === undefined) {
-    w.fail(field, `unknown unit '${unit}' (allowed: ${Object.keys(units).map((u) => `${prefix}_${u}`).join(', ')}; the model works in ${base})`);
-  }
-  return { field, factor };
+/** The one field of `doc` named `<prefix>_<unit>`, or null; more than one is reported. */
+function oneUnitField(doc: Doc, prefix: string, units: Readonly<Record<string, number>>): { field: string; factor: number } | null | 'many' {
+  const found = Object.keys(units).filter((u) => doc[`${prefix}_${u}`] !== undefined);
+  if (found.length > 1) return 'many';
+  return found.length ? { field: `${prefix}_${found[0]}`, factor: units[found[0]!]! } : null;
 }
 
-function parseProvenance(w: Where, v: unknown, needsNode: boolean): Provenance {
-  if (!isObject(v)) return w.fail('provenance', v === undefined ? 'missing (every number needs its source)' : 'must be an object');
-  const p: Where = new Where(w.file, `${w.at}: provenance`);
-  p.only(v, ['citation', 'kind', 'node_nm', 'voltage_V', 'formula', 'inputs', 'notes'], 'provenance');
-  const citation = p.string(v, 'citation')!;
-  const kind = v.kind;
-  if (typeof kind !== 'string' || !(PROVENANCE_KINDS as readonly string[]).includes(kind)) {
-    p.fail('kind', `must be one of ${PROVENANCE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
-  }
-  const node_nm = p.number(v, 'node_nm', { required: needsNode, positive: true });
-  const voltage_V = p.number(v, 'voltage_V', { required: needsNode, positive: true });
-  const notes = p.string(v, 'notes', false);
-  let formula: string | undefined;
-  let inputs: Record<string, number | string> | undefined;
-  if (kind === 'derived') {
-    formula = p.string(v, 'formula')!;
-    if (!isObject(v.inputs) || Object.keys(v.inputs).length === 0) p.fail('inputs', 'a derived figure must list the inputs of its formula (an object of names to numbers or strings)');
-    for (const [k, x] of Object.entries(v.inputs)) if (typeof x !== 'number' && typeof x !== 'string') p.fail(`inputs.${k}`, 'must be a number or a string');
-    inputs = v.inputs as Record<string, number | string>;
-  } else if (v.formula !== undefined || v.inputs !== undefined) {
-    p.fail(v.formula !== undefined ? 'formula' : 'inputs', `only derived figures carry a formula and inputs; this one is kind '${kind}'`);
-  }
+const EntrySchema = v.pipe(
+  fields(
+    {
+      component: v.pipe(text(), v.regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case'), v.description('the hardware component, lower_snake_case (e.g. int_unit)')),
+      attributes: v.pipe(
+        v.record(v.string(), v.union([v.string(), v.number()], 'must be a string or a number'), 'must be an object (use {} for none)'),
+        v.description('what tells this component apart, names to strings or numbers (e.g. {"width": 8}; {} for none)'),
+      ),
+      action: v.pipe(text(), v.description('what the component does (e.g. add, mul, read)')),
+      per: v.pipe(oneOf(['op', 'bit', 'access']), v.description('what one energy figure pays for: "op", "bit" or "access" (with bits_per_access)')),
+      bits_per_access: v.optional(v.pipe(int(1), v.description('bits one access moves (per "access" only)'))),
+      ...unitFields('energy', ENERGY_UNITS, v.pipe(nonNegative(), v.description('the energy, in the unit the field names (one energy field per entry)'))),
+      ...unitFields('energy_range', ENERGY_UNITS, range),
+      ...unitFields('area', AREA_UNITS, nonNegative()),
+      area_note: v.optional(text()),
+      ...unitFields('latency', LATENCY_UNITS, nonNegative()),
+      node_scaling: v.optional(v.pipe(v.boolean('must be true or false'), v.description('whether technology scaling applies (default true; false for DRAM)'))),
+      provenance: ProvenanceSchema,
+    },
+    { noun: 'a table entry', unknown: unknownEntryField },
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const e = dataset.value as Doc;
+    for (const [prefix, units] of [
+      ['energy', ENERGY_UNITS],
+      ['energy_range', ENERGY_UNITS],
+      ['area', AREA_UNITS],
+    ] as const) {
+      if (oneUnitField(e, prefix, units) === 'many') {
+        const given = Object.keys(units).map((u) => `${prefix}_${u}`).filter((k) => e[k] !== undefined);
+        return addIssue({ message: `is one of ${given.length} ${prefix} fields (${given.join(', ')}): give one ${prefix} field`, path: pathTo(e, given[1]!) });
+      }
+    }
+    const energy = oneUnitField(e, 'energy', ENERGY_UNITS) as { field: string; factor: number } | null;
+    if (!energy) return addIssue({ message: `is missing: every entry needs an energy (energy_pJ, or ${Object.keys(ENERGY_UNITS).filter((u) => u !== 'pJ').map((u) => `energy_${u}`).join(' / ')})`, path: pathTo(e, 'energy_pJ') });
+    if (e.per === 'access' && e.bits_per_access === undefined) return addIssue({ message: 'is missing: per "access" needs the bits one access moves (an integer >= 1)', path: pathTo(e, 'bits_per_access') });
+    if (e.per !== 'access' && e.bits_per_access !== undefined) return addIssue({ message: `is only for per "access" (this entry is per "${String(e.per)}")`, path: pathTo(e, 'bits_per_access') });
+    const r = oneUnitField(e, 'energy_range', ENERGY_UNITS) as { field: string; factor: number } | null;
+    if (r) {
+      const pJ = (e[energy.field] as number) * energy.factor;
+      const [lo, hi] = (e[r.field] as [number, number]).map((x) => x * r.factor) as [number, number];
+      if (!(lo <= pJ && pJ <= hi)) return addIssue({ message: `must contain the energy (${pJ} pJ): [low, high] around it`, path: pathTo(e, r.field) });
+    }
+    const p = e.provenance as Doc;
+    if (e.node_scaling !== false) {
+      for (const k of ['node_nm', 'voltage_V']) {
+        if (p[k] === undefined) return addIssue({ message: 'is missing: a node-scaled figure needs its node and voltage (or set "node_scaling": false)', path: pathTo(e, 'provenance', k) });
+      }
+    }
+  }),
+  v.description('energy (and where known area, latency) of one (component, attributes, action)'),
+);
+
+const ConstantSchema = v.pipe(
+  fields(
+    {
+      name: v.pipe(text(), v.description('the parameter it gives a default for (e.g. kappa)')),
+      value: v.pipe(v.number('must be a number'), v.finite('must be a finite number')),
+      range: v.optional(v.pipe(v.tuple([v.number(), v.number()], 'must be [low, high] around the value'), v.description('[low, high]: the spread the source gives'))),
+      unit: v.pipe(text(), v.description('the unit of the value (e.g. "1" for a ratio)')),
+      provenance: ProvenanceSchema,
+    },
+    { noun: 'a constant' },
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || !dataset.value.range) return;
+    const [lo, hi] = dataset.value.range;
+    if (!(lo <= dataset.value.value && dataset.value.value <= hi)) addIssue({ message: 'must be [low, high] around the value', path: pathTo(dataset.value as Doc, 'range') });
+  }),
+);
+
+const POINT = {
+  name: v.pipe(text(), v.description('what --node names it by')),
+  node_nm: positive(),
+  voltage_V: positive(),
+  label: text(),
+};
+
+const BasePointSchema = fields(POINT, { noun: 'the base point' });
+
+const NodePointSchema = fields(
+  {
+    ...POINT,
+    energy_factor: v.pipe(positive(), v.description('energy relative to the base point')),
+    area_factor: v.pipe(positive(), v.description('area relative to the base point')),
+    delay_factor: v.optional(v.pipe(positive(), v.description('delay relative to the base point (absent: not given by the source)'))),
+    provenance: ProvenanceSchema,
+  },
+  { noun: 'a scaling point' },
+);
+
+export const TableFileSchema = v.pipe(
+  fields(
+    {
+      schema: v.literal(TABLE_SCHEMA, `must be "${TABLE_SCHEMA}"`),
+      version: v.literal(TABLE_VERSION, `must be ${TABLE_VERSION}: this hw-model reads version ${TABLE_VERSION}`),
+      name: v.pipe(text(), v.description("the table's name (reports cite it)")),
+      description: v.pipe(text(), v.description('what the table holds and where its numbers come from')),
+      entries: v.optional(v.array(EntrySchema, 'must be a list of entries')),
+      constants: v.optional(v.array(ConstantSchema, 'must be a list of constants')),
+      scaling: v.optional(
+        v.pipe(
+          fields({ base: BasePointSchema, nodes: v.array(NodePointSchema, 'must be a list of scaling points') }, { noun: '{ "base": POINT, "nodes": [POINT, ...] }' }),
+          v.description('technology scaling factors relative to the base point'),
+        ),
+      ),
+    },
+    { noun: 'a table file' },
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const t = dataset.value;
+    const seen = new Map<string, number>();
+    for (const [i, e] of (t.entries ?? []).entries()) {
+      const id = entryId(e.component, e.attributes, e.action);
+      const j = seen.get(id);
+      if (j !== undefined) {
+        return addIssue({ message: `repeats entries[${j}]: one entry per (component, attributes, action)`, path: pathTo(t, 'entries', i) });
+      }
+      seen.set(id, i);
+    }
+    if (!t.entries?.length && !t.constants?.length && !t.scaling) addIssue({ message: 'holds no entries, constants or scaling points' });
+  }),
+  v.title('posit-gan hardware-model table'),
+  v.description('Energy (and area, latency) per component and action, named constants and technology scaling, each number with its source (hw-model/table.ts, hw-model/README.md).'),
+);
+
+type EntryDoc = v.InferOutput<typeof EntrySchema> & Doc;
+type ProvenanceDoc = v.InferOutput<typeof ProvenanceSchema>;
+
+function provenanceOf(p: ProvenanceDoc): Provenance {
   return {
-    citation,
-    kind: kind as ProvenanceKind,
-    ...(node_nm !== undefined ? { node_nm } : {}),
-    ...(voltage_V !== undefined ? { voltage_V } : {}),
-    ...(formula !== undefined ? { formula, inputs: inputs! } : {}),
-    ...(notes !== undefined ? { notes } : {}),
+    citation: p.citation,
+    kind: p.kind,
+    ...(p.node_nm !== undefined ? { node_nm: p.node_nm } : {}),
+    ...(p.voltage_V !== undefined ? { voltage_V: p.voltage_V } : {}),
+    ...(p.kind === 'derived' ? { formula: p.formula, inputs: p.inputs } : {}),
+    ...(p.notes !== undefined ? { notes: p.notes } : {}),
   };
 }
 
-const ENTRY_FIELDS = ['component', 'attributes', 'action', 'per', 'bits_per_access', 'area_note', 'node_scaling', 'provenance'];
-
-function parseEntry(file: string, source: string, index: number, v: unknown): TableEntry {
-  const head = isObject(v) ? `${v.component ?? '?'}${isObject(v.attributes) ? attrText(v.attributes as Attributes) : ''}.${v.action ?? '?'}` : '';
-  const w: Where = new Where(file, `entries[${index}]${head ? ` (${head})` : ''}`);
-  if (!isObject(v)) return w.fail('(entry)', 'must be an object');
-  const component = w.string(v, 'component')!;
-  if (!/^[a-z][a-z0-9_]*$/.test(component)) w.fail('component', `must be lower_snake_case, got '${component}'`);
-  const action = w.string(v, 'action')!;
-  if (!isObject(v.attributes)) w.fail('attributes', 'missing or not an object (use {} for none)');
-  for (const [k, x] of Object.entries(v.attributes)) if (typeof x !== 'string' && typeof x !== 'number') w.fail(`attributes.${k}`, 'must be a string or a number');
-  const attributes = v.attributes as Attributes;
-
-  const energy = unitField(w, v, 'energy', ENERGY_UNITS, 'pJ', ['energy_range_fJ', 'energy_range_pJ', 'energy_range_nJ']);
-  const range = unitField(w, v, 'energy_range', ENERGY_UNITS, 'pJ', []);
-  const area = unitField(w, v, 'area', AREA_UNITS, 'um^2', ['area_note']);
-  const latency = unitField(w, v, 'latency', LATENCY_UNITS, 'cycles', []);
-  const known = [...ENTRY_FIELDS, ...[energy, range, area, latency].filter((f) => f !== null).map((f) => f!.field)];
-  for (const k of Object.keys(v)) {
-    if (known.includes(k)) continue;
-    if (k.startsWith('energy')) w.fail(k, `not an energy field: write energy_<unit> with unit one of ${Object.keys(ENERGY_UNITS).join(', ')}`);
-    w.fail(k, `unknown field (allowed: ${ENTRY_FIELDS.join(', ')}, energy_<unit>, energy_range_<unit>, area_<unit>, latency_cycles)`);
-  }
-  if (!energy) w.fail('energy_pJ', 'missing: every entry needs an energy (energy_pJ, or energy_fJ / energy_nJ)');
-  const energy_pJ = w.number(v, energy.field)! * energy.factor;
-
-  const per = v.per;
-  if (per !== 'op' && per !== 'bit' && per !== 'access') w.fail('per', `must be "op", "bit" or "access" (what one energy figure pays for), got ${JSON.stringify(per)}`);
-  let bitsPerAccess: number | null = null;
-  if (per === 'access') {
-    bitsPerAccess = w.number(v, 'bits_per_access', { positive: true })!;
-    if (!Number.isInteger(bitsPerAccess)) w.fail('bits_per_access', `must be an integer, got ${bitsPerAccess}`);
-  } else if (v.bits_per_access !== undefined) {
-    w.fail('bits_per_access', `only for per "access" (this entry is per "${per}")`);
-  }
-
-  let energyRange_pJ: [number, number] | null = null;
-  if (range) {
-    const r = v[range.field];
-    if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && Number.isFinite(x))) w.fail(range.field, 'must be [low, high]');
-    energyRange_pJ = [(r[0] as number) * range.factor, (r[1] as number) * range.factor];
-    if (!(energyRange_pJ[0] <= energy_pJ && energy_pJ <= energyRange_pJ[1])) w.fail(range.field, `the energy (${energy_pJ} pJ) must lie inside the range`);
-  }
-  const nodeScaling = v.node_scaling === undefined ? true : v.node_scaling;
-  if (typeof nodeScaling !== 'boolean') w.fail('node_scaling', 'must be true or false');
-  const provenance = parseProvenance(w, v.provenance, nodeScaling);
+function entryOf(e: EntryDoc, source: string): TableEntry {
+  const unit = (prefix: string, units: Readonly<Record<string, number>>) => oneUnitField(e, prefix, units) as { field: string; factor: number } | null;
+  const energy = unit('energy', ENERGY_UNITS)!;
+  const range = unit('energy_range', ENERGY_UNITS);
+  const area = unit('area', AREA_UNITS);
+  const attributes: Attributes = e.attributes;
   return {
-    id: entryId(component, attributes, action),
+    id: entryId(e.component, attributes, e.action),
     source,
-    component,
+    component: e.component,
     attributes,
-    action,
-    per,
-    bitsPerAccess,
-    energy_pJ,
-    energyRange_pJ,
-    area_um2: area ? w.number(v, area.field)! * area.factor : null,
-    areaNote: (w.string(v, 'area_note', false) as string | undefined) ?? null,
-    latency_cycles: latency ? w.number(v, latency.field)! : null,
-    nodeScaling,
-    provenance,
+    action: e.action,
+    per: e.per,
+    bitsPerAccess: e.bits_per_access ?? null,
+    energy_pJ: (e[energy.field] as number) * energy.factor,
+    energyRange_pJ: range ? ((e[range.field] as [number, number]).map((x) => x * range.factor) as [number, number]) : null,
+    area_um2: area ? (e[area.field] as number) * area.factor : null,
+    areaNote: e.area_note ?? null,
+    latency_cycles: (e.latency_cycles as number | undefined) ?? null,
+    nodeScaling: e.node_scaling ?? true,
+    provenance: provenanceOf(e.provenance),
   };
 }
 
-function parseConstant(file: string, source: string, index: number, v: unknown): Constant {
-  const w: Where = new Where(file, `constants[${index}]${isObject(v) && typeof v.name === 'string' ? ` (${v.name})` : ''}`);
-  if (!isObject(v)) return w.fail('(constant)', 'must be an object');
-  w.only(v, ['name', 'value', 'range', 'unit', 'provenance'], 'a constant');
-  const name = w.string(v, 'name')!;
-  const value = w.number(v, 'value')!;
-  const unit = w.string(v, 'unit')!;
-  let range: [number, number] | null = null;
-  if (v.range !== undefined) {
-    const r = v.range;
-    if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number') || !(r[0] <= value && value <= r[1])) w.fail('range', 'must be [low, high] around the value');
-    range = [r[0] as number, r[1] as number];
+/** `entries[3] (int_unit{width=8}.add)`, `constants[0] (kappa)`, `scaling.nodes[1] (28)` in messages. */
+function tableLabel(path: readonly (string | number)[], value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const o = value as Doc;
+  if (path[0] === 'entries' && path.length === 2) {
+    const attrs = typeof o.attributes === 'object' && o.attributes !== null && !Array.isArray(o.attributes) ? attrText(o.attributes as Attributes) : '';
+    return `${String(o.component ?? '?')}${attrs}.${String(o.action ?? '?')}`;
   }
-  return { name, value, range, unit, source, provenance: parseProvenance(w, v.provenance, false) };
-}
-
-function parsePoint(file: string, source: string, at: string, v: unknown, base: boolean): ScalingPoint {
-  const w: Where = new Where(file, at);
-  if (!isObject(v)) return w.fail('(point)', 'must be an object');
-  const fields = ['name', 'node_nm', 'voltage_V', 'label'];
-  w.only(v, base ? fields : [...fields, 'energy_factor', 'area_factor', 'delay_factor', 'provenance'], base ? 'the base point' : 'a scaling point');
-  const name = w.string(v, 'name')!;
-  const node_nm = w.number(v, 'node_nm', { positive: true })!;
-  const voltage_V = w.number(v, 'voltage_V', { positive: true })!;
-  const label = w.string(v, 'label')!;
-  if (base) return { name, node_nm, voltage_V, label, energyFactor: 1, areaFactor: 1, delayFactor: 1, provenance: null, source };
-  return {
-    name,
-    node_nm,
-    voltage_V,
-    label,
-    energyFactor: w.number(v, 'energy_factor', { positive: true })!,
-    areaFactor: w.number(v, 'area_factor', { positive: true })!,
-    delayFactor: w.number(v, 'delay_factor', { required: false, positive: true }) ?? null,
-    provenance: parseProvenance(w, v.provenance, false),
-    source,
-  };
+  return typeof o.name === 'string' ? o.name : undefined;
 }
 
 /** Validates one table document. `file` names it in errors (a path, or a name for built-in tables). */
 export function parseTable(doc: unknown, file: string): Table {
-  const w: Where = new Where(file, 'table');
-  if (!isObject(doc)) return w.fail('(document)', 'must be a JSON object');
-  w.only(doc, ['schema', 'version', 'name', 'description', 'entries', 'constants', 'scaling'], 'a table file');
-  if (doc.schema !== TABLE_SCHEMA) w.fail('schema', `must be "${TABLE_SCHEMA}", got ${JSON.stringify(doc.schema)}`);
-  if (doc.version !== TABLE_VERSION) w.fail('version', `this hw-model reads version ${TABLE_VERSION}, got ${JSON.stringify(doc.version)}`);
-  const name = w.string(doc, 'name')!;
-  w.string(doc, 'description');
-  const source = `${name} (${file})`;
-  const list = (field: string): unknown[] => {
-    const v = doc[field];
-    if (v === undefined) return [];
-    if (!Array.isArray(v)) w.fail(field, 'must be an array');
-    return v;
+  const t = parseWith(TableFileSchema, doc, file, (m) => new TableError(m), { label: tableLabel });
+  const source = `${t.name} (${file})`;
+  const point = (p: v.InferOutput<typeof BasePointSchema>): ScalingPoint => ({ ...p, energyFactor: 1, areaFactor: 1, delayFactor: 1, provenance: null, source });
+  return {
+    name: t.name,
+    source,
+    entries: (t.entries ?? []).map((e) => entryOf(e as EntryDoc, source)),
+    constants: (t.constants ?? []).map((c) => ({ name: c.name, value: c.value, range: c.range ?? null, unit: c.unit, source, provenance: provenanceOf(c.provenance) })),
+    scaling: t.scaling
+      ? {
+          base: point(t.scaling.base),
+          nodes: t.scaling.nodes.map((p) => ({
+            name: p.name,
+            node_nm: p.node_nm,
+            voltage_V: p.voltage_V,
+            label: p.label,
+            energyFactor: p.energy_factor,
+            areaFactor: p.area_factor,
+            delayFactor: p.delay_factor ?? null,
+            provenance: provenanceOf(p.provenance),
+            source,
+          })),
+        }
+      : null,
   };
-  const entries = list('entries').map((e, i) => parseEntry(file, source, i, e));
-  const seen = new Map<string, number>();
-  entries.forEach((e, i) => {
-    const j = seen.get(e.id);
-    if (j !== undefined) throw new TableError(`${file}: entries[${i}] (${e.id}) repeats entries[${j}]: one entry per (component, attributes, action)`);
-    seen.set(e.id, i);
-  });
-  const constants = list('constants').map((c, i) => parseConstant(file, source, i, c));
-  let scaling: Table['scaling'] = null;
-  if (doc.scaling !== undefined) {
-    const s = doc.scaling;
-    if (!isObject(s) || !Array.isArray(s.nodes)) w.fail('scaling', 'must be { "base": POINT, "nodes": [POINT, ...] }');
-    scaling = {
-      base: parsePoint(file, source, 'scaling.base', s.base, true),
-      nodes: s.nodes.map((p, i) => parsePoint(file, source, `scaling.nodes[${i}]`, p, false)),
-    };
-  }
-  if (entries.length + constants.length === 0 && !scaling) w.fail('entries', 'the table holds no entries, constants or scaling points');
-  return { name, source, entries, constants, scaling };
 }
 
 /** An entry replaced by a later table. */

@@ -14,7 +14,10 @@
 //   masterWeights   the weights the optimizer updates ("accumulator" in the paper)
 // `null` means "not quantized" (float32).
 
+import * as v from 'valibot';
 import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
+import { parseWith } from '../../schema/check.ts';
+import { fields, int, oneOf, tagged, text } from '../../schema/fields.ts';
 
 export type LossScale =
   | { mode: 'none' }
@@ -148,119 +151,135 @@ export class RecipeError extends Error {
   override name = 'RecipeError';
 }
 
-const RECIPE_HELP = `Built-in recipes: ${Object.keys(BUILTIN_RECIPES).join(', ')} (case-insensitive), or a JSON file with the fields of RecipeSpec (see engine/quant/recipe.ts).`;
+const RECIPE_HELP = `Built-in recipes: ${Object.keys(BUILTIN_RECIPES).join(', ')} (case-insensitive), or a JSON file with the fields of a recipe (docs/recipes.md; JSON Schema: docs/schemas/recipe.schema.json).`;
 
 export function builtinRecipe(name: string): RecipeSpec | undefined {
   return BUILTIN_RECIPES[name.toLowerCase()];
 }
 
-function fmt(where: string, v: unknown): Format | null {
-  if (v === null) return null;
-  if (typeof v !== 'string') throw new RecipeError(`recipe field ${where} must be a format name or null, got ${JSON.stringify(v)}`);
-  try {
-    return parseFormat(v);
-  } catch (e) {
-    throw new RecipeError(`recipe field ${where}: ${(e as Error).message}`);
-  }
+/** A number format name (formats/descriptor.ts syntax), checked by parsing it. `expected` words the
+ *  message for a value that is not a string. */
+export function formatNameSchema(expected = 'a number format name such as p8e2, fp16 or e4m3') {
+  return v.pipe(
+    v.string(`must be ${expected}`),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      try {
+        parseFormat(dataset.value);
+      } catch (e) {
+        addIssue({ message: `must be a number format name: ${(e as Error).message}` });
+      }
+    }),
+  );
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A quantization point: a format name, or null for float32 (not quantized). */
+export const QuantPointSchema = v.pipe(
+  v.nullable(formatNameSchema('a number format name such as p8e2, or null for float32')),
+  v.description('a number format name such as p8e2 (docs/number-formats.md), or null for float32'),
+);
 
-function checkKeys(where: string, o: Record<string, unknown>, allowed: readonly string[], optional: readonly string[] = []): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new RecipeError(`recipe ${where}: unknown field '${k}' (allowed: ${allowed.join(', ')})`);
-  }
-  for (const k of allowed) {
-    if (!(k in o) && !optional.includes(k)) throw new RecipeError(`recipe ${where}: missing field '${k}'`);
-  }
-}
+const log2 = v.pipe(int(-64, 64), v.description('an integer in -64..64 (a power of two)'));
 
-function intIn(where: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new RecipeError(`recipe field ${where} must be an integer in ${lo}..${hi}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
+export const LossScaleSchema = v.pipe(
+  tagged(
+    'mode',
+    [
+      fields({ mode: v.literal('none') }),
+      fields({ mode: v.literal('calibrate') }),
+      fields({ mode: v.literal('fixed'), log2 }),
+      fields({ mode: v.literal('dynamic'), initLog2: log2, interval: v.pipe(int(1, 1e9), v.description('good steps before the scale doubles, 1..1e9')) }),
+    ],
+    'an object with a mode: none, calibrate, fixed (with log2) or dynamic (with initLog2 and interval)',
+  ),
+  v.description('{"mode": "none"}, {"mode": "calibrate"}, {"mode": "fixed", "log2"} or {"mode": "dynamic", "initLog2", "interval"}'),
+);
 
-function lossScaleOf(v: unknown): LossScale {
-  if (!isObject(v)) throw new RecipeError('recipe field lossScale must be an object with a mode');
-  switch (v.mode) {
-    case 'none':
-    case 'calibrate':
-      checkKeys('lossScale', v, ['mode']);
-      return { mode: v.mode };
-    case 'fixed':
-      checkKeys('lossScale', v, ['mode', 'log2']);
-      return { mode: 'fixed', log2: intIn('lossScale.log2', v.log2, -64, 64) };
-    case 'dynamic':
-      checkKeys('lossScale', v, ['mode', 'initLog2', 'interval']);
-      return { mode: 'dynamic', initLog2: intIn('lossScale.initLog2', v.initLog2, -64, 64), interval: intIn('lossScale.interval', v.interval, 1, 1e9) };
-    default:
-      throw new RecipeError(`recipe lossScale.mode must be none, fixed, calibrate or dynamic, got ${JSON.stringify(v.mode)}`);
-  }
-}
+export const WeightBiasSchema = v.pipe(
+  tagged(
+    'mode',
+    [
+      fields({ mode: v.literal('none') }),
+      fields({ mode: v.literal('fixed'), t: v.pipe(int(-64, 64), v.description('the exponent bias t, an integer in -64..64')) }),
+      fields({ mode: v.literal('calibrate'), scope: v.pipe(oneOf(['network', 'layer']), v.description('"network" (one t) or "layer" (one t per layer)')) }),
+    ],
+    'an object with a mode: none, fixed (with t) or calibrate (with scope)',
+  ),
+  v.description('{"mode": "none"}, {"mode": "fixed", "t"} or {"mode": "calibrate", "scope": "network" | "layer"}'),
+);
 
-function weightBiasOf(v: unknown): WeightBias {
-  if (!isObject(v)) throw new RecipeError('recipe field weightBias must be an object with a mode');
-  switch (v.mode) {
-    case 'none':
-      checkKeys('weightBias', v, ['mode']);
-      return { mode: 'none' };
-    case 'fixed':
-      checkKeys('weightBias', v, ['mode', 't']);
-      return { mode: 'fixed', t: intIn('weightBias.t', v.t, -64, 64) };
-    case 'calibrate':
-      checkKeys('weightBias', v, ['mode', 'scope']);
-      if (v.scope !== 'network' && v.scope !== 'layer') throw new RecipeError(`recipe weightBias.scope must be network or layer, got ${JSON.stringify(v.scope)}`);
-      return { mode: 'calibrate', scope: v.scope };
-    default:
-      throw new RecipeError(`recipe weightBias.mode must be none, fixed or calibrate, got ${JSON.stringify(v.mode)}`);
-  }
-}
-
-/** Validates a recipe spec (from JSON) and parses its formats. Errors name the field and the fix. */
-export function resolveRecipe(spec: unknown): Recipe {
-  if (!isObject(spec)) throw new RecipeError(`a recipe must be a JSON object. ${RECIPE_HELP}`);
-  const top = ['name', 'description', 'matmul', 'elementwise', 'gradient', 'optimizerState', 'masterWeights', 'rounding', 'weightBias', 'lossScale'] as const;
-  // A hand-written recipe may leave out its description (it documents, it does not configure).
-  checkKeys('', spec, top, ['description']);
-  if (typeof spec.name !== 'string' || spec.name.trim() === '') throw new RecipeError('recipe field name must be a non-empty string');
-  if (spec.description !== undefined && typeof spec.description !== 'string') throw new RecipeError('recipe field description must be a string');
-  if (!isObject(spec.matmul)) throw new RecipeError('recipe field matmul must be an object');
-  const m = spec.matmul;
-  checkKeys('matmul', m, ['input', 'weight', 'output', 'error', 'inputError', 'accumulate']);
-  if (m.accumulate !== 'f32' && m.accumulate !== 'quire') throw new RecipeError(`recipe matmul.accumulate must be f32 or quire, got ${JSON.stringify(m.accumulate)}`);
-  if (spec.rounding !== 'nearest' && spec.rounding !== 'stochastic') {
-    throw new RecipeError(`recipe rounding must be nearest or stochastic, got ${JSON.stringify(spec.rounding)}`);
-  }
-  const r: Recipe = {
-    spec: { ...spec, description: spec.description ?? '' } as unknown as RecipeSpec,
-    name: spec.name,
-    matmul: {
-      input: fmt('matmul.input', m.input),
-      weight: fmt('matmul.weight', m.weight),
-      output: fmt('matmul.output', m.output),
-      error: fmt('matmul.error', m.error),
-      inputError: fmt('matmul.inputError', m.inputError),
-      accumulate: m.accumulate,
+/** A recipe file (docs/recipes.md): every field but description is required. */
+export const RecipeSchema = v.pipe(
+  fields(
+    {
+      name: v.pipe(text(), v.description('the recipe\'s name, e.g. p8+')),
+      description: v.pipe(v.optional(v.string('must be a string'), ''), v.description('what the recipe is, for people (optional)')),
+      matmul: v.pipe(
+        fields(
+          {
+            input: QuantPointSchema,
+            weight: QuantPointSchema,
+            output: QuantPointSchema,
+            error: QuantPointSchema,
+            inputError: QuantPointSchema,
+            accumulate: v.pipe(oneOf(['f32', 'quire']), v.description('f32, or quire (exact, posit operands only)')),
+          },
+          { noun: 'the matmul quantization points' },
+        ),
+        v.description('quantization points of every matmul / conv: input, weight, output, error, inputError (formats or null) and accumulate (f32 or quire)'),
+      ),
+      elementwise: QuantPointSchema,
+      gradient: QuantPointSchema,
+      optimizerState: QuantPointSchema,
+      masterWeights: QuantPointSchema,
+      rounding: v.pipe(oneOf(['nearest', 'stochastic']), v.description('nearest or stochastic')),
+      weightBias: WeightBiasSchema,
+      lossScale: LossScaleSchema,
     },
-    elementwise: fmt('elementwise', spec.elementwise),
-    gradient: fmt('gradient', spec.gradient),
-    optimizerState: fmt('optimizerState', spec.optimizerState),
-    masterWeights: fmt('masterWeights', spec.masterWeights),
+    { noun: 'a recipe' },
+  ),
+  v.forward(
+    v.partialCheck(
+      [['weightBias', 'mode'], ['matmul', 'weight']],
+      (r) => r.weightBias.mode === 'none' || r.matmul.weight !== null,
+      'needs matmul.weight to be a format (the bias scales the encoded weights): set it, or use {"mode": "none"}',
+    ),
+    ['weightBias'],
+  ),
+  v.forward(
+    v.partialCheck(
+      [['matmul', 'accumulate'], ['matmul', 'input'], ['matmul', 'weight']],
+      (r) => r.matmul.accumulate !== 'quire' || (isPosit(r.matmul.input) && isPosit(r.matmul.weight)),
+      'is "quire", which needs posit matmul.input and matmul.weight formats: use "f32" or posit formats',
+    ),
+    ['matmul', 'accumulate'],
+  ),
+  v.title('posit-gan training recipe'),
+  v.description('Where training quantizes, to which format, with which exponent bias, loss scale and rounding (engine/quant/recipe.ts, docs/recipes.md).'),
+);
+
+function isPosit(name: string | null): boolean {
+  return name !== null && parseFormat(name).family === 'posit';
+}
+
+/** Validates a recipe spec (from JSON) and parses its formats. Errors name the field and the fix;
+ *  `what` names the recipe in them (e.g. "recipe file 'r.json'"). */
+export function resolveRecipe(json: unknown, what = 'recipe'): Recipe {
+  const spec: RecipeSpec = parseWith(RecipeSchema, json, what, (m) => new RecipeError(m));
+  const f = (name: string | null): Format | null => (name === null ? null : parseFormat(name));
+  const m = spec.matmul;
+  return {
+    spec,
+    name: spec.name,
+    matmul: { input: f(m.input), weight: f(m.weight), output: f(m.output), error: f(m.error), inputError: f(m.inputError), accumulate: m.accumulate },
+    elementwise: f(spec.elementwise),
+    gradient: f(spec.gradient),
+    optimizerState: f(spec.optimizerState),
+    masterWeights: f(spec.masterWeights),
     rounding: spec.rounding,
-    weightBias: weightBiasOf(spec.weightBias),
-    lossScale: lossScaleOf(spec.lossScale),
+    weightBias: spec.weightBias,
+    lossScale: spec.lossScale,
   };
-  if (r.weightBias.mode !== 'none' && !r.matmul.weight) {
-    throw new RecipeError('recipe weightBias needs matmul.weight to be a format (the bias scales the encoded weights)');
-  }
-  if (r.matmul.accumulate === 'quire' && !(r.matmul.input?.family === 'posit' && r.matmul.weight?.family === 'posit')) {
-    throw new RecipeError('recipe matmul.accumulate = quire needs posit matmul.input and matmul.weight formats');
-  }
-  return r;
 }
 
 /** A built-in recipe by name (case-insensitive). */

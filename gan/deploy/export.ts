@@ -56,7 +56,7 @@ export async function createExport(gan: Gan, model: ExportModel, deployment: Dep
   const embeddings = embeddingTables(G);
   const state = await G.state();
   const shapes = tensorShapes(gan);
-  const tensors: (Omit<ExportTensor, 'offset' | 'words'> & { data: Uint32Array })[] = [];
+  const tensors: (ExportTensor & { data: Uint32Array })[] = [];
   for (const [name, values] of Object.entries(state)) {
     const shape = [...shapes.get(name)!];
     const packed = deployment.packed.get(name);
@@ -77,7 +77,7 @@ export async function createExport(gan: Gan, model: ExportModel, deployment: Dep
   const [c, h, w] = gan.imageShape;
   const header: Omit<ExportHeader, 'tensors'> = {
     format: 'posit-gan/export',
-    version: 1,
+    version: 2,
     model,
     latent: gan.latent,
     conditional: gan.conditional,

@@ -29,8 +29,11 @@
 // half, ...), then `+` for the calibrated exponent bias, then `t` for the fast tanh.
 // Browser-safe.
 
+import * as v from 'valibot';
 import { parseFormat, type Format } from '../../formats/descriptor.ts';
-import { RecipeError, resolveRecipe, type Recipe, type RecipeSpec, type WeightBias } from '../../engine/quant/recipe.ts';
+import { formatNameSchema, RecipeError, resolveRecipe, WeightBiasSchema, type Recipe, type RecipeSpec, type WeightBias } from '../../engine/quant/recipe.ts';
+import { parseWith } from '../../schema/check.ts';
+import { fields, oneOf, text } from '../../schema/fields.ts';
 
 /** How the generator's output Tanh is computed. */
 export type TanhImpl = 'float' | 'fast';
@@ -106,31 +109,43 @@ function allowed(): string {
   return Object.keys(BUILTIN_DEPLOY_RECIPES).join(', ');
 }
 
-function fmt(where: string, v: unknown): Format | null {
-  if (v === null) return null;
-  if (typeof v !== 'string') throw new DeployRecipeError(`deployment recipe field ${where} must be a format name or null, got ${JSON.stringify(v)}`);
-  try {
-    return parseFormat(v);
-  } catch (e) {
-    throw new DeployRecipeError(`deployment recipe field ${where}: ${(e as Error).message}`);
-  }
-}
+/** A deployment recipe as data (stored in export files and result JSON). */
+export const DeployRecipeSchema = v.pipe(
+  fields(
+    {
+      name: v.pipe(text(), v.description("the recipe's name, e.g. p6+t")),
+      description: v.pipe(v.string('must be a string'), v.description('what the recipe is, for people')),
+      weights: v.pipe(
+        v.nullable(formatNameSchema('a number format name such as p8e1, or null for float32')),
+        v.description('format of the matmul / conv weights (packed codes), e.g. p8e1, or null for float32'),
+      ),
+      activations: v.pipe(
+        v.nullable(formatNameSchema('a number format name such as p8e1, or null for float32')),
+        v.description('format of every activation, e.g. p8e1, or null for float32'),
+      ),
+      weightBias: WeightBiasSchema,
+      tanh: v.pipe(oneOf(['float', 'fast']), v.description('the output Tanh: "float" (float32 tanh) or "fast" (the fast posit tanh)')),
+    },
+    { noun: 'a deployment recipe' },
+  ),
+  v.forward(
+    v.partialCheck(
+      [['weightBias', 'mode'], ['weights']],
+      (r) => r.weightBias.mode === 'none' || r.weights !== null,
+      'needs weights to be a format (the bias scales the encoded weights): set it, or use {"mode": "none"}',
+    ),
+    ['weightBias'],
+  ),
+  v.title('posit-gan deployment recipe'),
+  v.description('How a trained generator runs at inference time (gan/deploy/recipes.ts).'),
+);
 
-const FIELDS = ['name', 'description', 'weights', 'activations', 'weightBias', 'tanh'] as const;
-
-/** Validates a deployment recipe (e.g. from an export file's header) and parses its formats. */
-export function resolveDeployRecipe(spec: unknown): DeployRecipe {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new DeployRecipeError('a deployment recipe must be a JSON object');
-  const s = spec as Record<string, unknown>;
-  for (const k of Object.keys(s)) {
-    if (!(FIELDS as readonly string[]).includes(k)) throw new DeployRecipeError(`deployment recipe: unknown field '${k}' (allowed: ${FIELDS.join(', ')})`);
-  }
-  for (const k of FIELDS) if (!(k in s)) throw new DeployRecipeError(`deployment recipe: missing field '${k}'`);
-  if (typeof s.name !== 'string' || s.name.trim() === '') throw new DeployRecipeError('deployment recipe field name must be a non-empty string');
-  if (typeof s.description !== 'string') throw new DeployRecipeError('deployment recipe field description must be a string');
-  if (s.tanh !== 'float' && s.tanh !== 'fast') throw new DeployRecipeError(`deployment recipe field tanh must be float or fast, got ${JSON.stringify(s.tanh)}`);
-  const weights = fmt('weights', s.weights);
-  const activations = fmt('activations', s.activations);
+/** Validates a deployment recipe (e.g. from an export file's header) and parses its formats; `what`
+ *  names it in errors. */
+export function resolveDeployRecipe(json: unknown, what = 'deployment recipe'): DeployRecipe {
+  const s: DeployRecipeSpec = parseWith(DeployRecipeSchema, json, what, (m) => new DeployRecipeError(m));
+  const weights = s.weights === null ? null : parseFormat(s.weights);
+  const activations = s.activations === null ? null : parseFormat(s.activations);
   const policySpec: RecipeSpec = {
     name: s.name,
     description: s.description,
@@ -140,24 +155,18 @@ export function resolveDeployRecipe(spec: unknown): DeployRecipe {
     optimizerState: null,
     masterWeights: null,
     rounding: 'nearest',
-    // Validated here with the training recipes' rules (same field, same meaning).
-    weightBias: s.weightBias as WeightBias,
+    weightBias: s.weightBias,
     lossScale: { mode: 'none' },
   };
-  let policy: Recipe;
-  try {
-    policy = resolveRecipe(policySpec);
-  } catch (e) {
-    throw new DeployRecipeError(`deployment ${(e as Error).message.replace(/^recipe weightBias needs matmul\.weight/, 'recipe weightBias needs weights')}`);
-  }
   return {
-    spec: { name: s.name, description: s.description, weights: weights?.name ?? null, activations: activations?.name ?? null, weightBias: policy.weightBias, tanh: s.tanh },
+    spec: { ...s, weights: weights?.name ?? null, activations: activations?.name ?? null },
     name: s.name,
     weights,
     activations,
-    weightBias: policy.weightBias,
+    weightBias: s.weightBias,
     tanh: s.tanh,
-    policy,
+    // Valid by construction once the deployment recipe is (the same weightBias rule is checked above).
+    policy: resolveRecipe(policySpec, what),
   };
 }
 

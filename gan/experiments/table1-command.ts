@@ -128,7 +128,7 @@ exits at once (and is passed on to the children).`,
     };
     let base;
     try {
-      base = resolveConfigLayers([{ values: { ...overrides, model }, name: flagName }]);
+      base = resolveConfigLayers([{ values: { ...overrides, model }, name: flagName, text: true }]);
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message);
       throw e;
@@ -149,7 +149,8 @@ exits at once (and is passed on to the children).`,
     const options = {
       name,
       model,
-      config: overrides,
+      // The options as numbers (checked above, in the command line's names), for runTable1.
+      config: { ...base },
       recipes,
       seeds,
       evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),

@@ -24,6 +24,7 @@ import { generateImages } from '../models/generate.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
 import { CheckpointStore } from '../train/checkpoint-store.ts';
+import { readRunManifest } from '../train/manifest.ts';
 import { readFidCsv, referenceCacheFiles } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
 import { clearRunDirectory } from '../train/run-dir.ts';
@@ -118,8 +119,7 @@ function runDir(runsDir: string, recipe: string, seed: number): string {
 
 /** What a run's manifest says about how it ended (for runs whose process we did not watch end). */
 function fromManifest(out: string, seconds: number): TrainedRun | null {
-  const path = join(out, 'manifest.json');
-  const m = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+  const m = readRunManifest(out);
   if (m?.status === 'completed' || m?.status === 'stopped') return { stopped: m.status === 'stopped', total: m.totalSteps, diverged: null, steps: m.step, seconds };
   if (m?.status === 'diverged') return { stopped: false, total: m.totalSteps, diverged: String(m.diverged), steps: m.step, seconds };
   return null;
@@ -131,9 +131,8 @@ function fromManifest(out: string, seconds: number): TrainedRun | null {
  * (stopped by a time limit, or killed), 'start' when there is nothing to go on from.
  */
 function resumeState(job: Job, steps: number): 'done' | 'continue' | 'start' {
-  const path = join(job.out, 'manifest.json');
-  if (!existsSync(path)) return 'start';
-  const m = JSON.parse(readFileSync(path, 'utf8'));
+  const m = readRunManifest(job.out);
+  if (!m) return 'start';
   if (m.status === 'diverged' || (m.status === 'completed' && m.step >= steps)) return 'done';
   // A checkpoint that verifies: a damaged one is no place to go on from (train --resume says why).
   try {

@@ -12,10 +12,10 @@
 // 439,728 parameters (1.7 MiB as float32). Inputs as for the classifier (networkInput): 28 x 28, or
 // 32 x 32 cropped to the central 28 x 28.
 //
-// Weights: gan/metrics/mnist-autoencoder.weights and its .json sidecar, the same kind of file as the
-// LeNet's (weights-file.ts reads and checks both), made by
+// Weights: gan/metrics/mnist-autoencoder.safetensors, the same kind of file as the LeNet's
+// (weights-file.ts reads and checks both), made by
 //   bin/posit-gan classifier train --network autoencoder
-// (autoencoder-train.ts), whose sidecar records the seed, epochs, command, adapter and the test-set
+// (autoencoder-train.ts), whose metadata records the seed, epochs, command, adapter and the test-set
 // reconstruction error.
 
 import { fileURLToPath } from 'node:url';
@@ -25,13 +25,13 @@ import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { INPUT_SIZE, networkInput, type ImageSet } from './classifier.ts';
 import type { FeatureNetwork } from './features.ts';
-import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsSidecar } from './weights-file.ts';
+import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsHeader } from './weights-file.ts';
 
 export const CODE_DIM = 32;
 const PIXELS = INPUT_SIZE * INPUT_SIZE;
 const WIDTHS = [PIXELS, 256, 64, CODE_DIM] as const;
 
-/** The architecture as recorded in the weights sidecar; loading requires an exact match. */
+/** The architecture as recorded in the weights file; loading requires an exact match. */
 export const AE_ARCHITECTURE = {
   name: 'mlp-autoencoder-784-256-64-32',
   source: 'posit-gan: a fully connected autoencoder, trained without labels to reconstruct the digit (mean squared error)',
@@ -54,11 +54,11 @@ export const AE_ARCHITECTURE = {
 } as const;
 
 /** The committed weights (next to this file). */
-export const DEFAULT_AE_WEIGHTS = fileURLToPath(new URL('./mnist-autoencoder.weights', import.meta.url));
+export const DEFAULT_AE_WEIGHTS = fileURLToPath(new URL('./mnist-autoencoder.safetensors', import.meta.url));
 
 export const AE_REGENERATE_HINT =
   'Regenerate it with `bin/posit-gan classifier train --network autoencoder` (trains in fp32 on the MNIST ' +
-  'training set and writes the weights file and its .json sidecar; see `bin/posit-gan classifier --help`).';
+  'training set and writes the weights file; see `bin/posit-gan classifier --help`).';
 
 /** A missing, corrupt or mismatched autoencoder weights file. */
 export class AutoencoderWeightsError extends Error {
@@ -106,7 +106,7 @@ export interface ReconstructionQuality {
   explainedVariance: number;
 }
 
-/** How the weights were made (the sidecar's provenance). */
+/** How the weights were made (the file's provenance). */
 export interface AutoencoderProvenance {
   seed: number;
   epochs: number;
@@ -120,17 +120,17 @@ export interface AutoencoderProvenance {
   createdAt: string;
 }
 
-export type AutoencoderSidecar = WeightsSidecar<typeof AE_ARCHITECTURE, AutoencoderProvenance>;
+export type AutoencoderWeightsInfo = WeightsHeader<typeof AE_ARCHITECTURE, AutoencoderProvenance>;
 
 function weightsSpec(): WeightsFileSpec<typeof AE_ARCHITECTURE> {
   return { what: 'MNIST autoencoder weights', architecture: AE_ARCHITECTURE, parameters: autoencoderParameters(), regenerateHint: AE_REGENERATE_HINT, error: AutoencoderWeightsError };
 }
 
-export function readAutoencoderWeights(path: string): { sidecar: AutoencoderSidecar; state: Record<string, Float32Array> } {
+export function readAutoencoderWeights(path: string): { header: AutoencoderWeightsInfo; state: Record<string, Float32Array> } {
   return readWeightsFile<typeof AE_ARCHITECTURE, AutoencoderProvenance>(path, weightsSpec());
 }
 
-export async function saveAutoencoderWeights(model: MnistAutoencoder, path: string, provenance: AutoencoderProvenance): Promise<AutoencoderSidecar> {
+export async function saveAutoencoderWeights(model: MnistAutoencoder, path: string, provenance: AutoencoderProvenance): Promise<AutoencoderWeightsInfo> {
   const named = model.namedParameters();
   const values = await Promise.all(named.map(([, t]) => t.read()));
   return writeWeightsFile(path, weightsSpec(), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance);
@@ -146,7 +146,7 @@ export class FeatureAutoencoder implements FeatureNetwork {
   private constructor(
     readonly model: MnistAutoencoder,
     readonly sha256: string,
-    readonly sidecar: AutoencoderSidecar | null,
+    readonly header: AutoencoderWeightsInfo | null,
     readonly statsFile: string | null = null,
   ) {
     model.eval();
@@ -154,10 +154,10 @@ export class FeatureAutoencoder implements FeatureNetwork {
 
   /** Loads and verifies a weights file (default: the committed one). */
   static load(rt: Runtime, path = DEFAULT_AE_WEIGHTS): FeatureAutoencoder {
-    const { sidecar, state } = readAutoencoderWeights(path);
+    const { header, state } = readAutoencoderWeights(path);
     const model = new MnistAutoencoder(rt, 0);
     model.load(state);
-    return new FeatureAutoencoder(model, sidecar.sha256, sidecar, testStatsPath(path));
+    return new FeatureAutoencoder(model, header.sha256, header, testStatsPath(path));
   }
 
   /** Wraps a model trained in this process. */

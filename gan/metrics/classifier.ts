@@ -1,7 +1,7 @@
 // The classifiers whose features FID is computed on (issue 4, section 4), and their weights files: one
 // LeNet-5 per data set (MNIST digits, Fashion-MNIST clothes: issue 12), the same architecture and
-// training, each in its own file lenet-<dataset>.weights beside this one. A classifier knows its data
-// set (recorded in the sidecar and checked on loading), so FID on Fashion-MNIST images is computed on
+// training, each in its own file lenet-<dataset>.safetensors beside this one. A classifier knows its
+// data set (recorded in the file's metadata and checked on loading), so FID on Fashion-MNIST images is computed on
 // the Fashion LeNet's features and never on the digit LeNet's by mistake.
 //
 // Architecture: LeNet-5 (LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to
@@ -25,10 +25,10 @@
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
 //
-// Weights file (weights-file.ts, shared with the autoencoder): FILE holds the parameters as
-// little-endian float32 in the order of `parameters` in the sidecar FILE.json, which also records the
-// data set, the architecture, SHA-256 of FILE, the training seed, epochs and command, the adapter it ran
-// on and the measured test accuracy. Loading checks all of it; every failure says how to regenerate it.
+// Weights file (gan/metrics/weights-file.ts, the one module that reads and writes weights files, shared
+// with the autoencoder): a safetensors file of the parameters with the data set, the architecture, the
+// training seed, epochs and command, the adapter it ran on and the measured test accuracy in its
+// metadata, and its SHA-256. Loading checks all of it; every failure says how to regenerate the file.
 
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
@@ -37,16 +37,16 @@ import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { DATASET_NAMES, DATASET_TITLES, type DatasetName } from '../data/dataset-names.ts';
 import type { FeatureNetwork } from './features.ts';
-import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsSidecar as GenericSidecar } from './weights-file.ts';
+import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsHeader } from './weights-file.ts';
 
-export { sha256Hex, sidecarPath, weightsBytes } from './weights-file.ts';
+export { sha256Hex, weightsBytes } from './weights-file.ts';
 
 export const FEATURE_DIM = 84;
 export const CLASSES = 10;
 /** The side of the images the network sees (32 x 32 inputs are cropped to it). */
 export const INPUT_SIZE = 28;
 
-/** The architecture as recorded in the weights sidecar; loading requires an exact match. */
+/** The architecture as recorded in the weights file; loading requires an exact match. */
 export const ARCHITECTURE = {
   name: 'lenet5-relu-maxpool',
   source: 'LeCun et al. 1998 (LeNet-5) with ReLU, max pooling, linear output, full C3 connections, 28 x 28 input',
@@ -70,9 +70,9 @@ export const ARCHITECTURE = {
   classes: CLASSES,
 } as const;
 
-/** The committed weights of a data set's classifier (next to this file): lenet-<dataset>.weights. */
+/** The committed weights of a data set's classifier (next to this file): lenet-<dataset>.safetensors. */
 export function defaultWeights(dataset: DatasetName): string {
-  return fileURLToPath(new URL(`./lenet-${dataset}.weights`, import.meta.url));
+  return fileURLToPath(new URL(`./lenet-${dataset}.safetensors`, import.meta.url));
 }
 
 /** The committed MNIST weights. */
@@ -83,7 +83,7 @@ export function regenerateHint(dataset: DatasetName): string {
   const command = `bin/posit-gan classifier train${dataset === 'mnist' ? '' : ` --dataset ${dataset}`}`;
   return (
     `Regenerate it with \`${command}\` (trains in fp32 on the ${DATASET_TITLES[dataset]} training set and ` +
-    'writes the weights file and its .json sidecar; see `bin/posit-gan classifier train --help`).'
+    'writes the weights file; see `bin/posit-gan classifier train --help`).'
   );
 }
 
@@ -160,7 +160,7 @@ export function networkInput(set: ImageSet, start: number, count: number): Float
   return out;
 }
 
-/** How the weights were made: everything the sidecar records beyond the layout and checksum. */
+/** How the weights were made: the file's provenance. */
 export interface WeightsProvenance {
   seed: number;
   epochs: number;
@@ -177,9 +177,9 @@ export interface WeightsProvenance {
   createdAt: string;
 }
 
-/** The sidecar FILE.json: the shared weights-file sidecar plus the data set the classifier was
- *  trained on (whose images its features describe). */
-export type WeightsSidecar = GenericSidecar<typeof ARCHITECTURE, WeightsProvenance> & { dataset: DatasetName };
+/** What the LeNet's weights file says about itself: the shared header plus the data set the
+ *  classifier was trained on (whose images its features describe). */
+export type WeightsInfo = WeightsHeader<typeof ARCHITECTURE, WeightsProvenance> & { dataset: DatasetName };
 
 /** The LeNet's weights file as weights-file.ts checks it (the data set is checked here). */
 function weightsSpec(dataset: DatasetName | undefined, hintFor: DatasetName): WeightsFileSpec<typeof ARCHITECTURE> {
@@ -192,29 +192,29 @@ function weightsSpec(dataset: DatasetName | undefined, hintFor: DatasetName): We
   };
 }
 
-/** Writes a model's parameters and sidecar (weights-file.ts: atomically, the binary first). */
-export async function saveWeights(model: LeNet5, dataset: DatasetName, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
+/** Writes a model's parameters (weights-file.ts: atomically, with the checksum). */
+export async function saveWeights(model: LeNet5, dataset: DatasetName, path: string, provenance: WeightsProvenance): Promise<WeightsInfo> {
   const named = model.namedParameters();
   const values = await Promise.all(named.map(([, t]) => t.read()));
-  const sidecar = await writeWeightsFile(path, weightsSpec(dataset, dataset), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance, { dataset });
-  return sidecar as WeightsSidecar;
+  const header = await writeWeightsFile(path, weightsSpec(dataset, dataset), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance, { dataset });
+  return header as WeightsInfo;
 }
 
 /** Reads and verifies a weights file against the architecture (and, when given, the data set it must
- *  have been trained on); returns the state and sidecar. */
-export function readWeights(path: string, dataset?: DatasetName): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
-  const { sidecar, state } = readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec(dataset, dataset ?? 'mnist'));
-  const named = (sidecar as Partial<WeightsSidecar>).dataset;
+ *  have been trained on); returns the state and header. */
+export function readWeights(path: string, dataset?: DatasetName): { header: WeightsInfo; state: Record<string, Float32Array> } {
+  const { header, state } = readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec(dataset, dataset ?? 'mnist'));
+  const named = header.dataset;
   const fail = (problem: string, hintFor: DatasetName): never => {
     const spec = weightsSpec(dataset, hintFor);
     throw new ClassifierWeightsError(`${spec.what} ${path}: ${problem}. ${spec.regenerateHint}`);
   };
   if (!(DATASET_NAMES as readonly unknown[]).includes(named)) {
-    fail(`the sidecar names data set ${JSON.stringify(named)}, not one of ${DATASET_NAMES.join(', ')}`, dataset ?? 'mnist');
+    fail(`its metadata names data set ${JSON.stringify(named)}, not one of ${DATASET_NAMES.join(', ')}`, dataset ?? 'mnist');
   }
   const trainedOn = named as DatasetName;
   if (dataset !== undefined && trainedOn !== dataset) fail(`it holds a classifier trained on ${DATASET_TITLES[trainedOn]}, not ${DATASET_TITLES[dataset]}`, dataset);
-  return { sidecar: sidecar as WeightsSidecar, state };
+  return { header: header as WeightsInfo, state };
 }
 
 /** Parameter names and shapes of LeNet5, in its order (must match namedParameters()). */
@@ -250,8 +250,8 @@ export class LeNetClassifier implements FeatureNetwork {
     readonly model: LeNet5,
     readonly sha256: string,
     readonly dataset: DatasetName,
-    /** The sidecar it was loaded from (null for a model trained in this process). */
-    readonly sidecar: WeightsSidecar | null,
+    /** The file header it was loaded from (null for a model trained in this process). */
+    readonly header: WeightsInfo | null,
     readonly statsFile: string | null = null,
   ) {
     model.eval();
@@ -260,13 +260,13 @@ export class LeNetClassifier implements FeatureNetwork {
   /** Loads and verifies a weights file (default: the committed MNIST one); with `dataset`, the file
    *  must hold a classifier of that data set. */
   static load(rt: Runtime, path = DEFAULT_WEIGHTS, dataset?: DatasetName): LeNetClassifier {
-    const { sidecar, state } = readWeights(path, dataset);
+    const { header, state } = readWeights(path, dataset);
     const model = new LeNet5(rt, 0);
     model.load(state);
-    return new LeNetClassifier(model, sidecar.sha256, sidecar.dataset, sidecar, testStatsPath(path, sidecar.dataset));
+    return new LeNetClassifier(model, header.sha256, header.dataset, header, testStatsPath(path, header.dataset));
   }
 
-  /** The committed classifier of a data set (lenet-<dataset>.weights), verified. */
+  /** The committed classifier of a data set (lenet-<dataset>.safetensors), verified. */
   static forDataset(rt: Runtime, dataset: DatasetName): LeNetClassifier {
     return LeNetClassifier.load(rt, defaultWeights(dataset), dataset);
   }

@@ -17,13 +17,15 @@
 // reference images, and optionally in a JSON file (e.g. in the run directory) under the same key, so
 // a cache can never be used with other weights or other data: a file with another key is recomputed
 // and rewritten (atomically). The committed weights come with such a file for the MNIST test set
-// (FILE.mnist-test-stats.json beside FILE.weights, written by `posit-gan classifier stats`): read when
+// (FILE.mnist-test-stats.json beside FILE.safetensors, written by `posit-gan classifier stats`): read when
 // its key matches, never rewritten. It was computed on the adapter it names; features on another
 // adapter differ from it by float32 rounding only.
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadDataset, type DatasetName } from '../data/datasets.ts';
+import * as v from 'valibot';
+import { fields, int, text } from '../../schema/fields.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
 import { CLASSES, type ImageSet, type MnistClassifier } from './classifier.ts';
 import type { FeatureNetwork } from './features.ts';
@@ -164,33 +166,54 @@ function cacheKey(classifier: FeatureNetwork, ref: ReferenceSet): { classifier: 
   return { classifier: classifier.sha256, data, name: ref.name, n: ref.set.n };
 }
 
-interface CacheFile {
-  format: 'posit-gan-fid-reference';
-  version: 1;
-  key: ReturnType<typeof cacheKey>;
-  d: number;
-  mean: number[];
-  cov: number[];
-}
+const sha256Text = (what: string) => v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'), v.description(what));
+const finiteNumber = v.pipe(v.number('must be a finite number'), v.finite('must be a finite number'));
 
-/** The cached statistics in `path` if the file exists, parses, and has this key; else null. */
+/** A feature-statistics file: the FID reference cache (`eval --cache`) and the shipped
+ *  FILE.<dataset>-test-stats.json beside each weights file (docs/schemas/fid-reference.schema.json). */
+export const FidReferenceSchema = v.pipe(
+  fields(
+    {
+      format: v.literal('posit-gan-fid-reference', 'must be "posit-gan-fid-reference" (the file is not posit-gan feature statistics)'),
+      version: v.literal(1, 'must be 1'),
+      key: v.pipe(
+        fields(
+          {
+            classifier: sha256Text("the feature network's weights identity (SHA-256 of its float32 values)"),
+            data: sha256Text('SHA-256 of the reference images (their size, then their pixels as float32)'),
+            name: v.pipe(text(), v.description('the reference set (e.g. mnist-test)')),
+            n: v.pipe(int(2), v.description('images in the reference set')),
+          },
+          { noun: 'a statistics key' },
+        ),
+        v.description('what the statistics were computed from: they are used only while it matches'),
+      ),
+      d: v.pipe(int(1), v.description('feature dimension')),
+      mean: v.pipe(v.array(finiteNumber), v.description('the features\' mean (d values)')),
+      cov: v.pipe(v.array(finiteNumber), v.description('their covariance, row-major (d x d values)')),
+      provenance: v.optional(v.pipe(v.record(v.string(), v.unknown()), v.description('how a shipped file was made (command, adapter, date)'))),
+    },
+    { noun: 'a feature-statistics file' },
+  ),
+  v.title('posit-gan FID reference statistics'),
+  v.description('Feature mean and covariance of a reference image set for one feature network (gan/metrics/evaluate.ts).'),
+);
+
+type CacheFile = v.InferOutput<typeof FidReferenceSchema>;
+
+/** The cached statistics in `path` if the file exists, follows the schema and has this key; else null:
+ *  a cache that cannot be used is recomputed (and rewritten), never trusted. */
 function readCacheFile(path: string, key: ReturnType<typeof cacheKey>, d: number): GaussianStats | null {
-  let c: CacheFile;
+  let json: unknown;
   try {
-    c = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
+    json = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return null; // missing or unreadable: recompute (and rewrite)
   }
-  const ok =
-    c?.format === 'posit-gan-fid-reference' &&
-    c.version === 1 &&
-    JSON.stringify(c.key) === JSON.stringify(key) &&
-    c.d === d &&
-    Array.isArray(c.mean) &&
-    Array.isArray(c.cov) &&
-    c.mean.length === d &&
-    c.cov.length === d * d &&
-    [...c.mean, ...c.cov].every((v) => typeof v === 'number' && Number.isFinite(v));
+  const r = v.safeParse(FidReferenceSchema, json);
+  if (!r.success) return null;
+  const c = r.output;
+  const ok = JSON.stringify(c.key) === JSON.stringify(key) && c.d === d && c.mean.length === d && c.cov.length === d * d;
   return ok ? { d, n: key.n, mean: Float64Array.from(c.mean), cov: Float64Array.from(c.cov) } : null;
 }
 
@@ -232,7 +255,7 @@ export async function writeTestStats(net: FeatureNetwork, path: string, provenan
   const ref = defaultReference(net);
   const key = cacheKey(net, ref);
   const stats = gaussianStats(await net.features(ref.set), ref.set.n, net.featureDim);
-  const file: CacheFile & { provenance: Record<string, unknown> } = { format: 'posit-gan-fid-reference', version: 1, key, d: stats.d, mean: [...stats.mean], cov: [...stats.cov], provenance };
+  const file: CacheFile = { format: 'posit-gan-fid-reference', version: 1, key, d: stats.d, mean: [...stats.mean], cov: [...stats.cov], provenance };
   await writeJsonAtomic(path, file);
   return stats;
 }

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { commit } from '../io/provenance.ts';
 import { CheckpointStore } from '../train/checkpoint-store.ts';
+import { readRunManifest } from '../train/manifest.ts';
 import type { JobLock } from './lock.ts';
 import { canonicalJson, isBuiltinRecipe, type SweepJob } from './spec.ts';
 import { readJson, type SweepStore } from './store.ts';
@@ -62,15 +63,6 @@ export class JobFailed extends Error {
 /** The job was stopped by its worker (a shutdown), not by a problem of its own. */
 export class JobInterrupted extends Error {
   override name = 'JobInterrupted';
-}
-
-interface Manifest {
-  status: string;
-  step: number;
-  totalSteps: number;
-  stepsPerEpoch: number;
-  diverged?: string;
-  adapter?: { description?: string };
 }
 
 /** The step of the run's newest checkpoint that verifies, or null when it has none. */
@@ -189,7 +181,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   stopIfAborted();
   const configFile = writeTrainConfig(job, store);
 
-  let manifest = readJson<Manifest>(join(p.run, 'manifest.json'));
+  let manifest = readRunManifest(p.run);
   const trained = manifest?.status === 'completed' || manifest?.status === 'diverged';
   let from = trained ? manifest!.step : 0;
   if (!trained) {
@@ -235,7 +227,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     trainSeconds = (performance.now() - t0) / 1000;
     await settle(r);
     stopIfAborted();
-    manifest = readJson<Manifest>(join(p.run, 'manifest.json'));
+    manifest = readRunManifest(p.run);
     const ok = (r.code === 0 && manifest?.status === 'completed') || manifest?.status === 'diverged';
     if (!ok) throw new JobFailed(`training failed (${describeExit(r)}${manifest ? `, run status ${manifest.status}` : ''}); ${p.log} ends:\n${tail(p.log)}`);
   }

@@ -17,7 +17,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { builtinRecipe, resolveRecipe, type RecipeSpec } from '../../engine/quant/recipe.ts';
+import * as v from 'valibot';
+import { builtinRecipe, RecipeError, resolveRecipe, type RecipeSpec } from '../../engine/quant/recipe.ts';
+import { parseWith, shown } from '../../schema/check.ts';
+import { fields, int } from '../../schema/fields.ts';
 import { DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../train/config.ts';
 
 export interface SweepSpec {
@@ -89,9 +92,69 @@ export function isBuiltinRecipe(spec: RecipeSpec): boolean {
   return b !== undefined && canonicalJson(b) === canonicalJson(spec);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG);
+
+/** One grid: config keys to non-empty lists of distinct values. */
+const GridSchema = v.pipe(
+  v.record(
+    v.pipe(v.string(), v.check((k) => k in DEFAULT_CONFIG, `is not a training config key (known: ${CONFIG_KEYS.join(', ')})`)),
+    v.pipe(
+      v.array(v.unknown(), 'must be a non-empty list of values'),
+      v.minLength(1, 'must be a non-empty list of values'),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const seen = new Set<string>();
+        for (const x of dataset.value) {
+          const key = canonicalJson(x);
+          if (seen.has(key)) return addIssue({ message: `lists ${key} twice` });
+          seen.add(key);
+        }
+      }),
+    ),
+    'must be an object mapping config keys to lists of values',
+  ),
+  v.description('training config keys (gan/train/config.ts) mapped to lists of values; the sweep is their product'),
+);
+
+export const SweepSpecSchema = v.pipe(
+  fields(
+    {
+      name: v.pipe(
+        v.string('must be a plain file name (letters, digits, + . _ -)'),
+        v.regex(/^[a-zA-Z0-9+._-]+$/, 'must be a plain file name (letters, digits, + . _ -)'),
+        v.description('the sweep\'s name, a plain file name (letters, digits, + . _ -)'),
+      ),
+      base: v.optional(
+        v.pipe(
+          v.record(v.string(), v.unknown(), 'must be an object of training config keys'),
+          v.description('training config keys (gan/train/config.ts) every job shares; a recipe may be a name, a recipe JSON file (relative to the spec) or an inline recipe'),
+        ),
+      ),
+      grid: v.optional(
+        v.pipe(
+          // No message of its own: a problem is reported inside the grid (or the list) it is in.
+          v.union([GridSchema, v.array(GridSchema)]),
+          v.description('a grid, or a list of grids (their union)'),
+        ),
+      ),
+      eval: v.optional(
+        v.pipe(
+          fields(
+            {
+              n: v.optional(v.pipe(int(2), v.description(`generated samples per FID (default ${DEFAULT_EVAL.n})`))),
+              seed: v.optional(v.pipe(int(0, 0xffffffff), v.description(`seed of the latent vectors (default ${DEFAULT_EVAL.seed})`))),
+            },
+            { noun: 'the evaluation settings {n, seed}' },
+          ),
+          v.description('FID samples and their seed'),
+        ),
+      ),
+    },
+    { noun: 'a sweep spec' },
+  ),
+  v.title('posit-gan sweep spec'),
+  v.description('A named grid of training configurations, each trained and evaluated as one job (gan/sweep/spec.ts).'),
+);
 
 /** Reads and checks a sweep spec file. */
 export function readSweepSpec(path: string): { spec: SweepSpec; baseDir: string } {
@@ -101,50 +164,18 @@ export function readSweepSpec(path: string): { spec: SweepSpec; baseDir: string 
   } catch (e) {
     throw new SweepSpecError(`cannot read sweep spec ${path}: ${(e as Error).message}`);
   }
-  return { spec: checkSweepSpec(json, path), baseDir: dirname(resolve(path)) };
+  return { spec: checkSweepSpec(json, `sweep spec ${path}`), baseDir: dirname(resolve(path)) };
 }
 
 /** Checks the shape of a spec (the config values are checked when it is expanded). */
 export function checkSweepSpec(json: unknown, where = 'sweep spec'): SweepSpec {
-  if (!isObject(json)) throw new SweepSpecError(`${where} must be a JSON object with name, base, grid and eval`);
-  for (const k of Object.keys(json)) {
-    if (!['name', 'base', 'grid', 'eval'].includes(k)) throw new SweepSpecError(`${where}: unknown key '${k}' (known: name, base, grid, eval)`);
-  }
-  const { name, base, grid, eval: ev } = json;
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9+._-]+$/.test(name)) {
-    throw new SweepSpecError(`${where}: name must be a plain file name (letters, digits, + . _ -), got ${JSON.stringify(name)}`);
-  }
-  if (base !== undefined && !isObject(base)) throw new SweepSpecError(`${where}: base must be an object of training config keys`);
-  const grids = grid === undefined ? [] : Array.isArray(grid) ? grid : [grid];
-  for (const [i, g] of grids.entries()) {
-    const at = Array.isArray(grid) ? `grid[${i}]` : 'grid';
-    if (!isObject(g)) throw new SweepSpecError(`${where}: ${at} must be an object mapping config keys to lists of values`);
-    for (const [k, values] of Object.entries(g)) {
-      if (!(k in DEFAULT_CONFIG)) throw new SweepSpecError(`${where}: ${at}.${k} is not a training config key (known: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
-      if (!Array.isArray(values) || values.length === 0) throw new SweepSpecError(`${where}: ${at}.${k} must be a non-empty list of values`);
-      const seen = new Set<string>();
-      for (const v of values) {
-        const key = canonicalJson(v);
-        if (seen.has(key)) throw new SweepSpecError(`${where}: ${at}.${k} lists ${key} twice`);
-        seen.add(key);
-      }
-    }
-  }
-  if (ev !== undefined) {
-    if (!isObject(ev)) throw new SweepSpecError(`${where}: eval must be an object {n, seed}`);
-    for (const k of Object.keys(ev)) if (k !== 'n' && k !== 'seed') throw new SweepSpecError(`${where}: eval.${k} is unknown (known: n, seed)`);
-    if (ev.n !== undefined && !(Number.isInteger(ev.n) && (ev.n as number) >= 2)) throw new SweepSpecError(`${where}: eval.n must be an integer of at least 2, got ${JSON.stringify(ev.n)}`);
-    if (ev.seed !== undefined && !(Number.isInteger(ev.seed) && (ev.seed as number) >= 0 && (ev.seed as number) <= 0xffffffff)) {
-      throw new SweepSpecError(`${where}: eval.seed must be an integer in 0..4294967295, got ${JSON.stringify(ev.seed)}`);
-    }
-  }
-  return json as unknown as SweepSpec;
+  return parseWith(SweepSpecSchema, json, where, (m) => new SweepSpecError(m));
 }
 
 /** A recipe value from a spec: a built-in name, a JSON file (relative to baseDir), or an inline spec. */
 export function resolveRecipeValue(v: unknown, baseDir: string): RecipeSpec {
   try {
-    if (isObject(v)) return resolveRecipe(v).spec;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return resolveRecipe(v, `inline recipe ${shown(v)}`).spec;
     if (typeof v !== 'string' || v === '') throw new SweepSpecError(`a recipe must be a built-in name, a recipe JSON file or a recipe object, got ${JSON.stringify(v)}`);
     const builtin = builtinRecipe(v);
     if (builtin) return builtin;
@@ -155,10 +186,11 @@ export function resolveRecipeValue(v: unknown, baseDir: string): RecipeSpec {
     } catch (e) {
       throw new SweepSpecError(`recipe '${v}' is neither a built-in recipe nor a readable recipe JSON file (${(e as Error).message})`);
     }
-    return resolveRecipe(json).spec;
+    return resolveRecipe(json, `recipe file '${v}'`).spec;
   } catch (e) {
-    if (e instanceof SweepSpecError) throw e;
-    throw new SweepSpecError(`recipe ${typeof v === 'string' ? `'${v}'` : JSON.stringify(v)}: ${(e as Error).message}`);
+    // A bad recipe is a bad spec (the same exit status), its message as the recipe check gives it.
+    if (e instanceof RecipeError) throw new SweepSpecError(e.message);
+    throw e;
   }
 }
 

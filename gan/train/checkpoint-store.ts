@@ -1,7 +1,10 @@
 // A run's checkpoint folder: which files count, which one to load, which to keep. Independent of the
-// file container (the codec decodes and verifies one file; gan/train/checkpoint.ts is the current one).
+// file container (the codec decodes and verifies one file; gan/train/checkpoint.ts is the current one,
+// safetensors; gan/train/checkpoint-pgc.ts reads the older .pgc files, which count like the others
+// but are never written).
 //
-//   checkpoints/ckpt-NNNNNNNNN.<ext>   the run's checkpoints, by step
+//   checkpoints/ckpt-NNNNNNNNN.<ext>   the run's checkpoints, by step (of one step, the file in the
+//                                      written container is the newer)
 //   checkpoints/damaged/               files that failed verification, moved aside by `train`
 //   checkpoints/superseded/            verified files of a later step than the one just written: not
 //                                      this run's history (another run's files); moved aside by `train`
@@ -16,13 +19,16 @@
 // move files; only training does.
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, existsSync, statSync, unlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.ts';
-import { CheckpointError, PGC_CODEC, type CheckpointCodec, type CheckpointData } from './checkpoint.ts';
+import { CheckpointError, SAFETENSORS_CODEC, type CheckpointCodec, type CheckpointData, type CheckpointReader } from './checkpoint.ts';
+import { PGC_READER } from './checkpoint-pgc.ts';
 
 export interface CheckpointFile {
   step: number;
   path: string;
+  /** The container that reads it. */
+  reader: CheckpointReader;
 }
 
 /** A checkpoint file that was not used, and why. */
@@ -63,13 +69,19 @@ export class CheckpointStore {
   /** Files that failed to move aside: ignored and not reported again. */
   private readonly unmovable = new Set<string>();
 
+  /** The containers read, by file ending: the written one and the older ones. */
+  private readonly readers: Map<string, CheckpointReader>;
+
   constructor(
     readonly dir: string,
-    readonly codec: CheckpointCodec = PGC_CODEC,
+    readonly codec: CheckpointCodec = SAFETENSORS_CODEC,
     readonly keep = DEFAULT_KEEP,
+    older: readonly CheckpointReader[] = [PGC_READER],
   ) {
     if (!Number.isInteger(keep) || keep < 1) throw new Error(`checkpoints to keep must be a positive integer, got ${keep}`);
-    this.name = new RegExp(`^ckpt-(\\d{9})${codec.extension.replace(/\./g, '\\.')}$`);
+    this.readers = new Map([codec, ...older].map((r) => [r.extension, r]));
+    const endings = [...this.readers.keys()].map((e) => e.replace(/\./g, '\\.')).join('|');
+    this.name = new RegExp(`^ckpt-(\\d{9})(${endings})$`);
   }
 
   pathFor(step: number): string {
@@ -84,11 +96,17 @@ export class CheckpointStore {
     } catch {
       return [];
     }
+    const written = (f: CheckpointFile) => (f.reader === this.codec ? 1 : 0);
     return names
       .map((n) => this.name.exec(n))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ step: Number(m[1]), path: join(this.dir, m[0]) }))
-      .sort((a, b) => a.step - b.step);
+      .map((m) => ({ step: Number(m[1]), path: join(this.dir, m[0]), reader: this.readers.get(m[2]!)! }))
+      .sort((a, b) => a.step - b.step || written(a) - written(b));
+  }
+
+  private readerOf(path: string): CheckpointReader {
+    const m = this.name.exec(basename(path));
+    return m ? this.readers.get(m[2]!)! : this.codec;
   }
 
   /** Reads and verifies one checkpoint file; throws a CheckpointError naming the problem. */
@@ -99,7 +117,7 @@ export class CheckpointStore {
     } catch (e) {
       throw new CheckpointError(`${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    return this.codec.decode(bytes, path);
+    return this.readerOf(path).decode(bytes, path);
   }
 
   /** Why `path` fails verification, or null if it verifies (remembered while the file is unchanged). */

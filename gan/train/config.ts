@@ -3,6 +3,9 @@
 // user gave it: each layer says how to name its keys (`--data-limit` on the command line,
 // `"dataLimit" in run.json` in a config file).
 
+import * as v from 'valibot';
+import { problemText } from '../../schema/check.ts';
+import { fields, int, oneOf, text } from '../../schema/fields.ts';
 import { MODEL_KINDS, type ModelKind } from '../models/gan.ts';
 
 export interface TrainConfig {
@@ -85,6 +88,8 @@ export interface ConfigLayer {
   name: (key: string) => string;
   /** Where an unknown key came from, for its message (e.g. 'in run.json'). */
   where?: string;
+  /** The values are command-line text: numbers are read from them before they are checked. */
+  text?: boolean;
 }
 
 /** The command-line spelling of a key: dataLimit -> --data-limit. */
@@ -92,21 +97,54 @@ export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-function int(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = typeof v === 'string' && /^[+-]?\d+$/.test(v.trim()) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
-    throw new ConfigError(`${name} must be an integer ${range}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
+/** Each option's schema (JSON values: the command line's text is converted first, see below). */
+const FIELD_SCHEMAS = {
+  // Case-insensitive: the JSON Schema lists the lower-case names (the metadata: it describes the input).
+  model: v.pipe(
+    v.string(`must be ${MODEL_KINDS.join(' or ')}`),
+    v.metadata({ enum: MODEL_KINDS }),
+    v.description('the model: ' + MODEL_KINDS.join(', ') + ' (case-insensitive)'),
+    v.toLowerCase(),
+    oneOf(MODEL_KINDS),
+  ),
+  recipe: v.pipe(text('a recipe name or a path to a recipe JSON file'), v.description('a built-in recipe name (fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp) or a path to a recipe JSON file')),
+  steps: v.pipe(int(1), v.description('training steps (one generator and one discriminator update each)')),
+  epochs: v.pipe(v.nullable(int(1)), v.description('train for this many passes over the data instead of steps (null: use steps)')),
+  batch: v.pipe(int(1, 65536), v.description('batch size')),
+  lr: v.pipe(v.number('must be a positive number up to 1'), v.gtValue(0, 'must be a positive number up to 1'), v.maxValue(1, 'must be a positive number up to 1'), v.description('Adam learning rate')),
+  beta1: v.pipe(v.number('must be in [0, 1)'), v.minValue(0, 'must be in [0, 1)'), v.ltValue(1, 'must be in [0, 1)'), v.description("Adam's beta1")),
+  beta2: v.pipe(v.number('must be in [0, 1)'), v.minValue(0, 'must be in [0, 1)'), v.ltValue(1, 'must be in [0, 1)'), v.description("Adam's beta2")),
+  seed: v.pipe(int(0, 0xffffffff), v.description('initialisation, data order, noise, dropout, stochastic rounding')),
+  dataLimit: v.pipe(v.nullable(int(1)), v.description('use only the first N training images (null: all)')),
+  width: v.pipe(int(1, 4096), v.description('cgan: width of the first generator layer')),
+  size: v.pipe(v.picklist([28, 32], 'must be 28 or 32'), v.description('dcgan: image size (28, or 32 with zero padding)')),
+  ngf: v.pipe(int(1, 4096), v.description('dcgan: generator width')),
+  ndf: v.pipe(int(1, 4096), v.description('dcgan: discriminator width')),
+  checkpointEvery: v.pipe(int(1), v.description('checkpoint every N steps (and at the end)')),
+  sampleEvery: v.pipe(int(0), v.description('sample grid every N steps (0: once per epoch) and at the end')),
+  evalEvery: v.pipe(int(0), v.description('FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never)')),
+  evalN: v.pipe(int(2, 1_000_000), v.description('generated samples per FID-curve evaluation')),
+} satisfies { [K in keyof TrainConfig]: v.GenericSchema<unknown, TrainConfig[K]> };
 
-function pos(v: unknown, name: string, max = Infinity): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > max) {
-    throw new ConfigError(`${name} must be a positive number${max < Infinity ? ` below ${max}` : ''}, got ${JSON.stringify(v)}`);
-  }
-  return n;
+const KEYS = Object.keys(FIELD_SCHEMAS) as (keyof TrainConfig)[];
+
+/** A complete training configuration (as a run's manifest.json records it). */
+export const TrainConfigSchema = v.pipe(fields(FIELD_SCHEMAS, { noun: 'a training configuration' }), v.title('posit-gan training configuration'));
+
+/** A config file (`train --config FILE.json`, a sweep's base): any of the options, defaults for the rest. */
+export const ConfigFileSchema = v.pipe(
+  fields(Object.fromEntries(KEYS.map((k) => [k, v.optional(FIELD_SCHEMAS[k])])) as { [K in keyof TrainConfig]: v.OptionalSchema<(typeof FIELD_SCHEMAS)[K], undefined> }, {
+    noun: 'a training configuration',
+  }),
+  v.title('posit-gan train --config file'),
+  v.description('Options of `posit-gan train` as JSON (gan/train/config.ts); the command line overrides them and the defaults fill in the rest.'),
+);
+
+/** The command line gives text: a number option's text becomes a number when it reads as one (what
+ *  it was is still shown in a message), anything else stays text and fails its check. */
+function fromText(key: keyof TrainConfig, value: unknown): unknown {
+  if (typeof value !== 'string' || key === 'model' || key === 'recipe') return value;
+  return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value.trim()) ? Number(value) : value;
 }
 
 /** Merges partial configs left to right onto the defaults and validates the result (keys named as
@@ -124,44 +162,22 @@ export function resolveConfigLayers(layers: readonly ConfigLayer[]): TrainConfig
   const merged: Record<string, unknown> = (MODEL_KINDS as readonly string[]).includes(kind) ? { ...modelDefaults(kind as ModelKind) } : { ...DEFAULT_CONFIG };
   const from: Record<string, ConfigLayer> = {};
   for (const l of layers) {
-    for (const [k, v] of Object.entries(l.values)) {
-      if (v === undefined) continue;
+    for (const [k, value] of Object.entries(l.values)) {
+      if (value === undefined) continue;
       if (!(k in DEFAULT_CONFIG)) {
-        throw new ConfigError(`unknown configuration key '${k}'${l.where ? ` ${l.where}` : ''} (known: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
+        throw new ConfigError(`unknown configuration key '${k}'${l.where ? ` ${l.where}` : ''} (known: ${KEYS.join(', ')})`);
       }
-      merged[k] = v;
+      merged[k] = value;
       from[k] = l;
     }
   }
-  const name = (k: keyof TrainConfig) => from[k]?.name(k) ?? k;
-  const model = String(merged.model).toLowerCase();
-  if (!(MODEL_KINDS as readonly string[]).includes(model)) throw new ConfigError(`${name('model')} must be one of ${MODEL_KINDS.join(', ')}, got '${String(merged.model)}'`);
-  if (typeof merged.recipe !== 'string' || merged.recipe === '') throw new ConfigError(`${name('recipe')} must be a recipe name or a path to a recipe JSON file`);
-  const size = int(merged.size, name('size'), 28, 32);
-  if (size !== 28 && size !== 32) throw new ConfigError(`${name('size')} must be 28 or 32, got ${size}`);
-  const beta1 = Number(merged.beta1);
-  const beta2 = Number(merged.beta2);
-  for (const [k, b] of [['beta1', beta1], ['beta2', beta2]] as const) {
-    if (!(b >= 0 && b < 1)) throw new ConfigError(`${name(k)} must be in [0, 1), got ${JSON.stringify(merged[k])}`);
+  const out: Record<string, unknown> = {};
+  for (const k of KEYS) {
+    const raw = merged[k];
+    const layer = from[k];
+    const r = v.safeParse(FIELD_SCHEMAS[k] as v.GenericSchema, layer?.text ? fromText(k, raw) : raw, { abortEarly: true });
+    if (!r.success) throw new ConfigError(`${layer?.name(k) ?? k} ${problemText(r.issues[0], { value: raw })}`);
+    out[k] = r.output;
   }
-  return {
-    model: model as ModelKind,
-    recipe: merged.recipe,
-    steps: int(merged.steps, name('steps'), 1),
-    epochs: merged.epochs === null ? null : int(merged.epochs, name('epochs'), 1),
-    batch: int(merged.batch, name('batch'), 1, 65536),
-    lr: pos(merged.lr, name('lr'), 1),
-    beta1,
-    beta2,
-    seed: int(merged.seed, name('seed'), 0, 0xffffffff),
-    dataLimit: merged.dataLimit === null ? null : int(merged.dataLimit, name('dataLimit'), 1),
-    width: int(merged.width, name('width'), 1, 4096),
-    size,
-    ngf: int(merged.ngf, name('ngf'), 1, 4096),
-    ndf: int(merged.ndf, name('ndf'), 1, 4096),
-    checkpointEvery: int(merged.checkpointEvery, name('checkpointEvery'), 1),
-    sampleEvery: int(merged.sampleEvery, name('sampleEvery'), 0),
-    evalEvery: int(merged.evalEvery, name('evalEvery'), 0),
-    evalN: int(merged.evalN, name('evalN'), 2, 1_000_000),
-  };
+  return out as unknown as TrainConfig;
 }

@@ -10,6 +10,7 @@ import type { Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import type { Gan } from '../models/gan.ts';
 import { CheckpointError } from './checkpoint.ts';
+import { checkpointState } from './checkpoint-meta.ts';
 import { CheckpointStore, skippedText, type SkippedCheckpoint } from './checkpoint-store.ts';
 import type { TrainConfig } from './config.ts';
 import { loadRecipe, readRunConfig } from './run.ts';
@@ -69,13 +70,13 @@ export function restoreRun(gpu: Gpu, dir: string, o: RestoreOptions = {}): Resto
   const rt = new Runtime(gpu);
   const gan = buildGan(rt, config);
   const weightBias: Record<string, number> = {};
-  const optMeta = (loaded.data.meta.trainer as { optimizers?: Record<string, { forwardBias?: Record<string, number> }> } | undefined)?.optimizers;
+  const optMeta = checkpointState(loaded.data, loaded.path).trainer.optimizers;
   for (const net of ['G', 'D'] as const) {
     const prefix = `${net}.`;
     const own: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(loaded.data.tensors)) if (k.startsWith(prefix)) own[k.slice(prefix.length)] = v.data;
     gan[net].load(own);
-    const fb = optMeta?.[net]?.forwardBias ?? {};
+    const fb = optMeta[net].forwardBias ?? {};
     if (net === 'G') Object.assign(weightBias, fb);
     if (o.asTrained) {
       gan[net].setHook(new PrecisionPolicy(recipe, { weightBias: (site) => fb[`${site.path}.weight`] ?? 0 }));

@@ -3,8 +3,9 @@
 // --force (to DIR.old-<time>, nothing deleted), or left alone: files of two runs are never mixed.
 // A directory that is not empty and holds no run is never used nor moved.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { resolveConfig, type TrainConfig } from './config.ts';
+import { readRunManifest, type RunManifest } from './manifest.ts';
 
 export type RunDirectoryState =
   | { kind: 'absent' }
@@ -25,13 +26,16 @@ export function inspectRunDirectory(dir: string): RunDirectoryState {
   const entries = readdirSync(dir);
   if (entries.length === 0) return { kind: 'empty' };
   if (entries.includes('manifest.json') || entries.includes('checkpoints')) {
+    let m: RunManifest | null;
+    let c: TrainConfig;
     try {
-      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { status?: string; step?: number; totalSteps?: number; started?: string; config?: { model?: string; recipe?: string } };
-      const what = m.config ? `${m.config.model} under ${m.config.recipe}` : 'a run';
-      return { kind: 'run', summary: `${what}, ${m.status ?? 'status unknown'} at step ${m.step ?? '?'} of ${m.totalSteps ?? '?'}, started ${m.started ?? '?'}` };
-    } catch {
-      return { kind: 'run', summary: 'a run without a readable manifest.json' };
+      m = readRunManifest(dir);
+      if (!m) return { kind: 'run', summary: 'a run without a manifest.json' };
+      c = resolveConfig(m.config);
+    } catch (e) {
+      return { kind: 'run', summary: `a run whose manifest cannot be used (${(e as Error).message})` };
     }
+    return { kind: 'run', summary: `${c.model} under ${c.recipe}, ${m.status} at step ${m.step} of ${m.totalSteps}, started ${m.started}` };
   }
   const shown = entries.slice(0, 5).join(', ') + (entries.length > 5 ? `, ... (${entries.length} entries)` : '');
   return { kind: 'other', summary: `files that are not a posit-gan run: ${shown}` };

@@ -9,7 +9,7 @@
 //   losses.csv, losses.svg  per-step losses (rewritten at each checkpoint, consistent with it); the
 //                           seconds column is training time since the run started, across resumes
 //   samples/step-NNNNNNNNN.png, samples/latest.png   fixed latent vectors (cgan: row i is digit i)
-//   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three that verify (gan/train/checkpoint-store.ts)
+//   checkpoints/ckpt-NNNNNNNNN.safetensors   the newest three that verify (gan/train/checkpoint-store.ts)
 //   fid.csv                 with evalEvery > 0: FID against steps (fid-curve.ts)
 //   <run>.opcounts.json     operation counts for the hardware model, of every step since the start
 //                           (each checkpoint carries the counts so far, and a resume continues them)
@@ -18,7 +18,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
-import type { OpRecord } from '../../engine/record/schema.ts';
 import { recipeByName, resolveRecipe, builtinRecipe, RecipeError, type Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { Progress, type ProgressMode } from '../cli/progress.ts';
@@ -32,11 +31,13 @@ import { ClassifierWeightsError, MnistClassifier } from '../metrics/classifier.t
 import type { LabelAccuracy } from '../metrics/evaluate.ts';
 import { gridLabelAccuracy } from '../metrics/grid-accuracy.ts';
 import { CheckpointError } from './checkpoint.ts';
+import { checkpointState, trainerState, type RunMeta } from './checkpoint-meta.ts';
 import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
+import { ManifestError, readRunManifest, type RunManifest, type RunSession } from './manifest.ts';
 import { FidCurve } from './fid-curve.ts';
 import { claimNewRunDirectory } from './run-dir.ts';
-import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
+import { GanTrainer, latentNoise, type StepStats } from './trainer.ts';
 
 export interface RunOptions {
   config: TrainConfig;
@@ -99,11 +100,7 @@ export function loadRecipe(nameOrPath: string): Recipe {
     } catch (e) {
       throw new RecipeError(`recipe file '${nameOrPath}' is not valid JSON: ${(e as Error).message}`);
     }
-    try {
-      return resolveRecipe(json);
-    } catch (e) {
-      throw new RecipeError(`recipe file '${nameOrPath}': ${(e as Error).message}`);
-    }
+    return resolveRecipe(json, `recipe file '${nameOrPath}'`);
   }
   return recipeByName(nameOrPath); // throws the unknown-recipe error listing the built-ins
 }
@@ -113,53 +110,16 @@ export function totalSteps(c: TrainConfig, stepsPerEpoch: number): number {
   return c.epochs !== null ? c.epochs * stepsPerEpoch : c.steps;
 }
 
-/** One command that trained the run: the first, and each resume. */
-export interface RunSession {
-  command: string | null;
-  started: string;
-  /** When it ended (null while it runs, or if it crashed). */
-  finished: string | null;
-  fromStep: number;
-  toStep: number;
-  status: string;
-}
-
-/** The parts of a run's manifest.json this file reads back. */
-interface ManifestHead {
-  config?: Record<string, unknown>;
-  command?: string | null;
-  started?: string;
-  finished?: string;
-  updated?: string;
-  step?: number;
-  status?: string;
-  notes?: string[];
-  sessions?: RunSession[];
-}
-
-function readManifest(out: string): ManifestHead {
-  const path = join(out, 'manifest.json');
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ManifestHead;
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is unreadable (${(e as Error).message})`;
-    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`, { cause: e });
-  }
+/** The run's manifest (gan/train/manifest.ts), which must exist. */
+function readManifest(out: string): RunManifest {
+  const m = readRunManifest(out);
+  if (!m) throw new ManifestError(`${join(out, 'manifest.json')} does not exist; is '${out}' a run directory written by posit-gan train?`);
+  return m;
 }
 
 /** Reads the configuration a run directory was started with. */
 export function readRunConfig(out: string): TrainConfig {
-  const m = readManifest(out);
-  if (!m.config) throw new Error(`${join(out, 'manifest.json')} has no config; is '${out}' a run directory written by posit-gan train?`);
-  return resolveConfig(m.config);
-}
-
-/** What a checkpoint carries besides the trainer's state: the run's bookkeeping up to its step. */
-interface CheckpointRunMeta {
-  /** Training time since the run started (the losses' seconds column at this step). */
-  elapsedSeconds: number;
-  /** Op counts of every step before this one. */
-  opCounts: OpRecord[] | null;
+  return resolveConfig(readManifest(out).config);
 }
 
 const CSV_HEADER = 'step,epoch,loss_g,loss_d,loss_scale_g,loss_scale_d,skipped_g,skipped_d,seconds';
@@ -204,11 +164,12 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
       note(`skipped a damaged checkpoint, resuming from an older one: ${describeSetAside(aside, 'damaged')}`);
     }
     say(`posit-gan: resuming ${o.out} from step ${loaded.data.step} (${loaded.path})`);
-    checkResumable(loaded.data.meta.config as TrainConfig | undefined, c, loaded.path);
+    const state = checkpointState(loaded.data, loaded.path);
+    checkResumable(resolveConfig(state.config), c, loaded.path);
     // Loading re-encodes weights (optimizer sync): not training work, so not counted.
     rt.recorder = undefined;
-    trainer.load(trainerState(loaded.data));
-    const meta = loaded.data.meta.run as Partial<CheckpointRunMeta> | undefined;
+    trainer.load(trainerState(loaded.data, loaded.path));
+    const meta = state.run;
     rt.recorder = new OpRecorder();
     if (meta?.opCounts) {
       rt.recorder.addRecords(meta.opCounts);
@@ -235,7 +196,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const sessions: RunSession[] = previous?.sessions
     ? [...previous.sessions]
     : previous
-      ? [{ command: previous.command ?? null, started: previous.started ?? now, finished: previous.finished ?? previous.updated ?? null, fromStep: 0, toStep: previous.step ?? 0, status: previous.status ?? 'unknown' }]
+      ? [{ command: previous.command, started: previous.started, finished: previous.finished ?? previous.updated, fromStep: 0, toStep: previous.step, status: previous.status }]
       : [];
   const session: RunSession = { command: o.command ?? null, started: now, finished: null, fromStep: trainer.step, toStep: trainer.step, status: 'running' };
   sessions.push(session);
@@ -295,9 +256,14 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const checkpoint = async () => {
     const st = await trainer.state();
     const { tensors, ...meta } = st;
-    const run: CheckpointRunMeta = { elapsedSeconds: elapsed(), opCounts: countsFromStart && rt.recorder ? rt.recorder.records() : null };
+    const run: RunMeta = { elapsedSeconds: elapsed(), opCounts: countsFromStart && rt.recorder ? rt.recorder.records() : null };
+    const codes = new Set(st.codeTensors);
     reportSaved(
-      store.save({ step: st.step, meta: { trainer: meta, config: c, run }, tensors: Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: v }])) }),
+      store.save({
+        step: st.step,
+        meta: { trainer: meta, config: c, run },
+        tensors: Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: v, ...(codes.has(k) ? { codes: true } : {}) }])),
+      }),
     );
     writeLosses();
   };
@@ -407,8 +373,7 @@ async function finalGridAccuracy(gpu: Gpu, images: Float32Array, labels: Uint32A
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */
 const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery', 'evalEvery', 'evalN'];
 
-function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: string): void {
-  if (!saved) throw new Error(`cannot resume from ${path}: it records no configuration`);
+function checkResumable(saved: TrainConfig, now: TrainConfig, path: string): void {
   const diff = (Object.keys(now) as (keyof TrainConfig)[]).filter((k) => !RESUME_MAY_CHANGE.includes(k) && JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
   if (diff.length) {
     throw new Error(
@@ -416,10 +381,4 @@ function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: 
         `Only ${RESUME_MAY_CHANGE.join(', ')} may change when resuming.`,
     );
   }
-}
-
-function trainerState(data: { meta: Record<string, unknown>; tensors: Record<string, { data: Float32Array }> }): TrainerState {
-  const meta = data.meta.trainer as Omit<TrainerState, 'tensors'> | undefined;
-  if (!meta) throw new Error('checkpoint has no trainer state (was it written by posit-gan train?)');
-  return { ...meta, tensors: Object.fromEntries(Object.entries(data.tensors).map(([k, v]) => [k, v.data])) };
 }

@@ -83,7 +83,18 @@ describe('a run directory belongs to its run', SLOW, () => {
   it('--out naming a run is refused with exit 2, naming --resume and --force; nothing changes', async () => {
     const run = join(dir, 'taken');
     mkdirSync(run);
-    const m = JSON.stringify({ tool: 'posit-gan', status: 'completed', step: 120, totalSteps: 120, config: { model: 'cgan', recipe: 'p8+' } });
+    const m = JSON.stringify({
+      tool: 'posit-gan',
+      command: 'posit-gan train',
+      status: 'completed',
+      config: { model: 'cgan', recipe: 'p8+' },
+      recipe: {},
+      started: '2026-01-01T00:00:00.000Z',
+      updated: '2026-01-01T00:10:00.000Z',
+      stepsPerEpoch: 937,
+      step: 120,
+      totalSteps: 120,
+    });
     writeFileSync(join(run, 'manifest.json'), m);
     const r = await cli(['train', ...TINY, '--steps', '2', '--out', run]);
     expect(r.code).toBe(2);

@@ -105,7 +105,7 @@ describe('damaged packs are refused, naming the file and the fix', () => {
       ['flipped', (_, p) => ((p[p.length >> 1] = p[p.length >> 1]! ^ 0x40), { pixels: p }), /does not decompress|has SHA-256/],
       ['other set', (h) => ({ header: JSON.stringify({ ...h, split: 'train' }) }), /describes mnist-train, not mnist-test/],
       ['not json', () => ({ header: '{"format": "posit-gan-pa' }), /mnist-test\.json is not valid JSON/],
-      ['schema', (h) => ({ header: JSON.stringify({ ...h, height: 32 }) }), /not a version-1 posit-gan packed image header \(height: /],
+      ['schema', (h) => ({ header: JSON.stringify({ ...h, height: 32 }) }), /not a version-1 posit-gan packed image header: height must be 28, got 32\. Repack/],
     ];
     for (const [name, damage, message] of cases) {
       const dir = await damagedCopy(name, damage);

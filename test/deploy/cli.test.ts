@@ -92,7 +92,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/unknown deployment recipe 'p7' \(allowed: fp32, p8, p8\+, p8\+t, p6, p6\+, p6\+t,.* fp16,.* fp8,.* fp6/);
-    const e = await cli('export', '--checkpoint', run, '--recipe', 'p5', '--out', join(dir, 'x.pgx'));
+    const e = await cli('export', '--checkpoint', run, '--recipe', 'p5', '--out', join(dir, 'x.safetensors'));
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/allowed: fp32, p8/);
     expect((await cli('deploy', '--recipes', 'p8')).code).toBe(2);
@@ -100,7 +100,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
   });
 
   it('export: loadable by deploy (same numbers as the recipe) and sample; a corrupt file fails', async () => {
-    const file = join(dir, 'g.pgx');
+    const file = join(dir, 'g.safetensors');
     const e = await cli('export', '--checkpoint', run, '--recipe', 'p6+t', '--out', file);
     expect(e.code, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/under p6\+t: \d+ tensors, \d+ bytes, weights p6e1 t=\d+, sha256 [0-9a-f]{64}/);
@@ -120,11 +120,11 @@ describe('posit-gan deploy / export / experiment deploy', () => {
 
     const bytes = readFileSync(file);
     bytes[bytes.length - 40]! ^= 1;
-    const bad = join(dir, 'bad.pgx');
+    const bad = join(dir, 'bad.safetensors');
     writeFileSync(bad, bytes);
     const c = await cli('deploy', '--export', bad, '--n', '10', '--out', join(dir, 'd3'));
     expect(c.code).toBe(1);
-    expect(c.stderr).toMatch(/^posit-gan deploy: export file '.*bad\.pgx': corrupt or truncated \(SHA-256 mismatch\)/m);
+    expect(c.stderr).toMatch(/^posit-gan deploy: export file '.*bad\.safetensors' is corrupt or truncated \(SHA-256 mismatch\)$/m);
     expect(c.stderr).not.toMatch(/ExportError/);
   });
 
@@ -156,18 +156,18 @@ describe('posit-gan deploy / export / experiment deploy', () => {
   it('each loading command says which step it loaded; a damaged newest checkpoint is refused (exit 1) unless --allow-older', async () => {
     const damaged = join(dir, 'damaged-run');
     cpSync(run, damaged, { recursive: true });
-    const junk = join(damaged, 'checkpoints', 'ckpt-000000100.pgc');
+    const junk = join(damaged, 'checkpoints', 'ckpt-000000100.safetensors');
     writeFileSync(junk, 'half a checkpoint'.repeat(10));
     const refused = await Promise.all([
       cli('eval', '--checkpoint', damaged, '--n', '20'),
       cli('deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--out', join(dir, 'd4')),
       cli('sample', '--checkpoint', damaged, '--out', join(dir, 's4.png')),
-      cli('export', '--checkpoint', damaged, '--recipe', 'p8', '--out', join(dir, 'x4.pgx')),
+      cli('export', '--checkpoint', damaged, '--recipe', 'p8', '--out', join(dir, 'x4.safetensors')),
       cli('experiment', 'deploy', '--checkpoint', damaged, '--recipes', 'p8', '--n', '10', '--results', join(dir, 'results4')),
     ]);
     for (const r of refused) {
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/the newest checkpoint of .*damaged-run is damaged: .*ckpt-000000100\.pgc is not a posit-gan checkpoint.*step 6 .*--allow-older/s);
+      expect(r.stderr).toMatch(/the newest checkpoint of .*damaged-run is damaged: .*ckpt-000000100\.safetensors: header length \d+ is larger than safetensors allows .*: not a safetensors file.*step 6 .*--allow-older/s);
       expect(r.stderr).not.toMatch(/Error:/);
     }
     expect(existsSync(join(dir, 's4.png')) || existsSync(join(dir, 'd4'))).toBe(false);
@@ -178,12 +178,12 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     ]);
     for (const r of [sample, deploy]) {
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/^posit-gan: warning: skipped a damaged checkpoint: .*ckpt-000000100\.pgc/m);
+      expect(r.stderr).toMatch(/^posit-gan: warning: skipped a damaged checkpoint: .*ckpt-000000100\.safetensors/m);
       expect(r.stderr).toMatch(/^posit-gan: loaded step 6 of .*damaged-run .*--allow-older/m);
     }
     expect(existsSync(junk)).toBe(true); // reading commands never move files
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stderr.split('\n').filter((l) => l.startsWith('posit-gan: loaded'))).toEqual([`posit-gan: loaded step 6 of ${run} (${join(run, 'checkpoints', 'ckpt-000000006.pgc')})`]);
+    expect(plain.stderr.split('\n').filter((l) => l.startsWith('posit-gan: loaded'))).toEqual([`posit-gan: loaded step 6 of ${run} (${join(run, 'checkpoints', 'ckpt-000000006.safetensors')})`]);
   }, 300_000);
 
   it('an output that cannot be written is named as the user gave it, not as the temporary file', async () => {

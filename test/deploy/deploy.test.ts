@@ -19,7 +19,7 @@ import { calibrate } from '../../engine/quant/calibrate.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { evaluateRecipes, runDeployment, type DeployInputs } from '../../gan/deploy/evaluate.ts';
-import { ExportError, parseExport } from '../../gan/deploy/export-format.ts';
+import { parseExport } from '../../gan/deploy/export-format.ts';
 import { createExport, exportModelOf, instantiateExport } from '../../gan/deploy/export.ts';
 import { readExportFile, writeExportFile } from '../../gan/deploy/files.ts';
 import { matmulWeights, prepareDeployment, type Deployment } from '../../gan/deploy/hook.ts';
@@ -28,6 +28,8 @@ import type { Gan } from '../../gan/models/gan.ts';
 import { resolveConfig, type TrainConfig } from '../../gan/train/config.ts';
 import { evaluationInputs, restoreRun, type RestoredRun } from '../../gan/train/restore.ts';
 import { runTraining } from '../../gan/train/run.ts';
+import { decodeSafetensors, type TensorBytes } from '../../gan/io/safetensors.ts';
+import { encodeSealedAsync } from '../../gan/io/sealed-safetensors.ts';
 
 let gpu: Gpu;
 const dirs: string[] = [];
@@ -258,19 +260,43 @@ describe('deployment of a tiny cgan', () => {
   it('an export reproduces the checkpoint deployment bit for bit (file round trip included)', async () => {
     const inputs = inputsFor(cgan.gan, 10);
     const model = exportModelOf(cgan.config);
-    for (const name of ['p8+t', 'p6+', 'fp8', 'fp32']) {
+    for (const name of ['p8+t', 'p6+', 'fp8', 'fp16', 'fp32']) {
       const dep = await prepareDeployment(cgan.gan.G, deployRecipeByName(name));
       try {
         const bytes = await createExport(cgan.gan, model, dep, { checkpoint: cgan.dir, step: cgan.step, trainRecipe: cgan.recipe.name });
-        const path = join(tmp(), `${name}.pgx`);
+        const path = join(tmp(), `${name}.safetensors`);
         writeExportFile(path, bytes);
         const file = await readExportFile(path);
-        expect(file.sha256).toBe(createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest('hex'));
         const roles = Object.fromEntries(file.header.tensors.map((e) => [e.name, `${e.role} ${e.format} ${e.bias}`]));
         const w = dep.recipe.weights;
         expect(roles['model.0.weight']).toBe(w ? `matmul-weight ${w.name} ${dep.weightBias['model.0.weight']}` : 'float32 fp32 0');
         expect(roles['label_emb.weight']).toBe(w ? `embedding ${dep.recipe.activations!.name} 0` : 'float32 fp32 0');
         expect(roles['model.3.running_var']).toBe('float32 fp32 0');
+
+        // A safetensors file, read here from the format's description (not with posit-gan's reader):
+        // codes one per element in the tensor's shape, U8 up to 8 bits, U16 up to 16.
+        const buf = Buffer.from(bytes);
+        const n = Number(buf.readBigUInt64LE(0));
+        const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+        const meta = header.__metadata__;
+        expect(meta).toMatchObject({ format: 'posit-gan/export', version: '2' });
+        const described = JSON.parse(meta.header);
+        expect(described.tensors['model.0.weight']).toEqual({ role: w ? 'matmul-weight' : 'float32', format: w?.name ?? 'fp32', bias: w ? dep.weightBias['model.0.weight'] : 0 });
+        const entry = header['model.0.weight'];
+        expect(entry.shape).toEqual([...cgan.gan.G.namedParameters().find(([k]) => k === 'model.0.weight')![1].shape]);
+        expect(entry.dtype).toBe(!w ? 'F32' : w.bits <= 8 ? 'U8' : 'U16');
+        if (w) {
+          // The stored codes are the deployment's packed codes, one per element.
+          const codes = unpackCodes(w, await dep.packed.get('model.0.weight')!.readWords(), entry.shape[0] * entry.shape[1]);
+          const size = w.bits <= 8 ? 1 : 2;
+          const [b, e] = entry.data_offsets;
+          const raw = buf.subarray(8 + n + b, 8 + n + e);
+          expect(Array.from({ length: codes.length }, (_, i) => (size === 1 ? raw[i]! : raw.readUInt16LE(2 * i)))).toEqual([...codes]);
+        }
+        // The checksum: SHA-256 of the file with its 64 digits as '0's.
+        const at = buf.indexOf(`"sha256":"${meta.sha256}"`, 8) + 10;
+        expect(createHash('sha256').update(Buffer.concat([buf.subarray(0, at), Buffer.from('0'.repeat(64)), buf.subarray(at + 64)])).digest('hex')).toBe(file.sha256);
+
         const rt2 = new Runtime(gpu);
         const loaded = instantiateExport(rt2, file);
         const a = await runDeployment(cgan.runtime, cgan.gan, dep, inputs, 10);
@@ -289,41 +315,46 @@ describe('deployment of a tiny cgan', () => {
     dep.dispose();
     const flipped = bytes.slice();
     flipped[bytes.length - 100]! ^= 0x10;
-    await expect(parseExport(flipped)).rejects.toThrow(/corrupt or truncated \(SHA-256 mismatch\)/);
+    await expect(parseExport(flipped)).rejects.toThrow(/^export is corrupt or truncated \(SHA-256 mismatch\)$/);
     await expect(parseExport(bytes.subarray(0, bytes.length - 7))).rejects.toThrow(/corrupt or truncated/);
     await expect(parseExport(bytes.subarray(0, 20))).rejects.toThrow(/truncated/);
     const foreign = bytes.slice();
     foreign.set(new TextEncoder().encode('PGCKPT1\n'), 0);
-    await expect(parseExport(foreign)).rejects.toThrow(/not a posit-gan export/);
-    await expect(readExportFile(join(tmp(), 'missing.pgx'))).rejects.toThrow(/cannot read export file/);
+    await expect(parseExport(foreign)).rejects.toThrow(/not a safetensors file/);
+    const v1 = Uint8Array.from([...new TextEncoder().encode('PGEXPORT'), 4, 0, 0, 0, ...new TextEncoder().encode('{}  ')]);
+    await expect(parseExport(v1, "export file 'old.pgx'")).rejects.toThrow(/^export file 'old\.pgx' is a version-1 posit-gan export, which this posit-gan no longer reads: export the generator again/);
+    await expect(readExportFile(join(tmp(), 'missing.safetensors'))).rejects.toThrow(/cannot read export file/);
 
-    // Well-formed files (valid checksum) whose content is wrong.
-    const rewrite = (edit: (h: Record<string, unknown>) => void): Uint8Array => {
-      const dv = new DataView(bytes.buffer, bytes.byteOffset);
-      const hlen = dv.getUint32(8, true);
-      const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + hlen)));
-      edit(header);
-      const payload = bytes.subarray(12 + hlen + ((4 - ((12 + hlen) % 4)) % 4), bytes.length - 32);
-      const json = new TextEncoder().encode(JSON.stringify(header));
-      const pad = (4 - ((12 + json.length) % 4)) % 4;
-      const body = new Uint8Array(12 + json.length + pad + payload.length);
-      body.set(bytes.subarray(0, 8));
-      new DataView(body.buffer).setUint32(8, json.length, true);
-      body.set(json, 12);
-      body.set(payload, 12 + json.length + pad);
-      return new Uint8Array(Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    // Well-formed files (valid checksum) whose content is wrong: the metadata, header and tensors
+    // edited, then sealed again.
+    const st = decodeSafetensors(bytes, 'x');
+    const rewrite = async (edit: (h: Record<string, unknown>, m: Record<string, string>, t: Map<string, TensorBytes>) => void): Promise<Uint8Array> => {
+      const { sha256: _s, ...metadata } = st.metadata!;
+      const header = JSON.parse(metadata.header!);
+      const tensors = new Map(st.tensors);
+      edit(header, metadata, tensors);
+      const sha = async (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+      return encodeSealedAsync(tensors, { ...metadata, header: JSON.stringify(header) }, sha);
     };
-    expect((await parseExport(rewrite(() => {}))).header.recipe.name).toBe('p6+t');
-    await expect(parseExport(rewrite((h) => (h.version = 2)))).rejects.toThrow(/version 2; this posit-gan reads version 1/);
-    await expect(parseExport(rewrite((h) => ((h.recipe as { tanh: string }).tanh = 'slow')))).rejects.toThrow(ExportError);
-    await expect(parseExport(rewrite((h) => ((h.tensors as { words: number }[])[1]!.words += 1)))).rejects.toThrow(/need \d+ words, header says/);
-    const mismatched = await parseExport(rewrite((h) => ((h.recipe as { weights: string }).weights = 'p8e1')));
+    expect((await parseExport(await rewrite(() => {}))).header.recipe.name).toBe('p6+t');
+    await expect(parseExport(await rewrite((_h, m) => (m.version = '3')))).rejects.toThrow(/^export: metadata: version must be "2": this posit-gan reads export files of version 2, got "3"$/);
+    await expect(parseExport(await rewrite((_h, m) => (m.format = 'posit-gan/checkpoint')))).rejects.toThrow(/metadata: format must be "posit-gan\/export" \(the file is not a posit-gan export\)/);
+    await expect(parseExport(await rewrite((h) => ((h.recipe as { tanh: string }).tanh = 'slow')))).rejects.toThrow(/^export: header: recipe\.tanh must be "float" or "fast", got "slow"$/);
+    const desc = (h: Record<string, unknown>) => (h.tensors as Record<string, { role: string; format: string; bias: number }>)['model.0.weight']!;
+    await expect(parseExport(await rewrite((h) => (desc(h).bias = 999)))).rejects.toThrow(/header: tensors\["model\.0\.weight"\]\.bias must be an integer in -256\.\.256, got 999$/);
+    await expect(parseExport(await rewrite((h) => (desc(h).format = 'fp16')))).rejects.toThrow(/tensor 'model\.0\.weight': fp16 codes are stored as U16, the file has U8$/);
+    await expect(parseExport(await rewrite((h) => (desc(h).format = 'posit(n=6,es=1)')))).rejects.toThrow(/format 'posit\(n=6,es=1\)' is not the canonical name 'p6e1'/);
+    await expect(parseExport(await rewrite((h) => delete (h.tensors as Record<string, unknown>)['model.0.bias']))).rejects.toThrow(/tensor 'model\.0\.bias' is not described in the header's tensors/);
+    await expect(parseExport(await rewrite((_h, _m, t) => t.delete('model.0.bias')))).rejects.toThrow(/the header describes a tensor 'model\.0\.bias' the file does not hold/);
+    const mismatched = await parseExport(await rewrite((h) => ((h.recipe as { weights: string }).weights = 'p8e1')));
     expect(() => instantiateExport(new Runtime(gpu), mismatched)).toThrow(/stored as matmul-weight p6e1 .* needs matmul-weight p8e1/);
     const dropped = await parseExport(
-      rewrite((h) => {
-        const ts = h.tensors as { name: string; offset: number; words: number }[];
-        const i = ts.findIndex((e) => e.name === 'model.0.bias');
-        ts[i]!.name = 'model.0.bias_renamed';
+      await rewrite((h, _m, t) => {
+        const ts = h.tensors as Record<string, unknown>;
+        ts['model.0.bias_renamed'] = ts['model.0.bias'];
+        delete ts['model.0.bias'];
+        t.set('model.0.bias_renamed', t.get('model.0.bias')!);
+        t.delete('model.0.bias');
       }),
     );
     expect(() => instantiateExport(new Runtime(gpu), dropped)).toThrow(/does not fit the cgan generator: .*missing 'model.0.bias'.*unexpected 'model.0.bias_renamed'/);

@@ -59,13 +59,13 @@ describe('deployment recipes', () => {
 
   it('validate specs field by field', () => {
     const base = { ...BUILTIN_DEPLOY_RECIPES['p8+']! };
-    expect(() => resolveDeployRecipe({ ...base, tanh: 'slow' })).toThrow(/tanh must be float or fast/);
-    expect(() => resolveDeployRecipe({ ...base, weights: 'p99e1' })).toThrow(/field weights/);
-    expect(() => resolveDeployRecipe({ ...base, extra: 1 })).toThrow(/unknown field 'extra'/);
-    expect(() => resolveDeployRecipe({ ...base, weights: null })).toThrow(/weightBias needs weights/);
-    expect(() => resolveDeployRecipe({ ...base, weightBias: { mode: 'fixed', t: 1.5 } })).toThrow(/weightBias\.t/);
+    expect(() => resolveDeployRecipe({ ...base, tanh: 'slow' })).toThrow(/^deployment recipe: tanh must be "float" or "fast", got "slow"$/);
+    expect(() => resolveDeployRecipe({ ...base, weights: 'p99e1' })).toThrow(/^deployment recipe: weights must be a number format name: invalid number format 'p99e1'/);
+    expect(() => resolveDeployRecipe({ ...base, extra: 1 })).toThrow(/extra is not a field of a deployment recipe \(allowed: name, description, weights, activations, weightBias, tanh\)$/);
+    expect(() => resolveDeployRecipe({ ...base, weights: null })).toThrow(/weightBias needs weights to be a format/);
+    expect(() => resolveDeployRecipe({ ...base, weightBias: { mode: 'fixed', t: 1.5 } })).toThrow(/weightBias\.t must be an integer in -64\.\.64, got 1\.5$/);
     const { tanh: _t, ...missing } = base;
-    expect(() => resolveDeployRecipe(missing)).toThrow(/missing field 'tanh'/);
+    expect(() => resolveDeployRecipe(missing, "export file 'g.safetensors': recipe")).toThrow(/^export file 'g\.safetensors': recipe: tanh is missing \(the output Tanh: "float" .* or "fast"/);
   });
 
   it('are all documented in the help text', () => {

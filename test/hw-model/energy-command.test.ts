@@ -113,7 +113,7 @@ describe('posit-gan energy', () => {
     writeFileSync(v2, JSON.stringify({ ...counts('x', []), version: 2 }));
     const bad = cli(v2);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/version 2 is not supported: this hw-model reads version 1/);
+    expect(bad.err).toMatch(/v2\.json: version must be 1: this posit-gan reads op-count files of version 1, got 2/);
     expect(existsSync(join(dir, 'out2'))).toBe(false);
   });
 });

@@ -76,41 +76,51 @@ describe('table validation', () => {
 
   it('rejects an unknown energy unit, naming file, entry and field', () => {
     expect(parse(tableDoc([entry({ energy_pJ: undefined, energy_mJ: 1 })]))).toThrow(TableError);
-    expect(parse(tableDoc([entry({ energy_pJ: undefined, energy_mJ: 1 })]))).toThrow(/user\.json: entries\[0\] \(int_unit\{width=8\}\.add\): field 'energy_mJ': unknown unit 'mJ'/);
-    expect(parse(tableDoc([entry({ area_cm2: 1 })]))).toThrow(/field 'area_cm2': unknown unit 'cm2'/);
-    expect(parse(tableDoc([entry({ latency_ns: 1 })]))).toThrow(/field 'latency_ns': unknown unit 'ns'/);
+    expect(parse(tableDoc([entry({ energy_pJ: undefined, energy_mJ: 1 })]))).toThrow(
+      /^user\.json: entries\[0\] \(int_unit\{width=8\}\.add\)\.energy_mJ has an unknown unit 'mJ' \(allowed: energy_fJ, energy_pJ, energy_nJ; the model works in pJ\)$/,
+    );
+    expect(parse(tableDoc([entry({ area_cm2: 1 })]))).toThrow(/\.area_cm2 has an unknown unit 'cm2'/);
+    expect(parse(tableDoc([entry({ latency_ns: 1 })]))).toThrow(/\.latency_ns has an unknown unit 'ns'/);
+    expect(parse(tableDoc([entry({ energy_range_mJ: [0, 1] })]))).toThrow(/\.energy_range_mJ has an unknown unit 'mJ' \(allowed: energy_range_fJ/);
   });
 
   it('rejects a missing energy, two energies, and unknown fields', () => {
-    expect(parse(tableDoc([entry({ energy_pJ: undefined })]))).toThrow(/entries\[0\].*field 'energy_pJ': missing/);
-    expect(parse(tableDoc([entry({ energy_nJ: 1 })]))).toThrow(/give one energy field/);
-    expect(parse(tableDoc([entry({ colour: 'red' })]))).toThrow(/field 'colour': unknown field/);
-    expect(parse(tableDoc([entry({ energy: 1 })]))).toThrow(/field 'energy': not an energy field/);
-    expect(parse(tableDoc([entry({ energy_pJ: -1 })]))).toThrow(/field 'energy_pJ': must be >= 0/);
-    expect(parse(tableDoc([entry({ component: undefined })]))).toThrow(/field 'component': missing/);
-    expect(parse(tableDoc([entry({ attributes: undefined })]))).toThrow(/field 'attributes': missing/);
+    expect(parse(tableDoc([entry({ energy_pJ: undefined })]))).toThrow(/entries\[0\] .*\.energy_pJ is missing: every entry needs an energy/);
+    expect(parse(tableDoc([entry({ energy_nJ: 1 })]))).toThrow(/\.energy_nJ is one of 2 energy fields \(energy_pJ, energy_nJ\): give one energy field$/);
+    expect(parse(tableDoc([entry({ colour: 'red' })]))).toThrow(/\.colour is not a field of a table entry \(allowed: component, /);
+    expect(parse(tableDoc([entry({ energy: 1 })]))).toThrow(/\.energy is not an energy field: write energy_<unit>/);
+    expect(parse(tableDoc([entry({ energy_pJ: -1 })]))).toThrow(/\.energy_pJ must be a finite number >= 0, got -1$/);
+    expect(parse(tableDoc([entry({ component: undefined })]))).toThrow(/entries\[0\] \(\?\{width=8\}\.add\)\.component is missing/);
+    expect(parse(tableDoc([entry({ component: 'Int Unit' })]))).toThrow(/\.component must be lower_snake_case, got "Int Unit"$/);
+    expect(parse(tableDoc([entry({ attributes: undefined })]))).toThrow(/\.attributes is missing \(what tells this component apart/);
+    expect(parse(tableDoc([entry({ attributes: { width: true } })]))).toThrow(/\.attributes\.width must be a string or a number, got true$/);
+    expect(parse(tableDoc([entry({ energy_range_pJ: [0.5, 1] })]))).toThrow(/\.energy_range_pJ must contain the energy \(0\.03 pJ\)/);
   });
 
   it('rejects bad provenance', () => {
-    expect(parse(tableDoc([entry({ provenance: undefined })]))).toThrow(/field 'provenance': missing \(every number needs its source\)/);
-    expect(parse(tableDoc([entry({ provenance: { kind: 'synthesis', node_nm: 45, voltage_V: 0.9 } })]))).toThrow(/provenance: field 'citation': missing/);
-    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'guess', node_nm: 45, voltage_V: 0.9 } })]))).toThrow(/provenance: field 'kind': must be one of measured, synthesis, library, derived/);
-    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'synthesis', voltage_V: 0.9 } })]))).toThrow(/provenance: field 'node_nm': missing/);
-    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'derived', node_nm: 45, voltage_V: 0.9 } })]))).toThrow(/provenance: field 'formula': missing/);
-    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'derived', node_nm: 45, voltage_V: 0.9, formula: 'a+b' } })]))).toThrow(/field 'inputs': a derived figure must list the inputs/);
-    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'measured', node_nm: 45, voltage_V: 0.9, formula: 'a' } })]))).toThrow(/only derived figures carry a formula/);
+    expect(parse(tableDoc([entry({ provenance: undefined })]))).toThrow(/\.provenance is missing \(every number needs its source: \{citation, kind/);
+    expect(parse(tableDoc([entry({ provenance: { kind: 'synthesis', node_nm: 45, voltage_V: 0.9 } })]))).toThrow(/\.provenance\.citation is missing \(where the number comes from\)$/);
+    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'guess', node_nm: 45, voltage_V: 0.9 } })]))).toThrow(
+      /\.provenance\.kind must be one of "derived", "measured", "synthesis", "library", got "guess"$/,
+    );
+    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'synthesis', voltage_V: 0.9 } })]))).toThrow(/\.provenance\.node_nm is missing: a node-scaled figure needs its node and voltage/);
+    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'derived', node_nm: 45, voltage_V: 0.9 } })]))).toThrow(/\.provenance\.formula is missing/);
+    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'derived', node_nm: 45, voltage_V: 0.9, formula: 'a+b' } })]))).toThrow(/\.provenance\.inputs is missing \(the inputs of the formula/);
+    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'derived', node_nm: 45, voltage_V: 0.9, formula: 'a+b', inputs: {} } })]))).toThrow(/\.provenance\.inputs must list the inputs of the formula/);
+    expect(parse(tableDoc([entry({ provenance: { citation: 'x', kind: 'measured', node_nm: 45, voltage_V: 0.9, formula: 'a' } })]))).toThrow(/\.provenance\.formula is only for derived figures/);
     // DRAM-like entries need no node: they are not node-scaled
     expect(parse(tableDoc([entry({ node_scaling: false, provenance: { citation: 'x', kind: 'library' } })]))).not.toThrow();
   });
 
   it('checks per / bits_per_access, duplicates, schema and version', () => {
-    expect(parse(tableDoc([entry({ per: 'vector' })]))).toThrow(/field 'per': must be "op", "bit" or "access"/);
-    expect(parse(tableDoc([entry({ per: 'access' })]))).toThrow(/field 'bits_per_access': missing/);
-    expect(parse(tableDoc([entry({ bits_per_access: 64 })]))).toThrow(/only for per "access"/);
-    expect(parse(tableDoc([entry(), entry()]))).toThrow(/entries\[1\] \(int_unit\{width=8\}\.add\) repeats entries\[0\]/);
-    expect(parse(tableDoc([entry()], { schema: 'other' }))).toThrow(/field 'schema': must be "posit-gan\/hw-table"/);
-    expect(parse(tableDoc([entry()], { version: 2 }))).toThrow(/reads version 1, got 2/);
-    expect(parse(tableDoc([]))).toThrow(/holds no entries/);
+    expect(parse(tableDoc([entry({ per: 'vector' })]))).toThrow(/\.per must be one of "op", "bit", "access", got "vector"$/);
+    expect(parse(tableDoc([entry({ per: 'access' })]))).toThrow(/\.bits_per_access is missing: per "access" needs the bits one access moves/);
+    expect(parse(tableDoc([entry({ bits_per_access: 64 })]))).toThrow(/\.bits_per_access is only for per "access" \(this entry is per "op"\)$/);
+    expect(parse(tableDoc([entry(), entry()]))).toThrow(/^user\.json: entries\[1\] \(int_unit\{width=8\}\.add\) repeats entries\[0\]: one entry per \(component, attributes, action\)$/);
+    expect(parse(tableDoc([entry()], { schema: 'other' }))).toThrow(/^user\.json: schema must be "posit-gan\/hw-table", got "other"$/);
+    expect(parse(tableDoc([entry()], { version: 2 }))).toThrow(/^user\.json: version must be 1: this hw-model reads version 1, got 2$/);
+    expect(parse(tableDoc([]))).toThrow(/^user\.json holds no entries, constants or scaling points$/);
+    expect(parse(tableDoc([entry()], { colour: 1 }))).toThrow(/^user\.json: colour is not a field of a table file \(allowed: schema, version, name, /);
   });
 
   it('lets a user table override a shipped entry and lists the override', () => {

@@ -1,6 +1,6 @@
 // The second FID feature network (gan/metrics/autoencoder.ts) on its committed weights (nothing is
 // trained here): the weights verify through the same loader as the LeNet's and damaged ones are
-// refused with the regeneration hint, it reconstructs test digits as well as its sidecar says, and FID
+// refused with the regeneration hint, it reconstructs test digits as well as its weights file says, and FID
 // on its code behaves as FID must: ~0 for a set against itself, large for noise, small for digits.
 // Its features are unlike the LeNet's by construction (no labels, no convolutions, a linear code).
 //
@@ -28,7 +28,6 @@ import {
 import { MnistClassifier, type ImageSet } from '../../gan/metrics/classifier.ts';
 import { clearReferenceCache, referenceStats, type ReferenceSet } from '../../gan/metrics/evaluate.ts';
 import { fidFromStats, gaussianStats } from '../../gan/metrics/fid.ts';
-import { sidecarPath } from '../../gan/metrics/weights-file.ts';
 import { openTestRuntime, seededRandom } from '../engine/harness.ts';
 
 let gpu: Gpu;
@@ -67,30 +66,30 @@ const TRAIN_MAX = 50;
 
 describe('autoencoder weights', () => {
   it('the committed weights verify, match the architecture and record how they were made', () => {
-    const { sidecar, state } = readAutoencoderWeights(DEFAULT_AE_WEIGHTS);
+    const { header, state } = readAutoencoderWeights(DEFAULT_AE_WEIGHTS);
     expect(Object.keys(state)).toEqual(autoencoderParameters().map((p) => p.name));
-    expect(sidecar.architecture).toEqual(AE_ARCHITECTURE);
-    expect(sidecar.bytes).toBe(4 * autoencoderParameters().reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0));
-    expect(sidecar.provenance.command).toMatch(/^bin\/posit-gan classifier train --network autoencoder /);
-    expect(sidecar.provenance.test.n).toBe(10000);
-    expect(sidecar.provenance.test.explainedVariance).toBeGreaterThanOrEqual(0.8);
-    expect(ae.sha256).toBe(sidecar.sha256);
+    expect(header.architecture).toEqual(AE_ARCHITECTURE);
+    // The float32 values plus the safetensors header.
+    expect(header.bytes).toBeGreaterThan(4 * autoencoderParameters().reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0));
+    expect(header.provenance.command).toMatch(/^bin\/posit-gan classifier train --network autoencoder /);
+    expect(header.provenance.test.n).toBe(10000);
+    expect(header.provenance.test.explainedVariance).toBeGreaterThanOrEqual(0.8);
+    expect(ae.sha256).toBe(header.sha256);
     // A different network from the LeNet: other weights, other features.
     expect(ae.sha256).not.toBe(MnistClassifier.load(rt).sha256);
     expect(ae.featureDim).toBe(CODE_DIM);
   });
 
   it('damaged files are refused by the shared loader, with the autoencoder regeneration hint', () => {
-    const path = join(tmp, 'flipped.weights');
+    const path = join(tmp, 'flipped.safetensors');
     const bin = readFileSync(DEFAULT_AE_WEIGHTS);
-    bin[5000] = bin[5000]! ^ 0x01;
+    bin[bin.length - 5000] = bin[bin.length - 5000]! ^ 0x01;
     writeFileSync(path, bin);
-    writeFileSync(sidecarPath(path), readFileSync(sidecarPath(DEFAULT_AE_WEIGHTS)));
     const load = () => FeatureAutoencoder.load(rt, path);
     expect(load).toThrow(AutoencoderWeightsError);
-    expect(load).toThrow(/MNIST autoencoder weights .*SHA-256 is [0-9a-f]{64} but the sidecar records.*classifier train --network autoencoder/s);
+    expect(load).toThrow(/MNIST autoencoder weights .*flipped\.safetensors is corrupt or truncated \(SHA-256 mismatch\).*classifier train --network autoencoder/s);
     // The LeNet's file is not an autoencoder: the architecture check says so.
-    const lenet = new URL('../../gan/metrics/lenet-mnist.weights', import.meta.url).pathname;
+    const lenet = new URL('../../gan/metrics/lenet-mnist.safetensors', import.meta.url).pathname;
     expect(() => FeatureAutoencoder.load(rt, lenet)).toThrow(/describes architecture 'lenet5-relu-maxpool' with other layers than this code's 'mlp-autoencoder/);
   });
 });
@@ -116,9 +115,9 @@ describe('the shipped MNIST test-set statistics (FID reference)', () => {
 });
 
 describe('autoencoder features', () => {
-  it('reconstructs a fixed 1,000-image subset of the test set as well as its sidecar says', async () => {
+  it('reconstructs a fixed 1,000-image subset of the test set as well as its weights file says', async () => {
     const q = await reconstructionQuality(ae, testSubset);
-    const full = ae.sidecar!.provenance.test;
+    const full = ae.header!.provenance.test;
     console.log(`reconstruction on every 10th test image: MSE ${q.mse}, explained variance ${q.explainedVariance} (full test set: ${full.explainedVariance})`);
     expect(q.n).toBe(1000);
     // A tenth of the test set spreads around the full set's value by much less than 0.02.

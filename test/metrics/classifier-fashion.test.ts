@@ -1,4 +1,4 @@
-// The Fashion-MNIST LeNet (gan/metrics/lenet-fashion.weights) on the committed weights (nothing is
+// The Fashion-MNIST LeNet (gan/metrics/lenet-fashion.safetensors) on the committed weights (nothing is
 // trained here): the weights verify and are Fashion's, the classifier is accurate on a fixed test
 // subset, and FID on its features (the Fashion side of a translation task) behaves as it must.
 //
@@ -42,13 +42,13 @@ afterAll(() => {
 
 describe('the Fashion-MNIST classifier', () => {
   it('the committed weights verify, are Fashion-MNIST weights, and record how they were made', () => {
-    const { sidecar } = readWeights(defaultWeights('fashion'), 'fashion');
-    expect(sidecar.dataset).toBe('fashion');
+    const { header } = readWeights(defaultWeights('fashion'), 'fashion');
+    expect(header.dataset).toBe('fashion');
     expect(fashion.dataset).toBe('fashion');
-    expect(fashion.sha256).toBe(sidecar.sha256);
-    expect(sidecar.provenance.testN).toBe(10000);
-    expect(sidecar.provenance.testAccuracy).toBeGreaterThanOrEqual(0.87);
-    expect(sidecar.provenance.command).toMatch(/^bin\/posit-gan classifier train --dataset fashion /);
+    expect(fashion.sha256).toBe(header.sha256);
+    expect(header.provenance.testN).toBe(10000);
+    expect(header.provenance.testAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(header.provenance.command).toMatch(/^bin\/posit-gan classifier train --dataset fashion /);
     // Loading them as MNIST weights is refused.
     expect(() => LeNetClassifier.load(rt, defaultWeights('fashion'), 'mnist')).toThrow(/trained on Fashion-MNIST, not MNIST/);
   });
@@ -57,7 +57,7 @@ describe('the Fashion-MNIST classifier', () => {
     const predicted = await fashion.predict(subset);
     const acc = labelAccuracy(predicted, subset.labels);
     console.log(`Fashion LeNet accuracy on the first 1,000 test images: ${(100 * acc.accuracy).toFixed(1)}% (${acc.correct}/1000)`);
-    // Measured 88.9% (889/1000) with the committed weights (88.18% on all 10,000, in the sidecar). A
+    // Measured 88.9% (889/1000) with the committed weights (88.18% on all 10,000, in its metadata). A
     // fixed 1,000-image subset carries a binomial spread of about 1 point, so 87% leaves room for it
     // while a broken pipeline, the MNIST weights or damaged weights fall far below.
     expect(acc.accuracy).toBeGreaterThanOrEqual(0.87);

@@ -23,9 +23,9 @@ import {
   FEATURE_DIM,
   MnistClassifier,
   readWeights,
-  sidecarPath,
   type ImageSet,
 } from '../../gan/metrics/classifier.ts';
+import { encodeWeightsFile } from '../../gan/metrics/weights-file.ts';
 import { clearReferenceCache, evaluate, labelAccuracy, referenceStats, type ReferenceSet } from '../../gan/metrics/evaluate.ts';
 import { openTestRuntime, seededRandom } from '../engine/harness.ts';
 
@@ -71,34 +71,43 @@ const TRAIN_MAX = 30;
 
 describe('classifier weights', () => {
   it('the committed weights verify and record how they were made', () => {
-    const { sidecar, state } = readWeights(DEFAULT_WEIGHTS);
+    const { header, state } = readWeights(DEFAULT_WEIGHTS);
     expect(Object.keys(state)).toEqual(expectedParameters().map((p) => p.name));
-    expect(sidecar.bytes).toBeLessThan(5 * 2 ** 20);
-    expect(sidecar.provenance.testAccuracy).toBeGreaterThanOrEqual(0.985);
-    expect(sidecar.provenance.testN).toBe(10000);
-    expect(sidecar.provenance.command).toMatch(/^bin\/posit-gan classifier train /);
-    expect(sidecar.dataset).toBe('mnist');
-    expect(classifier.sha256).toBe(sidecar.sha256);
+    expect(header.bytes).toBeLessThan(5 * 2 ** 20);
+    expect(header.provenance.testAccuracy).toBeGreaterThanOrEqual(0.985);
+    expect(header.provenance.testN).toBe(10000);
+    expect(header.provenance.command).toMatch(/^bin\/posit-gan classifier train /);
+    expect(header.dataset).toBe('mnist');
+    expect(classifier.sha256).toBe(header.sha256);
     expect(classifier.dataset).toBe('mnist');
+    // The identity the version-1 file's sidecar recorded: converting the container kept the values.
+    expect(header.sha256).toBe('2928ed3a91d96e8d621d9abb3033203bc1cece4ecf6ef0cdc35af5c1ab15f0f2');
   });
 
   describe('damaged files are refused with the regeneration hint', () => {
-    type Damage = (bin: Buffer, json: Record<string, unknown>) => { bin?: Buffer; json?: string };
-    const cases: [string, Damage, RegExp][] = [
-      ['one flipped bit', (bin) => ((bin[1000] = bin[1000]! ^ 0x10), { bin }), /SHA-256 is [0-9a-f]{64} but the sidecar records/],
-      ['truncated', (bin) => ({ bin: bin.subarray(0, bin.length - 4) }), /has \d+ bytes; the architecture needs/],
-      ['another architecture', (_, json) => ({ json: JSON.stringify({ ...json, architecture: { ...(json.architecture as object), featureDim: 120 } }) }), /architecture/],
-      ['a changed parameter list', (_, json) => ({ json: JSON.stringify({ ...json, parameters: [] }) }), /parameter list does not match/],
-      ['a sidecar that is not JSON', () => ({ json: '{"format": ' }), /not valid JSON/],
-      ['no data set', (_, json) => ({ json: JSON.stringify({ ...json, dataset: undefined }) }), /names data set undefined, not one of mnist, fashion/],
+    const { header, state } = readWeights(DEFAULT_WEIGHTS);
+    const spec = { what: 'x', architecture: header.architecture as unknown, parameters: expectedParameters(), regenerateHint: '', error: Error };
+    const named = (edit: (s: Record<string, Float32Array>) => void = () => {}): [string, Float32Array][] => {
+      const copy = Object.fromEntries(Object.entries(state).map(([k, x]) => [k, x.slice()]));
+      edit(copy);
+      return expectedParameters().map((p) => [p.name, copy[p.name]!]);
+    };
+    const cases: [string, () => Uint8Array, RegExp][] = [
+      ['one flipped bit', () => ((b) => ((b[b.length - 1000] = b[b.length - 1000]! ^ 0x10), b))(readFileSync(DEFAULT_WEIGHTS)), /damaged-0\.safetensors is corrupt or truncated \(SHA-256 mismatch\)/],
+      ['truncated', () => readFileSync(DEFAULT_WEIGHTS).subarray(0, 150_000), /corrupt or truncated/],
+      ['another architecture', () => encodeWeightsFile({ ...spec, architecture: { ...header.architecture, featureDim: 120 } }, named(), header.provenance, { dataset: 'mnist' }), /describes architecture 'lenet5-relu-maxpool' with other layers/],
+      [
+        'a changed parameter list',
+        () => encodeWeightsFile({ ...spec, parameters: [...expectedParameters().slice(0, -1), { name: 'head.bias', shape: [1, 10] }] }, named(), header.provenance, { dataset: 'mnist' }),
+        /its tensors do not match the architecture \(missing head\.bias F32 \[10\]; unexpected head\.bias F32 \[1, 10\]\)/,
+      ],
+      ['a value that is not finite', () => encodeWeightsFile(spec, named((s) => (s['features.3.weight']![7] = NaN)), header.provenance, { dataset: 'mnist' }), /features\.3\.weight\[7\] is NaN/],
+      ['no data set', () => encodeWeightsFile(spec, named(), header.provenance), /names data set undefined, not one of mnist, fashion/],
     ];
-    cases.forEach(([what, damage, message], i) => {
+    cases.forEach(([what, damaged, message], i) => {
       it(what, () => {
-        // A damaged copy of the committed weights and sidecar.
-        const path = join(tmp, `damaged-${i}.weights`);
-        const out = damage(readFileSync(DEFAULT_WEIGHTS), JSON.parse(readFileSync(sidecarPath(DEFAULT_WEIGHTS), 'utf8')) as Record<string, unknown>);
-        writeFileSync(path, out.bin ?? readFileSync(DEFAULT_WEIGHTS));
-        writeFileSync(sidecarPath(path), out.json ?? readFileSync(sidecarPath(DEFAULT_WEIGHTS)));
+        const path = join(tmp, `damaged-${i}.safetensors`);
+        writeFileSync(path, damaged());
         const load = () => MnistClassifier.load(rt, path);
         expect(load).toThrow(ClassifierWeightsError);
         expect(load).toThrow(message);
@@ -112,7 +121,7 @@ describe('classifier weights', () => {
       expect(MnistClassifier.load(rt, DEFAULT_WEIGHTS, 'mnist').dataset).toBe('mnist');
     });
     it('a missing file', () => {
-      expect(() => MnistClassifier.load(rt, join(tmp, 'absent.weights'))).toThrow(/cannot be read.*Regenerate it with `bin\/posit-gan classifier train`/s);
+      expect(() => MnistClassifier.load(rt, join(tmp, 'absent.safetensors'))).toThrow(/cannot be read.*Regenerate it with `bin\/posit-gan classifier train`/s);
     });
   });
 });
@@ -124,7 +133,7 @@ describe('classifier and evaluation on real and synthetic images', () => {
     predicted = await classifier.predict(testSubset);
     const acc = labelAccuracy(predicted, testSubset.labels);
     console.log(`accuracy on every 10th test image: ${(100 * acc.accuracy).toFixed(1)}% (${acc.correct}/1000)`);
-    // The full test set gives >= 98.5% (checked at training, recorded in the sidecar). A fixed
+    // The full test set gives >= 98.5% (checked at training, recorded in the weights file). A fixed
     // subset of 1,000 carries a binomial spread of about 0.35 points around the full-set accuracy,
     // so 98% leaves room for it while still failing a broken pipeline or damaged weights.
     expect(acc.accuracy).toBeGreaterThanOrEqual(0.98);

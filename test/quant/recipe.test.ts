@@ -91,18 +91,26 @@ describe('recipes', () => {
     expect(fp8.weightBias).toEqual({ mode: 'none' });
     expect(fp8.lossScale).toEqual({ mode: 'none' });
   });
-  it('rejects bad recipes with errors naming the field', () => {
+  it('rejects bad recipes with errors naming the field and what it must be', () => {
     const good = JSON.parse(JSON.stringify(BUILTIN_RECIPES['p8+']));
+    const bad = (spec: unknown) => () => resolveRecipe(spec, "recipe file 'r.json'");
     expect(() => recipeByName('p9')).toThrow(/unknown recipe 'p9'.*Built-in recipes/s);
-    expect(() => resolveRecipe({ ...good, elementwise: 'p16e9' })).toThrow(/elementwise.*p16e9/s);
-    expect(() => resolveRecipe({ ...good, extra: 1 })).toThrow(/unknown field 'extra'/);
+    expect(bad({ ...good, elementwise: 'p16e9' })).toThrow(/^recipe file 'r\.json': elementwise must be a number format name: invalid number format 'p16e9'/);
+    expect(bad({ ...good, extra: 1 })).toThrow(/^recipe file 'r\.json': extra is not a field of a recipe \(allowed: name, description, matmul, .*lossScale\)$/);
     const { gradient: _g, ...missing } = good;
-    expect(() => resolveRecipe(missing)).toThrow(/missing field 'gradient'/);
-    expect(() => resolveRecipe({ ...good, lossScale: { mode: 'sometimes' } })).toThrow(/lossScale.mode/);
-    expect(() => resolveRecipe({ ...good, matmul: { ...good.matmul, weight: null } })).toThrow(/weightBias needs matmul.weight/);
-    expect(() => resolveRecipe({ ...good, matmul: { ...good.matmul, input: 'fp16', accumulate: 'quire' } })).toThrow(/quire needs posit/);
-    expect(() => resolveRecipe([])).toThrow(RecipeError);
-    expect(() => resolveRecipe({ ...good, description: 3 })).toThrow(/description must be a string/);
+    expect(bad(missing)).toThrow(/^recipe file 'r\.json': gradient is missing \(a number format name such as p8e2 .*, or null for float32\)$/);
+    expect(bad({ ...good, lossScale: { mode: 'sometimes' } })).toThrow(/lossScale\.mode must be one of "none", "calibrate", "fixed", "dynamic", got "sometimes"$/);
+    expect(bad({ ...good, lossScale: { mode: 'fixed', log2: 100 } })).toThrow(/lossScale\.log2 must be an integer in -64\.\.64, got 100$/);
+    expect(bad({ ...good, lossScale: { mode: 'fixed' } })).toThrow(/lossScale\.log2 is missing \(an integer in -64\.\.64/);
+    expect(bad({ ...good, weightBias: { mode: 'calibrate', scope: 'net' } })).toThrow(/weightBias\.scope must be "network" or "layer", got "net"$/);
+    expect(bad({ ...good, matmul: { ...good.matmul, weight: null } })).toThrow(/^recipe file 'r\.json': weightBias needs matmul\.weight to be a format/);
+    expect(bad({ ...good, matmul: { ...good.matmul, input: 'fp16', accumulate: 'quire' } })).toThrow(/matmul\.accumulate is "quire", which needs posit matmul\.input and matmul\.weight formats/);
+    expect(bad({ ...good, matmul: { ...good.matmul, weight: 3 } })).toThrow(/matmul\.weight must be a number format name such as p8e2, or null for float32, got 3$/);
+    expect(bad([])).toThrow(RecipeError);
+    expect(bad([])).toThrow(/^recipe file 'r\.json' must be an object, got a list$/);
+    expect(bad({ ...good, description: 3 })).toThrow(/description must be a string, got 3$/);
+    expect(bad({ ...good, name: ' ' })).not.toThrow(); // a name is any non-empty text
+    expect(bad({ ...good, name: '' })).toThrow(/name must be a non-empty string, got ""$/);
   });
 
   it('a hand-written recipe may leave out its description', () => {

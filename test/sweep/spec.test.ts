@@ -61,14 +61,16 @@ describe('sweep specs', () => {
   it('refuses bad specs, naming the problem', () => {
     const bad: [unknown, RegExp][] = [
       [{ name: 'a b' }, /name must be a plain file name/],
-      [{ name: 'a', grids: {} }, /unknown key 'grids'/],
+      [{ name: 'a', grids: {} }, /^sweep spec: grids is not a field of a sweep spec \(allowed: name, base, grid, eval\)$/],
+      [{ name: 'a', grid: 3 }, /^sweep spec: grid must be an object mapping config keys to lists of values, got 3$/],
+      [{ name: 'a', eval: { n: 5, samples: 3 } }, /eval\.samples is not a field of the evaluation settings/],
       [{ name: 'a', grid: { colour: [1] } }, /grid\.colour is not a training config key/],
       [{ name: 'a', grid: { seed: [] } }, /grid\.seed must be a non-empty list/],
       [{ name: 'a', grid: [{ seed: [1, 2, 1] }] }, /grid\[0\]\.seed lists 1 twice/],
       [{ name: 'a', base: { steps: 5, epochs: 2 } }, /give steps or epochs, not both/],
       [{ name: 'a', grid: { recipe: ['p9'] } }, /recipe 'p9' is neither a built-in recipe nor a readable recipe JSON file/],
       [{ name: 'a', grid: { width: [0] } }, /point \{"width":0\}: width must be an integer/],
-      [{ name: 'a', eval: { n: 1 } }, /eval\.n must be an integer of at least 2/],
+      [{ name: 'a', eval: { n: 1 } }, /^sweep spec: eval\.n must be an integer >= 2, got 1$/],
     ];
     for (const [spec, message] of bad) expect(() => expandSweep(spec as SweepSpec, dir)).toThrow(message);
   });

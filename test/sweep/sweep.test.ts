@@ -131,7 +131,7 @@ function checkpointedJob(dir: string): { id: string; owner: LockOwner } | undefi
   const runs = join(dir, 'runs');
   if (!existsSync(runs)) return undefined;
   for (const id of readdirSync(runs).filter((n) => /^[0-9a-f]{16}$/.test(n))) {
-    const steps = existsSync(join(runs, id, 'checkpoints')) ? readdirSync(join(runs, id, 'checkpoints')).map((n) => /^ckpt-(\d+)\.pgc$/.exec(n)).filter((m) => m !== null).map((m) => Number(m[1])) : [];
+    const steps = existsSync(join(runs, id, 'checkpoints')) ? readdirSync(join(runs, id, 'checkpoints')).map((n) => /^ckpt-(\d+)\.safetensors$/.exec(n)).filter((m) => m !== null).map((m) => Number(m[1])) : [];
     const lock = join(dir, 'jobs', `${id}.lock`);
     if (steps.length && Math.max(...steps) < SPEC.base.steps && existsSync(lock)) {
       try {

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
-import { decodeCheckpoint } from '../../gan/train/checkpoint.ts';
+import { SAFETENSORS_CODEC } from '../../gan/train/checkpoint.ts';
 import { CheckpointStore } from '../../gan/train/checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from '../../gan/train/config.ts';
 import { parseFidCsv, readFidCsv } from '../../gan/train/fid-curve.ts';
@@ -38,7 +38,7 @@ const losses = (dir: string) =>
 
 function finalTensors(dir: string): Record<string, number[]> {
   const last = new CheckpointStore(join(dir, 'checkpoints')).list().at(-1)!;
-  const c = decodeCheckpoint(readFileSync(last.path));
+  const c = SAFETENSORS_CODEC.decode(readFileSync(last.path), last.path);
   return Object.fromEntries(Object.entries(c.tensors).map(([k, v]) => [k, Array.from(new Uint32Array(v.data.buffer))]));
 }
 

@@ -11,7 +11,6 @@ import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
-import { decodeCheckpoint } from '../../gan/train/checkpoint.ts';
 import { CheckpointStore } from '../../gan/train/checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from '../../gan/train/config.ts';
 import { restoreRun } from '../../gan/train/restore.ts';
@@ -55,8 +54,8 @@ function pngPixels(path: string): Uint8Array {
 }
 
 function finalTensors(dir: string): Record<string, Uint32Array> {
-  const last = new CheckpointStore(join(dir, 'checkpoints')).list().at(-1)!;
-  const c = decodeCheckpoint(readFileSync(last.path));
+  const store = new CheckpointStore(join(dir, 'checkpoints'));
+  const c = store.read(store.list().at(-1)!.path);
   return Object.fromEntries(Object.entries(c.tensors).map(([k, v]) => [k, new Uint32Array(v.data.buffer)]));
 }
 
@@ -192,7 +191,7 @@ describe('GAN training on the CPU driver', { timeout: 300_000 }, () => {
     writeFileSync(newest.path, bytes);
     const r = await runTraining(gpu, { config: tiny('fp32', { steps: 4 }), out, progress: 'quiet', resume: true });
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.notes.join('\n')).toMatch(/skipped a damaged checkpoint.*moved to .*damaged.*checksum mismatch/);
+    expect(manifest.notes.join('\n')).toMatch(/skipped a damaged checkpoint.*moved to .*damaged.*SHA-256 mismatch/);
     expect(r.steps).toBe(4);
   });
 
@@ -208,11 +207,11 @@ describe('GAN training on the CPU driver', { timeout: 300_000 }, () => {
     const lines: string[] = [];
     const r = await runTraining(gpu, { config: tiny('fp32', { steps: 10 }), out, progress: 'quiet', resume: true, say: (l) => lines.push(l) });
     expect([r.status, r.steps]).toEqual(['completed', 10]);
-    expect(lines.filter((l) => /damaged checkpoint .*ckpt-00000010[012]\.pgc moved to/.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => /damaged checkpoint .*ckpt-00000010[012]\.safetensors moved to/.test(l))).toHaveLength(3);
     const left = new CheckpointStore(dir).list();
     expect(left.map((c) => c.step)).toEqual([6, 8, 10]);
-    for (const c of left) expect(decodeCheckpoint(readFileSync(c.path)).step).toBe(c.step);
-    expect(readdirSync(join(dir, 'damaged')).sort()).toEqual(['ckpt-000000100.pgc', 'ckpt-000000101.pgc', 'ckpt-000000102.pgc']);
+    for (const c of left) expect(store.read(c.path).step).toBe(c.step);
+    expect(readdirSync(join(dir, 'damaged')).sort()).toEqual(['ckpt-000000100.safetensors', 'ckpt-000000101.safetensors', 'ckpt-000000102.safetensors']);
     const loaded = restoreRun(gpu, out, { say: () => {} });
     expect(loaded.step).toBe(10);
   });
@@ -235,17 +234,17 @@ describe('GAN training on the CPU driver', { timeout: 300_000 }, () => {
     await runTraining(gpu, { config: tiny('fp32', { steps: 4 }), out, progress: 'quiet' });
     const said: string[] = [];
     expect(restoreRun(gpu, out, { say: (l) => said.push(l) }).step).toBe(4);
-    expect(said).toEqual([expect.stringMatching(/^posit-gan: loaded step 4 of .*ckpt-000000004\.pgc/)]);
+    expect(said).toEqual([expect.stringMatching(/^posit-gan: loaded step 4 of .*ckpt-000000004\.safetensors/)]);
     const store = new CheckpointStore(join(out, 'checkpoints'));
     const newest = store.pathFor(4);
     const bytes = readFileSync(newest);
     bytes[bytes.length - 5]! ^= 0x10;
     writeFileSync(newest, bytes);
-    expect(() => restoreRun(gpu, out, { say: () => {} })).toThrow(/newest checkpoint .* is damaged: .*ckpt-000000004\.pgc is corrupt.*step 2 .*--allow-older/s);
+    expect(() => restoreRun(gpu, out, { say: () => {} })).toThrow(/newest checkpoint .* is damaged: .*ckpt-000000004\.safetensors is corrupt.*step 2 .*--allow-older/s);
     said.length = 0;
     const older = restoreRun(gpu, out, { allowOlder: true, say: (l) => said.push(l) });
     expect(older.step).toBe(2);
-    expect(said[0]).toMatch(/warning: skipped a damaged checkpoint: .*ckpt-000000004\.pgc is corrupt/);
+    expect(said[0]).toMatch(/warning: skipped a damaged checkpoint: .*ckpt-000000004\.safetensors is corrupt/);
     expect(said[1]).toMatch(/loaded step 2 .*--allow-older/);
     expect(existsSync(newest)).toBe(true); // reading commands never move files
   });

@@ -11,7 +11,7 @@ import { Runtime } from '../../../engine/runtime.ts';
 import { DATASET_NAMES, DATASET_TITLES, loadDataset, type DatasetName } from '../../data/datasets.ts';
 import { DEFAULT_AE_WEIGHTS, FeatureAutoencoder, reconstructionQuality, saveAutoencoderWeights } from '../../metrics/autoencoder.ts';
 import { trainAutoencoder } from '../../metrics/autoencoder-train.ts';
-import { defaultWeights, LeNetClassifier, saveWeights, sidecarPath } from '../../metrics/classifier.ts';
+import { defaultWeights, LeNetClassifier, saveWeights } from '../../metrics/classifier.ts';
 import { writeTestStats } from '../../metrics/evaluate.ts';
 import { testStatsPath } from '../../metrics/weights-file.ts';
 import { commit } from '../../io/provenance.ts';
@@ -49,20 +49,23 @@ train  trains the LeNet-5 classifier whose penultimate activations are the FID f
        (gan/metrics/classifier.ts) in fp32 with Adam on the data set's 60,000 training images
        (seeded initialisation and data order; the learning rate halves every epoch), measures it on
        the 10,000 test images and, if its accuracy is at least ${pct(MIN_ACCURACY.mnist)} (MNIST) or
-       ${pct(MIN_ACCURACY.fashion)} (Fashion-MNIST), writes FILE (float32 weights) and FILE.json (data set,
-       architecture, SHA-256, seed, epochs, command, adapter, accuracy). Both are written to
-       temporary files and renamed. Below the threshold nothing is written and the exit code is 1.
+       ${pct(MIN_ACCURACY.fashion)} (Fashion-MNIST), writes FILE: a safetensors file of the float32
+       weights with the data set, architecture, seed, epochs, command, adapter and accuracy in its
+       metadata and its SHA-256 (gan/metrics/weights-file.ts), by temporary file and rename. Below
+       the threshold nothing is written and the exit code is 1.
 test   loads and verifies a weights file (it must be the data set's) and prints its accuracy on the
        data set's 10,000 test images.`,
     `--network autoencoder: the second FID feature network (gan/metrics/autoencoder.ts), built unlike the
 LeNet (fully connected, no labels, another seed); its 32-value code is the feature vector.
 train  trains it in fp32 with Adam to reconstruct the 60,000 training digits (mean squared error; the
        learning rate halves every epoch), measures the reconstruction on the 10,000 test images and, if
-       it keeps at least ${MIN_EXPLAINED_VARIANCE * 100}% of their pixel variance, writes FILE and FILE.json (architecture,
-       SHA-256, seed, epochs, command, adapter, test error); below that nothing is written, exit code 1.
+       it keeps at least ${MIN_EXPLAINED_VARIANCE * 100}% of their pixel variance, writes FILE (the same kind of
+       file: architecture, seed, epochs, command, adapter, test error); below that nothing is written,
+       exit code 1.
 test   loads and verifies a weights file and prints its reconstruction error on the test images.`,
     `stats  (either network) computes the network's features of its data set's 10,000 test images and
-       writes their mean and covariance beside the weights, FILE.<dataset>-test-stats.json (without .weights):
+       writes their mean and covariance beside the weights, FILE.<dataset>-test-stats.json (FILE without
+       .safetensors):
        the reference statistics of every FID, read instead of recomputed while their key (SHA-256 of
        the weights and of the test images) matches. \`train\` writes them too.`,
     {
@@ -167,7 +170,7 @@ test   loads and verifies a weights file and prints its reconstruction error on 
       }
       const outArg = str(values, 'out') === undefined ? '' : ` --out ${str(values, 'out')}`;
       const datasetArg = dataset === 'mnist' ? '' : ` --dataset ${dataset}`;
-      const sidecar = await saveWeights(result.model, dataset, out, {
+      const written = await saveWeights(result.model, dataset, out, {
         seed,
         epochs,
         batchSize,
@@ -182,7 +185,7 @@ test   loads and verifies a weights file and prints its reconstruction error on 
       });
       process.stdout.write(
         `${title} test accuracy ${accuracy}% (${acc.correct}/${acc.n}) after ${epochs} epochs in ${Math.round(trainSeconds)} s on ${gpu.adapter.description}\n` +
-          `wrote ${out} (${sidecar.bytes} bytes, sha256 ${sidecar.sha256}) and ${sidecarPath(out)}\n`,
+          `wrote ${out} (${written.bytes} bytes, weights sha256 ${written.sha256})\n`,
       );
       await writeStats(gpu, 'lenet', dataset, out);
       return 0;
@@ -242,7 +245,7 @@ async function autoencoderAction(gpu: Gpu, action: 'train' | 'test', a: AeArgs):
     process.stderr.write(`${quality(q)}: below ${MIN_EXPLAINED_VARIANCE * 100}%, so ${out} was not written; try more --epochs\n`);
     return 1;
   }
-  const sidecar = await saveAutoencoderWeights(result.model, out, {
+  const written = await saveAutoencoderWeights(result.model, out, {
     seed: a.seed,
     epochs: a.epochs,
     batchSize: a.batchSize,
@@ -255,7 +258,7 @@ async function autoencoderAction(gpu: Gpu, action: 'train' | 'test', a: AeArgs):
   });
   process.stdout.write(
     `${quality(q)} after ${a.epochs} epochs in ${Math.round(trainSeconds)} s on ${gpu.adapter.description}\n` +
-      `wrote ${out} (${sidecar.bytes} bytes, sha256 ${sidecar.sha256}) and ${sidecarPath(out)}\n`,
+      `wrote ${out} (${written.bytes} bytes, weights sha256 ${written.sha256})\n`,
   );
   await writeStats(gpu, 'autoencoder', 'mnist', out);
   return 0;

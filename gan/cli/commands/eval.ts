@@ -18,9 +18,9 @@ const evalCommand: Command = {
     `Generates N samples (default 10000; for the conditional acgan and cgan, labels 0..9 in turn) with the
 generator of the run in DIR and reports, against the 10000 MNIST test images:
   fid                  Frechet distance of the features of posit-gan's LeNet-5 classifier
-                       (gan/metrics/lenet-mnist.weights), in float64
+                       (gan/metrics/lenet-mnist.safetensors), in float64
   second.fid           the same on the code of posit-gan's MLP autoencoder
-                       (gan/metrics/mnist-autoencoder.weights): a second network built differently
+                       (gan/metrics/mnist-autoencoder.safetensors): a second network built differently
                        (no labels, no convolutions), so an ordering that holds under both does not
                        rest on one network's quirks
   classifier accuracy  (acgan, cgan) the classifier's accuracy on the samples against their labels

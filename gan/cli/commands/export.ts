@@ -10,19 +10,19 @@ import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 const exportCommand: Command = {
   name: 'export',
   summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)',
-  usage: 'posit-gan export --checkpoint DIR --recipe R --out FILE [--allow-older]',
+  usage: 'posit-gan export --checkpoint DIR --recipe R --out FILE.safetensors [--allow-older]',
   help: [
     `Writes the generator of the run in DIR (its newest good checkpoint) prepared for deployment recipe R:
-every Linear / Conv weight as packed codes of R's weight format with its exponent bias t (calibrated
-from the trained weights when R asks), the label embedding in R's activation format, everything else
-as fp32, with the model's shape, the recipe and a SHA-256 (format: docs/export-format.md). The file
-runs with \`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
+every Linear / Conv weight as codes of R's weight format with its exponent bias t (calibrated from
+the trained weights when R asks), the label embedding in R's activation format, everything else as
+fp32, with the model's shape, the recipe and a SHA-256, in a safetensors file that Python's
+\`safetensors\` opens too (format: docs/export-format.md). The file runs with \`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
 (gan/deploy/export-format.ts), giving exactly the images of \`deploy --recipes R\` on the run.`,
     {
       options: [
         { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
         { name: 'recipe', type: 'string', value: 'R', help: 'a deployment recipe (below)' },
-        { name: 'out', type: 'string', value: 'FILE', help: 'the export file to write' },
+        { name: 'out', type: 'string', value: 'FILE.safetensors', help: 'the export file to write' },
         { name: 'allow-older', type: 'boolean', help: 'if the newest checkpoint is damaged, use the newest good one (with a warning) instead of refusing' },
       ],
     },

@@ -174,7 +174,7 @@ Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last
       if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new UsageError(`--config ${configPath} must hold a JSON object`);
       layers.push({ values: file as Record<string, unknown>, name: (k) => `"${k}" in ${configPath}`, where: `in ${configPath}` });
     }
-    layers.push({ values: flags, name: flagName });
+    layers.push({ values: flags, name: flagName, text: true });
     let config: TrainConfig;
     try {
       config = resolveConfigLayers(layers);
