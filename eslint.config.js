@@ -1,9 +1,10 @@
 // ESLint for the whole repository (`npx eslint .` from the root; `npm test` runs it).
 // Beyond typescript-eslint's recommended rules it enforces the layering the code is built on:
 //   formats <- shaders <- engine <- gan <- demos
-// (a module may import from its own layer and the layers to its left only), hw-model reads nothing of
-// the engine but its op-count schema (engine/record/schema.ts, which itself imports nothing), and no
-// module imports itself through a cycle. Type-aware rules stay off: tsc --noEmit checks types, and
+// (a module may import from its own layer and the layers to its left only), schema/ (the declared
+// file schemas' shared helpers, over valibot) is a leaf every layer may use, hw-model reads nothing of
+// the engine but its op-count schema (engine/record/schema.ts), and no module imports itself through
+// a cycle. Type-aware rules stay off: tsc --noEmit checks types, and
 // the lint must stay a few seconds of CI.
 
 import js from '@eslint/js';
@@ -18,6 +19,12 @@ const layerZones = LAYERS.slice(0, -1).map((layer, i) => ({
   from: [...LAYERS.slice(i + 1), ...(layer === 'gan' || layer === 'demos' ? [] : ['hw-model'])].map((l) => `./${l}`),
   message: `layers import leftwards only (formats <- shaders <- engine <- gan <- demos; hw-model is used by gan only): ${layer}/ must not import this. Move the shared code down a layer.`,
 }));
+
+const schemaZone = {
+  target: './schema',
+  from: [...LAYERS, 'hw-model'].map((l) => `./${l}`),
+  message: 'schema/ is a leaf (valibot helpers every layer uses): it imports nothing of the project.',
+};
 
 const HW_MODEL_MESSAGE = 'hw-model reads only the op-count schema (engine/record/schema.ts) so that it stays a separate model of the hardware.';
 // (`except` is relative to `from`, hence the engine's own zone.)
@@ -50,7 +57,7 @@ export default tseslint.config(
       },
     },
     rules: {
-      'import-x/no-restricted-paths': ['error', { zones: [...layerZones, ...hwModelZones] }],
+      'import-x/no-restricted-paths': ['error', { zones: [...layerZones, schemaZone, ...hwModelZones] }],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
       // Unused names are tsc's job (noUnusedLocals / noUnusedParameters), with the same exceptions.
