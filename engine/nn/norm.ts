@@ -2,6 +2,7 @@
 // defaults; num_batches_tracked is not kept, since it only matters for momentum = None).
 
 import { batchNorm } from '../ops/batchnorm.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Layer } from './module.ts';
@@ -42,7 +43,7 @@ abstract class BatchNormBase extends Layer {
     this.runningVar = track ? this.addBuffer('running_var', new Float32Array(numFeatures).fill(1), c) : null;
   }
 
-  protected run(x: Tensor): Tensor {
+  protected run(x: Tensor, round: RoundSpec | null): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       const dims: Record<number, string> = { 2: 'N, C', 3: 'N, C, L', 4: 'N, C, H, W' };
       const want = this.ranks.map((r) => `[${dims[r]}]`).join(' or ');
@@ -56,6 +57,7 @@ abstract class BatchNormBase extends Layer {
       training: this.training || !this.runningMean,
       momentum: this.momentum,
       eps: this.eps,
+      round,
     });
   }
 }

@@ -44,9 +44,10 @@ export function mseLoss(input: Tensor, target: Tensor, o: LossOptions = {}): Ten
   sameShapes('mseLoss', input, target);
   const rt = input.rt;
   const sq = elementwise(rt, 'mse', '(a - b) * (a - b)', [{ t: input }, { t: target }], input.shape, [], undefined, { add: 1, mul: 1 });
-  const per = record(sq, 'mseLoss', [input, target], (g) => [
-    input.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: input }, { t: target }], g.shape, [], undefined, { add: 1, mul: 2 }) : null,
-    target.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: target }, { t: input }], g.shape, [], undefined, { add: 1, mul: 2 }) : null,
+  // The gradients fuse the rounding autograd asks of them (engine/autograd/tape.ts).
+  const per = record(sq, 'mseLoss', [input, target], (g, r) => [
+    input.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: input }, { t: target }], g.shape, [], undefined, { add: 1, mul: 2 }, r[0]) : null,
+    target.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: target }, { t: input }], g.shape, [], undefined, { add: 1, mul: 2 }, r[1]) : null,
   ]);
   return reduce(per, o.reduction);
 }
@@ -68,11 +69,11 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, o: LossOptions = 
   const rt = logits.rt;
   const expr = 'max(a, 0.0) - a * b + log1p_small(exp(-abs(a)))';
   const l = elementwise(rt, 'bce_logits', expr, [{ t: logits }, { t: targets }], logits.shape, [], LOG1P_WGSL, { max: 1, mul: 1, add: 3, exp: 1, log: 1 });
-  const per = record(l, 'bceWithLogits', [logits, targets], (g) => [
+  const per = record(l, 'bceWithLogits', [logits, targets], (g, r) => [
     logits.requiresGrad
-      ? elementwise(rt, 'bce_logits_grad', 'a * (1.0 / (1.0 + exp(-clamp(b, -88.0, 88.0))) - c)', [{ t: g }, { t: logits }, { t: targets }], g.shape, [], undefined, { exp: 1, add: 2, div: 1, mul: 1 })
+      ? elementwise(rt, 'bce_logits_grad', 'a * (1.0 / (1.0 + exp(-clamp(b, -88.0, 88.0))) - c)', [{ t: g }, { t: logits }, { t: targets }], g.shape, [], undefined, { exp: 1, add: 2, div: 1, mul: 1 }, r[0])
       : null,
-    targets.requiresGrad ? elementwise(rt, 'bce_target_grad', '-a * b', [{ t: g }, { t: logits }], g.shape, [], undefined, { mul: 1 }) : null,
+    targets.requiresGrad ? elementwise(rt, 'bce_target_grad', '-a * b', [{ t: g }, { t: logits }], g.shape, [], undefined, { mul: 1 }, r[1]) : null,
   ]);
   return reduce(per, o.reduction);
 }
