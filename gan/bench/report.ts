@@ -28,6 +28,13 @@ export interface BenchContext {
   profile?: boolean;
   /** Training benchmarks: dispatches per submit (Runtime's submitEvery). */
   submitEvery?: number;
+  /** speed: rounds, timed training iterations per measurement, what to measure, the PyTorch peers'
+   *  device and python. */
+  rounds?: number;
+  iterations?: number;
+  what?: ('cgan-train' | 'dcgan-train' | 'gemm' | 'quire')[];
+  peerDevice?: 'cuda' | 'cpu' | 'none' | 'auto';
+  python?: string;
 }
 
 export interface Benchmark {

@@ -27,6 +27,28 @@ interface ResultFile {
   results: Record<string, unknown>[];
 }
 
+interface SpeedFile {
+  commit: string | null;
+  command: string;
+  date: string;
+  peers: { unavailable?: string };
+  quire?: string;
+  markdown: string;
+  results: {
+    what: string;
+    variant: string;
+    size: number;
+    value: number;
+    unit: string;
+    peer: string;
+    peerValue: number | null;
+    ratio: number | null;
+    peerNote?: string;
+    dispatchesPerIteration?: number;
+    rounds: { value: number; peerValue: number | null }[];
+  }[];
+}
+
 async function runBench(name: string, ...args: string[]): Promise<{ stdout: string; json: ResultFile }> {
   const out = join(mkdtempSync(join(tmpdir(), 'posit-gan-bench-')), `${name}.json`);
   const r = await bench(name, ...args, '--out', out);
@@ -68,6 +90,69 @@ describe('posit-gan bench', () => {
     const { json } = await runBench('quantize', '--sizes', '4096', '--formats', 'p8e2', '--reps', '2', '--warmup', '1');
     expect(json.results.length).toBeGreaterThan(1);
     expect(JSON.stringify(json.results)).toContain('p8e2');
+  });
+
+  // bench speed: issue 14's rows, each with its peer from the same run. The PyTorch peers run on the
+  // CPU here when python3 has torch (a rehearsal: their names say so); without torch, the rows that
+  // need them carry no peer value and the reason.
+  it('speed: training, GEMM and quire rows with their peers, every round reported, provenance recorded', async () => {
+    const { stdout, json } = await runBench('speed', '--what', 'cgan-train,gemm,quire', '--batches', '2', '--sizes', '16', '--iterations', '1', '--warmup', '1', '--reps', '1', '--rounds', '2', '--peer-device', 'cpu');
+    const file = json as unknown as SpeedFile;
+    expect(file.commit === null || /^[0-9a-f]{40}(\+dirty)?$/.test(file.commit)).toBe(true);
+    expect(file.command).toContain('bench speed --what cgan-train,gemm,quire');
+    expect(Number.isNaN(Date.parse(file.date))).toBe(false);
+    const torch = !file.peers.unavailable;
+    const rows = file.results;
+    expect(rows.map((r) => [r.what, r.variant, r.size, r.peer])).toEqual([
+      ['cgan-train', 'p8+', 2, 'posit-gan fp32'],
+      ['cgan-train', 'p8+', 2, 'PyTorch fp32 eager on the CPU (rehearsal)'],
+      ['cgan-train', 'fp32', 2, 'PyTorch fp32 eager on the CPU (rehearsal)'],
+      ['gemm', 'f32', 16, 'PyTorch fp32 matmul on the CPU (rehearsal)'],
+      ['gemm', 'p8e2', 16, 'posit-gan f32'],
+      ['gemm', 'e4m3', 16, 'posit-gan f32'],
+    ]);
+    for (const r of rows) {
+      expect(r.unit).toBe(r.what === 'gemm' ? 'TFLOP/s' : 'it/s');
+      expect(r.rounds).toHaveLength(2);
+      expect(r.value).toBeCloseTo((r.rounds[0]!.value + r.rounds[1]!.value) / 2, 12);
+      expect(r.value).toBeGreaterThan(0);
+      const ownPeer = r.peer.startsWith('posit-gan');
+      if (ownPeer || torch) {
+        expect(r.peerValue).toBeGreaterThan(0);
+        expect(r.ratio).toBeCloseTo(r.value / r.peerValue!, 12);
+      } else {
+        expect(r.peerValue).toBeNull();
+        expect(r.ratio).toBeNull();
+        expect(r.peerNote).toMatch(/torch/);
+      }
+      if (r.what === 'cgan-train') expect(r.dispatchesPerIteration).toBeGreaterThan(100);
+    }
+    // The p8+ row against our fp32 pairs the two rates each round.
+    const p8 = rows[0]!;
+    const f32 = rows[2]!;
+    expect(p8.peerValue).toBeCloseTo(f32.value, 12);
+    expect(file.quire).toMatch(/quireRows/);
+    expect(stdout).toContain('| what | variant | size |');
+    expect(file.markdown.split('\n')).toHaveLength(2 + rows.length);
+  });
+
+  it('speed: without peers, dcgan rows name why the PyTorch value is missing', async () => {
+    const { json } = await runBench('speed', '--what', 'dcgan-train', '--batches', '2', '--iterations', '1', '--warmup', '1', '--rounds', '1', '--peer-device', 'none');
+    const file = json as unknown as SpeedFile;
+    expect(file.results.map((r) => [r.what, r.variant, r.peer, r.peerValue === null])).toEqual([
+      ['dcgan-train', 'p8+', 'posit-gan fp32', false],
+      ['dcgan-train', 'p8+', 'PyTorch fp32 eager', true],
+      ['dcgan-train', 'fp32', 'PyTorch fp32 eager', true],
+    ]);
+    expect(file.results[1]!.peerNote).toMatch(/--peer-device none/);
+  });
+
+  it('speed: rejects an unknown --what and --peer-device with exit code 2', async () => {
+    for (const args of [['--what', 'cgan'], ['--peer-device', 'tpu']]) {
+      const r = await bench('speed', ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(args[0]!);
+    }
   });
 
   it('rejects an unknown benchmark with exit code 2', async () => {
