@@ -229,11 +229,14 @@ export class GanTrainer {
       // Generator loss through the current discriminator. Op counts go to 'G.<layer>' and 'D.<layer>'
       // (both models name their layers model.0, model.1, ...; backward nodes keep their layer).
       const fake = rt.inLayer('G', () => G.generate(zt, genLabels));
+      // D's weights need no gradient for G's loss. Backward rules read requiresGrad when they run,
+      // so D's parameters get it back only after this backward (else it would compute, and count,
+      // weight and bias gradients of D that D's update never sees).
       setRequiresGrad(D, false);
       const lossG = this.adversarial(rt.inLayer('D', () => D.score(fake, genLabels)), 1);
-      setRequiresGrad(D, true);
       this.opt.G.zeroGrad();
       backward(scaleNow.G === 1 ? lossG : affine(lossG, scaleNow.G));
+      setRequiresGrad(D, true);
       // Discriminator loss on real and (detached) generated images.
       rt.phase = 'forward';
       const lossReal = this.adversarial(rt.inLayer('D', () => D.score(real, realLabels)), 1);
