@@ -116,7 +116,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
   if (!fuse) run(rt, { pass: 'apply', train, round }, p, apply);
   // The normalised values would be plain float32.
   markRounded(y, round, 'fp32');
-  countForward(rt, x, y, weight, bias, channels, train, update);
+  countForward(rt, x, y, weight, bias, channels, train, update, fuse);
 
   return record(y, 'batchNorm', [x, weight, bias], (g, r) => {
     const gw = Tensor.empty(rt, [channels], null, 'batchnorm:gw');
@@ -136,7 +136,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
       run(rt, { pass: 'grad_input', train, round: gxRound }, p, train ? { ...bufs, x: x.buffer, gw: gw.buffer, gb: gb.buffer } : bufs);
     }
     if (gx) markRounded(gx, gxRound, 'fp32');
-    countBackward(rt, g, x, gx, weight, channels, train);
+    countBackward(rt, g, x, gx, weight, channels, train, fuse);
     return [gx, weight.requiresGrad ? gw : null, bias.requiresGrad ? gb : null];
   });
 }
@@ -152,6 +152,8 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
 //                  invstd: c add, c sqrt, c div; apply (x - mean) invstd w + b: 2n add, 2n mul;
 //                  running update: mean 2c mul + c add, variance 3c mul + c add
 //   eval forward   invstd from the running variance: c add, c sqrt, c div; apply: 2n add, 2n mul
+// The fused passes (one dispatch for statistics and normalisation, one for the backward) keep the
+// statistics and the channel sums in registers: they do not read them back.
 //   backward       channel sums of g and g xhat: n add (x - mean), 2n mul, 2(n - c) add; then
 //                  train gx = w invstd (g - (gb + xhat gw) / M): 3n add, 4n mul, n div
 //                  eval  gx = w invstd g: 2n mul
@@ -169,7 +171,7 @@ function vector(rt: Runtime, direction: 'read' | 'write', role: TensorRole, valu
   rt.count({ kind: 'memory', direction, role, format: 'fp32', bits: values * 32 });
 }
 
-function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: Tensor, c: number, train: boolean, update: boolean): void {
+function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: Tensor, c: number, train: boolean, update: boolean, fused: boolean): void {
   if (!rt.recorder) return;
   const n = x.size;
   const role = rt.activationRole;
@@ -187,13 +189,13 @@ function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: T
     vector(rt, 'write', role, 2 * c);
   }
   traffic(rt, 'read', role, x);
-  vector(rt, 'read', role, 2 * c);
+  if (!fused) vector(rt, 'read', role, 2 * c);
   traffic(rt, 'read', 'weights', weight);
   traffic(rt, 'read', 'weights', bias);
   traffic(rt, 'write', role, y);
 }
 
-function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, weight: Tensor, c: number, train: boolean): void {
+function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, weight: Tensor, c: number, train: boolean, fused: boolean): void {
   if (!rt.recorder) return;
   const n = x.size;
   const role = rt.activationRole;
@@ -207,8 +209,8 @@ function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, wei
   arith(rt, x.valueFormat, train ? { add: 3 * n, mul: 4 * n, div: n } : { mul: 2 * n });
   traffic(rt, 'read', role, g);
   if (train) traffic(rt, 'read', role, x);
-  vector(rt, 'read', role, train ? 2 * c : c);
+  if (!fused) vector(rt, 'read', role, train ? 2 * c : c);
   traffic(rt, 'read', 'weights', weight);
-  if (train) vector(rt, 'read', 'gradients', 2 * c);
+  if (train && !fused) vector(rt, 'read', 'gradients', 2 * c);
   traffic(rt, 'write', role, gx);
 }

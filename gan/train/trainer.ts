@@ -17,7 +17,7 @@ import { Dropout } from '../../engine/nn/activation.ts';
 import { Conv2d, ConvTranspose2d } from '../../engine/nn/conv.ts';
 import { Linear } from '../../engine/nn/linear.ts';
 import type { Module } from '../../engine/nn/module.ts';
-import { affine, add, backward, full } from '../../engine/ops/index.ts';
+import { affine, add, backward } from '../../engine/ops/index.ts';
 import { nonFiniteCount } from '../../engine/ops/finite.ts';
 import { bceWithLogits, mseLoss } from '../../engine/ops/loss.ts';
 import { concat, reshape } from '../../engine/ops/shape.ts';
@@ -166,8 +166,8 @@ export class GanTrainer {
   }
 
   private adversarial(score: Tensor, target: 0 | 1): Tensor {
-    const t = full(this.rt, score.shape, target);
-    return this.gan.loss === 'mse' ? mseLoss(score, t) : bceWithLogits(score, t);
+    // The target value everywhere, as a kernel parameter (no target tensor to fill).
+    return this.gan.loss === 'mse' ? mseLoss(score, target) : bceWithLogits(score, target);
   }
 
   /** The paper's exponent bias: t from the histogram of log2|W| over each network's matmul weights. */

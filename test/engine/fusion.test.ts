@@ -69,6 +69,28 @@ describe('rounding fused into the producing kernel', () => {
   });
 });
 
+describe('fewer kernels for the losses', () => {
+  for (const loss of ['mseLoss', 'bceWithLogits'] as const) {
+    for (const target of [0, 1]) {
+      it(`${loss} against the number ${target} gives the bits of a filled target tensor, loss and gradient`, async () => {
+        const run = (constant: boolean) =>
+          rt.scope(async () => {
+            const x = Tensor.fromArray(rt, spread(24, 30), [8, 3]);
+            x.requiresGrad = true;
+            const t = constant ? target : ops.full(rt, x.shape, target);
+            const l = ops[loss](x, t);
+            ops.backward(ops.affine(l, 8));
+            return Promise.all([l, x.grad!].map(bits));
+          });
+        const [l0, g0] = await run(false);
+        const [l1, g1] = await run(true);
+        expect(l1).toEqual(l0);
+        expect(g1).toEqual(g0);
+      });
+    }
+  }
+});
+
 describe('batch norm: statistics and normalisation in one dispatch', () => {
   const shapes = [
     [16, 6],

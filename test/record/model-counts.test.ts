@@ -110,14 +110,14 @@ function expectedStep(): OpRecord[] {
     // ---- forward
     ...at('forward', '0', [...linearForward(IN, HID, 'fp32'), biasRead(HID)]),
     ...at('forward', '1', [
-      // training batch norm with running statistics (engine/ops/batchnorm.ts, by its shader's formulas)
+      // training batch norm with running statistics (engine/ops/batchnorm.ts, by its shader's formulas),
+      // statistics and normalisation in one pass (the statistics stay in registers)
       op('add', P16, n - c + n + (n - c) + c + 2 * n + 2 * c), // 246
       op('mul', P16, n + 2 * n + 5 * c), // 174
       op('div', P16, 3 * c),
       op('sqrt', P16, c),
       mem('read', 'activations', P16, 3 * n, 16), // x: mean pass, variance pass, apply
       mem('write', 'activations', 'fp32', 2 * c, 32), // saved [mean | invstd]
-      mem('read', 'activations', 'fp32', 2 * c, 32),
       mem('read', 'weights', 'fp32', 2 * c, 32), // running mean and variance
       mem('write', 'weights', 'fp32', 2 * c, 32),
       mem('read', 'weights', P16, 2 * c, 16), // weight and bias
@@ -157,12 +157,10 @@ function expectedStep(): OpRecord[] {
       op('add', 'fp32', 1),
       mem('read', 'errors', 'fp32', 1, 32),
       mem('write', 'errors', 'fp32', 1, 32),
-      // mean: broadcast g to m values, then scale by 1/m (a*k + 0)
+      // mean: g broadcast to m values and scaled by 1/m (a*k + 0), in one kernel
       mem('read', 'errors', 'fp32', 1, 32),
-      mem('write', 'errors', 'fp32', m, 32),
       op('mul', 'fp32', m),
       op('add', 'fp32', m),
-      mem('read', 'errors', 'fp32', m, 32),
       mem('write', 'errors', 'fp32', m, 32),
       // 2 g (y - t): 2 mul, 1 add per element, reading g, y and t
       op('mul', 'fp32', 2 * m),
@@ -202,11 +200,10 @@ function expectedStep(): OpRecord[] {
       op('add', P16, n + 2 * (n - c) + 3 * n), // 276
       op('mul', P16, 2 * n + 4 * n), // 288
       op('div', P16, n),
-      mem('read', 'errors', P16, 4 * n, 16), // g and x, in each of the two passes
-      mem('read', 'errors', 'fp32', 4 * c, 32), // saved statistics, in each pass
+      mem('read', 'errors', P16, 4 * n, 16), // g and x, for the sums and for the input gradient
+      mem('read', 'errors', 'fp32', 2 * c, 32), // saved statistics (then kept in registers, as the sums)
       mem('write', 'gradients', 'fp32', 2 * c, 32), // gw, gb
       mem('read', 'weights', P16, c, 16),
-      mem('read', 'gradients', 'fp32', 2 * c, 32),
       mem('write', 'errors', P8, n, 8), // rounded as layer 0's output error quantizer asks
     ]),
     ...at('backward', '0', [
