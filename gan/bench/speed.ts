@@ -20,6 +20,7 @@ import { matmulGemm } from '../../engine/ops/matmul.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import type { TimingMethod } from '../../engine/kernels/timing.ts';
 import { parseFormat } from '../../formats/descriptor.ts';
+import type { TileName } from '../../shaders/matmul-plan.ts';
 import { loadMnist } from '../data/mnist.ts';
 import type { MnistSet } from '../data/mnist-core.ts';
 import { resolveConfig } from '../train/config.ts';
@@ -36,6 +37,8 @@ export const SPEED_WHATS: readonly SpeedWhat[] = ['cgan-train', 'dcgan-train', '
 const DCGAN = { size: 32 as const, ngf: 32, ndf: 32 };
 /** Operand formats whose GEMM rows compare with our f32 kernel. */
 const PACKED = ['p8e2', 'e4m3'];
+/** f32 tiles timed beside the planned one (not rows: what a later planner change would rest on). */
+const TILE_CANDIDATES: readonly TileName[] = ['large', 'large16'];
 const PEER_TIMEOUT_MS = 300_000;
 
 const say = (line: string) => process.stderr.write(`bench speed: ${line}\n`);
@@ -142,23 +145,47 @@ async function trainRound(gpu: Gpu, data: MnistSet, peer: Peer, model: 'cgan' | 
   return out;
 }
 
-async function gemmRound(rt: Runtime, peer: Peer, plan: Plan, round: number): Promise<{ rows: SpeedRound[]; f32: Map<number, number>; timing: TimingMethod }> {
+/** Mean TFLOP/s of a tile candidate in each round, per size (TILE_CANDIDATES). */
+export interface TileRates {
+  n: number;
+  tile: TileName;
+  rounds: number[];
+  mean: number;
+}
+
+async function gemmRound(rt: Runtime, peer: Peer, plan: Plan, round: number, tiles: Map<string, TileRates>): Promise<{ rows: SpeedRound[]; f32: Map<number, number>; timing: TimingMethod }> {
   let timing: TimingMethod = 'timestamp';
   const ours = async (): Promise<Map<string, number>> => {
     const rates = new Map<string, number>();
     for (const n of plan.sizes) {
       await rt.scope(async () => {
-        const variants = [null, ...PACKED.map((f) => parseFormat(f))];
-        const calls = variants.map((f, i) => ({ label: `speed gemm ${f?.name ?? 'f32'} ${n}`, call: matmulGemm(randomOperand(rt, [n, n], f, 2 * i + 1), randomOperand(rt, [n, n], f, 2 * i + 2)) }));
+        // The planned f32 kernel, packed operands, then f32 with each candidate tile forced.
+        const variants: { name: string; f: ReturnType<typeof parseFormat> | null; tile?: TileName }[] = [
+          { name: 'f32', f: null },
+          ...PACKED.map((f) => ({ name: f, f: parseFormat(f) })),
+          ...TILE_CANDIDATES.map((tile) => ({ name: `f32 tile=${tile}`, f: null, tile })),
+        ];
+        const calls = variants.map((v, i) => ({
+          label: `speed gemm ${v.name} ${n}`,
+          call: matmulGemm(randomOperand(rt, [n, n], v.f, 2 * i + 1), randomOperand(rt, [n, n], v.f, 2 * i + 2), v.tile ? { tile: v.tile } : {}),
+        }));
         const times = await timeGemms(rt, calls, { reps: plan.reps, warmup: plan.warmup });
         timing = times[0]!.method;
         times.forEach((t, i) => {
           // Mean over the timed products: flops / mean ns = GFLOP/s; / 1000: TFLOP/s.
           const meanNs = t.ns.reduce((a, b) => a + b, 0) / t.ns.length;
-          rates.set(`${variants[i]?.name ?? 'f32'}|${n}`, (2 * n ** 3) / meanNs / 1000);
+          rates.set(`${variants[i]!.name}|${n}`, (2 * n ** 3) / meanNs / 1000);
         });
+        for (const tile of TILE_CANDIDATES) {
+          const key = `${tile}|${n}`;
+          const e = tiles.get(key) ?? { n, tile, rounds: [], mean: 0 };
+          e.rounds.push(rates.get(`f32 tile=${tile}|${n}`)!);
+          e.mean = e.rounds.reduce((a, b) => a + b, 0) / e.rounds.length;
+          tiles.set(key, e);
+        }
       });
-      say(`round ${round + 1}: gemm n = ${n}: ${['f32', ...PACKED].map((v) => `${v} ${rates.get(`${v}|${n}`)!.toFixed(2)}`).join(', ')} TFLOP/s (${timing})`);
+      const shown = ['f32', ...PACKED, ...TILE_CANDIDATES.map((t) => `f32 tile=${t}`)];
+      say(`round ${round + 1}: gemm n = ${n}: ${shown.map((v) => `${v} ${rates.get(`${v}|${n}`)!.toPrecision(3)}`).join(', ')} TFLOP/s (${timing})`);
     }
     return rates;
   };
@@ -226,6 +253,7 @@ async function run(ctx: BenchContext): Promise<void> {
     const rounds: SpeedRound[] = [];
     let timing: TimingMethod = 'wall-clock';
     let quireNote = '';
+    const tiles = new Map<string, TileRates>();
     for (let round = 0; round < plan.rounds; round++) {
       for (const model of ['cgan', 'dcgan'] as const) {
         const d = data[model];
@@ -233,7 +261,7 @@ async function run(ctx: BenchContext): Promise<void> {
       }
       let f32 = new Map<number, number>();
       if (plan.what.includes('gemm') || plan.what.includes('quire')) {
-        const g = await gemmRound(rt, peer, plan, round);
+        const g = await gemmRound(rt, peer, plan, round, tiles);
         if (plan.what.includes('gemm')) rounds.push(...g.rows);
         f32 = g.f32;
         timing = g.timing;
@@ -258,6 +286,7 @@ async function run(ctx: BenchContext): Promise<void> {
         `${timing === 'timestamp' ? 'GPU timestamps per product' : 'the wall clock per product'}, cuBLAS between CUDA events; every rate the mean over its timed window`,
       peers: peer.available ? { python: peer.python, device: peer.device, name: peer.name, torch: peer.torch } : { python: peer.python, unavailable: peer.reason },
       ...(quireNote ? { quire: quireNote } : {}),
+      ...(tiles.size ? { f32Tiles: { note: 'f32 GEMM with each candidate tile forced (TFLOP/s per round): not rows; what a planner change would rest on', rates: [...tiles.values()] } } : {}),
       results: rows,
       markdown,
     });

@@ -34,6 +34,7 @@ interface SpeedFile {
   peers: { unavailable?: string };
   quire?: string;
   markdown: string;
+  f32Tiles: { rates: { tile: string; n: number; rounds: number[] }[] };
   results: {
     what: string;
     variant: string;
@@ -67,7 +68,7 @@ describe('posit-gan bench', () => {
     const rows = json.results as { variant: string; n: number; gflops: number; vsF32: number; ns: number[] }[];
     expect(rows[0]!.variant).toBe('f32');
     expect(rows[0]!.vsF32).toBe(1);
-    expect(rows.map((r) => r.variant)).toEqual(['f32', 'f32 tile=large', 'f32 tile=medium', 'f32 tile=small', 'p8e2 operands', 'p8e2 -> p16e2 out', 'p8e2 quire -> p16e2']);
+    expect(rows.map((r) => r.variant)).toEqual(['f32', 'f32 tile=large', 'f32 tile=large16', 'f32 tile=medium', 'f32 tile=small', 'p8e2 operands', 'p8e2 -> p16e2 out', 'p8e2 quire -> p16e2']);
     for (const r of rows) {
       expect(r.n).toBe(40);
       expect(r.ns).toHaveLength(2);
@@ -132,6 +133,11 @@ describe('posit-gan bench', () => {
     const f32 = rows[2]!;
     expect(p8.peerValue).toBeCloseTo(f32.value, 12);
     expect(file.quire).toMatch(/quireRows/);
+    // The f32 tile candidates, timed beside the rows each round.
+    expect(file.f32Tiles.rates.map((t) => [t.tile, t.n, t.rounds.length])).toEqual([
+      ['large', 16, 2],
+      ['large16', 16, 2],
+    ]);
     expect(stdout).toContain('| what | variant | size |');
     expect(file.markdown.split('\n')).toHaveLength(2 + rows.length);
   });
