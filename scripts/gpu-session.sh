@@ -3,6 +3,7 @@
 # device budget (README "On a GPU"). Pack first with scripts/gpu-pack.sh; on the GPU host, from the
 # repository root, after `source .gpu/env.sh`:
 #   GPU_SESSION_PART=checks scripts/gpu-session.sh   # then, in a second call, GPU_SESSION_PART=table
+#   GPU_SESSION_PART=quire scripts/gpu-session.sh    # the exact quire of issue 14 alone (see below)
 # Part "checks" (speed, on an otherwise idle machine):
 #   info.txt                      the adapter
 #   bench/train.json              bench train, cgan, every recipe at batch 64 and 256
@@ -25,6 +26,16 @@
 #                                 with a time limit; experiment deploy on the cgan's p8+ run
 #   runs/                         each training run's manifest, losses and latest samples, and logs
 #   tests.txt                     the test suite (without the browser test), run beside the training
+# Part "quire" (the exact quire, issue 14; about 6 minutes):
+#   quire-info.txt                the adapter with --subgroup-matrix: its configurations and what the
+#                                 probe found (engine/device/subgroup-matrix.ts)
+#   quire-check.txt               bench quire --check --subgroup-matrix: every quire method against the
+#                                 per-product quire on random and adversarial operands; exit 1 on any
+#                                 difference (the subgroup-matrix variant's own bit-exactness check)
+#   bench/quire.json              bench quire --subgroup-matrix --profile: TFLOP/s of each method beside
+#                                 the f32 kernel at n = 1024, 2048, 4096, and GPU time per kernel
+#                                 (bench/quire-plain.json without the flag if that fails)
+#   quire-tests.txt               the quire's test files (the plain path's hardware tile on the GPU)
 # The device machine returns at most 8 files from $OUT, so every result goes into one archive,
 # $OUT/session.tgz (rewritten after each stage), beside $OUT/summary.txt.
 # Each stage has its own time limit so one slow stage cannot starve the rest; a stage that fails or
@@ -58,8 +69,8 @@ stage() { # name limit_seconds command...   (the limit is cut to the time left)
   pack
 }
 echo "part $part, started $(date -u +%FT%TZ), budget $budget s" > "$work/summary.txt"
-# The commit packed (scripts/gpu-pack.sh; the host's .git may be stale), else the checkout's.
-echo "commit ${POSIT_GAN_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}" >> "$work/summary.txt"
+# The code's commit: POSIT_GAN_COMMIT (set when the code was packed; this .git is a stale copy) wins.
+echo "commit ${POSIT_GAN_COMMIT:-$(git rev-parse HEAD 2>/dev/null) (from git; POSIT_GAN_COMMIT not set)}" >> "$work/summary.txt"
 s() { [ "$smoke" = 1 ] && echo "$1" || echo "$2"; } # smoke value or real value
 
 # Stages both parts run (limit first).
@@ -98,6 +109,18 @@ if [ "$part" = speed ]; then
     $([ "$smoke" = 1 ] || echo test/engine/matmul.test.ts test/engine/conv.test.ts)
   stage bench-train-profile 40 "${cli[@]}" bench train --model cgan --recipes p8+ --batches "$(s 4 64)" --reps "$(s 1 3)" --warmup 2 \
     --profile --out "$work/bench/train-profile.json"
+fi
+
+if [ "$part" = quire ]; then
+  sm=$([ "$smoke" = 1 ] || echo --subgroup-matrix) # the software adapter has no subgroup matrices
+  stage quire-info 60 "${cli[@]}" info $sm
+  stage quire-check 150 "${cli[@]}" bench quire --check $sm
+  stage bench-quire 150 "${cli[@]}" bench quire $sm --profile $([ "$smoke" = 1 ] && echo --sizes 64 --reps 2) --out "$work/bench/quire.json"
+  if [ ! -s "$work/bench/quire.json" ]; then
+    stage bench-quire-plain 90 "${cli[@]}" bench quire $([ "$smoke" = 1 ] && echo --sizes 64 --reps 2) --out "$work/bench/quire-plain.json"
+  fi
+  stage quire-tests 120 "$node" node_modules/vitest/vitest.mjs run test/engine/quire-sliced.test.ts test/engine/subgroup-matrix-probe.test.ts \
+    test/shaders/quire-crt.test.ts test/shaders/quire-residue-gemm.test.ts
 fi
 
 if [ "$part" = table ]; then

@@ -16,6 +16,8 @@
 // uses are the values the separate passes store and read back), so they give the same bits.
 // apply, grad_input and the fused passes may round their result to a format (a quantizer fused into
 // the kernel, shaders/round.ts); the rounded result is stored as the decoder's bit pattern.
+// Instance normalisation runs these passes too, on a view whose channels are the (sample, channel)
+// planes (engine/ops/batchnorm.ts, instanceNorm).
 
 import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
 import { ROUND_PARAM_FIELDS, roundedBits, roundKey, roundLibrary, type RoundSpec } from './round.ts';

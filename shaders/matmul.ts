@@ -395,7 +395,7 @@ function bufferElement(o: OperandSpec): string {
 
 /** Codecs (decoders of 16/32-bit operands where the kernel reads them; the output encoder/decoder
  *  where it runs the epilogue) and the quire's helpers. */
-function libraryWgsl(s: GemmSpec, uses: { operands: boolean; epilogue: boolean }): string {
+export function libraryWgsl(s: GemmSpec, uses: { operands: boolean; epilogue: boolean }): string {
   const needs: CodecNeeds[] = [];
   if (uses.operands) for (const o of [s.a, s.b]) if (o.storage === 'code16' || o.storage === 'code32') needs.push({ format: o.format! });
   const out = uses.epilogue ? s.epilogue.output : null;
@@ -447,6 +447,13 @@ function elementReader(o: Operand, quire: boolean): string {
       break;
   }
   return `fn ${p}_elem4(off: u32) -> ${v} {\n  ${body}\n}`;
+}
+
+/** `<p>_elem(off) -> u32`: an operand element's float32 bits, read one at a time (8-bit codes through
+ *  the table in workgroup memory sh_<lut>). For kernels outside this file that read GEMM operands
+ *  (the sliced quire, shaders/quire-sliced.ts). */
+export function operandBitsReaderWgsl(p: 'a' | 'b', spec: OperandSpec, lut: string | null): string {
+  return elementReader({ p, spec: { ...spec, vector: false }, br: 0, tr: 0, th: 0, vr: 1, lut }, true);
 }
 
 /** Geometry of the load slots: unit u = lid + slot*threads, 4 elements per unit with vector loads. */
@@ -590,7 +597,7 @@ fn store_partial(zs: u32, m: u32, n: u32, acc: f32) {
 }
 
 /** store_out(z, m, n, sum) for f32 sums, and store_quire for quires; both through the output map. */
-function epilogueWgsl(e: EpilogueSpec, acc: AccumulatorSpec): string {
+export function epilogueWgsl(e: EpilogueSpec, acc: AccumulatorSpec): string {
   const quire = acc.kind === 'quire';
   const out = e.output;
   const enc = out ? encoderName(out.format, out.rounding) : '';

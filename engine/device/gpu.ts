@@ -3,8 +3,10 @@
 // uncaptured validation / out-of-memory errors and shader compile errors all end up as exceptions
 // thrown at the next point where the caller waits on the GPU (`sync`, `read`), never as silence.
 
+import type { SubgroupMatrixConfig } from '../../shaders/subgroup-matrix.ts';
 import { DeviceLostError, GpuOperationError, NoAdapterError, ShaderCompileError } from './errors.ts';
 import { guard } from './guard.ts';
+import { probeSubgroupMatrix, subgroupMatrixConfigs, type SubgroupMatrixSupport } from './subgroup-matrix.ts';
 
 export type AdapterPreference = 'auto' | 'hardware' | 'software';
 
@@ -18,7 +20,9 @@ export interface GpuOptions {
   backend?: string;
   /** Node only: raw Dawn flags, e.g. 'enable-dawn-features=disable_robustness'. */
   dawnFlags?: string[];
-  /** Opt in to chromium-experimental-subgroup-matrix (tensor cores); needs allow_unsafe_apis in Dawn. */
+  /** Opt in to chromium-experimental-subgroup-matrix (tensor cores; needs allow_unsafe_apis in Dawn):
+   *  exact-quire GEMMs of 8-bit operands then run on subgroup matrices (engine/ops/quire-sliced.ts).
+   *  Without the feature, opening the device fails and says so. */
   subgroupMatrix?: boolean;
   /** Where one-line notices go (software adapter in use). Default: stderr / console.warn. */
   notice?: (line: string) => void;
@@ -59,6 +63,8 @@ export interface AdapterDescription {
   runtime: string;
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /** Subgroup matrix configurations (only when the adapter offers the feature). */
+  subgroupMatrixConfigs?: SubgroupMatrixConfig[];
 }
 
 const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|warp|software/i;
@@ -81,6 +87,8 @@ export function describeAdapter(adapter: GPUAdapter, runtime: string): AdapterDe
   };
   if (typeof info.subgroupMinSize === 'number') d.subgroupMinSize = info.subgroupMinSize;
   if (typeof info.subgroupMaxSize === 'number') d.subgroupMaxSize = info.subgroupMaxSize;
+  const configs = subgroupMatrixConfigs(info);
+  if (configs.length) d.subgroupMatrixConfigs = configs;
   return d;
 }
 
@@ -97,6 +105,8 @@ export function adapterSlug(a: AdapterDescription): string {
 export class Gpu {
   readonly features: ReadonlySet<string>;
   readonly limits: Readonly<Record<ComputeLimit, number>>;
+  /** What the device's subgroup matrices can do, when it was opened with them (openGpu probes it). */
+  subgroupMatrix: SubgroupMatrixSupport | null = null;
   private lost: DeviceLostError | undefined;
   private pendingErrors: Error[] = [];
   private destroyed = false;
@@ -167,17 +177,21 @@ export class Gpu {
     this.device.pushErrorScope('internal');
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
-    let result: T;
+    // The scopes are popped whatever fn did; an error they caught explains more than fn's own
+    // (which is usually its consequence), so it is the one thrown.
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
-      result = await fn();
-    } finally {
-      const validation = await guard(this.device.popErrorScope(), `${op}: validation scope`);
-      const oom = await guard(this.device.popErrorScope(), `${op}: out-of-memory scope`);
-      const internal = await guard(this.device.popErrorScope(), `${op}: internal scope`);
-      const e = validation ?? oom ?? internal;
-      if (e) throw toOperationError(e, op, wgsl);
+      outcome = { ok: true, value: await fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
     }
-    return result;
+    const validation = await guard(this.device.popErrorScope(), `${op}: validation scope`);
+    const oom = await guard(this.device.popErrorScope(), `${op}: out-of-memory scope`);
+    const internal = await guard(this.device.popErrorScope(), `${op}: internal scope`);
+    const e = validation ?? oom ?? internal;
+    if (e) throw toOperationError(e, op, wgsl);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   /** Copies `size` bytes of `buffer` from `offset` back to the CPU. The buffer needs COPY_SRC. */
@@ -307,8 +321,12 @@ export async function openGpu(
   if (options.subgroupMatrix) {
     if (!adapter.features.has(SUBGROUP_MATRIX_FEATURE)) {
       throw new NoAdapterError(
-        `Subgroup matrices were requested but the adapter (${description.description}) does not offer ` +
-          `'${SUBGROUP_MATRIX_FEATURE}' (in Node, Dawn needs the flag enable-dawn-features=allow_unsafe_apis).`,
+        `Subgroup matrices (tensor cores) were requested (--subgroup-matrix) but the adapter (${description.description}) does not ` +
+          `offer '${SUBGROUP_MATRIX_FEATURE}', so nothing would run on them. Dawn offers the feature only with its unsafe APIs ` +
+          `allowed (in Node: --dawn-flag enable-dawn-features=allow_unsafe_apis, which --subgroup-matrix adds itself) and only ` +
+          `where the driver has cooperative matrices (Vulkan VK_KHR_cooperative_matrix, Metal on Apple7+). ` +
+          `\`posit-gan info --dawn-flag enable-dawn-features=allow_unsafe_apis\` lists what the adapter offers; without ` +
+          `--subgroup-matrix the exact quire runs in plain WGSL.`,
       );
     }
     wanted.push(SUBGROUP_MATRIX_FEATURE);
@@ -330,5 +348,10 @@ export async function openGpu(
     const say = options.notice ?? ((l: string) => console.warn(l));
     say(`posit-gan: using a software WebGPU adapter (${description.description}); expect CPU speed.`);
   }
-  return new Gpu(device, description, keepAlive);
+  const gpu = new Gpu(device, description, keepAlive);
+  if (options.subgroupMatrix) {
+    const fixed = description.subgroupMinSize === description.subgroupMaxSize ? description.subgroupMaxSize : undefined;
+    gpu.subgroupMatrix = await probeSubgroupMatrix(device, description.subgroupMatrixConfigs ?? [], fixed);
+  }
+  return gpu;
 }

@@ -23,6 +23,7 @@ export async function openNodeGpu(options: GpuOptions = {}): Promise<Gpu> {
     throw new Error(
       `Could not load dawn.node from the 'webgpu' package (${(e as Error).message}). Run \`npm install\` in the ` +
         'project root; on an unsupported platform, WebGPU in Node is not available.',
+      { cause: e },
     );
   }
   const flags = [...(options.dawnFlags ?? [])];

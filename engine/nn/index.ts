@@ -9,4 +9,6 @@ export * from './norm.ts';
 export * from './embedding.ts';
 export * from './activation.ts';
 export * from './pool.ts';
+export * from './resample.ts';
+export * from './residual.ts';
 export * from './sequential.ts';

@@ -13,6 +13,7 @@ export const LAYER_KINDS = [
   'Embedding',
   'BatchNorm1d',
   'BatchNorm2d',
+  'InstanceNorm2d',
   'ReLU',
   'LeakyReLU',
   'Tanh',
@@ -20,8 +21,13 @@ export const LAYER_KINDS = [
   'Dropout',
   'MaxPool2d',
   'AvgPool2d',
+  'ReflectionPad2d',
+  'Upsample',
+  'PixelShuffle',
   'Flatten',
   'Sequential',
+  'Residual',
+  'DenseBlock',
 ] as const;
 
 export type LayerKind = (typeof LAYER_KINDS)[number];

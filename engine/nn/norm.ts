@@ -1,7 +1,8 @@
-// Batch normalisation layers: weight 1, bias 0, running mean 0, running variance 1 (PyTorch's
-// defaults; num_batches_tracked is not kept, since it only matters for momentum = None).
+// Normalisation layers. Batch normalisation: weight 1, bias 0, running mean 0, running variance 1
+// (PyTorch's defaults; num_batches_tracked is not kept, since it only matters for momentum = None).
+// Instance normalisation: PyTorch's InstanceNorm2d without running statistics.
 
-import { batchNorm } from '../ops/batchnorm.ts';
+import { batchNorm, instanceNorm } from '../ops/batchnorm.ts';
 import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -77,5 +78,45 @@ export class BatchNorm2d extends BatchNormBase {
 
   constructor(rt: Runtime, numFeatures: number, o: BatchNormLayerOptions = {}) {
     super(rt, numFeatures, o, [4]);
+  }
+}
+
+export interface InstanceNormLayerOptions {
+  /** Default 1e-5. */
+  eps?: number;
+  /** Learn a per-channel scale (1) and shift (0); default false, as PyTorch's InstanceNorm2d and the
+   *  CycleGAN reference's norm layer. */
+  affine?: boolean;
+}
+
+/**
+ * Over [N, C, H, W]: each sample's channel normalised by its own mean and biased variance, in training
+ * and evaluation alike (PyTorch's InstanceNorm2d with track_running_stats=False, its default; running
+ * statistics are not offered).
+ */
+export class InstanceNorm2d extends Layer {
+  override readonly kind = 'InstanceNorm2d';
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly eps: number;
+
+  constructor(
+    rt: Runtime,
+    readonly numFeatures: number,
+    o: InstanceNormLayerOptions = {},
+  ) {
+    super(rt);
+    this.eps = o.eps ?? 1e-5;
+    const c = [numFeatures];
+    const affine = o.affine ?? false;
+    this.weight = affine ? this.addParameter('weight', new Float32Array(numFeatures).fill(1), c) : null;
+    this.bias = affine ? this.addParameter('bias', new Float32Array(numFeatures), c) : null;
+  }
+
+  protected run(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
+      throw new Error(`${this.path || this.kind}: input [${x.shape.join(', ')}] does not match [N, C, H, W] with C = ${this.numFeatures}`);
+    }
+    return instanceNorm(x, { weight: this.weight, bias: this.bias, eps: this.eps });
   }
 }

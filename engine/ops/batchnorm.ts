@@ -4,7 +4,8 @@
 // running statistics normalise. Kernels: shaders/batchnorm.ts (statistics and their backward are one
 // workgroup per channel; the elementwise passes one thread per element). In training, channels of at
 // most FUSE_MAX_PER_CHANNEL values run statistics and normalisation (and their backward) as one
-// dispatch each: the same arithmetic, one dispatch fewer per pass.
+// dispatch each: the same arithmetic, one dispatch fewer per pass. Instance normalisation (at the
+// end) is batch normalisation of a view in which every (sample, channel) plane is a channel.
 
 import { batchNormGrid, batchNormKernel, perChannelPass, type BatchNormKernel, type BatchNormSpec } from '../../shaders/batchnorm.ts';
 import type { BindingValues } from '../../shaders/kernel.ts';
@@ -15,6 +16,7 @@ import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { full, requireF32 } from './elementwise-raw.ts';
 import { fusable, markRounded, roundParams, type FusedRounding } from './round.ts';
+import { broadcastTo, reshape } from './shape.ts';
 
 /** Values per channel up to which a training batch norm fuses its passes: one workgroup then sweeps
  *  a channel three times (mean, variance, normalisation), at most 64 values per thread. */
@@ -213,4 +215,45 @@ function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, wei
   traffic(rt, 'read', 'weights', weight);
   if (train && !fused) vector(rt, 'read', 'gradients', 2 * c);
   traffic(rt, 'write', role, gx);
+}
+
+// ---- instance normalisation ---------------------------------------------------------------------
+// PyTorch's InstanceNorm1d/2d/3d without running statistics (F.instance_norm; the CycleGAN reference's
+// norm layer): each (sample, channel) plane of x [N, C, ...] is normalised by its own mean and biased
+// variance, in training and in evaluation alike, then an optional per-channel weight and bias [C] apply.
+// That is batch normalisation of the view [1, N*C, S] (every plane a channel of a batch of one, S the
+// plane's size), so it runs the batch-norm kernels above unchanged, with their gradients and op counts;
+// the [C] weight and bias are broadcast to the N*C planes, and broadcastTo's backward sums their
+// gradients back over the batch.
+
+export interface InstanceNormOptions {
+  /** Per-channel scale [C] (PyTorch's affine=True); default none (affine=False, the CycleGAN setting). */
+  weight?: Tensor | null;
+  /** Per-channel shift [C]; default none. */
+  bias?: Tensor | null;
+  /** Default 1e-5, as PyTorch. */
+  eps?: number;
+}
+
+/** Instance normalisation of x [N, C, ...spatial] per sample and channel; differentiable in x, weight, bias. */
+export function instanceNorm(x: Tensor, o: InstanceNormOptions = {}): Tensor {
+  requireF32('instanceNorm', x);
+  if (x.rank < 3) throw new Error(`instanceNorm: input [${x.shape.join(', ')}] needs the layout [N, C, spatial...] (at least 3 dimensions)`);
+  const [n, c] = x.shape as [number, number];
+  const plane = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (plane < 2) {
+    throw new Error(`instanceNorm: input [${x.shape.join(', ')}] has ${plane === 1 ? 'one value' : 'no values'} per (sample, channel) plane; normalising a plane needs more than one (give a larger spatial size)`);
+  }
+  const perPlane = (what: string, t: Tensor | null | undefined): Tensor | null => {
+    if (!t) return null;
+    requireF32('instanceNorm', t);
+    if (t.rank !== 1 || t.shape[0] !== c) {
+      throw new Error(`instanceNorm: ${what} has shape [${t.shape.join(', ')}] but input [${x.shape.join(', ')}] has ${c} channels (expected [${c}])`);
+    }
+    return n === 1 ? t : reshape(broadcastTo(reshape(t, [1, c]), [n, c]), [n * c]);
+  };
+  const weight = perPlane('weight', o.weight);
+  const bias = perPlane('bias', o.bias);
+  const y = batchNorm(reshape(x, [1, n * c, plane]), { weight, bias, training: true, ...(o.eps !== undefined ? { eps: o.eps } : {}) });
+  return reshape(y, x.shape);
 }

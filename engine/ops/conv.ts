@@ -30,6 +30,8 @@ export interface Conv2dOptions extends Epilogue {
   padding?: number | readonly [number, number] | readonly [number, number, number, number];
   dilation?: number | readonly [number, number];
   accumulate?: 'f32' | 'quire';
+  /** How the quire is computed (MatmulOptions.quireMethod). */
+  quireMethod?: MatmulOptions['quireMethod'];
   roles?: { x?: TensorRole; w?: TensorRole; out?: TensorRole };
   /** Force a tile configuration for the convolution's GEMMs, gradients included (benchmarks, tests). */
   tile?: MatmulOptions['tile'];

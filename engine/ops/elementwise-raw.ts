@@ -73,6 +73,11 @@ export function elementwise(
   if (params.length > 4) throw new Error(`${label}: at most 4 expression parameters (p0..p3), got ${params.length}`);
   for (const o of operands) requireF32(label, o.t);
   const out = Tensor.empty(rt, outShape, null, label);
+  // The expression `a` copies values (permute, slice, expand): they stay on the lattice they were on.
+  if (expr === 'a' && operands[0]) {
+    out.lattice = operands[0].t.lattice;
+    out.latticeBias = operands[0].t.latticeBias;
+  }
   const count = out.size;
   const r = fusable(round);
   if (count === 0) {
@@ -142,6 +147,8 @@ export type UnaryOp = keyof typeof UNARY;
 export const BINARY = {
   add: { expr: 'a + b', ops: { add: 1 } },
   sub: { expr: 'a - b', ops: { add: 1 } },
+  // a + p0 b: a residual connection with scaling (x + 0.2 f(x) in ESRGAN's dense blocks) in one pass.
+  add_scaled: { expr: 'a + p0 * b', ops: { mul: 1, add: 1 } },
   mul: { expr: 'a * b', ops: { mul: 1 } },
   div: { expr: 'a / b', ops: { div: 1 } },
   maximum: { expr: 'max(a, b)', ops: { max: 1 } },

@@ -27,6 +27,15 @@ export function sub(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/** a + k b for a number k (a residual connection with scaling), broadcasting like add. */
+export function addScaled(a: Tensor, b: Tensor, k: number): Tensor {
+  if (!Number.isFinite(k)) throw new Error(`addScaled: the scale must be a finite number, got ${k}`);
+  return record(binaryRaw(a, b, 'add_scaled', [k]), 'addScaled', [a, b], (g) => [
+    reduceGrad(g, a.shape),
+    b.requiresGrad ? reduceGrad(unaryRaw(g, 'affine', [k, 0]), b.shape) : null,
+  ]);
+}
+
 export function mul(a: Tensor, b: Tensor): Tensor {
   return record(binaryRaw(a, b, 'mul'), 'mul', [a, b], (g) => [
     a.requiresGrad ? reduceGrad(binaryRaw(g, b, 'mul'), a.shape) : null,

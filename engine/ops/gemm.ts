@@ -8,6 +8,9 @@ import type { Format, Rounding } from '../../formats/descriptor.ts';
 import type { BindingValues, ParamValues } from '../../shaders/kernel.ts';
 import type { Binding } from '../kernels/cache.ts';
 import { planGemm, quireLimbs, quireOperand, roundsThroughOdd, type GemmPlan, type TileName } from '../../shaders/matmul-plan.ts';
+import { chooseQuireMethod, isSliced, type QuireMethod } from '../../shaders/quire-plan.ts';
+import { SUBGROUP_MATRIX_FEATURE } from '../device/gpu.ts';
+import { buildSlicedQuire } from './quire-sliced.ts';
 import type { Gpu } from '../device/gpu.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
@@ -92,6 +95,8 @@ export interface GemmCall extends GemmEpilogue {
    *  quantizer's backward fused into a gradient GEMM belongs to the quantizer's layer. */
   outputLayer?: string | undefined;
   accumulate?: 'f32' | 'quire';
+  /** How a quire is computed (shaders/quire-plan.ts); default: chosen for the device and shape. */
+  quireMethod?: QuireMethod | undefined;
   tile?: TileName | undefined;
   /** Multiply-accumulates to count (a convolution's true taps; default m*n*k*batch). */
   macs?: number;
@@ -104,6 +109,8 @@ export interface GemmResult {
   aux: Tensor | null;
   plan: GemmPlan;
   spec: GemmSpec;
+  /** How the quire was computed (quire accumulation only). */
+  quireMethod?: QuireMethod;
 }
 
 /** Workgroups that keep the device busy: about two per compute unit of a large GPU, or one per CPU
@@ -119,12 +126,12 @@ const ACTIVATION_FN = { relu: 'relu', leaky_relu: 'leaky_relu', tanh: 'tanh', si
 /** Checks the epilogue options of a product with `n` outputs per bias element axis. */
 /** The GemmCall fields of a layer's fused epilogue, from the options matmul and conv take. */
 export function epilogueFields(
-  o: GemmEpilogue & Pick<GemmCall, 'accumulate' | 'tile'>,
+  o: GemmEpilogue & Pick<GemmCall, 'accumulate' | 'quireMethod' | 'tile'>,
   biasAxis: 'row' | 'col',
   aux: boolean,
   outRole: TensorRole,
-): Pick<GemmCall, keyof GemmEpilogue | 'biasAxis' | 'aux' | 'accumulate' | 'tile' | 'outRole'> {
-  return { bias: o.bias, biasAxis, activation: o.activation, slope: o.slope, output: o.output, aux, accumulate: o.accumulate, tile: o.tile, outRole };
+): Pick<GemmCall, keyof GemmEpilogue | 'biasAxis' | 'aux' | 'accumulate' | 'quireMethod' | 'tile' | 'outRole'> {
+  return { bias: o.bias, biasAxis, activation: o.activation, slope: o.slope, output: o.output, aux, accumulate: o.accumulate, quireMethod: o.quireMethod, tile: o.tile, outRole };
 }
 
 export function checkEpilogue(op: string, o: GemmEpilogue, n: number, axis: string): void {
@@ -218,7 +225,7 @@ function operandSpec(v: OperandView, rows: number, k: number, plan: GemmPlan, qu
 // 8-bit code tables: float32 bits of every code's value (unbiased), built once per format per runtime.
 const luts = new WeakMap<Runtime, Map<string, GPUBuffer>>();
 
-function lutBuffer(rt: Runtime, f: Format): GPUBuffer {
+export function lutBuffer(rt: Runtime, f: Format): GPUBuffer {
   let m = luts.get(rt);
   if (!m) luts.set(rt, (m = new Map()));
   let buf = m.get(f.name);
@@ -234,14 +241,21 @@ function valueBits(t: Tensor): number {
   return t.encoding?.format.bits ?? t.lattice?.bits ?? 32;
 }
 
-/** One dispatch of a GEMM: what rt.run takes (a benchmark replays it inside timed passes). */
+/** One dispatch of a GEMM (a benchmark replays it inside timed passes): `record` runs it through
+ *  rt.run. Pipeline labels: gemm:<op>, gemm-reduce:<op>, quire-*:<op> (the sliced quire). */
 export interface GemmDispatch {
-  kernel: GemmKernel;
-  params: ParamValues<typeof GEMM_PARAMS.table>;
-  buffers: BindingValues<GemmKernel, Binding>;
-  groups: [number, number, number];
-  /** Pipeline label: gemm:<op> or gemm-reduce:<op>. */
   label: string;
+  record(rt: Runtime): void;
+}
+
+function gemmDispatch(
+  kernel: GemmKernel,
+  params: ParamValues<typeof GEMM_PARAMS.table>,
+  buffers: BindingValues<GemmKernel, Binding>,
+  groups: [number, number, number],
+  label: string,
+): GemmDispatch {
+  return { label, record: (rt) => rt.run(kernel, params, buffers, groups, label) };
 }
 
 export interface PreparedGemm extends GemmResult {
@@ -262,9 +276,19 @@ export function prepareGemm(c: GemmCall): PreparedGemm {
   let acc: GemmSpec['acc'] = { kind: 'f32' };
   let qa: (QuireOperand & { msb: number }) | undefined;
   let qb: (QuireOperand & { msb: number }) | undefined;
+  let quireMethod: QuireMethod | undefined;
   if (quire) {
     qa = quireLattice(c.a.t, c.op, 'a');
     qb = quireLattice(c.b.t, c.op, 'b');
+    quireMethod = chooseQuireMethod({
+      forced: c.quireMethod,
+      qa,
+      qb,
+      k: c.k,
+      outputs: c.m * c.n * c.batch,
+      software: rt.gpu.adapter.software,
+      subgroupMatrix: rt.gpu.features.has(SUBGROUP_MATRIX_FEATURE),
+    });
     const q = quireLimbs(qa, qb, c.k);
     acc = { kind: 'quire', limbs: q.limbs, lsb: q.lsb };
     if (output && !roundsThroughOdd(output.format)) {
@@ -294,18 +318,35 @@ export function prepareGemm(c: GemmCall): PreparedGemm {
   const aux = c.aux ? Tensor.empty(rt, c.outShape, null, `${c.op}:aux`) : null;
   if (output) out.lattice = output.format;
   const temps: Tensor[] = [];
-  const dispatches = c.m * c.n * c.batch > 0 ? build(rt, c, spec, plan, out, aux, temps) : [];
-  return { out, aux, plan, spec, dispatches, release: () => temps.forEach((t) => t.dispose()) };
+  let dispatches: GemmDispatch[] = [];
+  if (c.m * c.n * c.batch > 0) {
+    dispatches =
+      quireMethod && isSliced(quireMethod)
+        ? buildSlicedQuire(rt, { ...c, a: c.a.t, b: c.b.t, qa: qa!, qb: qb!, out, aux, spec, params: params(c, plan, 0), lut: sliceLuts(rt, spec), method: quireMethod }, temps)
+        : build(rt, c, spec, plan, out, aux, temps);
+  }
+  const result: PreparedGemm = { out, aux, plan, spec, dispatches, release: () => temps.forEach((t) => t.dispose()) };
+  if (quireMethod) result.quireMethod = quireMethod;
+  return result;
+}
+
+/** The 8-bit code table of each code8 operand, for the sliced quire's per-operand kernels. */
+function sliceLuts(rt: Runtime, spec: GemmSpec): { a?: GPUBuffer; b?: GPUBuffer } {
+  const lut: { a?: GPUBuffer; b?: GPUBuffer } = {};
+  for (const p of ['a', 'b'] as const) if (spec[p].storage === 'code8') lut[p] = lutBuffer(rt, spec[p].format!);
+  return lut;
 }
 
 /** Runs one GEMM: records its dispatches into the runtime's command encoder and counts its ops. */
 export function gemm(c: GemmCall): GemmResult {
   const p = prepareGemm(c);
   const rt = c.a.t.rt;
-  for (const d of p.dispatches) rt.run(d.kernel, d.params, d.buffers, d.groups, d.label);
+  for (const d of p.dispatches) d.record(rt);
   p.release();
   count(rt, c, p.spec, p.out, p.aux, c.m * c.n * c.batch);
-  return { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
+  const r: GemmResult = { out: p.out, aux: p.aux, plan: p.plan, spec: p.spec };
+  if (p.quireMethod) r.quireMethod = p.quireMethod;
+  return r;
 }
 
 const NO_GEOMETRY: ConvGeometry = { n: 0, ci: 0, hi: 0, wi: 0, co: 0, ho: 0, wo: 0, kh: 0, kw: 0, sh: 0, sw: 0, dh: 0, dw: 0, pt: 0, pl: 0 };
@@ -339,7 +380,7 @@ function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Te
   try {
     groups = gemmGrid(c, plan.config, plan.splits, rt.gpu.limits);
   } catch (e) {
-    throw new Error(`${c.op}: tile '${plan.tile}': ${(e as Error).message}`);
+    throw new Error(`${c.op}: tile '${plan.tile}': ${(e as Error).message}`, { cause: e });
   }
   // Code tables lut<i>, in the generator's order (distinct code8 formats of a, then b).
   const lutFormats = [...new Map([spec.a, spec.b].filter((o) => o.storage === 'code8').map((o) => [o.format!.name, o.format!])).values()];
@@ -347,15 +388,13 @@ function build(rt: Runtime, c: GemmCall, spec: GemmSpec, plan: GemmPlan, out: Te
   lutFormats.forEach((f, i) => (shared[`lut${i}` as GemmBinding] = lutBuffer(rt, f)));
   const main = gemmKernel(spec);
   const operands = { ...shared, a: c.a.t.buffer, b: c.b.t.buffer } as BindingValues<GemmKernel, Binding>;
-  if (plan.splits === 1) {
-    return [{ kernel: main, params: params(c, plan, 0), buffers: operands, groups, label: `gemm:${c.op}` }];
-  }
+  if (plan.splits === 1) return [gemmDispatch(main, params(c, plan, 0), operands, groups, `gemm:${c.op}`)];
   const partial = Tensor.empty(rt, [plan.splits * c.batch * c.m * c.n], null, `${c.op}:partial`);
   temps.push(partial);
   const grid = gemmReduceGrid(c.batch * c.m * c.n, rt.gpu.limits);
   return [
-    { kernel: main, params: params(c, plan, 0), buffers: { ...operands, out: partial.buffer }, groups, label: `gemm:${c.op}` },
-    { kernel: gemmReduceKernel(spec), params: params(c, plan, grid[0]), buffers: { ...shared, partial: partial.buffer } as BindingValues<GemmKernel, Binding>, groups: grid, label: `gemm-reduce:${c.op}` },
+    gemmDispatch(main, params(c, plan, 0), { ...operands, out: partial.buffer }, groups, `gemm:${c.op}`),
+    gemmDispatch(gemmReduceKernel(spec), params(c, plan, grid[0]), { ...shared, partial: partial.buffer } as BindingValues<GemmKernel, Binding>, grid, `gemm-reduce:${c.op}`),
   ];
 }
 

@@ -13,6 +13,7 @@ export * from './embedding.ts';
 export * from './indices.ts';
 export * from './loss.ts';
 export * from './pool.ts';
+export * from './resample.ts';
 export * from './substitute.ts';
 export * from './matmul.ts';
 export * from './conv.ts';

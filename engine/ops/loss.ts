@@ -8,7 +8,8 @@ import { record, sameShape } from '../autograd/tape.ts';
 import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { elementwise, requireF32 } from './elementwise-raw.ts';
+import { elementwise, full, requireF32 } from './elementwise-raw.ts';
+import { add, affine, sub } from './elementwise.ts';
 import { type Indices, indexTensor } from './indices.ts';
 import { mean, sum } from './reduce.ts';
 
@@ -59,6 +60,20 @@ function mseConstant(input: Tensor, target: number, o: LossOptions): Tensor {
   const rt = input.rt;
   const sq = elementwise(rt, 'mse', '(a - p0) * (a - p0)', [{ t: input }], input.shape, [target], undefined, { add: 1, mul: 1 });
   const per = record(sq, 'mseLoss', [input], (g, r) => [elementwise(rt, 'mse_grad', '2.0 * a * (b - p0)', [{ t: g }, { t: input }], g.shape, [target], undefined, { add: 1, mul: 2 }, r[0])]);
+  return reduce(per, o.reduction);
+}
+
+/** Mean (or sum) of |input - target| (PyTorch's L1Loss; its gradient at input = target is 0). */
+export function l1Loss(input: Tensor, target: Tensor, o: LossOptions = {}): Tensor {
+  sameShapes('l1Loss', input, target);
+  const rt = input.rt;
+  const d = elementwise(rt, 'l1', 'abs(a - b)', [{ t: input }, { t: target }], input.shape, [], undefined, { add: 1 });
+  // g sign(u - v): a subtraction, a comparison (sign) and a multiply per element.
+  const grad = (g: Tensor, u: Tensor, v: Tensor) => elementwise(rt, 'l1_grad', 'a * sign(b - c)', [{ t: g }, { t: u }, { t: v }], g.shape, [], undefined, { add: 1, max: 1, mul: 1 });
+  const per = record(d, 'l1Loss', [input, target], (g) => [
+    input.requiresGrad ? grad(g, input, target) : null,
+    target.requiresGrad ? grad(g, target, input) : null,
+  ]);
   return reduce(per, o.reduction);
 }
 
@@ -138,4 +153,26 @@ export function crossEntropy(logits: Tensor, labels: Indices, o: LossOptions = {
     return [gx];
   });
   return reduce(per, o.reduction);
+}
+
+/**
+ * The relativistic average GAN loss in its BCE form (ESRGAN, Wang et al. 2018, after Jolicoeur-Martineau's
+ * RaGAN), from the critic's logits on a real batch and a fake batch:
+ *   discriminator  (bce(real - mean(fake), 1) + bce(fake - mean(real), 0)) / 2
+ *   generator      (bce(real - mean(fake), 0) + bce(fake - mean(real), 1)) / 2
+ * with each bce the mean BCE-with-logits over its batch and each mean over all of the other batch's
+ * logits (BasicSR's ESRGAN model). Gradients flow into both batches through both terms; detach the one
+ * a step must not train (the generator step's real logits, the discriminator step's fake images).
+ * Composed of mean, sub and bceWithLogits: exact, and only batch-sized tensors are involved.
+ */
+export function relativisticAverageBce(real: Tensor, fake: Tensor, who: 'discriminator' | 'generator'): Tensor {
+  requireF32('relativisticAverageBce', real, fake);
+  if (who !== 'discriminator' && who !== 'generator') throw new Error(`relativisticAverageBce: say whose loss it is ('discriminator' or 'generator'), got '${String(who)}'`);
+  if (real.size === 0 || fake.size === 0) throw new Error(`relativisticAverageBce: empty batch of logits (real [${real.shape.join(', ')}], fake [${fake.shape.join(', ')}])`);
+  const rt = real.rt;
+  const realFirst = who === 'discriminator' ? 1 : 0;
+  const target = (t: Tensor, v: number) => rt.noGrad(() => full(rt, t.shape, v));
+  const lReal = bceWithLogits(sub(real, mean(fake)), target(real, realFirst));
+  const lFake = bceWithLogits(sub(fake, mean(real)), target(fake, 1 - realFirst));
+  return affine(add(lReal, lFake), 0.5);
 }

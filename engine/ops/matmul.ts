@@ -17,6 +17,7 @@
 import { needsGrad, record } from '../autograd/tape.ts';
 import type { Format, Rounding } from '../../formats/descriptor.ts';
 import { backwardTile, type TileName } from '../../shaders/matmul-plan.ts';
+import type { QuireMethod } from '../../shaders/quire-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { ActivationName } from '../../shaders/matmul.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -41,6 +42,9 @@ export interface MatmulOptions extends Epilogue {
   transB?: boolean;
   /** 'f32' (default) or 'quire': exact accumulation of lattice operands, one rounding. */
   accumulate?: 'f32' | 'quire';
+  /** How the quire is computed (all give the same bits; shaders/quire-plan.ts); default: chosen for
+   *  the device and the shape. */
+  quireMethod?: QuireMethod;
   /** For op counts (engine/record/schema.ts). Defaults: a activations, b weights, out activations. */
   roles?: { a?: TensorRole; b?: TensorRole; out?: TensorRole };
   /** Force a tile configuration for this product and its gradients (benchmarks, tests); default:

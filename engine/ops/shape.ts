@@ -117,11 +117,22 @@ function concatPair(a: Tensor, b: Tensor, axis: number, shape: readonly number[]
   requireF32('concat', a, b);
   const rt = a.rt;
   const out = Tensor.empty(rt, shape, null, 'concat');
+  // A copy: values on one lattice stay on it.
+  if (a.lattice && a.lattice.name === b.lattice?.name && a.latticeBias === b.latticeBias) {
+    out.lattice = a.lattice;
+    out.latticeBias = a.latticeBias;
+  }
   if (out.size === 0) return out;
   const inner = shape.slice(axis + 1).reduce((n, e) => n * e, 1);
   const grid = concatGrid(out.size, rt.gpu.limits);
   const params = { count: out.size, inner, la: a.shape[axis]!, lb: b.shape[axis]!, grid_x: grid[0] };
   rt.run(CONCAT_KERNEL, params, { a: a.buffer, b: b.buffer, out: out.buffer }, grid);
+  if (rt.recorder) {
+    const role = rt.activationRole;
+    for (const t of [a, b, out]) {
+      rt.count({ kind: 'memory', direction: t === out ? 'write' : 'read', role, format: t.valueFormat, bits: t.size * t.valueBits });
+    }
+  }
   return out;
 }
 

@@ -11,9 +11,11 @@
 //                            here when there is no optimizer (inference)
 //                  matmul/conv with wide accumulation, epilogue rounding to matmul.output
 //                  output -> quantizer(forward: none, backward: matmul.error)
-//   elementwise  (activations, batch norm, pooling, dropout, embedding lookups)
+//   elementwise  (activations, batch and instance norm, pooling, dropout, embedding lookups, the
+//                residual sum of a Residual container)
 //                  output -> quantizer(elementwise, elementwise)
-//   pass         (Sequential, Flatten): nothing; their children or input are already quantized.
+//   pass         (Sequential, Flatten, DenseBlock, ReflectionPad2d, Upsample, PixelShuffle): nothing;
+//                their children or input are already quantized (see the note above TREATMENT).
 // A kind the table does not name (a layer class added without classifying it, or a kind forced past
 // the type checker) is an error naming the kind and the layer: guessing float32 or elementwise would
 // quietly train a different model than the recipe describes.
@@ -30,6 +32,27 @@ import type { Recipe } from './recipe.ts';
 /** How the policy quantizes a layer (see the top of this file). */
 export type Treatment = 'matmul' | 'elementwise' | 'pass';
 
+// Pass-through layers that are not containers: padding, nearest upsampling and pixel shuffle (and a DenseBlock's concatenation) move
+// values and compute none. docs/method.md section 5.1: "all other operations work on posit(16, 2)
+// values, and a value is rounded to posit(8, 2) again when it enters the next matmul or convolution";
+// these layers sit between a rounded output and the next layer (a convolution in both reference
+// models), so:
+//  - forward, every value they output is a copy of a value their producer already rounded (to
+//    `elementwise`, or to `matmul.output`, which equals it in every built-in recipe). Re-rounding a
+//    value on its lattice returns it unchanged under nearest and stochastic rounding alike, so an
+//    `elementwise` quantizer here would be a no-op (the output carries the input's lattice, so the
+//    quantizer would not even run a kernel). Where the input is on no lattice (the model's input
+//    image before the CycleGAN generator's first ReflectionPad2d), pass-through leaves it to be
+//    rounded once, by the next convolution's `matmul.input`, as every model's images enter its first
+//    layer; an `elementwise` rounding there would round the image twice (to p16, then p8), which the
+//    paper does not do.
+//  - backward, the error reaching them was rounded by their consumer (a convolution's
+//    `matmul.inputError`, or an elementwise layer's quantizer), and their own gradients are sums (a
+//    value copied k times receives the sum of k gradients): the same sums autograd forms for a tensor
+//    used k times, which the engine rounds where the producer's output quantizer rounds its error.
+// test/quant/policy.test.ts checks that, inside a network, passing padding, upsampling and pixel shuffle
+// through gives bit for bit the outputs and weight gradients that rounding them for real gives under
+// p8+ and fp8.
 const TREATMENT: Readonly<Record<LayerKind, Treatment>> = {
   Linear: 'matmul',
   Conv2d: 'matmul',
@@ -37,6 +60,7 @@ const TREATMENT: Readonly<Record<LayerKind, Treatment>> = {
   Embedding: 'elementwise',
   BatchNorm1d: 'elementwise',
   BatchNorm2d: 'elementwise',
+  InstanceNorm2d: 'elementwise',
   ReLU: 'elementwise',
   LeakyReLU: 'elementwise',
   Tanh: 'elementwise',
@@ -44,8 +68,14 @@ const TREATMENT: Readonly<Record<LayerKind, Treatment>> = {
   Dropout: 'elementwise',
   MaxPool2d: 'elementwise',
   AvgPool2d: 'elementwise',
+  // The residual sum x + k f(x) is an "other op" (section 5.1): its result is rounded.
+  Residual: 'elementwise',
+  ReflectionPad2d: 'pass',
+  Upsample: 'pass',
+  PixelShuffle: 'pass',
   Flatten: 'pass',
   Sequential: 'pass',
+  DenseBlock: 'pass',
 };
 
 /** A layer whose kind the precision policy does not classify. */

@@ -106,6 +106,13 @@ function hybrid8(name: string, description: string, fwd: string, bwd: string, wi
   };
 }
 
+/** The paper's recipe (METHOD.md section 5); P8 and the bias/scale ablations are built from it. */
+const P8_PLUS: RecipeSpec = {
+  ...hybrid8('p8+', "The paper's recipe: posit(8,2) operands and errors for every matmul/conv, posit(16,2) outputs, other ops, gradients, optimizer state and master weights; exponent bias t for the weights (calibrated per network) and posit loss scaling (calibrated, then fixed).", 'p8e2', 'p8e2', 'p16e2'),
+  weightBias: { mode: 'calibrate', scope: 'network' },
+  lossScale: { mode: 'calibrate' },
+};
+
 export const BUILTIN_RECIPES: Readonly<Record<string, RecipeSpec>> = {
   fp32: uniform('fp32', 'float32 everywhere: the reference.', null),
   fp16: {
@@ -119,12 +126,20 @@ export const BUILTIN_RECIPES: Readonly<Record<string, RecipeSpec>> = {
     optimizerState: null,
     masterWeights: null,
   },
-  p8: uniform('p8', 'posit(8,2) everywhere the paper quantizes (operands, outputs, errors, gradients, optimizer state, master weights), no exponent bias, no loss scaling.', 'p8e2'),
-  'p8+': {
-    ...hybrid8('p8+', "The paper's recipe: posit(8,2) operands and errors for every matmul/conv, posit(16,2) outputs, other ops, gradients, optimizer state and master weights; exponent bias t for the weights (calibrated per network) and posit loss scaling (calibrated, then fixed).", 'p8e2', 'p8e2', 'p16e2'),
-    weightBias: { mode: 'calibrate', scope: 'network' },
-    lossScale: { mode: 'calibrate' },
+  'p8+': P8_PLUS,
+  // The paper's P8 column: P8+ without the exponent bias and the loss scale, every other point as in
+  // P8+ (its 16-bit positions stay posit(16,2)). Built from P8_PLUS so the two cannot drift apart.
+  p8: {
+    ...P8_PLUS,
+    name: 'p8',
+    description: "The paper's P8: the p8+ recipe without the exponent bias and without loss scaling; posit(8,2) operands and errors, posit(16,2) outputs, other ops, gradients, optimizer state and master weights.",
+    weightBias: none,
+    lossScale: none,
   },
+  // An ablation, not a column of the paper: every point in posit(8,2), optimizer state and master
+  // weights included. Adam's updates are mostly smaller than half a posit(8,2) step of the weight they
+  // change, so they round away and training stalls: it shows why P8+ keeps 16-bit state.
+  'p8-all': uniform('p8-all', 'Ablation: posit(8,2) at every point (operands, outputs, errors, other ops, gradients, optimizer state, master weights), no exponent bias, no loss scaling. Not a paper column: with 8-bit master weights most Adam updates round away.', 'p8e2'),
   fp8: hybrid8('fp8', "The paper's FP8 baseline: QPyTorch-style hybrid 8-bit floats, e4m3q forward (activations, weights) and e5m2q backward (errors), fp16 where P8+ uses posit(16,2); no scaling.", 'e4m3q', 'e5m2q', 'fp16'),
   'fp8-ocp': hybrid8('fp8-ocp', 'OCP FP8: e4m3 forward, e5m2 backward, fp16 where P8+ uses posit(16,2); no scaling.', 'e4m3', 'e5m2', 'fp16'),
 };

@@ -50,6 +50,10 @@ export interface OpCountsFile {
     batch?: number;
     device?: string;
     created: string;
+    /** The code's commit (gan/io/provenance.ts; `+dirty` when the tree differed from it). */
+    commit?: string | null;
+    /** The exact command line that produced the file. */
+    commandLine?: string;
   };
   /** Counts aggregated over identical (phase, layer, entry-without-count) keys. */
   records: OpRecord[];

@@ -72,7 +72,7 @@ export async function timeGemms(rt: Runtime, calls: readonly { label: string; ca
   try {
     const runs = prepared.map(({ label, p }) => {
       const record = () => {
-        for (const d of p.dispatches) rt.run(d.kernel, d.params, d.buffers, d.groups, d.label);
+        for (const d of p.dispatches) d.record(rt);
       };
       return { label, record, ns: [] as number[], method: 'timestamp' as PassTiming['method'] };
     });

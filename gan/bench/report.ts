@@ -1,6 +1,7 @@
 // What every benchmark shares: its context (options parsed by `posit-gan bench`), a device opened
-// for full-resolution GPU timestamps, the result file (JSON with the adapter's description, written
-// atomically to results/bench/<name>-<adapter slug>.json) and a plain-text table.
+// for full-resolution GPU timestamps, the result file (JSON with the adapter's description, the code's
+// commit and the command line, written atomically to results/bench/<name>-<adapter slug>.json) and a
+// plain-text table.
 
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { adapterSlug, type AdapterDescription, type Gpu, type GpuOptions } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import { TIMING_DAWN_FLAGS, type TimingMethod } from '../../engine/kernels/timing.ts';
+import { provenance } from '../io/provenance.ts';
 
 export interface BenchContext {
   gpuOptions: GpuOptions;
@@ -35,6 +37,8 @@ export interface BenchContext {
   what?: ('cgan-train' | 'dcgan-train' | 'gemm' | 'quire')[];
   peerDevice?: 'cuda' | 'cpu' | 'none' | 'auto';
   python?: string;
+  /** quire: compare every method with the per-product quire instead of timing (exit 1 on a difference). */
+  check?: boolean;
 }
 
 export interface Benchmark {
@@ -60,6 +64,10 @@ export function hostInfo(): { cpus: number; loadAverage1m: number } {
 
 export interface ResultFile {
   benchmark: string;
+  /** The code's commit (gan/io/provenance.ts). */
+  commit: string | null;
+  /** The exact command line. */
+  command: string;
   adapter: AdapterDescription;
   timing: TimingMethod;
   date: string;
@@ -83,7 +91,8 @@ export function writeResult(path: string, data: ResultFile): string {
 
 /**
  * Writes a benchmark's result file (default path: defaultResultPath) with what every one records: the
- * adapter, the timing method, date, Node version, host load, repetitions. Prints where it went.
+ * code's commit and the command line, the adapter, the timing method, date, Node version, host load,
+ * repetitions. Prints where it went.
  */
 export function saveResult(
   ctx: BenchContext,
@@ -94,6 +103,7 @@ export function saveResult(
 ): void {
   const path = writeResult(ctx.out ?? defaultResultPath(benchmark, adapter), {
     benchmark,
+    ...provenance(),
     adapter,
     timing,
     date: new Date().toISOString(),

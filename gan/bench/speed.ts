@@ -12,9 +12,8 @@
 // is reported. The PyTorch peers run as child processes (speed-peers.ts); without python3 and torch
 // (or, by default, without CUDA) their rows carry no peer value and say why.
 // Writes results/bench/speed-<adapter>.json (rows as speed-rows.ts describes them, the adapter, the
-// commit, the command, the date, a markdown table) and prints the table.
+// commit and the command (gan/io/provenance.ts, through saveResult), the date, a markdown table) and prints the table.
 
-import { execFileSync } from 'node:child_process';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { matmulGemm } from '../../engine/ops/matmul.ts';
 import { Runtime } from '../../engine/runtime.ts';
@@ -42,19 +41,6 @@ const TILE_CANDIDATES: readonly TileName[] = ['large', 'large16'];
 const PEER_TIMEOUT_MS = 300_000;
 
 const say = (line: string) => process.stderr.write(`bench speed: ${line}\n`);
-
-/** The commit measured: the packed one on a GPU host (scripts/gpu-pack.sh), else the checkout's
- *  (marked +dirty when tracked files differ from it, as gpu-pack.sh marks it); null when neither is known. */
-function commitOf(): string | null {
-  if (process.env.POSIT_GAN_COMMIT) return process.env.POSIT_GAN_COMMIT;
-  try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return null;
-  }
-}
 
 interface Plan {
   what: readonly SpeedWhat[];
@@ -277,8 +263,6 @@ async function run(ctx: BenchContext): Promise<void> {
     process.stdout.write(`\n${markdown}\n${quireNote ? `\n${quireNote}\n` : ''}`);
     saveResult(ctx, 'speed', a, timing, {
       reps: plan.reps,
-      commit: commitOf(),
-      command: `posit-gan ${process.argv.slice(2).join(' ')}`,
       rounds: plan.rounds,
       iterations: plan.iterations,
       timingNote:

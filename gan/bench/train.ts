@@ -2,6 +2,10 @@
 // discriminator update) per second and training images per second, per recipe and batch size.
 // Wall-clock time over whole iterations (each ends with the one read back of its losses, so queued GPU
 // work is included); the first iterations, which compile the pipelines, are warm-up and not timed.
+// Two rates per row: the median iteration's, and the mean over the timed window (iterations / the
+// wall-clock time from the start of the first timed iteration to the end of the last), which is how
+// the PyTorch peer (scripts/peers/pytorch-cgan.py) measures, after the same number of warm-up
+// iterations by default (30). A peer's figure belongs in its own file, from its own command.
 
 import { defaultSubmitEvery, Runtime } from '../../engine/runtime.ts';
 import { loadMnist } from '../data/mnist.ts';
@@ -10,7 +14,7 @@ import { loadRecipe } from '../train/run.ts';
 import { GanTrainer } from '../train/trainer.ts';
 import { openBenchGpu, saveResult, table, type Benchmark, type BenchContext } from './report.ts';
 
-const DEFAULT_RECIPES = ['fp32', 'fp16', 'bf16', 'p8', 'p8+', 'fp8'];
+const DEFAULT_RECIPES = ['fp32', 'fp16', 'bf16', 'p8+', 'p8', 'p8-all', 'fp8'];
 
 interface Row {
   /** Dispatches per submit while recording. */
@@ -21,10 +25,17 @@ interface Row {
   recipe: string;
   batch: number;
   iterations: number;
+  /** Each timed iteration's wall-clock time. */
   seconds: number[];
   medianSeconds: number;
+  /** 1 / medianSeconds. */
   iterationsPerSecond: number;
   imagesPerSecond: number;
+  /** Wall-clock seconds from the start of the first timed iteration to the end of the last. */
+  windowSeconds: number;
+  /** iterations / windowSeconds: the mean rate over the timed window (the peer's measure). */
+  meanIterationsPerSecond: number;
+  meanImagesPerSecond: number;
 }
 
 function median(xs: number[]): number {
@@ -53,14 +64,29 @@ const bench: Benchmark = {
           try {
             for (let i = 0; i < Math.max(1, ctx.warmup); i++) await trainer.trainStep();
             const seconds: number[] = [];
+            const start = performance.now();
             for (let i = 0; i < iterations; i++) {
               const t0 = performance.now();
               const s = await trainer.trainStep();
               seconds.push((performance.now() - t0) / 1000);
               if (s.diverged) throw new Error(`${recipeName} diverged during the benchmark: ${s.diverged}`);
             }
+            const windowSeconds = (performance.now() - start) / 1000;
             const m = median(seconds);
-            const row: Row = { submitEvery: ctx.submitEvery ?? defaultSubmitEvery(gpu), model, recipe: recipeName, batch, iterations, seconds, medianSeconds: m, iterationsPerSecond: 1 / m, imagesPerSecond: batch / m };
+            const row: Row = {
+              submitEvery: ctx.submitEvery ?? defaultSubmitEvery(gpu),
+              model,
+              recipe: recipeName,
+              batch,
+              iterations,
+              seconds,
+              medianSeconds: m,
+              iterationsPerSecond: 1 / m,
+              imagesPerSecond: batch / m,
+              windowSeconds,
+              meanIterationsPerSecond: iterations / windowSeconds,
+              meanImagesPerSecond: (iterations * batch) / windowSeconds,
+            };
             if (ctx.profile) {
               rt.startProfile();
               await trainer.trainStep();
@@ -81,20 +107,22 @@ const bench: Benchmark = {
         }
       }
       process.stdout.write(
-        `${gpu.adapter.description}: ${model} training, median of ${iterations} iterations after ${ctx.warmup} warm-up\n` +
+        `${gpu.adapter.description}: ${model} training, ${iterations} timed iterations after ${Math.max(1, ctx.warmup)} warm-up: ` +
+          'the median iteration and the mean over the timed window\n' +
           table(
-            ['recipe', 'batch', 'iter/s', 'images/s', 'ms/iter'],
-            rows.map((r) => [r.recipe, String(r.batch), r.iterationsPerSecond.toFixed(2), r.imagesPerSecond.toFixed(1), (r.medianSeconds * 1000).toFixed(1)]),
+            ['recipe', 'batch', 'iter/s (median)', 'iter/s (mean)', 'images/s (mean)', 'ms/iter (median)'],
+            rows.map((r) => [r.recipe, String(r.batch), r.iterationsPerSecond.toFixed(2), r.meanIterationsPerSecond.toFixed(2), r.meanImagesPerSecond.toFixed(1), (r.medianSeconds * 1000).toFixed(1)]),
           ) +
           '\n',
       );
       saveResult(ctx, 'train', gpu.adapter, 'wall-clock', {
         reps: iterations,
-        peers: {
-          note: 'Measured by the project on an NVIDIA H100 for the same cgan iteration (Adam, batch 64): not measured here.',
-          pytorchFp32EagerItPerS: 112,
-          paperSimulatorP8PlusItPerS: 53,
-        },
+        // At least one warm-up iteration always runs (the first compiles the pipelines).
+        warmup: Math.max(1, ctx.warmup),
+        rates:
+          'iterationsPerSecond = 1 / the median timed iteration; meanIterationsPerSecond = iterations / windowSeconds, the wall-clock time from ' +
+          'the start of the first timed iteration to the end of the last (each iteration ends with its loss read back, so the GPU is idle at ' +
+          'both ends), after `warmup` untimed iterations: the measure and, by default (30), the warm-up of scripts/peers/pytorch-cgan.py',
         results: rows,
       });
     } finally {

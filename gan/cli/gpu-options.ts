@@ -20,7 +20,10 @@ export const GPU_OPTIONS_HELP = `Device options:
   --backend NAME                    Dawn backend: vulkan, metal, d3d12, ... (default: Dawn's choice)
   --dawn-flag FLAG                  pass a flag to dawn.node, e.g. enable-dawn-features=disable_robustness
                                     (repeatable)
-  --subgroup-matrix                 request chromium-experimental-subgroup-matrix (tensor cores)
+  --subgroup-matrix                 request chromium-experimental-subgroup-matrix (tensor cores; adds
+                                    --dawn-flag enable-dawn-features=allow_unsafe_apis): exact-quire
+                                    GEMMs of 8-bit operands then run on the i8 subgroup matrices;
+                                    an adapter without them is an error, not a fallback
   --verbose                         also show Dawn's own warnings on stderr (its two
                                     'maxDynamic... artificially reduced' lines, hidden by default)`;
 

@@ -20,12 +20,13 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   bench: { summary: 'run a performance benchmark (prints a table, writes results/bench/<name>-<adapter>.json)', load: async () => (await import('./commands/bench.ts')).default },
   quantize: { summary: 'encode float32 bit patterns from stdin into a number format (GPU or CPU reference)', load: async () => (await import('./commands/quantize.ts')).default },
   energy: { summary: 'estimate ASIC energy, time and area from op-count files (hardware model)', load: async () => (await import('./commands/energy.ts')).default },
-  classifier: { summary: 'train the MNIST classifier used for FID, or measure its test accuracy', load: async () => (await import('./commands/classifier.ts')).default },
+  classifier: { summary: 'train the LeNet-5 used for FID (MNIST or Fashion-MNIST), or measure its test accuracy', load: async () => (await import('./commands/classifier.ts')).default },
   deploy: { summary: 'run a trained generator under deployment recipes (p8, p6+t, fp8, ...) and compare with fp32 (PSNR, SSIM)', load: async () => (await import('./commands/deploy.ts')).default },
   export: { summary: 'write a trained generator as a deployable file (packed codes, exponent bias, formats)', load: async () => (await import('./commands/export.ts')).default },
   experiment: { summary: "reproduce the paper's tables (experiment table1, experiment deploy), writing results/<name>/", load: async () => (await import('./commands/experiment.ts')).default },
   sweep: { summary: 'run a grid of training runs (recipes x seeds x settings) here, or queue it for workers on many machines', load: async () => (await import('./commands/sweep.ts')).default },
   worker: { summary: 'take sweep jobs from a Redis queue (BullMQ), train and evaluate them (one per GPU machine)', load: async () => (await import('./commands/worker.ts')).default },
+  data: { summary: 'pack the images runs use into compact files (for the GPU machine), or draw a data set or translation task', load: async () => (await import('./commands/data.ts')).default },
 };
 
 function topHelp(): string {

@@ -14,8 +14,15 @@
 // which forwards it once (SIGINT, SIGTERM, SIGHUP): the child's own handling (a checkpoint on the
 // first Ctrl-C, an immediate exit on the second) sees exactly the signals the user sent. The exit
 // status is the child's (128 + n if a signal killed it).
+//
+// The child must not outlive the relay: if the relay is killed hard (kill -9 of the pid the user or a
+// test sees), a leftover child would go on training into the same run directory while a sweep hands
+// the job to someone else. The relay gives the child one more pipe (file descriptor 3) and never
+// writes to it; when it closes (the relay is gone, however it ended), the child sends itself SIGTERM,
+// the same stop as any other termination request.
 
 import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -27,6 +34,9 @@ const PREFIX = 'Warning: maxDynamic';
 export const RELAYED_ENV = 'POSIT_GAN_RELAYED';
 /** Set when the user's stderr is a terminal: its width, so the child still draws a progress bar. */
 export const TTY_COLUMNS_ENV = 'POSIT_GAN_STDERR_COLUMNS';
+/** Set in the child's environment: the file descriptor of the pipe that closes when the relay is gone. */
+export const RELAY_PIPE_ENV = 'POSIT_GAN_RELAY_PIPE_FD';
+const RELAY_PIPE_FD = 3;
 
 /**
  * Drops complete lines that are one of Dawn's limit warnings; passes everything else through at once.
@@ -76,9 +86,9 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Runs `node script args` as a child with its stderr filtered; resolves to its exit status. */
 export function relayThroughChild(script: string, args: readonly string[]): Promise<number> {
-  const env: NodeJS.ProcessEnv = { ...process.env, [RELAYED_ENV]: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, [RELAYED_ENV]: '1', [RELAY_PIPE_ENV]: String(RELAY_PIPE_FD) };
   if (process.stderr.isTTY) env[TTY_COLUMNS_ENV] = String(process.stderr.columns || 100);
-  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'pipe', 'pipe'], env, detached: true });
+  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'pipe', 'pipe', 'pipe'], env, detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
   const filter = new DawnWarningFilter();
@@ -100,8 +110,22 @@ export function relayThroughChild(script: string, args: readonly string[]): Prom
   });
 }
 
-/** In the relayed child: the user's stderr is a terminal (the pipe to the relay stands in for it). */
+/**
+ * In the relayed child: the user's stderr is a terminal (the pipe to the relay stands in for it), and
+ * the process stops when the relay is gone.
+ */
 export function adoptRelayedTerminal(): void {
   const columns = Number(process.env[TTY_COLUMNS_ENV]);
   if (process.env[RELAYED_ENV] === '1' && columns > 0) Object.assign(process.stderr, { isTTY: true, columns });
+  const fd = Number(process.env[RELAY_PIPE_ENV]);
+  // Processes this one starts do not have the pipe: they must not look for it.
+  delete process.env[RELAY_PIPE_ENV];
+  if (process.env[RELAYED_ENV] !== '1' || !(fd > 2)) return;
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  const stop = () => process.kill(process.pid, 'SIGTERM');
+  pipe.once('end', stop);
+  pipe.once('error', stop);
+  pipe.resume();
+  // Watching the pipe must not keep a finished process alive.
+  pipe.unref();
 }

@@ -16,7 +16,7 @@ export function readIdxFile(path: string, help: string): IdxArray {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DatasetMissingError(`dataset file not found: ${path}\n${help}`);
-    throw new Error(`cannot read dataset file ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read dataset file ${path}: ${(e as Error).message}`, { cause: e });
   }
   return parseIdx(bytes, path);
 }

@@ -9,6 +9,7 @@ import type { Gpu } from '../../engine/device/gpu.ts';
 import type { OpCountsFile } from '../../engine/record/schema.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { commit } from '../io/provenance.ts';
 import { pngBytes } from '../io/png-node.ts';
 import type { RasterImage } from '../io/png.ts';
 import type { Gan } from '../models/gan.ts';
@@ -99,13 +100,25 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
   for (const row of rows) {
     opcounts.set(
       `${rowFileName(row.label)}.opcounts.json`,
-      row.recorder.toFile({ name: `${name}-deploy-${row.label}`, command: o.commandName, model: gan.kind, recipe: row.label, steps: row.passes, batch: o.batch, device: gpu.adapter.description, created }),
+      row.recorder.toFile({
+        name: `${name}-deploy-${row.label}`,
+        command: o.commandName,
+        model: gan.kind,
+        recipe: row.label,
+        steps: row.passes,
+        batch: o.batch,
+        device: gpu.adapter.description,
+        created,
+        commit: commit(),
+        commandLine: o.command,
+      }),
     );
   }
   const columns = Math.min(o.n, 10);
   const stripRows = [...(reference ? ['fp32 generator (reference)'] : []), ...rows.map((r) => r.label)];
   const result: DeployResult = {
     device: gpu.adapter.description,
+    commit: commit(),
     command: o.command,
     checkpoint: o.checkpoint ?? null,
     export: o.exportFile ?? null,

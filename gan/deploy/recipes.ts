@@ -16,6 +16,9 @@
 //   batch norm    evaluation mode (running statistics). Not folded into the preceding layer: it runs
 //                 in float32 on that layer's rounded output and its own output is rounded to
 //                 `activations` (folding would change the weights that the recipe quantizes).
+//                 Instance norm normalises each image by its own statistics (PyTorch's InstanceNorm2d
+//                 in evaluation), likewise on rounded inputs with its output rounded. Padding,
+//                 upsampling and pixel shuffle copy rounded values and add no rounding of their own.
 //   tanh          the generator's output Tanh runs as float32 tanh (`float`), or as the fast posit
 //                 tanh (`fast`: the corrected bit trick in a p16e0 container, engine/ops/fast-tanh.ts)
 //                 on the last layer's rounded output; either result is then rounded to `activations`.

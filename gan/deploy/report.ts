@@ -45,6 +45,8 @@ export interface DeployResultRow {
 
 export interface DeployResult {
   device: string;
+  /** The code's commit (gan/io/provenance.ts). */
+  commit: string | null;
   command: string;
   checkpoint: string | null;
   export: string | null;
@@ -152,6 +154,7 @@ export function deployMarkdown(res: DeployResult, title: string): string {
     '',
     `- device: ${res.device}`,
     `- command: \`${res.command}\``,
+    `- code: commit ${res.commit ?? 'unknown'}`,
     `- model: ${res.model}${res.checkpoint ? `, checkpoint \`${res.checkpoint}\`` : ''}${res.step !== null ? ` at step ${res.step} (trained under ${res.train_recipe})` : ''}`,
     `- inputs: ${res.n} evaluation inputs (seed ${res.seed}), batch ${res.batch}`,
     `- reference: ${res.reference ?? 'none'}`,

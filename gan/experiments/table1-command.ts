@@ -1,43 +1,77 @@
 // `posit-gan experiment table1`: the paper's Table I for one model (gan/experiments/table1.ts).
 
 import { openNodeGpu } from '../../engine/device/node.ts';
-import { RecipeError } from '../../engine/quant/recipe.ts';
 import { int, oneOf, str, timeLimit, UsageError, type Command } from '../cli/command.ts';
 import { GPU_OPTIONS, gpuArgsFrom, gpuOptionsFrom } from '../cli/gpu-options.ts';
 import { catchInterrupts } from '../cli/interrupt.ts';
+import { commandLine } from '../io/provenance.ts';
 import { ConfigError, flagName, resolveConfigLayers } from '../train/config.ts';
 import { loadRecipe } from '../train/run.ts';
 import { runTable1, Table1Interrupted, TABLE1_RECIPES } from './table1.ts';
 
+/** --seeds: a count N (seeds S..S+N-1, S = --seed) or a comma-separated list of seeds. */
+export function parseSeeds(text: string | undefined, first: number): number[] {
+  if (text === undefined) return [first];
+  const items = text.split(',').map((x) => x.trim());
+  if (!items.every((x) => /^\d+$/.test(x))) throw new UsageError(`--seeds must be a count (e.g. 3) or a list of seeds (e.g. 1,2,3), got '${text}'`);
+  const nums = items.map(Number);
+  const seeds = items.length === 1 ? Array.from({ length: nums[0]! }, (_, i) => first + i) : nums;
+  if (seeds.length === 0) throw new UsageError('--seeds 0 trains nothing; give at least 1');
+  if (seeds.length > 100) throw new UsageError(`--seeds asks for ${seeds.length} seeds; at most 100`);
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds lists a seed twice: ${text}`);
+  for (const s of seeds) if (s > 0xffffffff) throw new UsageError(`--seeds: ${s} is not a 32-bit seed`);
+  return seeds;
+}
+
 const table1: Command = {
   name: 'table1',
-  summary: "the paper's Table I: train every recipe with the same seed and data order, FID of each",
+  summary: "the paper's Table I: every recipe with every seed (same data order per seed), FID on two feature networks, FID curves",
   help: `Usage: posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
-                                   [--batch B] [--seed S] [--eval-n N] [--name NAME] [--width W]
+                                   [--seeds N|LIST] [--seed S] [--batch B] [--eval-n N]
+                                   [--eval-every K] [--curve-n N] [--name NAME] [--width W]
                                    [--size 28|32] [--ngf N] [--ndf N] [--jobs N] [--time-limit S]
-                                   [--progress bar|quiet|jsonl]
+                                   [--resume] [--progress bar|quiet|jsonl]
 
-Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with the same seed and data
-order, evaluates each (FID on posit-gan's LeNet-5 features against the 10000 MNIST test images, from
---eval-n generated samples; classifier accuracy for the cgan), and writes
-  results/NAME/table1.md, table1.json     the table, with the paper's FIDs beside it for the ordering
-  results/NAME/table1-samples.png         one row of samples per recipe (cgan: digits 0..9)
-  results/NAME/opcounts/train-*.opcounts.json   each run's op counts (for posit-gan energy)
-Training runs go to runs/NAME-table1/<recipe> (checkpoints included; not for committing), replacing
-the runs an earlier table left there.
-Ctrl-C (SIGINT) or SIGTERM stops the run in training at a checkpoint (with --jobs, every child gets
-the signal) and exits 130 / 143 without writing the table; a second Ctrl-C exits at once (and is
-passed on to the children).
-A recipe that diverges is reported as diverged (fid null), not as an error.
+Trains the model under each recipe (default ${TABLE1_RECIPES.join(', ')}) with each seed; a seed fixes
+the initialisation, data order and noise, the same for every recipe. Evaluates each run from --eval-n
+generated samples against the 10000 MNIST test images: FID on posit-gan's LeNet-5 features, FID on
+its autoencoder's code (a second network built differently: no labels, no convolutions), classifier
+accuracy for the cgan. Writes
+  results/NAME/table1.md, table1.json     one row per recipe: mean and standard deviation over the
+                                          seeds (and every seed's values), the paper's FIDs beside
+                                          them, and for each pair the paper orders whether the runs
+                                          separate it (Welch's t-test, p < 0.05) under both networks
+  results/NAME/table1-fid-curve.svg, table1-fid-curve-ae.svg   FID against training steps per recipe
+                                          (mean over seeds, band min..max); table1.md says where FID
+                                          was still falling at the end (not converged)
+  results/NAME/table1-samples.png         one row of samples per recipe (first seed; cgan: digits 0..9)
+  results/NAME/opcounts/train-*.opcounts.json   each recipe's op counts (for posit-gan energy)
+Both JSON and Markdown record the code's commit (POSIT_GAN_COMMIT when set, else git) and this
+command line. Training runs go to runs/NAME-table1/<recipe>-s<seed> (checkpoints and fid.csv included;
+not for committing); a new call (without --resume) replaces the runs an earlier table left there.
+A run that diverges is reported as diverged (no FID), not as an error.
+Ctrl-C (SIGINT) or SIGTERM stops the runs in training at a checkpoint (with --jobs, every child gets
+the signal) and exits 130 / 143 without writing the table (--resume continues them); a second Ctrl-C
+exits at once (and is passed on to the children).
 
   --name NAME     [the model name]
-  --eval-n N      [10000] generated samples per FID
-  --jobs N        [1] recipes trained at once, each in its own \`posit-gan train\` process (its log in
-                  runs/NAME-table1/<recipe>.log). A step is bound by the host's time to record it, so
-                  on a GPU with CPU cores to spare the processes share the GPU and use more cores;
-                  every run is still the one \`train\` makes alone with the same seed.
+  --seeds N|LIST  [1 seed: --seed] N: the seeds S, S+1, ..., S+N-1 with S = --seed (default 1);
+                  LIST: those seeds, e.g. 1,2,3
+  --eval-n N      [10000] generated samples per run for the table's FIDs
+  --eval-every K  [a tenth of the run] FID-curve evaluation every K steps and at the end (0: none)
+  --curve-n N     [2000] generated samples per FID-curve evaluation
+  --jobs N        [1] runs trained at once, each in its own \`posit-gan train\` process (its log in
+                  runs/NAME-table1/<recipe>-s<seed>.log). A step is bound by the host's time to record
+                  it, so on a GPU with CPU cores to spare the processes share the GPU and use more
+                  cores; every run is still the one \`train\` makes alone with the same seed.
   --time-limit S  stop training S seconds from now even if steps remain (then evaluate what was
-                  trained; such rows are marked stopped_early and the notes say so)`,
+                  trained; such runs are marked stopped_early and the notes say so). Runs start in
+                  seed order (every recipe's first seed before any second seed).
+  --resume        continue the runs an earlier call (same NAME and options) left in runs/NAME-table1:
+                  runs that completed or diverged are kept, runs stopped by a time limit (or killed)
+                  go on from their newest checkpoint exactly as an uninterrupted run would, missing
+                  ones start; then the whole table is evaluated and written. With --time-limit, a
+                  table longer than one call's time is trained over several calls.`,
   options: {
     ...GPU_OPTIONS,
     model: { type: 'string' },
@@ -46,7 +80,10 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
     recipes: { type: 'string' },
     batch: { type: 'string' },
     seed: { type: 'string' },
+    seeds: { type: 'string' },
     'eval-n': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'curve-n': { type: 'string' },
     name: { type: 'string' },
     width: { type: 'string' },
     size: { type: 'string' },
@@ -55,6 +92,7 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
     'data-limit': { type: 'string' },
     jobs: { type: 'string' },
     'time-limit': { type: 'string' },
+    resume: { type: 'boolean' },
     progress: { type: 'string' },
   },
   async run(values) {
@@ -71,35 +109,52 @@ A recipe that diverges is reported as diverged (fid null), not as an error.
       ndf: str(values, 'ndf'),
       dataLimit: str(values, 'data-limit'),
     };
-    const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
+    let base;
     try {
-      resolveConfigLayers([{ values: { ...overrides, model }, name: flagName }]);
-      for (const r of recipes) loadRecipe(r);
+      base = resolveConfigLayers([{ values: { ...overrides, model }, name: flagName }]);
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message);
-      if (e instanceof RecipeError) throw new UsageError(`--recipes: ${e.message}`);
       throw e;
+    }
+    const seeds = parseSeeds(str(values, 'seeds'), base.seed);
+    const recipes = str(values, 'recipes')?.split(',').map((r) => r.trim()) ?? [...TABLE1_RECIPES];
+    for (const r of recipes) {
+      try {
+        loadRecipe(r);
+      } catch (e) {
+        throw new UsageError(`--recipes: ${(e as Error).message}`);
+      }
     }
     const name = str(values, 'name') ?? model;
     if (!/^[a-zA-Z0-9+._-]+$/.test(name)) throw new UsageError(`--name '${name}' must be a plain file name (letters, digits, + . _ -)`);
+    const evalEvery = str(values, 'eval-every') === undefined ? undefined : int(values, 'eval-every', 0, 0, 1e9);
+    // Every option is checked before the device opens.
+    const options = {
+      name,
+      model,
+      config: overrides,
+      recipes,
+      seeds,
+      evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
+      ...(evalEvery !== undefined ? { evalEvery } : {}),
+      curveSamples: int(values, 'curve-n', 2000, 2, 1_000_000),
+      command: commandLine(),
+      progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
+      jobs: int(values, 'jobs', 1, 1, 64),
+      childArgs: gpuArgsFrom(values),
+      ...timeLimit(values),
+      resume: values.resume === true,
+    };
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     const interrupts = catchInterrupts('stopping the training at a checkpoint; the table will not be written');
     try {
-      const t = await runTable1(gpu, {
-        signal: interrupts.signal,
-        name,
-        model,
-        config: overrides,
-        recipes,
-        evalSamples: int(values, 'eval-n', 10_000, 2, 1_000_000),
-        command: ['posit-gan', ...process.argv.slice(2)].join(' '),
-        progress: oneOf(values, 'progress', ['bar', 'quiet', 'jsonl'] as const, 'bar'),
-        jobs: int(values, 'jobs', 1, 1, 64),
-        childArgs: gpuArgsFrom(values),
-        ...timeLimit(values),
-      });
+      const t = await runTable1(gpu, { ...options, signal: interrupts.signal });
+      const f = (x: number | null, sd: number | null) => (x === null ? '—' : `${x.toFixed(2)}${sd === null ? '' : ` ± ${sd.toFixed(2)}`}`);
       for (const r of t.rows) {
-        process.stdout.write(`${r.recipe.padEnd(8)} ${r.diverged ? 'diverged' : `FID ${r.fid?.toFixed(2)}`}${r.classifier_accuracy !== null ? `  accuracy ${(100 * r.classifier_accuracy).toFixed(1)}%` : ''}\n`);
+        process.stdout.write(
+          `${r.recipe.padEnd(8)} ${r.diverged ? 'diverged' : `FID ${f(r.fid, r.fid_std)}  FID(ae) ${f(r.fid_ae, r.fid_ae_std)}`}${r.classifier_accuracy !== null ? `  accuracy ${(100 * r.classifier_accuracy).toFixed(1)}%` : ''}` +
+            `${r.diverged_seeds && !r.diverged ? `  (${r.diverged_seeds} of ${r.seeds.length} seeds diverged)` : ''}\n`,
+        );
       }
       process.stdout.write(`wrote results/${name}/table1.md and table1.json\n`);
       return 0;

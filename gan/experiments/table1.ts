@@ -1,28 +1,44 @@
-// The paper's Table I for one model: train every recipe with the same seed and data order, evaluate
-// each (FID on LeNet features, classifier accuracy for the cgan), and write results/<name>/table1.md,
-// table1.json, a side-by-side sample image and each run's op counts. Training runs (checkpoints and
-// all) go under runs/<name>-table1/<recipe>, which is not committed and is replaced each time.
-// Interrupted (Options.signal), the run in training stops at a checkpoint and the table is not written.
+// The paper's Table I for one model: train every recipe with every seed (per seed, the same
+// initialisation, data order and noise for every recipe), evaluate each run (FID on the LeNet features
+// and on the autoencoder's code, classifier accuracy for the cgan), and write results/<name>/table1.md,
+// table1.json, the FID-vs-steps curves (table1-fid-curve*.svg), a side-by-side sample image and each
+// recipe's op counts. Training runs (checkpoints and all) go under runs/<name>-table1/<recipe>-s<seed>,
+// which is not committed. The rows, comparisons and text are computed in table1-report.ts.
+// Interrupted (Options.signal), the runs in training stop at a checkpoint and the table is not written.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Gpu } from '../../engine/device/gpu.ts';
+import { Runtime } from '../../engine/runtime.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
+import { commit } from '../io/provenance.ts';
+import { FeatureAutoencoder } from '../metrics/autoencoder.ts';
+import { MnistClassifier } from '../metrics/classifier.ts';
+import { referenceStats } from '../metrics/evaluate.ts';
 import type { ModelKind } from '../models/gan.ts';
 import { generateImages } from '../models/generate.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
+import { CheckpointStore } from '../train/checkpoint-store.ts';
+import { readFidCsv, referenceCacheFiles } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
 import { clearRunDirectory } from '../train/run-dir.ts';
-import { DivergedError, runTraining } from '../train/run.ts';
+import { BatchOrder } from '../data/batches.ts';
+import { MNIST_TRAIN_IMAGES } from '../data/mnist.ts';
+import { DivergedError, loadRecipe, runTraining } from '../train/run.ts';
 import { latentNoise } from '../train/trainer.ts';
 import { evaluateRun } from './evaluate-run.ts';
+import { aggregateRow, comparePairs, convergence, fidCurveSvg, table1Markdown, type Table1, type Table1Row, type Table1Seed } from './table1-report.ts';
+import { SEPARATION_RULE } from './table1-stats.ts';
 
-export const TABLE1_RECIPES = ['fp32', 'fp16', 'p8+', 'p8', 'fp8'] as const;
+export { table1Markdown, type Table1, type Table1Row, type Table1Seed } from './table1-report.ts';
+
+/** The paper's five columns, then the all-8-bit ablation (docs/recipes.md). */
+export const TABLE1_RECIPES = ['fp32', 'fp16', 'p8+', 'p8', 'fp8', 'p8-all'] as const;
 
 /** The paper's Table I (Inception-feature FIDs; docs/method.md section 7.1), shown for the ordering only. */
 export const PAPER_FID: Record<ModelKind, Record<string, number>> = {
@@ -31,32 +47,8 @@ export const PAPER_FID: Record<ModelKind, Record<string, number>> = {
   dcgan: { fp32: 43.12, fp16: 49, 'p8+': 44.82, p8: 49.54, fp8: 318.07 },
 };
 
-export interface Table1Row {
-  recipe: string;
-  fid: number | null;
-  diverged: boolean;
-  /** Why it diverged (null otherwise). */
-  divergence: string | null;
-  classifier_accuracy: number | null;
-  paper_fid: number | null;
-  steps_trained: number;
-  /** Whether the time limit stopped its training before the table's steps. */
-  stopped_early: boolean;
-  train_seconds: number;
-}
-
-export interface Table1 {
-  device: string;
-  model: ModelKind;
-  epochs: number | null;
-  steps: number;
-  seed: number;
-  command: string;
-  evaluation: { samples: number; features: string; reference: string };
-  config: TrainConfig;
-  rows: Table1Row[];
-  notes: string[];
-}
+/** FID-curve evaluations per run when --eval-every is not given: every tenth of the run. */
+export const DEFAULT_CURVE_POINTS = 10;
 
 export interface Table1Options {
   name: string;
@@ -64,11 +56,17 @@ export interface Table1Options {
   /** Training-config overrides (steps or epochs, batch, width, ...). */
   config: Record<string, unknown>;
   recipes?: readonly string[];
+  /** Every recipe is trained with each of these seeds (default: the config's seed alone). */
+  seeds?: readonly number[];
   evalSamples?: number;
+  /** FID curve: evaluate every this many steps (0: no curve; default: a tenth of the run). */
+  evalEvery?: number;
+  /** Samples per FID-curve evaluation (default 2000). */
+  curveSamples?: number;
   command: string;
   progress?: ProgressMode;
   root?: string;
-  /** Recipes trained at once, each in its own process (default 1: one after another, here). */
+  /** Runs trained at once, each in its own process (default 1: one after another, here). */
   jobs?: number;
   /** Extra `posit-gan train` arguments for those processes (the device options). */
   childArgs?: string[];
@@ -77,6 +75,9 @@ export interface Table1Options {
   /** Aborted with a signal's name (SIGINT, SIGTERM): training stops at a checkpoint (child processes
    *  get the signal), nothing more starts, and runTable1 throws a Table1Interrupted. */
   signal?: AbortSignal;
+  /** Continue the runs an earlier call left in runs/NAME-table1 (see resumeState) instead of
+   *  starting them again: a table can be trained over several calls, e.g. device calls with a time limit. */
+  resume?: boolean;
 }
 
 /** The table was interrupted before it was written; the runs trained so far stay in runsDir. */
@@ -87,40 +88,19 @@ export class Table1Interrupted extends Error {
 function interrupted(runsDir: string, signal: AbortSignal): Table1Interrupted {
   return new Table1Interrupted(
     `interrupted (${String(signal.reason)}) before the table was written. The runs in ${runsDir} end at a checkpoint ` +
-      '(each continues with `posit-gan train --resume DIR`); running the experiment again trains them anew.',
+      '(the same command with --resume continues them; each also continues alone with `posit-gan train --resume DIR`).',
   );
 }
 
-function fmt(x: number | null, digits: number): string {
-  return x === null ? '—' : x.toFixed(digits);
-}
-
-export function table1Markdown(t: Table1): string {
-  const lines = [
-    `# Table I reproduction: ${t.model} on MNIST`,
-    '',
-    `Device: ${t.device}. Training: ${t.epochs !== null ? `${t.epochs} epochs` : `${t.steps} steps`} of batch ${t.config.batch}, seed ${t.seed}, the same data order for every recipe.`,
-    `Evaluation: ${t.evaluation.samples} generated samples against the ${t.evaluation.reference}; FID on ${t.evaluation.features}.`,
-    '',
-    '| recipe | FID (LeNet features) | classifier accuracy | paper FID (Inception, for ordering only) | steps | train time |',
-    '|---|---|---|---|---|---|',
-    ...t.rows.map(
-      (r) =>
-        `| ${r.recipe} | ${r.diverged ? `diverged (${r.divergence})` : fmt(r.fid, 2)} | ${r.classifier_accuracy === null ? '—' : `${(100 * r.classifier_accuracy).toFixed(1)}%`} | ${fmt(r.paper_fid, 2)} | ${r.steps_trained}${r.stopped_early ? ' (time limit)' : ''} | ${(r.train_seconds / 60).toFixed(1)} min |`,
-    ),
-    '',
-    'The LeNet-feature FIDs are on a different scale from the paper\'s Inception-feature FIDs: compare the',
-    'ordering of the recipes, never the values.' + (t.model === 'dcgan' ? ' The paper\'s DCGAN row was trained on LSUN, ours on MNIST.' : ''),
-    '',
-    `Command: \`${t.command}\``,
-    ...(t.notes.length ? ['', ...t.notes.map((n) => `- ${n}`)] : []),
-    '',
-  ];
-  return lines.join('\n');
+/** One training run of the table. */
+interface Job {
+  recipe: string;
+  seed: number;
+  out: string;
+  config: TrainConfig;
 }
 
 interface TrainedRun {
-  out: string;
   /** Stopped by the time limit before its steps were done. */
   stopped: boolean;
   /** Steps its configuration asked for. */
@@ -131,45 +111,67 @@ interface TrainedRun {
   seconds: number;
 }
 
-function runDir(runsDir: string, recipe: string): string {
-  return join(runsDir, recipe.replace(/[^a-zA-Z0-9+.-]/g, '_'));
+function runDir(runsDir: string, recipe: string, seed: number): string {
+  return join(runsDir, `${recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}-s${seed}`);
 }
 
-/** Trains the recipes one after another in this process. */
-async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
+/** What a run's manifest says about how it ended (for runs whose process we did not watch end). */
+function fromManifest(out: string, seconds: number): TrainedRun | null {
+  const path = join(out, 'manifest.json');
+  const m = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+  if (m?.status === 'completed' || m?.status === 'stopped') return { stopped: m.status === 'stopped', total: m.totalSteps, diverged: null, steps: m.step, seconds };
+  if (m?.status === 'diverged') return { stopped: false, total: m.totalSteps, diverged: String(m.diverged), steps: m.step, seconds };
+  return null;
+}
+
+/**
+ * With --resume, what becomes of a run directory an earlier call left: 'done' when it completed the
+ * steps asked for or diverged (kept as it is), 'continue' when it has a checkpoint to go on from
+ * (stopped by a time limit, or killed), 'start' when there is nothing to go on from.
+ */
+function resumeState(job: Job, steps: number): 'done' | 'continue' | 'start' {
+  const path = join(job.out, 'manifest.json');
+  if (!existsSync(path)) return 'start';
+  const m = JSON.parse(readFileSync(path, 'utf8'));
+  if (m.status === 'diverged' || (m.status === 'completed' && m.step >= steps)) return 'done';
+  // A checkpoint that verifies: a damaged one is no place to go on from (train --resume says why).
+  try {
+    new CheckpointStore(join(job.out, 'checkpoints')).loadLatest();
+    return 'continue';
+  } catch {
+    return 'start';
+  }
+}
+
+/** Trains the runs one after another in this process. */
+async function trainHere(gpu: Gpu, jobs: readonly Job[], steps: number, o: Table1Options): Promise<TrainedRun[]> {
   const runs: TrainedRun[] = [];
-  for (const recipe of recipes) {
-    if (o.signal?.aborted) throw interrupted(runsDir, o.signal);
-    const out = runDir(runsDir, recipe);
-    clearRunDirectory(out);
+  for (const job of jobs) {
+    if (o.signal?.aborted) throw interrupted(dirname(job.out), o.signal);
+    const state = o.resume ? resumeState(job, steps) : 'start';
+    if (state === 'done') {
+      runs.push(fromManifest(job.out, 0)!);
+      continue;
+    }
+    if (state === 'start') clearRunDirectory(job.out);
     const t0 = performance.now();
-    let diverged: string | null = null;
-    let steps = 0;
-    let stopped = false;
-    let total = 0;
     try {
       const r = await runTraining(gpu, {
-        config: resolveConfig({ ...base, recipe }),
-        out,
+        config: job.config,
+        out: job.out,
+        resume: state === 'continue',
         progress: o.progress ?? 'bar',
         command: o.command,
         ...(o.deadline ? { deadline: o.deadline } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       });
-      if (r.status === 'interrupted') throw interrupted(runsDir, o.signal!);
-      steps = r.steps;
-      total = r.totalSteps;
-      stopped = r.status === 'stopped';
+      if (r.status === 'interrupted') throw interrupted(dirname(job.out), o.signal!);
       r.trainer.dispose();
       r.runtime.pool.trim();
     } catch (e) {
       if (!(e instanceof DivergedError)) throw e;
-      diverged = e.message;
-      const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-      steps = m.step;
-      total = m.totalSteps;
     }
-    runs.push({ out, stopped, total, diverged, steps, seconds: (performance.now() - t0) / 1000 });
+    runs.push(fromManifest(job.out, (performance.now() - t0) / 1000)!);
   }
   return runs;
 }
@@ -177,14 +179,14 @@ async function trainHere(gpu: Gpu, recipes: readonly string[], base: TrainConfig
 const CLI = fileURLToPath(new URL('../../bin/posit-gan', import.meta.url));
 
 /**
- * Trains the recipes side by side, each in its own `posit-gan train` process (at most o.jobs at a
- * time): a training step is bound by the host's time to record it, so separate processes use more
- * CPU cores while sharing the GPU. Each run is the one `train` would make alone (same config, same
- * seed); its output goes to runs/NAME-table1/<recipe>.log.
+ * Trains the runs side by side, each in its own `posit-gan train` process (at most o.jobs at a time):
+ * a training step is bound by the host's time to record it, so separate processes use more CPU cores
+ * while sharing the GPU. Each run is the one `train` would make alone (same config, same seed); its
+ * output goes to runs/NAME-table1/<recipe>-s<seed>.log.
  */
-async function trainInChildren(recipes: readonly string[], base: TrainConfig, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
+async function trainInChildren(jobs: readonly Job[], steps: number, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
   mkdirSync(runsDir, { recursive: true });
-  const runs: TrainedRun[] = new Array(recipes.length);
+  const runs: TrainedRun[] = new Array(jobs.length);
   let next = 0;
   // When one run fails, the others are stopped rather than left training for a table never written.
   const live = new Set<ChildProcess>();
@@ -202,19 +204,24 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
   };
   process.on('exit', onExit);
   const one = async (): Promise<void> => {
-    while (!failed && !o.signal?.aborted && next < recipes.length) {
+    while (!failed && !o.signal?.aborted && next < jobs.length) {
       const i = next++;
-      const recipe = recipes[i]!;
-      const out = runDir(runsDir, recipe);
-      clearRunDirectory(out);
+      const { recipe, seed, out, config } = jobs[i]!;
+      const state = o.resume ? resumeState(jobs[i]!, steps) : 'start';
+      if (state === 'done') {
+        runs[i] = fromManifest(out, 0)!;
+        continue;
+      }
+      if (state === 'start') clearRunDirectory(out);
       const configFile = `${out}.config.json`;
-      writeFileAtomicSync(configFile, JSON.stringify(resolveConfig({ ...base, recipe }), null, 2) + '\n');
+      writeFileAtomicSync(configFile, JSON.stringify(config, null, 2) + '\n');
       const log = `${out}.log`;
       const fd = openSync(log, 'w');
       const t0 = performance.now();
       const code = await new Promise<number>((done, fail) => {
         const limit = o.deadline ? ['--time-limit', String(Math.max(1, (o.deadline - Date.now()) / 1000))] : [];
-        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--out', out, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
+        const where = state === 'continue' ? ['--resume', out] : ['--out', out];
+        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, ...where, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
           stdio: ['ignore', fd, fd],
           detached: process.platform !== 'win32',
         });
@@ -226,25 +233,22 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
         });
       }).finally(() => closeSync(fd));
       const seconds = (performance.now() - t0) / 1000;
-      const manifestPath = join(out, 'manifest.json');
-      const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : null;
       if (o.signal?.aborted) return; // stopped by the signal: reported once all have stopped
-      if (code === 0 && (manifest?.status === 'completed' || manifest?.status === 'stopped')) {
-        runs[i] = { out, stopped: manifest.status === 'stopped', total: manifest.totalSteps, diverged: null, steps: manifest.step, seconds };
-      } else if (manifest?.status === 'diverged') {
-        runs[i] = { out, stopped: false, total: manifest.totalSteps, diverged: String(manifest.diverged), steps: manifest.step, seconds };
+      const run = fromManifest(out, seconds);
+      if (run && (code === 0 || run.diverged)) {
+        runs[i] = run;
       } else {
         if (failed) return; // stopped because another run failed
         failed = true;
         for (const c of live) c.kill();
         const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
-        throw new Error(`training ${recipe} failed (exit status ${code}); its log ${log} ends:\n${tail}`);
+        throw new Error(`training ${recipe} seed ${seed} failed (exit status ${code}); its log ${log} ends:\n${tail}`);
       }
-      if (o.progress !== 'quiet') process.stderr.write(`table1: ${recipe} ${runs[i]!.diverged ? 'diverged' : 'trained'} (${runs[i]!.steps} steps, ${seconds.toFixed(0)} s)\n`);
+      if (o.progress !== 'quiet') process.stderr.write(`table1: ${recipe} seed ${seed} ${run.diverged ? 'diverged' : 'trained'} (${run.steps} steps, ${seconds.toFixed(0)} s)\n`);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(o.jobs ?? 1, recipes.length) }, one));
+    await Promise.all(Array.from({ length: Math.min(o.jobs ?? 1, jobs.length) }, one));
   } finally {
     o.signal?.removeEventListener('abort', forward);
     process.off('exit', onExit);
@@ -253,75 +257,134 @@ async function trainInChildren(recipes: readonly string[], base: TrainConfig, ru
   return runs;
 }
 
+/** Computes the test set's feature statistics once, into the cache files every run of the table reads
+ *  (instead of each training process computing them at its first FID-curve evaluation). */
+async function warmReferenceCache(gpu: Gpu, runsDir: string): Promise<void> {
+  const rt = new Runtime(gpu);
+  const files = referenceCacheFiles(join(runsDir, 'any-run'));
+  const lenet = MnistClassifier.load(rt);
+  const ae = FeatureAutoencoder.load(rt);
+  try {
+    await referenceStats(lenet, { cacheFile: files.lenet });
+    await referenceStats(ae, { cacheFile: files.autoencoder });
+  } finally {
+    lenet.dispose();
+    ae.dispose();
+    rt.pool.trim();
+  }
+}
+
+/** The steps of one epoch at this configuration (BatchOrder drops the last partial batch). */
+function stepsPerEpoch(c: TrainConfig): number {
+  const n = c.dataLimit === null ? MNIST_TRAIN_IMAGES : Math.min(c.dataLimit, MNIST_TRAIN_IMAGES);
+  return new BatchOrder({ n, batchSize: c.batch, seed: c.seed }).batchesPerEpoch;
+}
+
 export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const root = resolve(o.root ?? '.');
   const resultsDir = join(root, 'results', o.name);
   const runsDir = join(root, 'runs', `${o.name}-table1`);
   mkdirSync(join(resultsDir, 'opcounts'), { recursive: true });
+  mkdirSync(runsDir, { recursive: true });
   const recipes = o.recipes ?? TABLE1_RECIPES;
+  for (const r of recipes) loadRecipe(r); // an unknown recipe fails before any training
   const base = resolveConfig({ ...o.config, model: o.model });
-  const rows: Table1Row[] = [];
-  const notes: string[] = [];
-  const sampleRows: Float32Array[] = [];
+  const seeds = o.seeds?.length ? [...o.seeds] : [base.seed];
+  if (new Set(seeds).size !== seeds.length) throw new Error(`table1: seeds must differ, got ${seeds.join(', ')}`);
+  const perEpoch = stepsPerEpoch(base);
+  const steps = base.epochs !== null ? base.epochs * perEpoch : base.steps;
+  const evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / DEFAULT_CURVE_POINTS));
+  const curveSamples = o.curveSamples ?? 2000;
   const evalSamples = o.evalSamples ?? 10_000;
-  const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(recipes, base, runsDir, o) : await trainHere(gpu, recipes, base, runsDir, o);
-  for (const [i, recipe] of recipes.entries()) {
-    const config = resolveConfig({ ...base, recipe });
-    const { out, stopped, total, diverged, steps, seconds } = trained[i]!;
-    if (stopped) notes.push(`${recipe}: stopped by the time limit at step ${steps} of ${total}; its row is not comparable with rows that trained longer.`);
-    const counts = join(out, `${basename(out)}.opcounts.json`);
-    if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${basename(out)}.opcounts.json`));
+  // Seed-major order: with a time limit, every recipe gets its first seed before any gets a second.
+  const jobs: Job[] = seeds.flatMap((seed) =>
+    recipes.map((recipe) => ({ recipe, seed, out: runDir(runsDir, recipe, seed), config: resolveConfig({ ...base, recipe, seed, evalEvery, evalN: curveSamples }) })),
+  );
+  const cache = referenceCacheFiles(join(runsDir, 'any-run'));
+  if (evalEvery > 0 && (o.jobs ?? 1) > 1) await warmReferenceCache(gpu, runsDir);
+  const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(jobs, steps, runsDir, o) : await trainHere(gpu, jobs, steps, o);
+
+  const notes: string[] = [];
+  const bySeed = new Map<string, Table1Seed[]>(recipes.map((r) => [r, []]));
+  const sampleRows = new Map<string, Float32Array>();
+  for (const [i, job] of jobs.entries()) {
+    const { recipe, seed, out } = job;
+    const { stopped, total, diverged, steps: done, seconds } = trained[i]!;
+    if (stopped) notes.push(`${recipe} seed ${seed}: stopped by the time limit at step ${done} of ${total}; its values are not comparable with runs that trained longer.`);
     let fid: number | null = null;
+    let fidAe: number | null = null;
     let acc: number | null = null;
     if (!diverged) {
-      const e = await evaluateRun(gpu, out, { n: evalSamples });
-      fid = e.fid;
+      const e = await evaluateRun(gpu, out, { n: evalSamples, cacheFiles: cache });
+      fid = Number.isFinite(e.fid) ? e.fid : null;
+      fidAe = e.second && Number.isFinite(e.second.fid) ? e.second.fid : null;
       acc = e.labelAccuracy?.accuracy ?? null;
-      if (!Number.isFinite(fid)) {
-        notes.push(`${recipe}: the FID is not finite (the generator's samples are degenerate)`);
-        fid = null;
-      }
-      // One row of the side-by-side image: digits 0..9 (cgan) or ten samples, fixed latent vectors.
-      const run = restoreRun(gpu, out, { asTrained: true });
-      const z = latentNoise(config.seed, 0x7ab1e1, 10, run.gan.latent);
-      sampleRows.push(await generateImages(run.runtime, run.gan, z, run.gan.conditional ? Uint32Array.from({ length: 10 }, (_, i) => i) : undefined));
-    } else {
-      sampleRows.push(new Float32Array(10 * base.size * base.size).fill(-1));
+      if (fid === null || fidAe === null) notes.push(`${recipe} seed ${seed}: a FID is not finite (the generator's samples are degenerate); it counts as no FID.`);
     }
-    rows.push({
-      recipe,
+    if (seed === seeds[0]) {
+      // The recipe's row of the side-by-side image (its first seed): digits 0..9 (cgan) or ten samples.
+      if (!diverged) {
+        const run = restoreRun(gpu, out, { asTrained: true });
+        const z = latentNoise(job.config.seed, 0x7ab1e1, 10, run.gan.latent);
+        sampleRows.set(recipe, await generateImages(run.runtime, run.gan, z, run.gan.conditional ? Uint32Array.from({ length: 10 }, (_, k) => k) : undefined));
+      }
+      // Op counts are shape arithmetic: the first seed's stand for the recipe's.
+      const counts = join(out, `${basename(out)}.opcounts.json`);
+      if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}.opcounts.json`));
+    }
+    bySeed.get(recipe)!.push({
+      seed,
       fid,
+      fid_ae: fidAe,
       diverged: diverged !== null,
       divergence: diverged ? diverged.replace(/^training diverged: /, '').split('. A checkpoint')[0]! : null,
       classifier_accuracy: acc,
-      paper_fid: PAPER_FID[o.model][recipe] ?? null,
-      steps_trained: steps,
+      steps_trained: done,
       stopped_early: stopped,
       train_seconds: seconds,
+      curve: (readFidCsv(out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
     });
   }
+  const rows: Table1Row[] = recipes.map((r) => aggregateRow(r, loadRecipe(r).spec, PAPER_FID[o.model][r] ?? null, bySeed.get(r)!));
+
   const [h, w] = o.model === 'dcgan' && base.size === 32 ? [32, 32] : [28, 28];
-  const all = new Float32Array(sampleRows.reduce((n, r) => n + r.length, 0));
-  let off = 0;
-  for (const r of sampleRows) {
-    all.set(r, off);
-    off += r.length;
-  }
+  const blank = new Float32Array(10 * h * w).fill(-1);
+  const all = new Float32Array(recipes.length * blank.length);
+  recipes.forEach((r, k) => all.set(sampleRows.get(r) ?? blank, k * blank.length));
   writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, recipes.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
-  if ((o.jobs ?? 1) > 1) notes.push(`Recipes trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
-  notes.push(`table1-samples.png: one row per recipe in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
+  if (o.resume) notes.push('Continued the runs of earlier calls (--resume): a run\'s train time counts this call only (0 for runs already complete).');
+  if ((o.jobs ?? 1) > 1) notes.push(`Runs trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
+  notes.push(`table1-samples.png: one row per recipe (its seed ${seeds[0]} run) in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
+  notes.push('opcounts/train-<recipe>.opcounts.json: the op counts of each recipe\'s seed ' + `${seeds[0]} run (counts are shape arithmetic: the same for every seed).`);
+
+  const curveFiles = { lenet: 'table1-fid-curve.svg', autoencoder: 'table1-fid-curve-ae.svg' };
   const t: Table1 = {
+    commit: commit(),
+    command: o.command,
     device: gpu.adapter.description,
     model: o.model,
-    epochs: base.epochs,
-    steps: base.steps,
-    seed: base.seed,
-    command: o.command,
-    evaluation: { samples: evalSamples, features: "posit-gan's LeNet-5 (84 features)", reference: '10000 MNIST test images' },
+    epochs: Number((steps / perEpoch).toFixed(3)),
+    steps,
+    steps_per_epoch: perEpoch,
+    seeds,
+    evaluation: {
+      samples: evalSamples,
+      features: "posit-gan's LeNet-5 (84 features)",
+      second_features: "posit-gan's MLP autoencoder (its 32-value code; trained without labels)",
+      reference: '10000 MNIST test images',
+    },
+    curve: evalEvery > 0 ? { every: evalEvery, samples: curveSamples, files: curveFiles } : null,
     config: base,
     rows,
+    comparisons: comparePairs(rows),
+    separation_rule: SEPARATION_RULE,
+    convergence: convergence(rows),
     notes,
   };
+  if (t.curve) {
+    writeFileAtomicSync(join(resultsDir, curveFiles.lenet), fidCurveSvg(t, 'lenet'));
+    writeFileAtomicSync(join(resultsDir, curveFiles.autoencoder), fidCurveSvg(t, 'autoencoder'));
+  }
   writeFileAtomicSync(join(resultsDir, 'table1.json'), JSON.stringify(t, null, 2) + '\n');
   writeFileAtomicSync(join(resultsDir, 'table1.md'), table1Markdown(t));
   return t;

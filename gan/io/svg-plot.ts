@@ -1,11 +1,13 @@
-// Line charts as SVG text, without dependencies: the loss curves of a training run. Several series,
-// axes with "nice" ticks (1, 2, 5 x 10^k), axis labels, a legend, optional logarithmic y axis.
-// Browser-safe.
+// Line charts as SVG text, without dependencies: the loss curves of a training run, the FID curves of
+// Table I. Several series, each optionally with a shaded band (e.g. min..max over seeds), axes with
+// "nice" ticks (1, 2, 5 x 10^k), axis labels, a legend, optional logarithmic y axis. Browser-safe.
 //
 // Data rules: a point whose x or y is not finite (or, on a log axis, whose y is not positive) is not
 // drawn and breaks its line into separate segments, so a NaN loss shows as a gap, not as a spike to
 // zero. A series longer than maxPoints is reduced to maxPoints bucket means (consecutive points
 // averaged, in x and in y; the plotted curve is a moving average, which is what loss curves want).
+// A band follows the same rules: a point where x, lo or hi is not finite (or not positive on a log
+// axis) breaks it.
 
 export interface Series {
   name: string;
@@ -14,6 +16,8 @@ export interface Series {
   y: ArrayLike<number>;
   /** CSS colour; default from a fixed palette by series index. */
   color?: string;
+  /** A shaded band from lo to hi at the same x values (its legend is the caller's to state). */
+  band?: { lo: ArrayLike<number>; hi: ArrayLike<number> };
 }
 
 export interface ChartOptions {
@@ -26,6 +30,8 @@ export interface ChartOptions {
   height?: number;
   /** Points per series after bucket averaging (default 2000). */
   maxPoints?: number;
+  /** Also mark every point with a dot (for short series, e.g. evaluations every few epochs). */
+  markers?: boolean;
 }
 
 // Colour-blind-friendly palette (Okabe & Ito).
@@ -70,18 +76,19 @@ function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
-/** The series' points, bucket-averaged down to maxPoints; NaN marks a break. */
-function points(s: Series, maxPoints: number, logY: boolean): { x: number[]; y: number[] } {
+/** Points (x, ys[0][i], ys[1][i], ...) bucket-averaged down to maxPoints; NaN marks a break. */
+function bucketed(s: Series, ys: readonly ArrayLike<number>[], maxPoints: number, logY: boolean): { x: number[]; ys: number[][] } {
   const n = s.y.length;
   if (s.x && s.x.length !== n) throw new Error(`series '${s.name}': ${s.x.length} x values for ${n} y values`);
+  for (const y of ys) if (y.length !== n) throw new Error(`series '${s.name}': a band of ${y.length} values for ${n} y values`);
   const xAt = (i: number) => (s.x ? s.x[i]! : i);
-  const ok = (i: number) => Number.isFinite(xAt(i)) && Number.isFinite(s.y[i]!) && (!logY || s.y[i]! > 0);
+  const ok = (i: number) => Number.isFinite(xAt(i)) && ys.every((y) => Number.isFinite(y[i]!) && (!logY || y[i]! > 0));
   const x: number[] = [];
-  const y: number[] = [];
+  const out: number[][] = ys.map(() => []);
   const per = Math.max(1, Math.ceil(n / maxPoints));
   for (let b = 0; b < n; b += per) {
     let sx = 0;
-    let sy = 0;
+    const sy = ys.map(() => 0);
     let m = 0;
     let broken = false;
     for (let i = b; i < Math.min(n, b + per); i++) {
@@ -90,19 +97,32 @@ function points(s: Series, maxPoints: number, logY: boolean): { x: number[]; y: 
         continue;
       }
       sx += xAt(i);
-      sy += logY ? Math.log10(s.y[i]!) : s.y[i]!;
+      ys.forEach((y, k) => (sy[k]! += logY ? Math.log10(y[i]!) : y[i]!));
       m++;
     }
     if (m > 0) {
       x.push(sx / m);
-      y.push(logY ? 10 ** (sy / m) : sy / m);
+      sy.forEach((v, k) => out[k]!.push(logY ? 10 ** (v / m) : v / m));
     }
     if (broken) {
       x.push(NaN);
-      y.push(NaN);
+      out.forEach((o) => o.push(NaN));
     }
   }
-  return { x, y };
+  return { x, ys: out };
+}
+
+/** The series' points, bucket-averaged down to maxPoints; NaN marks a break. */
+function points(s: Series, maxPoints: number, logY: boolean): { x: number[]; y: number[] } {
+  const b = bucketed(s, [s.y], maxPoints, logY);
+  return { x: b.x, y: b.ys[0]! };
+}
+
+/** The band's points (lo and hi), bucketed like the series; NaN marks a break. */
+function bandPoints(s: Series, maxPoints: number, logY: boolean): { x: number[]; lo: number[]; hi: number[] } | null {
+  if (!s.band) return null;
+  const b = bucketed(s, [s.band.lo, s.band.hi], maxPoints, logY);
+  return { x: b.x, lo: b.ys[0]!, hi: b.ys[1]! };
 }
 
 /** An SVG document (text) with a line chart of the given series. */
@@ -112,20 +132,25 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
   const logY = options.logY ?? false;
   const maxPoints = options.maxPoints ?? 2000;
   const pts = series.map((s) => points(s, maxPoints, logY));
+  const bands = series.map((s) => bandPoints(s, maxPoints, logY));
 
   let xLo = Infinity;
   let xHi = -Infinity;
   let yLo = Infinity;
   let yHi = -Infinity;
-  for (const p of pts) {
-    for (let i = 0; i < p.x.length; i++) {
-      if (Number.isNaN(p.x[i]!)) continue;
-      xLo = Math.min(xLo, p.x[i]!);
-      xHi = Math.max(xHi, p.x[i]!);
-      yLo = Math.min(yLo, p.y[i]!);
-      yHi = Math.max(yHi, p.y[i]!);
+  const extend = (x: number[], ...ys: number[][]) => {
+    for (let i = 0; i < x.length; i++) {
+      if (Number.isNaN(x[i]!)) continue;
+      xLo = Math.min(xLo, x[i]!);
+      xHi = Math.max(xHi, x[i]!);
+      for (const y of ys) {
+        yLo = Math.min(yLo, y[i]!);
+        yHi = Math.max(yHi, y[i]!);
+      }
     }
-  }
+  };
+  for (const p of pts) extend(p.x, p.y);
+  for (const b of bands) if (b) extend(b.x, b.lo, b.hi);
   const empty = xLo > xHi;
   if (empty) [xLo, xHi, yLo, yHi] = [0, 1, logY ? 1 : 0, logY ? 10 : 1];
   if (xLo === xHi) [xLo, xHi] = [xLo - 1, xHi + 1];
@@ -179,6 +204,27 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
   }
   if (empty) out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH / 2}" text-anchor="middle" fill="#888">no data</text>`);
 
+  // Bands under the lines: one polygon per unbroken stretch, along hi and back along lo.
+  series.forEach((s, k) => {
+    const b = bands[k];
+    if (!b) return;
+    const color = s.color ?? PALETTE[k % PALETTE.length]!;
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length > 1) {
+        const fwd = run.map((i) => `${f(sx(b.x[i]!))},${f(sy(b.hi[i]!))}`);
+        const back = [...run].reverse().map((i) => `${f(sx(b.x[i]!))},${f(sy(b.lo[i]!))}`);
+        out.push(`<polygon points="${[...fwd, ...back].join(' ')}" fill="${escapeXml(color)}" fill-opacity="0.18" stroke="none"><title>${escapeXml(s.name)} (band)</title></polygon>`);
+      }
+      run = [];
+    };
+    for (let i = 0; i < b.x.length; i++) {
+      if (Number.isNaN(b.x[i]!)) flush();
+      else run.push(i);
+    }
+    flush();
+  });
+
   // Series.
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length]!;
@@ -194,6 +240,11 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
       pen = true;
     }
     if (d) out.push(`<path d="${d}" fill="none" stroke="${escapeXml(color)}" stroke-width="1.5" stroke-linejoin="round"><title>${escapeXml(s.name)}</title></path>`);
+    if (options.markers) {
+      for (let i = 0; i < p.x.length; i++) {
+        if (!Number.isNaN(p.x[i]!)) out.push(`<circle cx="${f(sx(p.x[i]!))}" cy="${f(sy(p.y[i]!))}" r="2.5" fill="${escapeXml(color)}"/>`);
+      }
+    }
   });
 
   // Legend, top right inside the plot.

@@ -1,4 +1,8 @@
-// The MNIST classifier whose features FID is computed on (issue 4, section 4), and its weights file.
+// The classifiers whose features FID is computed on (issue 4, section 4), and their weights files: one
+// LeNet-5 per data set (MNIST digits, Fashion-MNIST clothes: issue 12), the same architecture and
+// training, each in its own file lenet-<dataset>.weights beside this one. A classifier knows its data
+// set (recorded in the sidecar and checked on loading), so FID on Fashion-MNIST images is computed on
+// the Fashion LeNet's features and never on the digit LeNet's by mistake.
 //
 // Architecture: LeNet-5 (LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to
 // document recognition", Proc. IEEE 1998) in the form most MNIST code uses today: ReLU for the
@@ -15,25 +19,27 @@
 // their ReLU, as Inception's pool3 features are taken after a ReLU; units that never fire make the
 // covariance singular, which fid.ts handles (see its precision note).
 //
-// Inputs: [n, 1, H, W] in [-1, 1] (MNIST's and the generators' range), 28 x 28 as they are. 32 x 32
-// images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
+// Inputs: [n, 1, H, W] in [-1, 1] (the data sets' and the generators' range), 28 x 28 as they are.
+// 32 x 32 images (MNIST padded for the conv models, DCGAN at 32) are cropped to their central 28 x 28: the
 // 2-pixel margin that loadMnist('...', { pad32: true }) adds is exactly what is removed, so padded
 // MNIST gives the same features as unpadded; a generator's margin pixels are ignored. Other sizes
 // are rejected.
 //
-// Weights file: FILE holds the parameters as little-endian float32, concatenated in the order of
-// `parameters` in the sidecar FILE.json, which also records the architecture, SHA-256 of FILE, the
-// training seed, epochs and command, the adapter it ran on and the measured test accuracy. Loading
-// checks all of it; every failure says how to regenerate the file.
+// Weights file (weights-file.ts, shared with the autoencoder): FILE holds the parameters as
+// little-endian float32 in the order of `parameters` in the sidecar FILE.json, which also records the
+// data set, the architecture, SHA-256 of FILE, the training seed, epochs and command, the adapter it ran
+// on and the measured test accuracy. Loading checks all of it; every failure says how to regenerate it.
 
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterDescription } from '../../engine/device/gpu.ts';
 import { Conv2d, Flatten, InitRng, Linear, MaxPool2d, Module, ReLU, Sequential } from '../../engine/nn/index.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.ts';
+import { DATASET_NAMES, DATASET_TITLES, type DatasetName } from '../data/dataset-names.ts';
+import type { FeatureNetwork } from './features.ts';
+import { readWeightsFile, sha256Hex, testStatsPath, weightsBytes, writeWeightsFile, type WeightsFileSpec, type WeightsSidecar as GenericSidecar } from './weights-file.ts';
+
+export { sha256Hex, sidecarPath, weightsBytes } from './weights-file.ts';
 
 export const FEATURE_DIM = 84;
 export const CLASSES = 10;
@@ -64,12 +70,22 @@ export const ARCHITECTURE = {
   classes: CLASSES,
 } as const;
 
-/** The committed weights (next to this file). */
-export const DEFAULT_WEIGHTS = fileURLToPath(new URL('./lenet-mnist.weights', import.meta.url));
+/** The committed weights of a data set's classifier (next to this file): lenet-<dataset>.weights. */
+export function defaultWeights(dataset: DatasetName): string {
+  return fileURLToPath(new URL(`./lenet-${dataset}.weights`, import.meta.url));
+}
 
-export const REGENERATE_HINT =
-  'Regenerate it with `bin/posit-gan classifier train` (trains in fp32 on the MNIST training set and ' +
-  'writes the weights file and its .json sidecar; see `bin/posit-gan classifier train --help`).';
+/** The committed MNIST weights. */
+export const DEFAULT_WEIGHTS = defaultWeights('mnist');
+
+/** How to make a data set's weights file again. */
+export function regenerateHint(dataset: DatasetName): string {
+  const command = `bin/posit-gan classifier train${dataset === 'mnist' ? '' : ` --dataset ${dataset}`}`;
+  return (
+    `Regenerate it with \`${command}\` (trains in fp32 on the ${DATASET_TITLES[dataset]} training set and ` +
+    'writes the weights file and its .json sidecar; see `bin/posit-gan classifier train --help`).'
+  );
+}
 
 /** A missing, corrupt or mismatched weights file. */
 export class ClassifierWeightsError extends Error {
@@ -112,7 +128,7 @@ export class LeNet5 extends Module {
   }
 }
 
-/** Images [n, 1, height, width] in [-1, 1]; an MnistSet is one. */
+/** Images [n, 1, height, width] in [-1, 1]; an MnistSet (MNIST or Fashion-MNIST) is one. */
 export interface ImageSet {
   readonly n: number;
   readonly height: number;
@@ -124,13 +140,13 @@ export interface ImageSet {
 export function networkInput(set: ImageSet, start: number, count: number): Float32Array {
   const { height: h, width: w } = set;
   if (!((h === INPUT_SIZE && w === INPUT_SIZE) || (h === 32 && w === 32))) {
-    throw new Error(`MNIST classifier: images must be 28 x 28 or 32 x 32, got ${h} x ${w}`);
+    throw new Error(`LeNet classifier: images must be 28 x 28 or 32 x 32, got ${h} x ${w}`);
   }
   if (set.images.length !== set.n * h * w) {
-    throw new Error(`MNIST classifier: ${set.images.length} values is not ${set.n} images of 1 x ${h} x ${w}`);
+    throw new Error(`LeNet classifier: ${set.images.length} values is not ${set.n} images of 1 x ${h} x ${w}`);
   }
   if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 1 && start + count <= set.n)) {
-    throw new Error(`MNIST classifier: images ${start}..${start + count - 1} are outside 0..${set.n - 1}`);
+    throw new Error(`LeNet classifier: images ${start}..${start + count - 1} are outside 0..${set.n - 1}`);
   }
   if (h === INPUT_SIZE) return set.images.slice(start * h * w, (start + count) * h * w);
   const s = INPUT_SIZE;
@@ -144,23 +160,6 @@ export function networkInput(set: ImageSet, start: number, count: number): Float
   return out;
 }
 
-/** Parameters concatenated as little-endian float32: the weights file's bytes. */
-export function weightsBytes(params: readonly Float32Array[]): Uint8Array {
-  const total = params.reduce((a, p) => a + p.length, 0);
-  const all = new Float32Array(total);
-  let off = 0;
-  for (const p of params) {
-    all.set(p, off);
-    off += p.length;
-  }
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('weights files are little-endian; this machine is not');
-  return new Uint8Array(all.buffer);
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** How the weights were made: everything the sidecar records beyond the layout and checksum. */
 export interface WeightsProvenance {
   seed: number;
@@ -171,100 +170,51 @@ export interface WeightsProvenance {
   command: string;
   adapter: AdapterDescription;
   trainSeconds: number;
-  /** Accuracy on the 10,000 MNIST test images, and the count behind it. */
+  /** Accuracy on the data set's 10,000 test images, and the count behind it. */
   testAccuracy: number;
   testCorrect: number;
   testN: number;
   createdAt: string;
 }
 
-/** The sidecar FILE.json. */
-export interface WeightsSidecar {
-  format: 'posit-gan-classifier-weights';
-  version: 1;
-  architecture: typeof ARCHITECTURE;
-  dtype: 'float32-le';
-  bytes: number;
-  sha256: string;
-  parameters: { name: string; shape: number[] }[];
-  provenance: WeightsProvenance;
-}
+/** The sidecar FILE.json: the shared weights-file sidecar plus the data set the classifier was
+ *  trained on (whose images its features describe). */
+export type WeightsSidecar = GenericSidecar<typeof ARCHITECTURE, WeightsProvenance> & { dataset: DatasetName };
 
-export function sidecarPath(weightsPath: string): string {
-  return `${weightsPath}.json`;
-}
-
-/** Writes a model's parameters and sidecar (each by temporary file and rename; the binary first, so
- *  an interruption between the two leaves a checksum mismatch, which loading reports). */
-export async function saveWeights(model: LeNet5, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
-  const named = model.namedParameters();
-  const layout = named.map(([name, t]) => ({ name, shape: [...t.shape] }));
-  if (JSON.stringify(layout) !== JSON.stringify(expectedParameters())) {
-    throw new Error('saveWeights: LeNet5 and expectedParameters() disagree; update them together');
-  }
-  const values = await Promise.all(named.map(([, t]) => t.read()));
-  const bytes = weightsBytes(values);
-  const sidecar: WeightsSidecar = {
-    format: 'posit-gan-classifier-weights',
-    version: 1,
+/** The LeNet's weights file as weights-file.ts checks it (the data set is checked here). */
+function weightsSpec(dataset: DatasetName | undefined, hintFor: DatasetName): WeightsFileSpec<typeof ARCHITECTURE> {
+  return {
+    what: `${dataset ? `${DATASET_TITLES[dataset]} ` : ''}classifier weights`,
     architecture: ARCHITECTURE,
-    dtype: 'float32-le',
-    bytes: bytes.length,
-    sha256: sha256Hex(bytes),
-    parameters: layout,
-    provenance,
+    parameters: expectedParameters(),
+    regenerateHint: regenerateHint(hintFor),
+    error: ClassifierWeightsError,
   };
-  await writeFileAtomic(path, bytes);
-  await writeJsonAtomic(sidecarPath(path), sidecar);
-  return sidecar;
 }
 
-/** Reads and verifies a weights file against the architecture; returns the state and sidecar. */
-export function readWeights(path: string): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
-  const fail = (problem: string): never => {
-    throw new ClassifierWeightsError(`MNIST classifier weights ${path}: ${problem}. ${REGENERATE_HINT}`);
+/** Writes a model's parameters and sidecar (weights-file.ts: atomically, the binary first). */
+export async function saveWeights(model: LeNet5, dataset: DatasetName, path: string, provenance: WeightsProvenance): Promise<WeightsSidecar> {
+  const named = model.namedParameters();
+  const values = await Promise.all(named.map(([, t]) => t.read()));
+  const sidecar = await writeWeightsFile(path, weightsSpec(dataset, dataset), named.map(([name], i) => [name, values[i]!] as [string, Float32Array]), provenance, { dataset });
+  return sidecar as WeightsSidecar;
+}
+
+/** Reads and verifies a weights file against the architecture (and, when given, the data set it must
+ *  have been trained on); returns the state and sidecar. */
+export function readWeights(path: string, dataset?: DatasetName): { sidecar: WeightsSidecar; state: Record<string, Float32Array> } {
+  const { sidecar, state } = readWeightsFile<typeof ARCHITECTURE, WeightsProvenance>(path, weightsSpec(dataset, dataset ?? 'mnist'));
+  const named = (sidecar as Partial<WeightsSidecar>).dataset;
+  const fail = (problem: string, hintFor: DatasetName): never => {
+    const spec = weightsSpec(dataset, hintFor);
+    throw new ClassifierWeightsError(`${spec.what} ${path}: ${problem}. ${spec.regenerateHint}`);
   };
-  const jsonPath = sidecarPath(path);
-  let bytes: Buffer;
-  let text: string;
-  try {
-    bytes = readFileSync(path);
-    text = readFileSync(jsonPath, 'utf8');
-  } catch (e) {
-    return fail(`cannot be read (${(e as Error).message})`);
+  if (!(DATASET_NAMES as readonly unknown[]).includes(named)) {
+    fail(`the sidecar names data set ${JSON.stringify(named)}, not one of ${DATASET_NAMES.join(', ')}`, dataset ?? 'mnist');
   }
-  let sidecar: WeightsSidecar;
-  try {
-    sidecar = JSON.parse(text) as WeightsSidecar;
-  } catch (e) {
-    return fail(`the sidecar ${jsonPath} is not valid JSON (${(e as Error).message})`);
-  }
-  if (sidecar?.format !== 'posit-gan-classifier-weights' || sidecar.version !== 1) {
-    fail(`the sidecar ${jsonPath} is not a version-1 posit-gan classifier weights description`);
-  }
-  if (JSON.stringify(sidecar.architecture) !== JSON.stringify(ARCHITECTURE)) {
-    fail(`the sidecar describes architecture '${sidecar.architecture?.name}' with other layers than this code's '${ARCHITECTURE.name}'`);
-  }
-  // The layout the code expects, without building a GPU model: the parameter names and shapes.
-  const expected = expectedParameters();
-  const got = JSON.stringify(sidecar.parameters);
-  if (got !== JSON.stringify(expected)) fail(`its parameter list does not match the architecture (expected ${JSON.stringify(expected)})`);
-  const total = expected.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-  if (bytes.length !== total * 4 || sidecar.bytes !== bytes.length) {
-    fail(`has ${bytes.length} bytes; the architecture needs ${total * 4} (the sidecar says ${sidecar.bytes})`);
-  }
-  const sum = sha256Hex(bytes);
-  if (sum !== sidecar.sha256) fail(`its SHA-256 is ${sum} but the sidecar records ${sidecar.sha256} (corrupt or partly written)`);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  for (let i = 0; i < all.length; i++) if (!Number.isFinite(all[i]!)) fail(`value ${i} is ${all[i]}`);
-  const state: Record<string, Float32Array> = {};
-  let off = 0;
-  for (const p of expected) {
-    const n = p.shape.reduce((x, y) => x * y, 1);
-    state[p.name] = all.subarray(off, off + n);
-    off += n;
-  }
-  return { sidecar, state };
+  const trainedOn = named as DatasetName;
+  if (dataset !== undefined && trainedOn !== dataset) fail(`it holds a classifier trained on ${DATASET_TITLES[trainedOn]}, not ${DATASET_TITLES[dataset]}`, dataset);
+  return { sidecar: sidecar as WeightsSidecar, state };
 }
 
 /** Parameter names and shapes of LeNet5, in its order (must match namedParameters()). */
@@ -290,29 +240,41 @@ export interface Classified {
   predictions: Uint8Array;
 }
 
-/** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys). */
-export class MnistClassifier {
+/** A LeNet-5 on a runtime with inference helpers; `sha256` identifies its weights (cache keys) and
+ *  `dataset` the images it was trained on (its features are meaningful for those). */
+export class LeNetClassifier implements FeatureNetwork {
+  readonly label = 'LeNet-5';
+  readonly featureDim = FEATURE_DIM;
+
   private constructor(
     readonly model: LeNet5,
     readonly sha256: string,
+    readonly dataset: DatasetName,
     /** The sidecar it was loaded from (null for a model trained in this process). */
     readonly sidecar: WeightsSidecar | null,
+    readonly statsFile: string | null = null,
   ) {
     model.eval();
   }
 
-  /** Loads and verifies a weights file (default: the committed one). */
-  static load(rt: Runtime, path = DEFAULT_WEIGHTS): MnistClassifier {
-    const { sidecar, state } = readWeights(path);
+  /** Loads and verifies a weights file (default: the committed MNIST one); with `dataset`, the file
+   *  must hold a classifier of that data set. */
+  static load(rt: Runtime, path = DEFAULT_WEIGHTS, dataset?: DatasetName): LeNetClassifier {
+    const { sidecar, state } = readWeights(path, dataset);
     const model = new LeNet5(rt, 0);
     model.load(state);
-    return new MnistClassifier(model, sidecar.sha256, sidecar);
+    return new LeNetClassifier(model, sidecar.sha256, sidecar.dataset, sidecar, testStatsPath(path, sidecar.dataset));
   }
 
-  /** Wraps a model trained in this process (its weights' checksum is computed from the GPU copy). */
-  static async fromModel(model: LeNet5): Promise<MnistClassifier> {
+  /** The committed classifier of a data set (lenet-<dataset>.weights), verified. */
+  static forDataset(rt: Runtime, dataset: DatasetName): LeNetClassifier {
+    return LeNetClassifier.load(rt, defaultWeights(dataset), dataset);
+  }
+
+  /** Wraps a model trained in this process on `dataset` (its weights' checksum is computed from the GPU copy). */
+  static async fromModel(model: LeNet5, dataset: DatasetName): Promise<LeNetClassifier> {
     const values = await Promise.all(model.parameters().map((t) => t.read()));
-    return new MnistClassifier(model, sha256Hex(weightsBytes(values)), null);
+    return new LeNetClassifier(model, sha256Hex(weightsBytes(values)), dataset, null);
   }
 
   /** Features and predicted labels of every image, `batch` images per forward pass. */
@@ -350,6 +312,9 @@ export class MnistClassifier {
     this.model.dispose();
   }
 }
+
+/** The name the MNIST classifier had before there was a Fashion one; the same class. */
+export { LeNetClassifier as MnistClassifier };
 
 /** Index of the largest value in each row of a row-major [rows, cols] array (first on ties). */
 export function argmaxRows(values: Float32Array, cols: number): Uint8Array {

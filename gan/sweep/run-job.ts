@@ -8,7 +8,7 @@
 // directory's mount point) and with POSIT_GAN_EXIT_WITH_PARENT set: if this process dies (kill -9),
 // they stop too instead of training on beside whoever takes the job over.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { commit } from '../io/provenance.ts';
 import { CheckpointStore } from '../train/checkpoint-store.ts';
 import type { JobLock } from './lock.ts';
 import { canonicalJson, isBuiltinRecipe, type SweepJob } from './spec.ts';
@@ -70,21 +71,6 @@ interface Manifest {
   stepsPerEpoch: number;
   diverged?: string;
   adapter?: { description?: string };
-}
-
-let commit: string | null | undefined;
-
-/** The commit of this code (`+dirty` with uncommitted changes to tracked files), or null outside git. */
-export function codeCommit(): string | null {
-  if (commit !== undefined) return commit;
-  try {
-    const git = (...args: string[]) => execFileSync('git', ['-C', ROOT, ...args], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const sha = git('rev-parse', 'HEAD');
-    commit = git('status', '--porcelain', '--untracked-files=no') ? `${sha}+dirty` : sha;
-  } catch {
-    commit = null;
-  }
-  return commit;
 }
 
 /** The step of the run's newest checkpoint that verifies, or null when it has none. */
@@ -292,7 +278,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     steps_per_epoch: m.stepsPerEpoch,
     train_seconds: trainSeconds,
     device: m.adapter?.description ?? 'unknown',
-    commit: codeCommit(),
+    commit: commit(),
     host,
     attempts,
     finished: new Date().toISOString(),

@@ -50,8 +50,9 @@ export class SweepStore {
     };
   }
 
+  /** Where evaluations keep the test images' feature statistics (eval --reference-cache DIR). */
   get referenceCache(): string {
-    return join(this.dir, 'fid-reference.json');
+    return this.dir;
   }
 
   sweepDir(name: string): string {
@@ -130,7 +131,7 @@ export function readJson<T>(path: string): T | null {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message}); it is written atomically, so something else wrote it: remove it to start that job again`);
+    throw new Error(`${path} is not valid JSON (${(e as Error).message}); it is written atomically, so something else wrote it: remove it to start that job again`, { cause: e });
   }
 }
 

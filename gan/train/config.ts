@@ -7,7 +7,7 @@ import { MODEL_KINDS, type ModelKind } from '../models/gan.ts';
 
 export interface TrainConfig {
   model: ModelKind;
-  /** A recipe name (fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp) or a path to a recipe JSON file. */
+  /** A recipe name (fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp) or a path to a recipe JSON file. */
   recipe: string;
   /** Training length: steps (generator + discriminator updates), or epochs when set. */
   steps: number;
@@ -29,6 +29,10 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Sample grid every N steps (0: once per epoch) and at the end. */
   sampleEvery: number;
+  /** FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never; fid-curve.ts). */
+  evalEvery: number;
+  /** Generated samples per FID-curve evaluation. */
+  evalN: number;
 }
 
 /** The main job's defaults: the paper's cgan under p8+, sized to finish in minutes on a CPU driver. */
@@ -49,6 +53,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   ndf: 32,
   checkpointEvery: 100,
   sampleEvery: 100,
+  evalEvery: 0,
+  evalN: 1000,
 };
 
 export class ConfigError extends Error {
@@ -134,5 +140,7 @@ export function resolveConfigLayers(layers: readonly ConfigLayer[]): TrainConfig
     ndf: int(merged.ndf, name('ndf'), 1, 4096),
     checkpointEvery: int(merged.checkpointEvery, name('checkpointEvery'), 1),
     sampleEvery: int(merged.sampleEvery, name('sampleEvery'), 0),
+    evalEvery: int(merged.evalEvery, name('evalEvery'), 0),
+    evalN: int(merged.evalN, name('evalN'), 2, 1_000_000),
   };
 }

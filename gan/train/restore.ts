@@ -13,7 +13,7 @@ import { CheckpointError } from './checkpoint.ts';
 import { CheckpointStore, skippedText, type SkippedCheckpoint } from './checkpoint-store.ts';
 import type { TrainConfig } from './config.ts';
 import { loadRecipe, readRunConfig } from './run.ts';
-import { buildGan, latentNoise } from './trainer.ts';
+import { buildGan } from './trainer.ts';
 
 export interface RestoredRun {
   dir: string;
@@ -84,9 +84,6 @@ export function restoreRun(gpu: Gpu, dir: string, o: RestoreOptions = {}): Resto
   return { dir, config, recipe, step: loaded.data.step, gan, runtime: rt, weightBias, path: loaded.path, skipped: loaded.skipped };
 }
 
-/** Latent vectors and (for a conditional GAN) balanced labels (i mod classes) for n samples. */
-export function evaluationInputs(gan: Gan, n: number, seed: number): { z: Float32Array; labels?: Uint32Array } {
-  const z = latentNoise(seed, 0x6e7a1, n, gan.latent);
-  if (!gan.conditional) return { z };
-  return { z, labels: Uint32Array.from({ length: n }, (_, i) => i % gan.classes) };
-}
+// The evaluation inputs live beside the training noise (trainer.ts); the FID curve written during
+// training uses them too.
+export { evaluationInputs } from './trainer.ts';

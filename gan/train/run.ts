@@ -10,6 +10,7 @@
 //                           seconds column is training time since the run started, across resumes
 //   samples/step-NNNNNNNNN.png, samples/latest.png   fixed latent vectors (cgan: row i is digit i)
 //   checkpoints/ckpt-NNNNNNNNN.pgc   the newest three that verify (gan/train/checkpoint-store.ts)
+//   fid.csv                 with evalEvery > 0: FID against steps (fid-curve.ts)
 //   <run>.opcounts.json     operation counts for the hardware model, of every step since the start
 //                           (each checkpoint carries the counts so far, and a resume continues them)
 
@@ -21,15 +22,16 @@ import type { OpRecord } from '../../engine/record/schema.ts';
 import { recipeByName, resolveRecipe, builtinRecipe, RecipeError, type Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { Progress, type ProgressMode } from '../cli/progress.ts';
-import { sourceCommit } from '../cli/version.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { commit } from '../io/provenance.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { lineChart } from '../io/svg-plot.ts';
 import { CheckpointError } from './checkpoint.ts';
 import { CheckpointStore, describeSetAside, type SavedCheckpoint } from './checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from './config.ts';
+import { FidCurve } from './fid-curve.ts';
 import { claimNewRunDirectory } from './run-dir.ts';
 import { GanTrainer, latentNoise, type StepStats, type TrainerState } from './trainer.ts';
 
@@ -128,7 +130,7 @@ function readManifest(out: string): ManifestHead {
     return JSON.parse(readFileSync(path, 'utf8')) as ManifestHead;
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `is unreadable (${(e as Error).message})`;
-    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`);
+    throw new Error(`${path} ${why}; is '${out}' a run directory written by posit-gan train?`, { cause: e });
   }
 }
 
@@ -234,7 +236,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     recipe: recipe.spec,
     model: trainer.gan.describe(),
     adapter: gpu.adapter,
-    gitCommit: sourceCommit(),
+    commit: commit(),
     started,
     updated: new Date().toISOString(),
     stepsPerEpoch: trainer.stepsPerEpoch,
@@ -311,9 +313,14 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
       batch: c.batch,
       device: gpu.adapter.description,
       created: new Date().toISOString(),
+      commit: commit(),
+      ...(o.command ? { commandLine: o.command } : {}),
     });
     writeFileAtomicSync(join(out, `${runName}.opcounts.json`), JSON.stringify(counts, null, 1) + '\n');
   };
+
+  // FID against steps (evalEvery > 0): evaluated at every multiple of evalEvery and at the last step.
+  const curve = c.evalEvery > 0 ? FidCurve.open(trainer, out, c.evalN, c.evalEvery) : null;
 
   writeManifest('running');
   const progress = new Progress({ mode: o.progress ?? 'bar', total, startStep: trainer.step });
@@ -328,6 +335,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     if (s.diverged) {
       // The updates were not applied: the weights are the last good state.
       await checkpoint();
+      curve?.dispose();
       writeManifest('diverged', { diverged: s.diverged });
       progress.finish(`stopped: ${s.diverged}`);
       throw new DivergedError(`training diverged: ${s.diverged}. A checkpoint of the last good state (step ${trainer.step}) is in ${join(out, 'checkpoints')}.`);
@@ -338,12 +346,17 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     const epochEnd = trainer.step % trainer.stepsPerEpoch === 0;
     if (trainer.step % c.checkpointEvery === 0 && trainer.step < total) await checkpoint();
     if ((c.sampleEvery > 0 ? trainer.step % c.sampleEvery === 0 : epochEnd) && trainer.step < total) await sample();
+    if (curve && trainer.step % c.evalEvery === 0) await curve.evaluate();
   }
   const finished = trainer.step >= total;
   const interrupted = !finished && o.signal?.aborted === true;
   await checkpoint();
   // An interrupted run ends as soon as its state is safe; the sample grid waits for the resume.
   if (!interrupted) await sample();
+  if (curve) {
+    if (!interrupted && curve.lastStep !== trainer.step) await curve.evaluate();
+    curve.dispose();
+  }
   writeOpCounts();
   const status = finished ? 'completed' : interrupted ? 'interrupted' : 'stopped';
   writeManifest(status, { finished: new Date().toISOString(), ...(interrupted ? { interruptedBy: String(o.signal!.reason ?? 'signal') } : {}) });
@@ -352,7 +365,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
 }
 
 /** Settings that may change when a run is resumed (how long, how often to save); the rest must match. */
-const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery'];
+const RESUME_MAY_CHANGE: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'checkpointEvery', 'sampleEvery', 'evalEvery', 'evalN'];
 
 function checkResumable(saved: TrainConfig | undefined, now: TrainConfig, path: string): void {
   if (!saved) throw new Error(`cannot resume from ${path}: it records no configuration`);

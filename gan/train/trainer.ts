@@ -91,6 +91,14 @@ export function latentNoise(seed: number, step: number, batch: number, latent: n
   return out;
 }
 
+/** Latent vectors and (for a conditional GAN) balanced labels (i mod classes) for n samples: the inputs
+ *  of every evaluation (eval, experiments, the FID curve during training) and of deployment. */
+export function evaluationInputs(gan: Gan, n: number, seed: number): { z: Float32Array; labels?: Uint32Array } {
+  const z = latentNoise(seed, 0x6e7a1, n, gan.latent);
+  if (!gan.conditional) return { z };
+  return { z, labels: Uint32Array.from({ length: n }, (_, i) => i % gan.classes) };
+}
+
 /** Labels 0..classes-1 for the generated images of iteration `step` (uniform, seeded). */
 export function randomLabels(seed: number, step: number, batch: number, classes: number): Uint32Array {
   const draw = randomStream(random(seed ^ 0x1abe1, step));

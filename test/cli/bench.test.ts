@@ -1,6 +1,7 @@
 // `posit-gan bench` end to end at toy sizes: each benchmark prints its table and writes a result file
-// with the adapter, the timing method and one row per variant and size. Nothing here judges speed
-// (benchmarks measure it; tests only check that they run and report what they claim).
+// with the code's commit, the command line, the adapter, the timing method and one row per variant and
+// size. Nothing here judges speed (benchmarks measure it; tests only check that they run and report
+// what they claim).
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -8,12 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { QUIRE_CASES } from '../../gan/bench/quire-cases.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+// The commit the result files must record: the env var wins over git (as on the GPU machine).
+const PACKED = '0123456789abcdef0123456789abcdef01234567';
+
 function bench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/posit-gan', 'bench', ...args], { cwd: ROOT, timeout: 240_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['bin/posit-gan', 'bench', ...args], { cwd: ROOT, timeout: 240_000, env: { ...process.env, POSIT_GAN_COMMIT: PACKED } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -21,6 +26,9 @@ function bench(...args: string[]): Promise<{ code: number; stdout: string; stder
 
 interface ResultFile {
   benchmark: string;
+  commit: string;
+  command: string;
+  warmup: number;
   adapter: { description: string; software: boolean };
   timing: string;
   reps: number;
@@ -56,6 +64,8 @@ async function runBench(name: string, ...args: string[]): Promise<{ stdout: stri
   expect(r.code, r.stderr).toBe(0);
   const json = JSON.parse(readFileSync(out, 'utf8')) as ResultFile;
   expect(json.benchmark).toBe(name);
+  expect(json.commit).toBe(PACKED);
+  expect(json.command).toBe(['posit-gan', 'bench', name, ...args, '--out', out].join(' '));
   expect(json.adapter.description.length).toBeGreaterThan(0);
   expect(['timestamp', 'wall-clock']).toContain(json.timing);
   expect(r.stdout).toContain(`wrote ${out}`);
@@ -158,6 +168,56 @@ describe('posit-gan bench', () => {
       const r = await bench('speed', ...args);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(args[0]!);
+    }
+  });
+
+  it('train: median and timed-window mean rates, the warm-up stated, no peer figures', async () => {
+    const { stdout, json } = await runBench('train', '--model', 'cgan', '--recipes', 'fp32', '--batches', '4', '--reps', '2', '--warmup', '1');
+    expect(json.warmup).toBe(1);
+    expect(json).not.toHaveProperty('peers');
+    expect(JSON.stringify(json)).not.toMatch(/H100|ItPerS/);
+    expect((json as unknown as { rates: string }).rates).toMatch(/pytorch-cgan\.py/);
+    const [row] = json.results as { recipe: string; iterations: number; seconds: number[]; windowSeconds: number; iterationsPerSecond: number; meanIterationsPerSecond: number; medianSeconds: number }[];
+    expect(row!.recipe).toBe('fp32');
+    expect(row!.seconds).toHaveLength(2);
+    // The window holds both timed iterations, so it is at least their sum, and the mean rate is its inverse.
+    const sum = row!.seconds[0]! + row!.seconds[1]!;
+    expect(row!.windowSeconds).toBeGreaterThanOrEqual(sum);
+    expect(row!.windowSeconds).toBeLessThan(sum + 0.5);
+    expect(row!.meanIterationsPerSecond).toBeCloseTo(2 / row!.windowSeconds, 10);
+    expect(row!.iterationsPerSecond).toBeCloseTo(1 / row!.medianSeconds, 10);
+    expect(stdout).toMatch(/2 timed iterations after 1 warm-up/);
+  });
+
+  it('quire: f32 first, then each quire method with its ratio to the f32 row of the same run', async () => {
+    const { stdout, json } = await runBench('quire', '--sizes', '32', '--reps', '2', '--warmup', '1');
+    const rows = json.results as { what: string; variant: string; size: number; value: number; unit: string; peer: string | null; peerValue: number | null; ratio: number | null; moduli: number | null }[];
+    expect(rows.map((r) => r.variant)).toEqual(['f32', 'p8e2-quire-mac', 'p8e2-quire']);
+    expect(rows[0]).toMatchObject({ what: 'gemm', peer: null, ratio: null });
+    for (const r of rows.slice(1)) {
+      expect(r).toMatchObject({ what: 'quire', size: 32, unit: 'TFLOP/s', peer: 'posit-gan f32', peerValue: rows[0]!.value });
+      expect(r.ratio).toBeCloseTo(r.value / rows[0]!.value, 12);
+    }
+    // Codes of magnitude <= 1: rows span 25 bits; at K = 32, 25 + 25 + 5 + 1 = 56 bits need 8 moduli.
+    expect(rows[2]!.moduli).toBe(8);
+    expect(stdout).toContain("outputs of every sliced variant equal the per-product quire's");
+  });
+
+  it('quire --check: every method bit-exact against the per-product quire, one line per case', async () => {
+    const r = await bench('quire', '--check', '--sizes', '24');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/24x24x24 +saturated +\d+ +ok/);
+    expect(r.stdout).toContain(`all ${QUIRE_CASES.length} comparisons bit-exact`);
+  });
+
+  it('quire --subgroup-matrix: runs the tensor-core variant, or says the adapter lacks the feature and how Dawn enables it', async () => {
+    const r = await bench('quire', '--check', '--sizes', '16', '--subgroup-matrix');
+    if (r.code === 0) {
+      expect(r.stdout).toContain('sliced-subgroup-matrix');
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/does not offer 'chromium-experimental-subgroup-matrix'.*allow_unsafe_apis/s);
+      expect(r.stderr).not.toMatch(/\bat \w+ \(/); // a message, not a stack trace
     }
   });
 

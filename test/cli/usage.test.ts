@@ -2,8 +2,8 @@
 // message in the CLI's own option names and no class names; `help <command>`; `--version`; Dawn's
 // two limit warnings kept off stderr (shown with --verbose), nothing else filtered.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,4 +135,54 @@ describe("Dawn's limit warnings", () => {
       expect(quiet.stderr).toBe(verbose.stderr.split('\n').filter((l) => !DAWN_LIMIT_WARNING.test(l)).join('\n'));
     }
   });
+
+  it('the relayed command stops when its relay is killed hard (kill -9)', async () => {
+    // A worker with no Redis to reach keeps retrying: a command that would otherwise run forever.
+    const relay = spawn(process.execPath, ['bin/posit-gan', 'worker', '--queue', 'redis://127.0.0.1:9', '--dir', join(dir, 'worker')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    relay.stderr!.on('data', (d) => (err += d));
+    const closed = new Promise<void>((done) => relay.on('close', () => done()));
+    try {
+      await until(() => /retrying/.test(err), 60_000, () => `the worker to report that Redis is unreachable; stderr: ${err}`);
+      const child = childrenOf(relay.pid!);
+      expect(child).toHaveLength(1);
+      relay.kill('SIGKILL');
+      await closed;
+      await until(() => !alive(child[0]!), 30_000, () => `the relayed worker ${child[0]} to exit after its relay was killed`);
+    } finally {
+      relay.kill('SIGKILL');
+    }
+  }, 120_000);
 });
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(f: () => boolean, ms: number, what: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -84,7 +84,7 @@ describe('decodeMnist checks', () => {
 
   it('rejects labels outside 0..9, count mismatches, wrong shapes and wrong split sizes', () => {
     expect(() => decodeMnist(images(3), labels([1, 10, 2]))).toThrow(DatasetContentError);
-    expect(() => decodeMnist(images(3), labels([1, 10, 2]))).toThrow(/label 10 at index 1 is not a digit/);
+    expect(() => decodeMnist(images(3), labels([1, 10, 2]))).toThrow(/label 10 at index 1 is not a class 0..9/);
     expect(() => decodeMnist(images(3), labels([1, 2]))).toThrow(/has 3 images but .* has 2 labels/);
     expect(() => decodeMnist(parseIdx(idxBytes([2, 28, 27], new Uint8Array(2 * 28 * 27))), labels([1, 2]))).toThrow(
       /expected 28 x 28 images, found 28 x 27/,

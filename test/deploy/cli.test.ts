@@ -14,12 +14,14 @@ import { resolveConfig } from '../../gan/train/config.ts';
 import { runTraining } from '../../gan/train/run.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// The commit the result files must record (the variable wins over git, as on the GPU machine).
+const PACKED = 'fedcba9876543210fedcba9876543210fedcba98';
 let dir: string;
 let run: string;
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/posit-gan', ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['bin/posit-gan', ...args], { cwd: ROOT, maxBuffer: 1 << 24, env: { ...process.env, POSIT_GAN_COMMIT: PACKED } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -64,7 +66,8 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     expect(r.stdout).toMatch(/^p6\+t +p6e1 +p6e1 +\d+ +fast +\d+\.\d\d /m);
     const json = JSON.parse(readFileSync(join(out, 'deploy.json'), 'utf8'));
     expect(json.device).toMatch(/\S/);
-    expect(json.command).toContain('deploy --checkpoint');
+    expect(json.command).toBe(`posit-gan deploy --checkpoint ${run} --recipes P8,p6+t --n 10 --out ${out}`);
+    expect(json.commit).toBe(PACKED);
     expect(json.rows.map((x: Row) => x.recipe)).toEqual(['p8', 'p6+t']);
     for (const row of json.rows as Row[]) {
       expect(row.n).toBe(10);
@@ -76,7 +79,7 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     // Three rows (fp32 reference, p8, p6+t) of 10 28x28 tiles with 2-pixel borders.
     expect(pngSize(join(out, 'deploy.png'))).toEqual([10 * 28 + 11 * 2, 3 * 28 + 4 * 2]);
     const counts = JSON.parse(readFileSync(join(out, 'p6+t.opcounts.json'), 'utf8'));
-    expect(counts.run).toMatchObject({ command: 'deploy', recipe: 'p6+t', steps: 1, batch: 10, model: 'cgan' });
+    expect(counts.run).toMatchObject({ command: 'deploy', recipe: 'p6+t', steps: 1, batch: 10, model: 'cgan', commit: PACKED, commandLine: json.command });
     expect(counts.records.every((e: { phase: string }) => e.phase === 'inference')).toBe(true);
     expect(counts.records).toContainEqual(expect.objectContaining({ kind: 'activation', fn: 'tanh', fast: true, format: 'p16e0', count: 7840 }));
     expect(counts.records.some((e: { kind: string; a?: string }) => e.kind === 'mac' && e.a === 'p6e1')).toBe(true);

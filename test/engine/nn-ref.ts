@@ -134,3 +134,59 @@ export function convTranspose2d(x: ArrayLike<number>, xs: readonly number[], w: 
               }
   return { y, shape: [n, o, oh, ow] };
 }
+
+/** Instance normalisation of [N, C, ...]: each (sample, channel) plane by its own mean and biased
+ *  variance, then weight[c] and bias[c] (null: 1 and 0). */
+export function instanceNorm(x: Float64Array, shape: readonly number[], w: ArrayLike<number> | null, b: ArrayLike<number> | null, eps: number): Float64Array {
+  const [n, c] = shape as [number, number];
+  const s = shape.slice(2).reduce((a, v) => a * v, 1);
+  const out = new Float64Array(x.length);
+  for (let p = 0; p < n * c; p++) {
+    const plane = x.subarray(p * s, (p + 1) * s);
+    const m = plane.reduce((a, v) => a + v, 0) / s;
+    const v = plane.reduce((a, u) => a + (u - m) ** 2, 0) / s;
+    const k = p % c;
+    for (let i = 0; i < s; i++) out[p * s + i] = ((plane[i]! - m) / Math.sqrt(v + eps)) * (w ? w[k]! : 1) + (b ? b[k]! : 0);
+  }
+  return out;
+}
+
+/** ReflectionPad2d of [N, C, H, W] by [left, right, top, bottom] (each below the padded size): the
+ *  border is mirrored without repeating the edge, as PyTorch. */
+export function reflectionPad2d(x: Float64Array, shape: readonly number[], pad: readonly [number, number, number, number]): { y: Float64Array; shape: number[] } {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const [l, r, t, b] = pad;
+  const oh = h + t + b;
+  const ow = w + l + r;
+  const reflect = (j: number, size: number) => (j < 0 ? -j : j >= size ? 2 * (size - 1) - j : j);
+  const y = new Float64Array(n * c * oh * ow);
+  for (let p = 0; p < n * c; p++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) y[(p * oh + i) * ow + j] = x[(p * h + reflect(i - t, h)) * w + reflect(j - l, w)]!;
+  return { y, shape: [n, c, oh, ow] };
+}
+
+/** Nearest-neighbour upsampling of [N, C, H, W] by integer factors: out[i, j] = x[floor(i / fh), floor(j / fw)]. */
+export function upsampleNearest(x: Float64Array, shape: readonly number[], fh: number, fw: number): { y: Float64Array; shape: number[] } {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const [oh, ow] = [h * fh, w * fw];
+  const y = new Float64Array(n * c * oh * ow);
+  for (let p = 0; p < n * c; p++)
+    for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) y[(p * oh + i) * ow + j] = x[(p * h + Math.floor(i / fh)) * w + Math.floor(j / fw)]!;
+  return { y, shape: [n, c, oh, ow] };
+}
+
+/** PixelShuffle(r) of [N, C r^2, H, W] to [N, C, H r, W r]: out[n, c, h r + i, w r + j] = x[n, c r^2 + i r + j, h, w]. */
+export function pixelShuffle(x: Float64Array, shape: readonly number[], r: number): { y: Float64Array; shape: number[] } {
+  const [n, cr, h, w] = shape as [number, number, number, number];
+  const c = cr / (r * r);
+  const y = new Float64Array(x.length);
+  for (let b = 0; b < n; b++)
+    for (let k = 0; k < c; k++)
+      for (let i = 0; i < h * r; i++)
+        for (let j = 0; j < w * r; j++) {
+          const src = (((b * cr + k * r * r + (i % r) * r + (j % r)) * h + Math.floor(i / r)) * w + Math.floor(j / r));
+          y[((b * c + k) * h * r + i) * w * r + j] = x[src]!;
+        }
+  return { y, shape: [n, c, h * r, w * r] };
+}

@@ -69,7 +69,7 @@ describe('Progress', () => {
     expect(frames.length).toBeLessThanOrEqual(11);
     const last = frames[frames.length - 1]!;
     // Frames at steps 1, 11, ..., 91 (every 100 ms); step 100 is within 100 ms of the last frame.
-    expect(last).toMatch(/^step 91\/1000 \[=+ +\]   9% \| epoch 2 \| loss_d 0\.6931 loss_g 1\.2500 \| 100 step\/s \| ETA 9s$/);
+    expect(last).toMatch(/^step 91\/1000 \[=+ +\] {3}9% \| epoch 2 \| loss_d 0\.6931 loss_g 1\.2500 \| 100 step\/s \| ETA 9s$/);
     expect(last.length).toBeLessThan(120);
     expect(err.text).not.toContain('\n');
     p.finish();

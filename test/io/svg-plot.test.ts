@@ -92,6 +92,24 @@ describe('lineChart', () => {
     expect(ys.size).toBe(1); // a flat line at 0.5
   });
 
+  it('draws a band under its series (one polygon per unbroken stretch) and fits the axis to it; markers mark points', () => {
+    const x = [0, 100, 200, 300, 400];
+    const y = [500, 200, 100, 80, 70];
+    const lo = [450, 150, NaN, 60, 50];
+    const hi = [550, 260, 130, 100, 300];
+    const svg = lineChart([{ name: 'p8+', x, y, band: { lo, hi } }], { markers: true, yLabel: 'FID' });
+    checkWellFormed(svg);
+    const polys = [...svg.matchAll(/<polygon points="([^"]*)"/g)].map((m) => m[1]!.split(' ').map((p) => p.split(',').map(Number)));
+    expect(polys).toHaveLength(2); // broken at the NaN
+    expect(polys.map((p) => p.length)).toEqual([4, 4]); // two points along hi and two back along lo
+    expect(svg).toContain('<title>p8+ (band)</title>');
+    // The highest band value (550, above the line's 500) sets the top of the axis: the plot's top edge.
+    const top = Math.min(...polys.flat().map(([, py]) => py!));
+    expect(top).toBeCloseTo(36, 1);
+    expect(svg.match(/<circle /g)).toHaveLength(5);
+    expect(() => lineChart([{ name: 'bad', x, y, band: { lo: [1], hi } }])).toThrow(/a band of 1 values for 5 y values/);
+  });
+
   it('handles a constant series, explicit x, and no data', () => {
     checkWellFormed(lineChart([{ name: 'c', x: [10, 20, 30], y: [2, 2, 2] }]));
     const none = lineChart([{ name: 'n', y: [NaN] }]);

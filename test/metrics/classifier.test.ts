@@ -77,7 +77,9 @@ describe('classifier weights', () => {
     expect(sidecar.provenance.testAccuracy).toBeGreaterThanOrEqual(0.985);
     expect(sidecar.provenance.testN).toBe(10000);
     expect(sidecar.provenance.command).toMatch(/^bin\/posit-gan classifier train /);
+    expect(sidecar.dataset).toBe('mnist');
     expect(classifier.sha256).toBe(sidecar.sha256);
+    expect(classifier.dataset).toBe('mnist');
   });
 
   describe('damaged files are refused with the regeneration hint', () => {
@@ -88,6 +90,7 @@ describe('classifier weights', () => {
       ['another architecture', (_, json) => ({ json: JSON.stringify({ ...json, architecture: { ...(json.architecture as object), featureDim: 120 } }) }), /architecture/],
       ['a changed parameter list', (_, json) => ({ json: JSON.stringify({ ...json, parameters: [] }) }), /parameter list does not match/],
       ['a sidecar that is not JSON', () => ({ json: '{"format": ' }), /not valid JSON/],
+      ['no data set', (_, json) => ({ json: JSON.stringify({ ...json, dataset: undefined }) }), /names data set undefined, not one of mnist, fashion/],
     ];
     cases.forEach(([what, damage, message], i) => {
       it(what, () => {
@@ -101,6 +104,12 @@ describe('classifier weights', () => {
         expect(load).toThrow(message);
         expect(load).toThrow(/Regenerate it with `bin\/posit-gan classifier train`/);
       });
+    });
+    it('MNIST weights where Fashion-MNIST ones are asked for', () => {
+      const load = () => MnistClassifier.load(rt, DEFAULT_WEIGHTS, 'fashion');
+      expect(load).toThrow(ClassifierWeightsError);
+      expect(load).toThrow(/holds a classifier trained on MNIST, not Fashion-MNIST\. Regenerate it with `bin\/posit-gan classifier train --dataset fashion`/);
+      expect(MnistClassifier.load(rt, DEFAULT_WEIGHTS, 'mnist').dataset).toBe('mnist');
     });
     it('a missing file', () => {
       expect(() => MnistClassifier.load(rt, join(tmp, 'absent.weights'))).toThrow(/cannot be read.*Regenerate it with `bin\/posit-gan classifier train`/s);
@@ -201,7 +210,7 @@ describe('posit-gan classifier (command line)', () => {
   it('rejects a bad action or option with exit code 2 before touching the GPU', async () => {
     const bad = await cli('fit');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/expected 'train' or 'test', got 'fit'/);
+    expect(bad.stderr).toMatch(/expected 'train', 'test' or 'stats', got 'fit'/);
     const zero = await cli('train', '--epochs', '0');
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--epochs must be in 1\.\.1000/);

@@ -96,7 +96,7 @@ async function run(recipe: Recipe) {
 const read = (t: Tensor) => t.read();
 
 describe('every quantization point of a recipe holds only its lattice', () => {
-  for (const name of ['p8+', 'p8', 'fp8', 'fp16']) {
+  for (const name of ['p8+', 'p8', 'p8-all', 'fp8', 'fp16']) {
     it(name, async () => {
       const r = recipeByName(name);
       const { model, opt, probe } = await run(r);

@@ -7,13 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import * as nn from '../../engine/nn/index.ts';
 import { Layer, LAYER_KINDS, Linear, Sequential, Tanh, type LayerKind } from '../../engine/nn/index.ts';
-import { relu } from '../../engine/ops/index.ts';
+import { record } from '../../engine/autograd/tape.ts';
+import { backward, mseLoss, relu } from '../../engine/ops/index.ts';
 import { PrecisionPolicy, treatmentOf, UnknownLayerKindError } from '../../engine/quant/policy.ts';
+import { quantizer } from '../../engine/quant/quantizer.ts';
 import { BUILTIN_RECIPES, recipeByName } from '../../engine/quant/recipe.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
-import { matmulWeights } from '../../gan/deploy/hook.ts';
-import { openTestRuntime } from '../engine/harness.ts';
+import { quantize } from '../../formats/codec.ts';
+import { matmulWeights, prepareDeployment } from '../../gan/deploy/hook.ts';
+import { deployRecipeByName } from '../../gan/deploy/recipes.ts';
+import { openTestRuntime, randomArray } from '../engine/harness.ts';
 
 let gpu: Gpu;
 let rt: Runtime;
@@ -39,7 +43,16 @@ const FACTORIES: Record<string, (rt: Runtime) => Layer<never>> = {
   AvgPool2d: (r) => new nn.AvgPool2d(r, 2),
   Flatten: (r) => new nn.Flatten(r),
   Sequential: (r) => new nn.Sequential(r),
+  InstanceNorm2d: (r) => new nn.InstanceNorm2d(r, 2),
+  ReflectionPad2d: (r) => new nn.ReflectionPad2d(r, 1),
+  Upsample: (r) => new nn.Upsample(r, { scaleFactor: 2 }),
+  PixelShuffle: (r) => new nn.PixelShuffle(r, 2),
+  Residual: (r) => new nn.Residual(r, new nn.ReLU(r)),
+  DenseBlock: (r) => new nn.DenseBlock(r, new nn.ReLU(r)),
 };
+
+/** The kinds the policy passes through: containers, reshapes and the layers that only move values. */
+const PASS_KINDS = ['Sequential', 'Flatten', 'DenseBlock', 'ReflectionPad2d', 'Upsample', 'PixelShuffle'];
 
 /** A layer whose kind was never added to LAYER_KINDS (the cast stands for code the type checker does
  *  not see, or a class written before its kind was registered). */
@@ -79,12 +92,13 @@ describe('layer kinds', () => {
     expect([...kinds].sort()).toEqual([...LAYER_KINDS].sort());
   });
 
-  it('matmul layers get the matmul points, containers and reshapes pass through, the rest is elementwise', () => {
+  it('matmul layers get the matmul points, containers, reshapes, padding, upsampling and pixel shuffle pass through, the rest is elementwise', () => {
     const t = (kind: LayerKind) => treatmentOf({ path: 'x', kind });
     expect(['Linear', 'Conv2d', 'ConvTranspose2d'].map((k) => t(k as LayerKind))).toEqual(['matmul', 'matmul', 'matmul']);
-    expect(t('Sequential')).toBe('pass');
-    expect(t('Flatten')).toBe('pass');
-    const elementwise = LAYER_KINDS.filter((k) => !['Linear', 'Conv2d', 'ConvTranspose2d', 'Sequential', 'Flatten'].includes(k));
+    for (const k of PASS_KINDS) expect(t(k as LayerKind), k).toBe('pass');
+    const elementwise = LAYER_KINDS.filter((k) => !['Linear', 'Conv2d', 'ConvTranspose2d', ...PASS_KINDS].includes(k));
+    // Normalisation, activations and the residual sum among them.
+    expect(elementwise).toEqual(expect.arrayContaining(['InstanceNorm2d', 'BatchNorm2d', 'ReLU', 'Residual']));
     for (const k of elementwise) expect(t(k), k).toBe('elementwise');
   });
 
@@ -126,5 +140,104 @@ describe('layer kinds', () => {
     expect(() => matmulWeights(bad)).toThrow(UnknownLayerKindError);
     expect(() => matmulWeights(bad)).toThrow(/layer '1' has kind 'Mystery'/);
     bad.dispose();
+  });
+});
+
+/** An image network with every new kind: reflection padding after an activation and inside a
+ *  residual block, instance norm, nearest upsampling after a residual sum, a dense block, and pixel
+ *  shuffle after a convolution (channels 2 -> 1 image, 5x5 -> 10x10 -> 20x20). */
+function imageNet(seed: number): Sequential {
+  const rng = new nn.InitRng(seed);
+  const conv = (i: number, o: number, padding = 0) => new nn.Conv2d(rt, i, o, 3, { rng, padding });
+  return new Sequential(
+    rt,
+    conv(2, 3, 1),
+    new nn.InstanceNorm2d(rt, 3, { affine: true }),
+    new nn.ReLU(rt),
+    new nn.ReflectionPad2d(rt, 1),
+    conv(3, 2),
+    new nn.Residual(rt, new Sequential(rt, new nn.ReflectionPad2d(rt, [1, 1, 1, 1]), conv(2, 2), new nn.InstanceNorm2d(rt, 2)), { name: 'conv_block' }),
+    new nn.Residual(rt, new nn.DenseBlock(rt, new Sequential(rt, conv(2, 2, 1), new nn.LeakyReLU(rt, 0.2)), conv(4, 2, 1)), { scale: 0.2 }),
+    new nn.Upsample(rt, { scaleFactor: 2 }),
+    conv(2, 4, 1),
+    new nn.PixelShuffle(rt, 2),
+    new nn.LeakyReLU(rt, 0.2),
+    conv(1, 1, 1),
+    new Tanh(rt),
+  );
+}
+
+/** The same tensor without its lattice tag, and a backward that drops the gradient's tag: a quantizer
+ *  between two of these runs its codec on the values instead of trusting the tags. */
+function untagged(t: Tensor): Tensor {
+  const v = t.view(t.shape);
+  v.lattice = null;
+  return record(v, 'untag', [t], (g) => {
+    const u = g.view(g.shape);
+    u.lattice = null;
+    return [u];
+  });
+}
+
+/** The policy, but padding, upsampling and pixel shuffle treated as elementwise layers (rounded for real). */
+class ValueMoversElementwise extends PrecisionPolicy {
+  override output(site: nn.Site, y: Tensor): Tensor {
+    const f = this.recipe.elementwise;
+    if (!['ReflectionPad2d', 'Upsample', 'PixelShuffle'].includes(site.kind) || !f) return super.output(site, y);
+    const q = { format: f, rounding: this.recipe.rounding };
+    return untagged(quantizer(untagged(y), q, q));
+  }
+}
+
+describe('padding, upsampling and pixel shuffle pass through', () => {
+  async function step(policy: PrecisionPolicy): Promise<Float32Array[]> {
+    const net = imageNet(21);
+    net.setHook(policy);
+    const out = await rt.scope(async () => {
+      const x = Tensor.fromArray(rt, Float32Array.from(randomArray(2 * 2 * 5 * 5, 22)), [2, 2, 5, 5]);
+      const target = Tensor.fromArray(rt, Float32Array.from(randomArray(2 * 1 * 20 * 20, 23)), [2, 1, 20, 20]);
+      const y = net.forward(x);
+      expect(y.shape).toEqual([2, 1, 20, 20]);
+      backward(mseLoss(y, target));
+      return [await y.read(), ...(await Promise.all(net.parameters().map((p) => p.grad!.read())))];
+    });
+    net.dispose();
+    return out;
+  }
+
+  for (const name of ['p8+', 'fp8']) {
+    it(`${name}: inside a network they give bit for bit the outputs and weight gradients of an elementwise treatment`, async () => {
+      const recipe = recipeByName(name);
+      const passed = await step(new PrecisionPolicy(recipe));
+      const rounded = await step(new ValueMoversElementwise(recipe));
+      expect(passed.length).toBe(1 + 7 * 2 + 2); // the output; 7 convolutions' weights and biases, one affine instance norm
+      expect(passed.every((v) => v.every(Number.isFinite))).toBe(true);
+      for (let i = 0; i < passed.length; i++) expect(passed[i], i === 0 ? 'output' : `gradient ${i - 1}`).toEqual(rounded[i]);
+      // And the recipe is at work: float32 gives another output.
+      const fp32 = await step(new PrecisionPolicy(recipeByName('fp32')));
+      expect(fp32[0]).not.toEqual(passed[0]);
+    });
+  }
+});
+
+describe('deployment of a generator with the new kinds', () => {
+  it('packs exactly the convolution weights, runs every recipe point (p6+t) and leaves the output on the activation lattice', async () => {
+    const G = imageNet(31);
+    G.eval();
+    const convs = G.modules().filter((m) => m instanceof nn.Conv2d).map((m) => `${m.path}.weight`);
+    expect(convs.length).toBe(7);
+    expect([...matmulWeights(G).keys()].sort()).toEqual(convs.sort());
+    const recipe = deployRecipeByName('p6+t');
+    const dep = await prepareDeployment(G, recipe);
+    expect([...dep.packed.keys()].sort()).toEqual(convs.sort());
+    G.setHook(dep.hook);
+    const y = await rt.scope(() => rt.noGrad(() => G.forward(Tensor.fromArray(rt, Float32Array.from(randomArray(2 * 2 * 5 * 5, 32)), [2, 2, 5, 5])).read()));
+    expect(y.length).toBe(2 * 20 * 20);
+    for (const v of y) {
+      expect(Number.isFinite(v)).toBe(true);
+      expect(quantize(recipe.activations!, v)).toBe(v);
+    }
+    dep.dispose();
+    G.dispose();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calibrate, log2Histogram } from '../../engine/quant/calibrate.ts';
-import { BUILTIN_RECIPES, recipeByName, resolveRecipe, RecipeError } from '../../engine/quant/recipe.ts';
+import { BUILTIN_RECIPES, recipeByName, resolveRecipe, RecipeError, type RecipeSpec } from '../../engine/quant/recipe.ts';
 
 describe('calibration (histogram of log2|x|, 20 bins, t = floor(-left edge of the fullest bin))', () => {
   it('matches a hand-computed histogram', () => {
@@ -53,10 +53,43 @@ describe('recipes', () => {
     expect(r.weightBias).toEqual({ mode: 'calibrate', scope: 'network' });
     expect(r.lossScale).toEqual({ mode: 'calibrate' });
   });
-  it('fp8 uses the QPyTorch-style halves', () => {
-    const r = recipeByName('fp8');
-    expect(r.matmul.input?.name).toBe('e4m3q');
-    expect(r.matmul.error?.name).toBe('e5m2q');
+  it("p8 is the paper's P8: exactly p8+ without the exponent bias and the loss scale", () => {
+    const plus = BUILTIN_RECIPES['p8+']!;
+    const p8 = BUILTIN_RECIPES.p8!;
+    const differing = (Object.keys(plus) as (keyof RecipeSpec)[]).filter((k) => JSON.stringify(plus[k]) !== JSON.stringify(p8[k]));
+    expect(differing.sort()).toEqual(['description', 'lossScale', 'name', 'weightBias']);
+    expect(Object.keys(p8).sort()).toEqual(Object.keys(plus).sort());
+    expect(p8.weightBias).toEqual({ mode: 'none' });
+    expect(p8.lossScale).toEqual({ mode: 'none' });
+    // Its 16-bit positions stay posit(16,2), as in p8+.
+    const r = recipeByName('p8');
+    for (const f of [r.matmul.output, r.matmul.inputError, r.elementwise, r.gradient, r.optimizerState, r.masterWeights]) expect(f?.name).toBe('p16e2');
+    for (const f of [r.matmul.input, r.matmul.weight, r.matmul.error]) expect(f?.name).toBe('p8e2');
+  });
+  it('p8-all (the ablation) puts every point in posit(8,2), state and master weights included, unscaled', () => {
+    const r = recipeByName('p8-all');
+    const points = [r.matmul.input, r.matmul.weight, r.matmul.output, r.matmul.error, r.matmul.inputError, r.elementwise, r.gradient, r.optimizerState, r.masterWeights];
+    for (const f of points) expect(f?.name).toBe('p8e2');
+    expect(r.weightBias).toEqual({ mode: 'none' });
+    expect(r.lossScale).toEqual({ mode: 'none' });
+    expect(r.rounding).toBe('nearest');
+  });
+  it("fp8 has p8+'s structure: e4m3q forward and e5m2q backward at its 8-bit points, fp16 at its 16-bit points, unscaled", () => {
+    const plus = BUILTIN_RECIPES['p8+']!;
+    const fp8 = BUILTIN_RECIPES.fp8!;
+    const forward = new Set(['input', 'weight']);
+    for (const k of ['input', 'weight', 'output', 'error', 'inputError'] as const) {
+      const want = plus.matmul[k] === 'p8e2' ? (forward.has(k) ? 'e4m3q' : 'e5m2q') : plus.matmul[k] === 'p16e2' ? 'fp16' : 'unexpected';
+      expect(fp8.matmul[k], `matmul.${k}`).toBe(want);
+    }
+    expect(fp8.matmul.accumulate).toBe(plus.matmul.accumulate);
+    for (const k of ['elementwise', 'gradient', 'optimizerState', 'masterWeights'] as const) {
+      expect(plus[k], k).toBe('p16e2');
+      expect(fp8[k], k).toBe('fp16');
+    }
+    expect(fp8.rounding).toBe(plus.rounding);
+    expect(fp8.weightBias).toEqual({ mode: 'none' });
+    expect(fp8.lossScale).toEqual({ mode: 'none' });
   });
   it('rejects bad recipes with errors naming the field', () => {
     const good = JSON.parse(JSON.stringify(BUILTIN_RECIPES['p8+']));

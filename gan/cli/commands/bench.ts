@@ -7,11 +7,17 @@ import { parseFormat } from '../../../formats/descriptor.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
-const BENCHMARKS: Record<string, { summary: string; load: () => Promise<Benchmark> }> = {
+/** Untimed runs before the timed ones, unless --warmup says otherwise. */
+const DEFAULT_WARMUP = 2;
+
+// `warmup`: a benchmark's own default. bench train warms up for as many iterations as its PyTorch peer
+// (scripts/peers/pytorch-cgan.py, --warmup default 30), so their rates compare like for like.
+const BENCHMARKS: Record<string, { summary: string; warmup?: number; load: () => Promise<Benchmark> }> = {
   quantize: { summary: 'quantize / encode / decode throughput per format and size, against an f32 copy', load: async () => (await import('../../bench/quantize.ts')).default },
   matmul: { summary: 'GEMM GFLOP/s per operand variant (f32, packed codes, p16e2 output, quire) and size n', load: async () => (await import('../../bench/matmul.ts')).default },
+  quire: { summary: 'exact quire GEMM TFLOP/s (p8e2 -> p16e2) per method beside the f32 kernel; --check: bit-exactness', load: async () => (await import('../../bench/quire.ts')).default },
   conv: { summary: 'conv2d / convTranspose2d GFLOP/s per operand variant on DCGAN-like layers, per batch', load: async () => (await import('../../bench/conv.ts')).default },
-  train: { summary: 'GAN training iterations and images per second per recipe and batch size', load: async () => (await import('../../bench/train.ts')).default },
+  train: { summary: 'GAN training iterations and images per second per recipe and batch size', warmup: 30, load: async () => (await import('../../bench/train.ts')).default },
   speed: { summary: "issue 14's targets in one run: training, GEMM and quire rates beside their peers", load: async () => (await import('../../bench/speed.ts')).default },
 };
 
@@ -48,11 +54,11 @@ function parseFormats(text: string): string[] {
   return out;
 }
 
-function context(values: Values): BenchContext {
+function context(values: Values, defaultWarmup: number): BenchContext {
   const ctx: BenchContext = {
     gpuOptions: gpuOptionsFrom(values),
     reps: int(values, 'reps', 7, 1, 1000),
-    warmup: int(values, 'warmup', 2, 0, 100),
+    warmup: int(values, 'warmup', defaultWarmup, 0, 1000),
   };
   const sizes = str(values, 'sizes');
   if (sizes !== undefined) ctx.sizes = parseSizes(sizes);
@@ -75,6 +81,7 @@ function context(values: Values): BenchContext {
     });
   }
   if (values.profile === true) ctx.profile = true;
+  if (values.check === true) ctx.check = true;
   if (str(values, 'submit-every') !== undefined) ctx.submitEvery = int(values, 'submit-every', 64, 1, 1 << 20);
   if (str(values, 'rounds') !== undefined) ctx.rounds = int(values, 'rounds', 3, 1, 100);
   if (str(values, 'iterations') !== undefined) ctx.iterations = int(values, 'iterations', 200, 1, 100000);
@@ -116,13 +123,18 @@ the wall clock around each submit, and the results say so. The median of the rep
   --sizes LIST      element counts, e.g. 2^16,2^20,2^24 (default: chosen for the device)
   --formats LIST    number formats, e.g. p8e2,fp16,fixed(wl=8,fl=4) (default: the benchmark's set)
   --reps N          timed repetitions (default 7)
-  --warmup N        untimed runs before them (default 2)
+  --warmup N        untimed runs before them (default ${DEFAULT_WARMUP}; train: 30, as its PyTorch peer)
   --out PATH        JSON result path (default results/bench/<name>-<adapter slug>.json)
   --model cgan|dcgan, --recipes LIST, --batches LIST   training benchmarks (train): the model
-                    (default cgan), recipes (default fp32,fp16,bf16,p8,p8+,fp8) and batch sizes
-                    (default 64,256); --reps is the number of timed iterations
+                    (default cgan), recipes (default fp32,fp16,bf16,p8+,p8,p8-all,fp8) and batch sizes
+                    (default 64,256); --reps is the number of timed iterations; it reports their
+                    median and their mean (iterations / the timed window's wall-clock time)
   --profile         train: also time each kernel of one more iteration on its own (a breakdown by
-                    kernel, GPU timestamps; the whole iteration runs slower while profiled)
+                    kernel, GPU timestamps; the whole iteration runs slower while profiled);
+                    quire: the same for one run of each sliced quire method
+  --check           quire: no timing; every quire method this device has against the per-product
+                    quire on random and adversarial operands, exit status 1 on any difference
+                    (--sizes n gives n x n x n shapes instead of the default set)
   --submit-every N  train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software
                     adapter; a large N submits only when the losses are read back)
   speed (issue 14's rows, each beside its peer in the same run, in rounds that alternate the order):
@@ -149,6 +161,7 @@ ${GPU_OPTIONS_HELP}`,
     batches: { type: 'string' },
     batch: { type: 'string' },
     profile: { type: 'boolean' },
+    check: { type: 'boolean' },
     'submit-every': { type: 'string' },
     rounds: { type: 'string' },
     iterations: { type: 'string' },
@@ -163,7 +176,7 @@ ${GPU_OPTIONS_HELP}`,
     const entry = BENCHMARKS[name];
     if (!entry) throw new UsageError(`unknown benchmark '${name}'; available: ${Object.keys(BENCHMARKS).join(', ')}`);
     if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
-    const ctx = context(values);
+    const ctx = context(values, entry.warmup ?? DEFAULT_WARMUP);
     await (await entry.load()).run(ctx);
   },
 };

@@ -3,6 +3,7 @@ import { openNodeGpu } from '../../../engine/device/node.ts';
 import { compareDeployments, writeComparison } from '../../deploy/files.ts';
 import { DeployRecipeError, deployRecipesHelp, PAPER_DEPLOY_RECIPES, parseDeployRecipes, type DeployRecipe } from '../../deploy/recipes.ts';
 import { deployTable } from '../../deploy/report.ts';
+import { commandLine } from '../../io/provenance.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
@@ -80,7 +81,7 @@ ${GPU_OPTIONS_HELP}`,
         recipes,
         ...(checkpoint ? { checkpoint, allowOlder: values['allow-older'] === true } : {}),
         ...(exportFile ? { exportFile } : {}),
-        command: ['posit-gan', 'deploy', ...process.argv.slice(3)].join(' '),
+        command: commandLine(),
         commandName: 'deploy',
         onRow: (r) => process.stderr.write(`  ${r.label}: ${r.seconds.toFixed(1)} s\n`),
       });

@@ -2,29 +2,35 @@ import { join } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
 import { evaluateRun } from '../../experiments/evaluate-run.ts';
 import { writeFileAtomicSync } from '../../io/atomic.ts';
+import { provenance } from '../../io/provenance.ts';
+import { referenceCacheFilesIn } from '../../train/fid-curve.ts';
 import { int, oneOf, str, UsageError, type Command } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 
 const evalCommand: Command = {
   name: 'eval',
-  summary: 'FID (LeNet features) and classifier accuracy of a trained run',
+  summary: 'FID (LeNet and autoencoder features) and classifier accuracy of a trained run',
   help: `Usage: posit-gan eval --checkpoint DIR [--n N] [--seed S] [--precision trained|fp32] [--json]
-                      [--allow-older] [--reference-cache FILE.json]
+                      [--allow-older] [--reference-cache DIR]
 
 Generates N samples (default 10000; for the cgan, labels 0..9 in turn) with the generator of the run in
 DIR and reports, against the 10000 MNIST test images:
   fid                  Frechet distance of the features of posit-gan's LeNet-5 classifier
                        (gan/metrics/lenet-mnist.weights), in float64
+  second.fid           the same on the code of posit-gan's MLP autoencoder
+                       (gan/metrics/mnist-autoencoder.weights): a second network built differently
+                       (no labels, no convolutions), so an ordering that holds under both does not
+                       rest on one network's quirks
   classifier accuracy  (cgan) the classifier's accuracy on the samples against their labels
-Writes DIR/eval.json. These LeNet-feature FIDs are on another scale than the paper's Inception-feature
-FIDs: compare the ordering of recipes, never the values.
+Writes DIR/eval.json (with the code's commit and this command line). These FIDs are on another scale
+than the paper's Inception-feature FIDs: compare the ordering of recipes, never the values.
 
   --precision trained  the generator under the recipe it was trained with (default)
   --precision fp32     float32 on the trained master weights
   --allow-older        if the newest checkpoint is damaged, use the newest good one (with a warning)
                        instead of refusing
-  --reference-cache FILE.json   keep the test images' feature statistics in FILE (computed when it is
-                       missing or was made with other classifier weights or data; read otherwise)
+  --reference-cache DIR  keep the test images' feature statistics of both networks in DIR (computed
+                       when missing or made with other weights or data; read otherwise)
 
 ${GPU_OPTIONS_HELP}`,
   options: { ...GPU_OPTIONS, checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, 'allow-older': { type: 'boolean' }, 'reference-cache': { type: 'string' } },
@@ -37,7 +43,10 @@ ${GPU_OPTIONS_HELP}`,
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
       const referenceCache = str(values, 'reference-cache');
-      const e = await evaluateRun(gpu, dir, { n, seed, precision, allowOlder: values['allow-older'] === true, ...(referenceCache ? { referenceCache } : {}) });
+      const e = {
+        ...provenance(),
+        ...(await evaluateRun(gpu, dir, { n, seed, precision, allowOlder: values['allow-older'] === true, ...(referenceCache ? { cacheFiles: referenceCacheFilesIn(referenceCache) } : {}) })),
+      };
       writeFileAtomicSync(join(dir, 'eval.json'), JSON.stringify(e, null, 2) + '\n');
       if (values.json) {
         process.stdout.write(JSON.stringify(e, null, 2) + '\n');
@@ -45,6 +54,7 @@ ${GPU_OPTIONS_HELP}`,
         process.stdout.write(
           `${e.model} ${e.recipe} step ${e.step} (${precision}), ${e.n} samples vs MNIST test:\n` +
             `  FID (LeNet features) ${e.fid.toFixed(3)}\n` +
+            (e.second ? `  FID (${e.second.network} features) ${e.second.fid.toFixed(3)}\n` : '') +
             (e.labelAccuracy ? `  classifier accuracy  ${(100 * e.labelAccuracy.accuracy).toFixed(2)}%\n` : '') +
             `  written to ${join(dir, 'eval.json')}\n`,
         );

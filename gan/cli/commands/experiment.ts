@@ -9,6 +9,7 @@ import { openNodeGpu } from '../../../engine/device/node.ts';
 import { compareDeployments, writeComparison } from '../../deploy/files.ts';
 import { deployRecipesHelp, PAPER_DEPLOY_RECIPES } from '../../deploy/recipes.ts';
 import { deployTable } from '../../deploy/report.ts';
+import { commandLine } from '../../io/provenance.ts';
 import { str, UsageError, type Command, type Options } from '../command.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, gpuOptionsFrom } from '../gpu-options.ts';
 import { INPUT_OPTIONS_HELP, inputOptions, recipesOption } from './deploy.ts';
@@ -63,7 +64,7 @@ ${deployRecipesHelp()}`,
         checkpoint,
         allowOlder: values['allow-older'] === true,
         recipes,
-        command: ['posit-gan', ...process.argv.slice(2)].join(' '),
+        command: commandLine(),
         commandName: 'experiment',
         onRow: (r) => process.stderr.write(`  ${r.label}: ${r.seconds.toFixed(1)} s\n`),
       });

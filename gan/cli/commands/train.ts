@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { openNodeGpu } from '../../../engine/device/node.ts';
+import { commandLine } from '../../io/provenance.ts';
 import { RecipeError } from '../../../engine/quant/recipe.ts';
 import { ConfigError, DEFAULT_CONFIG, flagName, resolveConfigLayers, type ConfigLayer, type TrainConfig } from '../../train/config.ts';
 import { firstFreeRunDirectory, inspectRunDirectory, moveRunAside } from '../../train/run-dir.ts';
@@ -28,7 +29,10 @@ the recipe names quantized to its format, and writes into DIR:
   checkpoints/             every --checkpoint-every steps and at the end: the newest three that
                            verify are kept; files that fail their checksum are moved to
                            checkpoints/damaged/ and reported
-  DIR.opcounts.json        operation counts for \`posit-gan energy\` (all steps, across resumes)
+  fid.csv                  with --eval-every K: FID against steps (step, epoch, samples, LeNet FID,
+                           autoencoder FID, classifier accuracy, seconds), every K steps and at the end
+  DIR.opcounts.json        operation counts for \`posit-gan energy\` (all training steps, across resumes;
+                           the sample grids and FID evaluations are not counted)
 
 A directory holds one run. A new run needs a new or empty --out: a directory that holds a run is
 refused (exit status 2) unless --force moves that run aside to DIR.old-<time>. Without --out, the run
@@ -36,7 +40,12 @@ goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said
 
 Options (defaults in brackets; a --config JSON file may hold any of them, flags override it):
   --model cgan|dcgan        [${d.model}] cgan: the PyTorch-GAN cgan.py MLP GAN; dcgan: DCGAN for MNIST
-  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8, p8+, fp8, fp8-ocp, or a recipe JSON file
+  --recipe NAME|FILE.json   [${d.recipe}] fp32, fp16, bf16, p8+, p8, p8-all, fp8, fp8-ocp, or a recipe JSON
+                            file (docs/recipes.md). p8+: the paper's recipe (posit(8,2) operands and
+                            errors, posit(16,2) elsewhere, exponent bias, loss scaling); p8: the paper's
+                            P8, p8+ without the exponent bias and the loss scale; p8-all: an ablation
+                            with posit(8,2) everywhere, optimizer state and master weights included;
+                            fp8: p8+'s structure in e4m3q forward / e5m2q backward with fp16 state
   --steps N                 [${d.steps}] iterations (one generator and one discriminator update each)
   --epochs N                train for N passes over the data instead of --steps
   --batch B                 [${d.batch}]
@@ -47,6 +56,12 @@ Options (defaults in brackets; a --config JSON file may hold any of them, flags 
   --size 28|32, --ngf N, --ndf N   [${d.size}, ${d.ngf}, ${d.ndf}] dcgan: image size and widths
   --checkpoint-every N      [${d.checkpointEvery}]
   --sample-every N          [${d.sampleEvery}]
+  --eval-every K            [${d.evalEvery}] evaluate the generator every K steps and at the end, as
+                            \`posit-gan eval\` does but on --eval-n samples, appending to DIR/fid.csv
+                            (0: never). Fewer samples bias FID upwards alike at every step: the curve
+                            shows the trend, not the 10,000-sample value. The test set's feature
+                            statistics are cached beside DIR (fid-reference-*.json in its parent)
+  --eval-n N                [${d.evalN}] generated samples per evaluation of --eval-every
   --out DIR                 [the first free runs/<model>-<recipe>[-N]] a new or empty directory
   --force                   if --out (or runs/<model>-<recipe>) holds a run, move it to DIR.old-<time>
                             and start a new run there
@@ -81,6 +96,8 @@ ${GPU_OPTIONS_HELP}`,
     ndf: { type: 'string' },
     'checkpoint-every': { type: 'string' },
     'sample-every': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'eval-n': { type: 'string' },
     out: { type: 'string' },
     force: { type: 'boolean' },
     resume: { type: 'string' },
@@ -104,6 +121,8 @@ ${GPU_OPTIONS_HELP}`,
       ndf: str(values, 'ndf'),
       checkpointEvery: str(values, 'checkpoint-every'),
       sampleEvery: str(values, 'sample-every'),
+      evalEvery: str(values, 'eval-every'),
+      evalN: str(values, 'eval-n'),
     };
     if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
     if (flags.steps !== undefined) flags.epochs = null;
@@ -165,7 +184,7 @@ ${GPU_OPTIONS_HELP}`,
         progress,
         ...timeLimit(values),
         signal: interrupts.signal,
-        command: ['posit-gan', 'train', ...process.argv.slice(3)].join(' '),
+        command: commandLine(),
       });
       if (r.status === 'interrupted') {
         process.stderr.write(

@@ -1,0 +1,162 @@
+// Unpaired image-to-image translation tasks built from real images (issue 12), for CycleGAN-style
+// models: two domains A and B, each with a training and a test set, and no pairing between them. A task
+// `x2y` translates domain A (x) to domain B (y); its reverse `y2x` has the same domains swapped.
+//
+//   thin2bold / bold2thin       MNIST digits split by measured stroke thickness (stroke.ts: ink area
+//                               over skeleton length): A = the thinnest third, B = the boldest third of
+//                               the training digits, and by the same rule of the test digits (the
+//                               middle third is in neither). Digit labels are kept, so whether a
+//                               translation keeps the digit is measurable with the MNIST classifier.
+//   digit2fashion / fashion2digit   MNIST digits against Fashion-MNIST clothes (labels kept: digits,
+//                               and clothing classes 0..9).
+//
+// Limits: `trainLimit` / `testLimit` take the first N examples of each source split (what a packed data
+// directory for the GPU machine holds, packed.ts); the thirds are then the thirds of those N. Ties in
+// thickness go to the earlier example, so the split depends only on the images. Each domain keeps its
+// examples in source order (not thickness order), so a prefix of a domain is a fair sample of it.
+
+import { DATASET_TITLES, SPLIT_SIZES, type DatasetName, type Split } from './dataset-names.ts';
+import { readDatasetRaw } from './datasets.ts';
+import { imagesFromBytes, type MnistSet, type RawImages } from './mnist-core.ts';
+import { strokeThicknesses } from './stroke.ts';
+
+export const TRANSLATION_TASKS = ['thin2bold', 'bold2thin', 'digit2fashion', 'fashion2digit'] as const;
+export type TranslationTask = (typeof TRANSLATION_TASKS)[number];
+
+export const TASK_DESCRIPTIONS: Readonly<Record<TranslationTask, string>> = {
+  thin2bold: 'MNIST digits, thinnest third of strokes (A) to boldest third (B)',
+  bold2thin: 'MNIST digits, boldest third of strokes (A) to thinnest third (B)',
+  digit2fashion: 'MNIST digits (A) to Fashion-MNIST clothes (B)',
+  fashion2digit: 'Fashion-MNIST clothes (A) to MNIST digits (B)',
+};
+
+/** One side of a translation task. */
+export interface Domain {
+  /** 'mnist-thin', 'mnist-bold', 'mnist' or 'fashion'. */
+  readonly name: string;
+  /** The data set the images come from: its classifier gives the FID features and label accuracy. */
+  readonly dataset: DatasetName;
+  /** Images in [-1, 1] with their labels (digits or clothing classes). */
+  readonly train: MnistSet;
+  readonly test: MnistSet;
+  /** Where each example sits in its source split (ascending). */
+  readonly trainIndices: Uint32Array;
+  readonly testIndices: Uint32Array;
+}
+
+export interface TranslationData {
+  readonly task: TranslationTask;
+  readonly description: string;
+  /** The source domain. */
+  readonly a: Domain;
+  /** The target domain. */
+  readonly b: Domain;
+}
+
+export interface TranslationOptions {
+  /** Pad to 32 x 32 with background (-1), for the conv models. */
+  pad32?: boolean;
+  /** Use the first `trainLimit` examples of each source training split (default all 60,000). */
+  trainLimit?: number;
+  /** Use the first `testLimit` examples of each source test split (default all 10,000). */
+  testLimit?: number;
+  /** A packed data directory (null: the npm packages even if POSIT_GAN_DATA_DIR is set). */
+  packedDir?: string | null;
+}
+
+/** The thinnest and boldest thirds (floor(n / 3) examples each) of examples with these thicknesses,
+ *  each as ascending example indices. Ties go to the earlier example. */
+export function thicknessThirds(thickness: Float64Array): { thin: Uint32Array; bold: Uint32Array } {
+  for (let i = 0; i < thickness.length; i++) if (!Number.isFinite(thickness[i]!)) throw new Error(`thicknessThirds: thickness ${thickness[i]} at ${i}`);
+  const order = Uint32Array.from(thickness.keys()).sort((p, q) => thickness[p]! - thickness[q]! || p - q);
+  const third = Math.floor(thickness.length / 3);
+  if (third < 1) throw new Error(`thicknessThirds: ${thickness.length} examples cannot be split into thirds`);
+  return { thin: order.slice(0, third).sort(), bold: order.slice(order.length - third).sort() };
+}
+
+/** The examples at `indices` of a raw set, in that order. */
+export function selectRaw(raw: RawImages, indices: ArrayLike<number>): RawImages {
+  const px = raw.height * raw.width;
+  const pixels = new Uint8Array(indices.length * px);
+  const labels = new Uint8Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    if (!(Number.isInteger(i) && i >= 0 && i < raw.n)) throw new Error(`selectRaw: index ${i} is outside 0..${raw.n - 1}`);
+    pixels.set(raw.pixels.subarray(i * px, (i + 1) * px), k * px);
+    labels[k] = raw.labels[i]!;
+  }
+  return { n: indices.length, height: raw.height, width: raw.width, pixels, labels };
+}
+
+function range(n: number): Uint32Array {
+  return Uint32Array.from({ length: n }, (_, i) => i);
+}
+
+function checkLimit(name: string, value: number | undefined, split: Split): number {
+  const max = SPLIT_SIZES[split];
+  if (value === undefined) return max;
+  if (!(Number.isInteger(value) && value >= 3 && value <= max)) throw new Error(`${name} ${value} must be an integer in 3..${max}`);
+  return value;
+}
+
+/** Loads the first `n` examples of a data set's split (a packed directory must hold at least these). */
+function sourceSplit(dataset: DatasetName, split: Split, n: number, options: TranslationOptions): RawImages {
+  const raw = readDatasetRaw(dataset, split, { packedDir: options.packedDir, need: n });
+  return raw.n === n ? raw : selectRaw(raw, range(n));
+}
+
+/** A domain of `dataset` made of the examples at the given indices of its (limited) splits. */
+function domain(name: string, dataset: DatasetName, train: RawImages, trainIndices: Uint32Array, test: RawImages, testIndices: Uint32Array, pad32?: boolean): Domain {
+  const scale = (raw: RawImages, split: Split) =>
+    imagesFromBytes(raw, { pad32, imagesSource: `${name} ${split} images (${DATASET_TITLES[dataset]})`, labelsSource: `${name} ${split} labels` });
+  return {
+    name,
+    dataset,
+    train: scale(selectRaw(train, trainIndices), 'train'),
+    test: scale(selectRaw(test, testIndices), 'test'),
+    trainIndices,
+    testIndices,
+  };
+}
+
+/** The thin and bold domains of MNIST (thirds of the limited splits by stroke thickness). */
+function strokeDomains(options: TranslationOptions): { thin: Domain; bold: Domain } {
+  const train = sourceSplit('mnist', 'train', checkLimit('trainLimit', options.trainLimit, 'train'), options);
+  const test = sourceSplit('mnist', 'test', checkLimit('testLimit', options.testLimit, 'test'), options);
+  const tr = thicknessThirds(strokeThicknesses(train.pixels, train.n, train.height, train.width));
+  const te = thicknessThirds(strokeThicknesses(test.pixels, test.n, test.height, test.width));
+  return {
+    thin: domain('mnist-thin', 'mnist', train, tr.thin, test, te.thin, options.pad32),
+    bold: domain('mnist-bold', 'mnist', train, tr.bold, test, te.bold, options.pad32),
+  };
+}
+
+/** A whole data set (its limited splits) as a domain. */
+function datasetDomain(dataset: DatasetName, options: TranslationOptions): Domain {
+  const trainN = checkLimit('trainLimit', options.trainLimit, 'train');
+  const testN = checkLimit('testLimit', options.testLimit, 'test');
+  const train = sourceSplit(dataset, 'train', trainN, options);
+  const test = sourceSplit(dataset, 'test', testN, options);
+  return domain(dataset, dataset, train, range(trainN), test, range(testN), options.pad32);
+}
+
+/** Loads a translation task's two domains. */
+export function loadTranslationTask(task: TranslationTask, options: TranslationOptions = {}): TranslationData {
+  const description = TASK_DESCRIPTIONS[task];
+  switch (task) {
+    case 'thin2bold': {
+      const { thin, bold } = strokeDomains(options);
+      return { task, description, a: thin, b: bold };
+    }
+    case 'bold2thin': {
+      const { thin, bold } = strokeDomains(options);
+      return { task, description, a: bold, b: thin };
+    }
+    case 'digit2fashion':
+      return { task, description, a: datasetDomain('mnist', options), b: datasetDomain('fashion', options) };
+    case 'fashion2digit':
+      return { task, description, a: datasetDomain('fashion', options), b: datasetDomain('mnist', options) };
+    default:
+      throw new Error(`unknown translation task '${String(task)}': expected one of ${TRANSLATION_TASKS.join(', ')}`);
+  }
+}
