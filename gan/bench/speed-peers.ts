@@ -13,15 +13,20 @@ const SCRIPTS = resolve(fileURLToPath(new URL('../..', import.meta.url)), 'scrip
 
 export type PeerDevice = 'cuda' | 'cpu' | 'none' | 'auto';
 
+/** An unavailable peer keeps the device it was asked for (`device`: cpu when --peer-device cpu asked
+ *  for a rehearsal, else null), so its rows still name the peer they would have had. */
 export type Peer =
   | { available: true; python: string; device: 'cuda' | 'cpu'; torch: string; name: string }
-  | { available: false; python: string; reason: string };
+  | { available: false; python: string; device: 'cpu' | null; reason: string };
 
-function run(file: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `missing`: the program itself could not be started (not found, not executable). */
+function run(file: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string; missing?: string }> {
   return new Promise((done) => {
     execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      done({ code, stdout, stderr: err && !stderr ? err.message : stderr });
+      const errno = err ? (err as { code?: unknown }).code : undefined;
+      const code = err ? (typeof errno === 'number' ? errno : -1) : 0;
+      const missing = errno === 'ENOENT' ? 'not found' : errno === 'EACCES' ? 'not executable' : undefined;
+      done({ code, stdout, stderr: err && !stderr ? err.message : stderr, ...(missing ? { missing } : {}) });
     });
   });
 }
@@ -36,20 +41,24 @@ const PROBE = [
 
 /** Whether the peers can run, on which device (`requested`: --peer-device). */
 export async function findPeer(python: string, requested: PeerDevice): Promise<Peer> {
-  if (requested === 'none') return { available: false, python, reason: 'peers not measured (--peer-device none)' };
+  const device = requested === 'cpu' ? 'cpu' : null;
+  if (requested === 'none') return { available: false, python, device, reason: 'peers not measured (--peer-device none)' };
   const r = await run(python, ['-c', PROBE], 120_000);
+  if (r.missing) {
+    return { available: false, python, device, reason: `no peers: the python for them, ${python}, was ${r.missing}; install python3 with PyTorch, or name one with --python` };
+  }
   if (r.code !== 0) {
-    return { available: false, python, reason: `${python} could not import torch (${lastLine(r.stderr) || `exit ${r.code}`}); install PyTorch for the peers` };
+    return { available: false, python, device, reason: `no peers: ${python} could not import torch (${lastLine(r.stderr) || `exit ${r.code}`}); install PyTorch for it, or name a python that has it with --python` };
   }
   let probe: { torch: string; cuda: boolean; name: string | null };
   try {
     probe = JSON.parse(lastLine(r.stdout));
   } catch {
-    return { available: false, python, reason: `${python}'s torch probe printed ${JSON.stringify(lastLine(r.stdout))}, not its versions` };
+    return { available: false, python, device, reason: `no peers: ${python}'s torch probe printed ${JSON.stringify(lastLine(r.stdout))}, not its versions` };
   }
   if (requested === 'cpu') return { available: true, python, device: 'cpu', torch: probe.torch, name: 'cpu' };
   if (!probe.cuda) {
-    return { available: false, python, reason: `PyTorch ${probe.torch} sees no CUDA device, and a peer of this run must run on one (--peer-device cpu rehearses the scripts on the CPU)` };
+    return { available: false, python, device, reason: `no peers: PyTorch ${probe.torch} sees no CUDA device, and a peer of this run must run on one (--peer-device cpu rehearses the scripts on the CPU)` };
   }
   return { available: true, python, device: 'cuda', torch: probe.torch, name: probe.name ?? 'cuda' };
 }

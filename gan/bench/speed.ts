@@ -123,7 +123,7 @@ async function trainRound(gpu: Gpu, data: MnistSet, peer: Peer, model: 'cgan' | 
     out.push({ ...base, variant: 'p8+', peer: PEERS.ownFp32, value: p8.rate, peerValue: f32.rate, dispatchesPerIteration: p8.dispatches });
     for (const [variant, r] of [['p8+', p8], ['fp32', f32]] as const) {
       const pv = typeof peers === 'string' ? null : (peers.get(batch) ?? null);
-      const row: SpeedRound = { ...base, variant, peer: pytorchPeers(peer.available ? peer.device : null).train, value: r.rate, peerValue: pv, dispatchesPerIteration: r.dispatches };
+      const row: SpeedRound = { ...base, variant, peer: pytorchPeers(peer.device).train, value: r.rate, peerValue: pv, dispatchesPerIteration: r.dispatches };
       if (pv === null) row.peerNote = typeof peers === 'string' ? peers : `the peer reported no batch ${batch}`;
       out.push(row);
     }
@@ -198,7 +198,7 @@ async function gemmRound(rt: Runtime, peer: Peer, plan: Plan, round: number, til
     const own = mine.get(`f32|${n}`)!;
     f32.set(n, own);
     const pv = typeof peers === 'string' ? null : (peers.get(n) ?? null);
-    const row: SpeedRound = { what: 'gemm', variant: 'f32', size: n, unit: 'TFLOP/s', peer: pytorchPeers(peer.available ? peer.device : null).gemm, value: own, peerValue: pv };
+    const row: SpeedRound = { what: 'gemm', variant: 'f32', size: n, unit: 'TFLOP/s', peer: pytorchPeers(peer.device).gemm, value: own, peerValue: pv };
     if (pv === null) row.peerNote = typeof peers === 'string' ? peers : `the peer reported no n = ${n}`;
     rows.push(row);
     for (const f of PACKED) rows.push({ what: 'gemm', variant: f, size: n, unit: 'TFLOP/s', peer: PEERS.ownF32, value: mine.get(`${f}|${n}`)!, peerValue: own });

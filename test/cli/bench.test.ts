@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { QUIRE_CASES } from '../../gan/bench/quire-cases.ts';
+import { pythonWithoutTorch } from '../fixtures/python-without-torch.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -161,6 +162,28 @@ describe('posit-gan bench', () => {
       ['dcgan-train', 'fp32', 'PyTorch fp32 eager', true],
     ]);
     expect(file.results[1]!.peerNote).toMatch(/--peer-device none/);
+  });
+
+  // CI has no torch; this machine may. A python without it (test/fixtures/python-without-torch.ts)
+  // exercises the path CI takes whatever this machine has: the run succeeds, the rows that need the
+  // peer keep its name and say why it has no value, in the JSON, the table and the opening lines.
+  it('speed: a python without torch gives peerless rows that say why, and the run still succeeds', async () => {
+    const python = pythonWithoutTorch();
+    const { stdout, json } = await runBench('speed', '--what', 'gemm', '--sizes', '16', '--reps', '1', '--warmup', '1', '--rounds', '1', '--peer-device', 'cpu', '--python', python);
+    const file = json as unknown as SpeedFile & { peers: { python: string } };
+    expect(file.peers.python).toBe(python);
+    expect(file.peers.unavailable).toMatch(/could not import torch/);
+    expect(stdout).toContain(`peers: no peers: ${python} could not import torch`);
+    const [f32, ...packed] = file.results;
+    expect(f32).toMatchObject({ what: 'gemm', variant: 'f32', size: 16, peer: 'PyTorch fp32 matmul on the CPU (rehearsal)', peerValue: null, ratio: null });
+    expect(f32!.peerNote).toBe(file.peers.unavailable);
+    expect(f32!.rounds).toEqual([{ value: f32!.value, peerValue: null, ratio: null }]);
+    // Our own peers are unaffected.
+    expect(packed.map((r) => [r.variant, r.peer, r.peerValue])).toEqual([
+      ['p8e2', 'posit-gan f32', f32!.value],
+      ['e4m3', 'posit-gan f32', f32!.value],
+    ]);
+    expect(file.markdown).toContain(`| — (${file.peers.unavailable}) | — |`);
   });
 
   it('speed: rejects an unknown --what and --peer-device with exit code 2', async () => {
