@@ -103,7 +103,8 @@ fi
 
 if [ "$part" = speed ]; then
   stage info 30 "${cli[@]}" info
-  stage bench-speed 330 "${cli[@]}" bench speed $([ "$smoke" = 1 ] && echo --batches 4 --sizes 32 --iterations 2 --rounds 1 --peer-device none) \
+  # --subgroup-matrix: the tensor-core quire row (the software adapter has no subgroup matrices)
+  stage bench-speed 330 "${cli[@]}" bench speed $([ "$smoke" = 1 ] && echo --batches 4 --sizes 32 --iterations 2 --rounds 1 --peer-device none || echo --subgroup-matrix) \
     --warmup "$(s 1 20)" --reps "$(s 2 20)" --out "$work/bench/speed.json"
   stage tests-speed 120 "$node" node_modules/vitest/vitest.mjs run test/engine/fusion.test.ts test/train/step-dispatches.test.ts \
     $([ "$smoke" = 1 ] || echo test/engine/matmul.test.ts test/engine/conv.test.ts)

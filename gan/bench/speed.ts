@@ -4,7 +4,8 @@
 //   dcgan-train  the same for the 32x32 DCGAN (ngf = ndf = 32; scripts/peers/pytorch-dcgan.py)
 //   gemm         n x n x n products in TFLOP/s: our f32 kernel against cuBLAS FP32 with TF32 off
 //                (scripts/peers/pytorch-gemm.py), packed p8e2 and e4m3 operands against our f32 kernel
-//   quire        the exact quire's rows, from the quire work's hook (speed-quire.ts)
+//   quire        the exact quire (p8e2 -> p16e2), plain WGSL and on subgroup matrices where the device
+//                has them, against our f32 kernel timed beside it, bit-exact first (speed-quire.ts)
 // Rates scatter by 20-40% between rounds on a GPU, so the run goes in rounds, and in each round every
 // measurement of ours sits right beside its peer's, the order alternating between rounds; each rate
 // is the mean over its timed window (iterations / seconds, or products / seconds) after the same
@@ -139,7 +140,7 @@ export interface TileRates {
   mean: number;
 }
 
-async function gemmRound(rt: Runtime, peer: Peer, plan: Plan, round: number, tiles: Map<string, TileRates>): Promise<{ rows: SpeedRound[]; f32: Map<number, number>; timing: TimingMethod }> {
+async function gemmRound(rt: Runtime, peer: Peer, plan: Plan, round: number, tiles: Map<string, TileRates>): Promise<{ rows: SpeedRound[]; timing: TimingMethod }> {
   let timing: TimingMethod = 'timestamp';
   const ours = async (): Promise<Map<string, number>> => {
     const rates = new Map<string, number>();
@@ -193,17 +194,15 @@ async function gemmRound(rt: Runtime, peer: Peer, plan: Plan, round: number, til
     peers = await theirs();
   }
   const rows: SpeedRound[] = [];
-  const f32 = new Map<number, number>();
   for (const n of plan.sizes) {
     const own = mine.get(`f32|${n}`)!;
-    f32.set(n, own);
     const pv = typeof peers === 'string' ? null : (peers.get(n) ?? null);
     const row: SpeedRound = { what: 'gemm', variant: 'f32', size: n, unit: 'TFLOP/s', peer: pytorchPeers(peer.device).gemm, value: own, peerValue: pv };
     if (pv === null) row.peerNote = typeof peers === 'string' ? peers : `the peer reported no n = ${n}`;
     rows.push(row);
     for (const f of PACKED) rows.push({ what: 'gemm', variant: f, size: n, unit: 'TFLOP/s', peer: PEERS.ownF32, value: mine.get(`${f}|${n}`)!, peerValue: own });
   }
-  return { rows, f32, timing };
+  return { rows, timing };
 }
 
 function planOf(ctx: BenchContext, gpu: Gpu): Plan {
@@ -245,17 +244,16 @@ async function run(ctx: BenchContext): Promise<void> {
         const d = data[model];
         if (d) rounds.push(...(await trainRound(gpu, d, peer, model, plan, round)));
       }
-      let f32 = new Map<number, number>();
-      if (plan.what.includes('gemm') || plan.what.includes('quire')) {
+      if (plan.what.includes('gemm')) {
         const g = await gemmRound(rt, peer, plan, round, tiles);
-        if (plan.what.includes('gemm')) rounds.push(...g.rows);
-        f32 = g.f32;
+        rounds.push(...g.rows);
         timing = g.timing;
       }
       if (plan.what.includes('quire')) {
-        const q = await quireRows({ gpu, rt, sizes: plan.sizes, reps: plan.reps, warmup: plan.warmup, f32 });
+        const q = await quireRows({ gpu, rt, sizes: plan.sizes, reps: plan.reps, warmup: plan.warmup });
         rounds.push(...q.rounds);
         quireNote = q.note;
+        if (!plan.what.includes('gemm')) timing = q.timing;
       }
     }
     const rows = aggregate(rounds);
