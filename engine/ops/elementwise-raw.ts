@@ -79,7 +79,9 @@ export function elementwise(
     out.latticeBias = operands[0].t.latticeBias;
   }
   const count = out.size;
-  const r = fusable(round);
+  // A copy of values already on the target lattice has nothing to round (the quantizer would pass it
+  // through uncounted), so a fused rounding is dropped as the separate pass would be.
+  const r = fusable(round, out.latticeBias === 0 ? out.lattice : null);
   if (count === 0) {
     markRounded(out, r, 'fp32');
     return out;
