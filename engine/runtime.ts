@@ -58,6 +58,11 @@ export class Runtime {
    *  on (seed, order of ops): save both in checkpoints to resume a run bit for bit. */
   randomSeed = 0;
   randomCounter = 0;
+  /** Whether quantizers are fused into the kernels that produce their inputs (engine/ops/round.ts;
+   *  the same bits either way). Off: every quantizer runs its own pass (tests compare the two). */
+  fuseRounding = true;
+  /** Dispatches recorded so far (a step's count is a machine-independent measure of its host work). */
+  dispatched = 0;
 
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
@@ -118,6 +123,7 @@ export class Runtime {
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, this.bindGroups.get(k, bindings));
     pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    this.dispatched++;
     if (this.profiler) {
       pass.end();
       this.profiler.labels.push(k.label);

@@ -12,6 +12,13 @@
 #   bench/train-dcgan.json        bench train, dcgan fp32 and p8+ at batch 64
 #   bench/pytorch-cgan.json       the PyTorch fp32 peer on the same machine (scripts/peers/pytorch-cgan.py)
 #   bench/{matmul,conv,quantize}.json
+# Part "speed" (issue 14, on an idle machine; about 5 minutes):
+#   bench/speed.json              bench speed: every target row beside its peer (PyTorch fp32 eager,
+#                                 cuBLAS FP32, our fp32 recipe / f32 kernel), 3 alternating rounds
+#   tests-speed.txt               the fusion, dispatch-count and GEMM tests on the GPU (bit identity
+#                                 of fused and separate quantizers, the multi-tensor optimizer, matmul
+#                                 and conv against their references)
+#   bench-train-profile.txt       GPU time by kernel of one cgan p8+ iteration
 # Part "table" (speed again, then results):
 #   bench/train.json, train-submit-*.json, train-dcgan.json, cpuprof/   as in part "checks"
 #   results/{cgan,dcgan}-gpu/     experiment table1 for both models, each recipe in its own process
@@ -92,6 +99,17 @@ if [ "$part" = checks ]; then
   stage bench-matmul 60 "${cli[@]}" bench matmul $([ "$smoke" = 1 ] && echo --sizes 64 --formats p8e2 --reps 2) --out "$work/bench/matmul.json"
   stage bench-conv 45 "${cli[@]}" bench conv $([ "$smoke" = 1 ] && echo --sizes 1 --formats p8e2 --reps 2) --out "$work/bench/conv.json"
   stage bench-quantize 45 "${cli[@]}" bench quantize $([ "$smoke" = 1 ] && echo --sizes 65536 --formats p8e2 --reps 3) --out "$work/bench/quantize.json"
+fi
+
+if [ "$part" = speed ]; then
+  stage info 30 "${cli[@]}" info
+  # --subgroup-matrix: the tensor-core quire row (the software adapter has no subgroup matrices)
+  stage bench-speed 330 "${cli[@]}" bench speed $([ "$smoke" = 1 ] && echo --batches 4 --sizes 32 --iterations 2 --rounds 1 --peer-device none || echo --subgroup-matrix) \
+    --warmup "$(s 1 20)" --reps "$(s 2 20)" --out "$work/bench/speed.json"
+  stage tests-speed 120 "$node" node_modules/vitest/vitest.mjs run test/engine/fusion.test.ts test/train/step-dispatches.test.ts \
+    $([ "$smoke" = 1 ] || echo test/engine/matmul.test.ts test/engine/conv.test.ts)
+  stage bench-train-profile 40 "${cli[@]}" bench train --model cgan --recipes p8+ --batches "$(s 4 64)" --reps "$(s 1 3)" --warmup 2 \
+    --profile --out "$work/bench/train-profile.json"
 fi
 
 if [ "$part" = quire ]; then

@@ -8,23 +8,39 @@
 //   grad_stats  one workgroup per channel: sum(g) -> gb, sum(g * xhat) -> gw.
 //   grad_input  one thread per element: train  gx = w * invstd * (g - (gb + xhat * gw) / M)
 //                                        eval   gx = w * invstd * g   (the statistics are constants)
+// and, in training, two passes that do the work of two in one dispatch, for channels small enough
+// that one workgroup sweeping a channel costs less than a second dispatch (engine/ops/batchnorm.ts):
+//   stats_apply one workgroup per channel: stats, then apply over the channel
+//   grad        one workgroup per channel: grad_stats, then grad_input over the channel
+// Their arithmetic is the separate passes' expression for expression (the statistics each thread
+// uses are the values the separate passes store and read back), so they give the same bits.
+// apply, grad_input and the fused passes may round their result to a format (a quantizer fused into
+// the kernel, shaders/round.ts); the rounded result is stored as the decoder's bit pattern.
 // Instance normalisation runs these passes too, on a view whose channels are the (sample, channel)
 // planes (engine/ops/batchnorm.ts, instanceNorm).
 
 import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
+import { ROUND_PARAM_FIELDS, roundedBits, roundKey, roundLibrary, type RoundSpec } from './round.ts';
 import { wgsl } from './wgsl.ts';
 
 export const BN_WORKGROUP = 64;
 export const BN_ELEMENT_WORKGROUP = 256;
 
-export type BatchNormPass = 'stats' | 'apply' | 'grad_stats' | 'grad_input';
+export type BatchNormPass = 'stats' | 'apply' | 'grad_stats' | 'grad_input' | 'stats_apply' | 'grad';
 
 export interface BatchNormSpec {
   pass: BatchNormPass;
-  /** Batch statistics (true) or running statistics (false). */
+  /** Batch statistics (true) or running statistics (false); the fused passes are for training. */
   train: boolean;
   /** stats pass in training: update the running buffers. */
   updateRunning?: boolean;
+  /** apply / grad_input (fused or not): round the result (y or gx) to a format. */
+  round?: RoundSpec | null;
+}
+
+/** Whether a pass runs one workgroup per channel (the others: one thread per element). */
+export function perChannelPass(pass: BatchNormPass): boolean {
+  return pass !== 'apply' && pass !== 'grad_input';
 }
 
 export const BN_PARAMS = new ParamLayout(
@@ -37,6 +53,7 @@ export const BN_PARAMS = new ParamLayout(
     ['eps', 'f32'],
     ['momentum', 'f32'],
     ['unbias', 'f32'],
+    ...ROUND_PARAM_FIELDS,
   ]),
 );
 
@@ -47,28 +64,38 @@ type BnBinding = 'x' | 'y' | 'g' | 'gx' | 'saved' | 'weight' | 'bias' | 'running
  *    apply           x, saved, weight, bias, y
  *    grad_stats      g, x, saved, gw, gb
  *    grad_input      train: g, x, saved, weight, gw, gb, gx; eval: g, saved, weight, gx
- *  ('auto' layouts drop unused bindings, so each variant declares only what it reads). */
+ *    stats_apply     x, saved, [running_mean, running_var], weight, bias, y
+ *    grad            g, x, saved, weight, gw, gb, gx
+ *  ('auto' layouts drop unused bindings, so each variant declares only what it reads). A rounded
+ *  result (y, gx) is bound as u32 words. */
 export type BatchNormKernel = KernelVariant<typeof BN_PARAMS.table, never, BnBinding>;
 
 const R = (name: BnBinding) => [name, 'read', 'array<f32>'] as const;
 const W = (name: BnBinding) => [name, 'read_write', 'array<f32>'] as const;
 
 function bindingsOf(s: BatchNormSpec) {
+  // The result a pass may round.
+  const out = (name: 'y' | 'gx') => [name, 'read_write', s.round ? 'array<u32>' : 'array<f32>'] as const;
+  const running = s.updateRunning ? [W('running_mean'), W('running_var')] : [];
   switch (s.pass) {
     case 'stats':
       if (!s.train) return bindingTable([R('running_mean'), R('running_var'), W('saved')]);
-      return bindingTable([R('x'), W('saved'), ...(s.updateRunning ? [W('running_mean'), W('running_var')] : [])]);
+      return bindingTable([R('x'), W('saved'), ...running]);
     case 'apply':
-      return bindingTable([R('x'), R('saved'), R('weight'), R('bias'), W('y')]);
+      return bindingTable([R('x'), R('saved'), R('weight'), R('bias'), out('y')]);
     case 'grad_stats':
       return bindingTable([R('g'), R('x'), R('saved'), W('gw'), W('gb')]);
     case 'grad_input':
-      return bindingTable(s.train ? [R('g'), R('x'), R('saved'), R('weight'), R('gw'), R('gb'), W('gx')] : [R('g'), R('saved'), R('weight'), W('gx')]);
+      return bindingTable(s.train ? [R('g'), R('x'), R('saved'), R('weight'), R('gw'), R('gb'), out('gx')] : [R('g'), R('saved'), R('weight'), out('gx')]);
+    case 'stats_apply':
+      return bindingTable([R('x'), W('saved'), ...running, R('weight'), R('bias'), out('y')]);
+    case 'grad':
+      return bindingTable([R('g'), R('x'), R('saved'), R('weight'), W('gw'), W('gb'), out('gx')]);
   }
 }
 
 export function batchNormKey(s: BatchNormSpec): string {
-  return `${s.pass}|${s.train}|${s.updateRunning ?? false}`;
+  return `${s.pass}|${s.train}|${s.updateRunning ?? false}|${roundKey(s.round)}`;
 }
 
 export const batchNormKernel = memoByKey(
@@ -77,10 +104,9 @@ export const batchNormKernel = memoByKey(
   batchNormKey,
 );
 
-/** The stats and grad_stats passes: a workgroup per channel; apply and grad_input: a thread per element. */
+/** The per-channel passes: a workgroup per channel; apply and grad_input: a thread per element. */
 export function batchNormGrid(pass: BatchNormPass, sizes: { channels: number; count: number }, limits: GridLimits): [number, number, number] {
-  const perChannel = pass === 'stats' || pass === 'grad_stats';
-  return grid1d(limits, perChannel ? sizes.channels : Math.ceil(sizes.count / BN_ELEMENT_WORKGROUP));
+  return grid1d(limits, perChannelPass(pass) ? sizes.channels : Math.ceil(sizes.count / BN_ELEMENT_WORKGROUP));
 }
 
 // Element r (0..M-1) of channel c.
@@ -116,10 +142,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= P.count) { return; }
   let c = (i / P.inner) % P.channels;`;
 
+// The apply and grad_input expressions, element k of channel c (the fused passes use the same ones,
+// with the statistics and channel sums in registers instead of read back).
+const applyExpr = (k: string, mean: string, invstd: string) => `(x[${k}] - ${mean}) * ${invstd} * weight[c] + bias[c]`;
+const gradInputExpr = (k: string, mean: string, invstd: string, gb: string, gw: string) =>
+  `weight[c] * ${invstd} * (g[${k}] - (${gb} + (x[${k}] - ${mean}) * ${invstd} * ${gw}) / f32(P.per_channel))`;
+const store = (s: BatchNormSpec, name: string, k: string, v: string) => `${name}[${k}] = ${s.round ? roundedBits(s.round, v, k) : v};`;
+
 function batchNormSource(s: BatchNormSpec, header: string): string {
   switch (s.pass) {
     case 'stats':
-      return s.train ? trainStats(s.updateRunning ?? false, header) : wgsl`
+    case 'stats_apply':
+      return s.train ? trainStats(s, header) : wgsl`
 ${header}
 
 ${CHANNEL_ENTRY}
@@ -131,14 +165,17 @@ ${CHANNEL_ENTRY}
 `;
     case 'apply':
       return wgsl`
+${roundLibrary(s.round)}
 ${header}
 
 ${ELEMENT_ENTRY}
-  y[i] = (x[i] - saved[c]) * saved[P.channels + c] * weight[c] + bias[c];
+  ${store(s, 'y', 'i', applyExpr('i', 'saved[c]', 'saved[P.channels + c]'))}
 }
 `;
     case 'grad_stats':
+    case 'grad':
       return wgsl`
+${roundLibrary(s.round)}
 ${header}
 
 ${CHANNEL_INDEX}
@@ -161,20 +198,26 @@ ${CHANNEL_ENTRY}
     gb[c] = tg;
     gw[c] = tgx;
   }
+#if ${s.pass === 'grad'}
+  for (var r = lid; r < P.per_channel; r = r + ${BN_WORKGROUP}u) {
+    let k = at(c, r);
+    ${store(s, 'gx', 'k', gradInputExpr('k', 'mean', 'invstd', 'tg', 'tgx'))}
+  }
+#endif
 }
 `;
     case 'grad_input': {
       // Evaluation reads neither x nor the channel sums (see bindingsOf).
       return wgsl`
+${roundLibrary(s.round)}
 ${header}
 
 ${ELEMENT_ENTRY}
   let invstd = saved[P.channels + c];
 #if ${s.train}
-  let xhat = (x[i] - saved[c]) * invstd;
-  gx[i] = weight[c] * invstd * (g[i] - (gb[c] + xhat * gw[c]) / f32(P.per_channel));
+  ${store(s, 'gx', 'i', gradInputExpr('i', 'saved[c]', 'invstd', 'gb[c]', 'gw[c]'))}
 #else
-  gx[i] = weight[c] * invstd * g[i];
+  ${store(s, 'gx', 'i', 'weight[c] * invstd * g[i]')}
 #endif
 }
 `;
@@ -182,8 +225,10 @@ ${ELEMENT_ENTRY}
   }
 }
 
-function trainStats(updateRunning: boolean, header: string): string {
+function trainStats(s: BatchNormSpec, header: string): string {
+  const updateRunning = s.updateRunning ?? false;
   return wgsl`
+${roundLibrary(s.round)}
 ${header}
 
 ${CHANNEL_INDEX}
@@ -200,14 +245,21 @@ ${CHANNEL_ENTRY}
     q = q + d * d;
   }
   let biased = a_sum(q, lid) / m;
+  let invstd = inverseSqrt(biased + P.eps);
   if (lid == 0u) {
     saved[c] = mean;
-    saved[P.channels + c] = inverseSqrt(biased + P.eps);
+    saved[P.channels + c] = invstd;
 #if ${updateRunning}
     running_mean[c] = (1.0 - P.momentum) * running_mean[c] + P.momentum * mean;
     running_var[c] = (1.0 - P.momentum) * running_var[c] + P.momentum * biased * P.unbias;
 #endif
   }
+#if ${s.pass === 'stats_apply'}
+  for (var r = lid; r < P.per_channel; r = r + ${BN_WORKGROUP}u) {
+    let k = at(c, r);
+    ${store(s, 'y', 'k', applyExpr('k', 'mean', 'invstd'))}
+  }
+#endif
 }
 `;
 }

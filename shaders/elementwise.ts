@@ -3,6 +3,7 @@
 // Tensors are contiguous; up to MAX_RANK dimensions.
 
 import { bindingTable, grid1d, kernelVariant, memoByKey, ParamLayout, paramTable, type GridLimits, type KernelVariant } from './kernel.ts';
+import { ROUND_PARAM_FIELDS, roundedBits, roundKey, roundLibrary, type RoundSpec } from './round.ts';
 import { u32, wgsl } from './wgsl.ts';
 
 export const MAX_RANK = 8;
@@ -17,13 +18,15 @@ export interface ElementwiseSpec {
   broadcast: boolean;
   /** Extra WGSL functions the expression calls. */
   helpers?: string;
+  /** Round the result to a format in this kernel (shaders/round.ts): a quantizer fused into it. */
+  round?: RoundSpec | null;
 }
 
 const OPERANDS = ['a', 'b', 'c'] as const;
 
-/** Parameters: the element count, the output's rank and shape, 4 f32 expression parameters, and per
- *  operand its element offset (`base`, one slot each) and its MAX_RANK strides (`strides`, operand j
- *  at j * MAX_RANK). */
+/** Parameters: the element count, the output's rank and shape, 4 f32 expression parameters, the
+ *  stochastic stream of a fused rounding, and per operand its element offset (`base`, one slot each)
+ *  and its MAX_RANK strides (`strides`, operand j at j * MAX_RANK). */
 function elementwiseParams(arity: number) {
   return new ParamLayout(
     paramTable([
@@ -34,6 +37,7 @@ function elementwiseParams(arity: number) {
       ['p1', 'f32'],
       ['p2', 'f32'],
       ['p3', 'f32'],
+      ...ROUND_PARAM_FIELDS,
       ['base', 'u32[]', 4],
       ['shape', 'u32[]', MAX_RANK],
       ['strides', 'u32[]', arity * MAX_RANK],
@@ -50,7 +54,7 @@ export const OPERAND_BINDINGS: readonly OperandBinding[] = ['in_a', 'in_b', 'in_
 
 /** The spec's cache key (it determines the source). */
 export function elementwiseKey(s: ElementwiseSpec): string {
-  return `${s.arity}|${s.broadcast}|${s.expr}|${s.helpers ?? ''}`;
+  return `${s.arity}|${s.broadcast}|${s.expr}|${s.helpers ?? ''}|${roundKey(s.round)}`;
 }
 
 export const elementwiseKernel = memoByKey((s: ElementwiseSpec, key): ElementwiseKernel => {
@@ -60,8 +64,10 @@ export const elementwiseKernel = memoByKey((s: ElementwiseSpec, key): Elementwis
     label: `ew:${s.expr}`,
     key,
     params: elementwiseParams(s.arity),
-    bindings: bindingTable([...OPERAND_BINDINGS.slice(0, s.arity).map((n) => [n, 'read', 'array<f32>'] as const), ['out', 'read_write', 'array<f32>']]),
+    // A rounded result is stored as the decoder's bit pattern (u32), as the quantize kernel stores it.
+    bindings: bindingTable([...OPERAND_BINDINGS.slice(0, s.arity).map((n) => [n, 'read', 'array<f32>'] as const), ['out', 'read_write', s.round ? 'array<u32>' : 'array<f32>']]),
     source: (header) => wgsl`
+${roundLibrary(s.round)}
 ${header}
 
 ${s.helpers ?? ''}
@@ -85,7 +91,11 @@ ${names.map((n) => `  let ${n} = in_${n}[off_${n}];`).join('\n')}
 #else
 ${names.map((n) => `  let ${n} = in_${n}[i];`).join('\n')}
 #endif
+#if ${!!s.round}
+  out[i] = ${roundedBits(s.round, `(${s.expr})`, 'i')};
+#else
   out[i] = ${s.expr};
+#endif
 }
 `,
   });

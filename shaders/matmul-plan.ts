@@ -2,9 +2,13 @@
 // workgroups, and, for exact accumulation, how wide the quire must be. Pure: the adapter enters as
 // PlanOptions (software or not, the parallelism it wants).
 //
-// Tile configurations (BM x BN outputs per workgroup, TM x TN per thread, K slices of BK = 8):
+// Tile configurations (BM x BN outputs per workgroup, TM x TN per thread, K slices of BK = 8 unless said):
 //   large   128 x 128, 8 x 8 per thread, 256 threads: what a big GPU needs for peak throughput (64
 //           FMAs per 16 shared-memory reads, 16 KiB of double-buffered tiles, vec4 loads)
+//   large16 the large tile with K slices of 16: half the barriers and stores per multiply, 32 KiB of
+//           tiles (only for operands without 8-bit code tables, whose 1 KiB each would not fit the
+//           32 KiB WebGPU guarantees); a candidate for big products, not chosen automatically until
+//           measured on a GPU (bench speed reports it beside the planned tile)
 //   medium   64 x 64,  4 x 4 per thread, 256 threads
 //   small    32 x 32,  4 x 4 per thread,  64 threads
 //   rows      8 x 128, 2 x 4 per thread, 128 threads: few output rows (a linear layer at batch 1..8,
@@ -15,8 +19,10 @@
 //   direct, direct_quire
 //            32 x 32,  4 x 4 per thread, 64 threads, no workgroup-memory staging: each thread reads
 //           its own operands (shaders/matmul.ts, staging 'direct')
-// BK stays at 8: deeper slices did not run faster on lavapipe and doubled compile time there, and 8
-// keeps the large tile's double-buffered tiles within 16 KiB.
+// BK stays at 8 in the planned tiles: deeper slices did not run faster on lavapipe and doubled compile
+// time there, and 8 keeps the large tile's double-buffered tiles within 16 KiB. Every staged and
+// direct tile accumulates each output's products in K order, so the tile never changes a bit (only
+// a K split does).
 //
 // Choice: on a software adapter (lavapipe), quires use `direct_quire` and outputs below 64 x 64 use
 // `direct`. There workgroup memory is ordinary memory and a staged kernel takes 3-5x longer to
@@ -39,6 +45,7 @@ import type { TileConfig } from './matmul.ts';
 
 export const TILES = {
   large: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  large16: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   medium: { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
   small: { bm: 32, bn: 32, bk: 8, tm: 4, tn: 4 },
   rows: { bm: 8, bn: 128, bk: 8, tm: 2, tn: 4 },

@@ -2,18 +2,40 @@
 // the inputs and a backward rule mapping the output's gradient to the inputs' gradients. backward()
 // walks the nodes in reverse topological order, summing gradients of tensors used more than once.
 // Rules live beside their forward ops (engine/ops/*); they run with recording off.
+//
+// Fused gradient rounding: a quantizer node rounds the gradient it receives (gradRound). When a
+// rule's gradient for an input is that input's only contribution and reaches such a quantizer
+// (directly, or through view nodes that only reshape it), backward tells the rule so (`round[i]`):
+// the rule may round its result in the kernel that computes it, and the quantizer then finds it on
+// its lattice and passes it through (engine/ops/round.ts). Rules that ignore `round` are unchanged.
 
+import type { RoundSpec } from '../../shaders/round.ts';
+
+/** A rounding a rule may fuse into the gradient it produces, and the layer of the quantizer it
+ *  stands for (where its conversion is counted). */
+export type GradRounding = RoundSpec & { readonly layer: string };
 import type { Phase } from '../record/schema.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
-  /** Gradients w.r.t. each input (null where an input needs none). Must not dispose `grad`. */
-  readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+  /** Gradients w.r.t. each input (null where an input needs none). Must not dispose `grad`.
+   *  `round[i]`: the rounding the gradient for input i will get next, which the rule may apply in
+   *  the kernel that produces it (null: none; see the top of this file). */
+  readonly backward: (grad: Tensor, round: readonly (GradRounding | null)[]) => readonly (Tensor | null)[];
   /** Layer the forward op ran in, so backward op counts are attributed to the same layer. */
   readonly layer: string;
+  /** A quantizer's backward rounding (nearest rounding only: a fused stochastic rounding would draw
+   *  its random numbers in another order). */
+  readonly gradRound?: RoundSpec | undefined;
+  /** The backward passes the gradient on as a view of another shape (reshape): a rounding asked of
+   *  this node's gradient may be asked of the rule producing it. */
+  readonly view?: boolean | undefined;
 }
+
+/** What a node declares besides its rule (see GradNode). */
+export type NodeMeta = Pick<GradNode, 'gradRound' | 'view'>;
 
 /** Whether an op on these inputs should record a node. */
 export function needsGrad(inputs: readonly Tensor[]): boolean {
@@ -22,10 +44,10 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
 }
 
 /** Attaches a node to `out` when any input needs a gradient; returns `out`. */
-export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradNode['backward']): Tensor {
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradNode['backward'], meta: NodeMeta = {}): Tensor {
   if (needsGrad(inputs)) {
     out.requiresGrad = true;
-    out.node = { op, inputs, backward, layer: out.rt.layer };
+    out.node = { op, inputs, backward, layer: out.rt.layer, ...meta };
   }
   return out;
 }
@@ -69,6 +91,23 @@ function topoOrder(root: Tensor): Tensor[] {
   return order.reverse();
 }
 
+/** Gradient contributions each tensor will receive in a backward over `order`. */
+function contributions(order: readonly Tensor[]): Map<number, number> {
+  const n = new Map<number, number>();
+  for (const t of order) for (const inp of t.node?.inputs ?? []) if (inp.requiresGrad) n.set(inp.id, (n.get(inp.id) ?? 0) + 1);
+  return n;
+}
+
+/** The rounding the gradient of `t` will receive next, when it is the only contribution all the way
+ *  to a quantizer (through views); null otherwise. */
+function roundingAhead(t: Tensor, uses: ReadonlyMap<number, number>): GradRounding | null {
+  for (let u: Tensor | undefined = t; u; u = u.node?.view ? u.node.inputs[0] : undefined) {
+    if (uses.get(u.id) !== 1 || !u.node) return null;
+    if (u.node.gradRound) return { ...u.node.gradRound, layer: u.node.layer };
+  }
+  return null;
+}
+
 /**
  * Backpropagates from `loss` with upstream gradient `seed` (ones for a scalar loss; backward takes
  * ownership of it). Leaf tensors that require grad accumulate into `.grad`; intermediate gradients
@@ -86,6 +125,7 @@ export function backward(
   const rt = loss.rt;
   const grads = new Map<number, Tensor>([[loss.id, seed]]);
   const order = topoOrder(loss);
+  const uses = contributions(order);
   const wasPhase = rt.phase;
   const wasLayer = rt.layer;
   rt.phase = phase;
@@ -110,7 +150,8 @@ export function backward(
         }
         rt.layer = node.layer;
         // The scope frees a rule's temporaries; the gradients it returns are kept.
-        const inGrads = rt.scope(() => [...node.backward(g)]);
+        const round = node.inputs.map((inp) => (inp.requiresGrad && rt.fuseRounding ? roundingAhead(inp, uses) : null));
+        const inGrads = rt.scope(() => [...node.backward(g, round)]);
         // A rule may hand back `g` itself or one tensor for several inputs: give each owner a view.
         const owned = new Set<Tensor>([g]);
         node.inputs.forEach((inp, i) => {

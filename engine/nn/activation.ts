@@ -3,14 +3,15 @@
 import { dropout } from '../ops/dropout.ts';
 import { leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.ts';
 import { reshape } from '../ops/shape.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Layer } from './module.ts';
 
 export class ReLU extends Layer {
   override readonly kind = 'ReLU';
-  protected run(x: Tensor): Tensor {
-    return relu(x);
+  protected run(x: Tensor, round: RoundSpec | null): Tensor {
+    return relu(x, round);
   }
 }
 
@@ -22,8 +23,8 @@ export class LeakyReLU extends Layer {
   ) {
     super(rt);
   }
-  protected run(x: Tensor): Tensor {
-    return leakyRelu(x, this.negativeSlope);
+  protected run(x: Tensor, round: RoundSpec | null): Tensor {
+    return leakyRelu(x, this.negativeSlope, round);
   }
 }
 
@@ -72,8 +73,8 @@ export class Dropout extends Layer {
     super(rt);
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability must lie in [0, 1], got ${p}`);
   }
-  protected run(x: Tensor): Tensor {
-    const y = dropout(x, this.p, { seed: this.seed, counter: this.counter, training: this.training });
+  protected run(x: Tensor, round: RoundSpec | null): Tensor {
+    const y = dropout(x, this.p, { seed: this.seed, counter: this.counter, training: this.training, round });
     if (this.training) this.counter = (this.counter + x.size) >>> 0;
     return y;
   }

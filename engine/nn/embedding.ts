@@ -3,6 +3,7 @@
 
 import { embedding } from '../ops/embedding.ts';
 import type { Indices } from '../ops/indices.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { normalArray, toRng, type RngLike } from './init.ts';
@@ -22,7 +23,7 @@ export class Embedding extends Layer<Indices> {
     this.weight = this.addParameter('weight', normalArray(numEmbeddings * embeddingDim, 0, 1, toRng(o.rng)), [numEmbeddings, embeddingDim]);
   }
 
-  protected run(indices: Indices): Tensor {
-    return embedding(indices, this.weight);
+  protected run(indices: Indices, round: RoundSpec | null): Tensor {
+    return embedding(indices, this.weight, round);
   }
 }

@@ -13,12 +13,17 @@
 //                      hooks that swap how a layer computes, e.g. deployment's fast posit tanh in
 //                      place of the generator's output Tanh (gan/deploy/hook.ts).
 //   output(site, y)    every layer: after it computed y (e.g. re-quantize a batch-norm output).
+//   outputRounding(site)  every layer, before it runs: the rounding output() will apply to its
+//                      result, if any. The layer may apply it in the kernel that computes the result
+//                      (engine/ops/round.ts); output() then finds the result on the lattice and adds
+//                      no pass. Layers that cannot fuse it ignore it.
 // `site` names the layer (its dotted path and kind) so a recipe can treat layers differently.
 // All run inside the layer's op-count scope. Without a hook a layer runs in float32.
 
 import { parameter } from '../autograd/tape.ts';
 import type { LayerKind } from './kinds.ts';
 import type { Epilogue, MatmulOptions } from '../ops/matmul.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
@@ -52,6 +57,8 @@ export interface LayerHook {
   /** `input` is what the layer's forward received (a Tensor, or indices for an Embedding). */
   replace?(site: Site, input: unknown): Tensor | null;
   output?(site: Site, y: Tensor): Tensor;
+  /** The forward rounding output() applies to this layer's result (null: none), for the layer to fuse. */
+  outputRounding?(site: Site): RoundSpec | null;
 }
 
 /** state(): every parameter and buffer by dotted name. */
@@ -211,12 +218,15 @@ export abstract class Layer<I = Tensor> extends Module {
 
   forward(x: I): Tensor {
     return this.scoped(() => {
-      const y = this.hook?.replace?.(this.site, x) ?? this.run(x);
+      const round = this.rt.fuseRounding ? (this.hook?.outputRounding?.(this.site) ?? null) : null;
+      const y = this.hook?.replace?.(this.site, x) ?? this.run(x, round);
       return this.hook?.output ? this.hook.output(this.site, y) : y;
     });
   }
 
-  protected abstract run(x: I): Tensor;
+  /** The layer's computation. `round`: the rounding the hook will apply to the result, which the
+   *  layer may apply in the kernel producing it (or ignore). */
+  protected abstract run(x: I, round: RoundSpec | null): Tensor;
 
   /** The hook's view of a Linear / Conv layer's operands. */
   protected operands(o: Operands): Operands {

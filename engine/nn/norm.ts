@@ -3,6 +3,7 @@
 // Instance normalisation: PyTorch's InstanceNorm2d without running statistics.
 
 import { batchNorm, instanceNorm } from '../ops/batchnorm.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Layer } from './module.ts';
@@ -43,7 +44,7 @@ abstract class BatchNormBase extends Layer {
     this.runningVar = track ? this.addBuffer('running_var', new Float32Array(numFeatures).fill(1), c) : null;
   }
 
-  protected run(x: Tensor): Tensor {
+  protected run(x: Tensor, round: RoundSpec | null): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       const dims: Record<number, string> = { 2: 'N, C', 3: 'N, C, L', 4: 'N, C, H, W' };
       const want = this.ranks.map((r) => `[${dims[r]}]`).join(' or ');
@@ -57,6 +58,7 @@ abstract class BatchNormBase extends Layer {
       training: this.training || !this.runningMean,
       momentum: this.momentum,
       eps: this.eps,
+      round,
     });
   }
 }

@@ -2,10 +2,12 @@
 // semantics: in training, the batch mean and biased variance normalise, and the running buffers (when
 // given) move by `momentum` towards the batch mean and the unbiased variance; in evaluation, the
 // running statistics normalise. Kernels: shaders/batchnorm.ts (statistics and their backward are one
-// workgroup per channel; the elementwise passes one thread per element). Instance normalisation (at
-// the end) is batch normalisation of a view in which every (sample, channel) plane is a channel.
+// workgroup per channel; the elementwise passes one thread per element). In training, channels of at
+// most FUSE_MAX_PER_CHANNEL values run statistics and normalisation (and their backward) as one
+// dispatch each: the same arithmetic, one dispatch fewer per pass. Instance normalisation (at the
+// end) is batch normalisation of a view in which every (sample, channel) plane is a channel.
 
-import { batchNormGrid, batchNormKernel, type BatchNormKernel, type BatchNormSpec } from '../../shaders/batchnorm.ts';
+import { batchNormGrid, batchNormKernel, perChannelPass, type BatchNormKernel, type BatchNormSpec } from '../../shaders/batchnorm.ts';
 import type { BindingValues } from '../../shaders/kernel.ts';
 import { record } from '../autograd/tape.ts';
 import type { Binding } from '../kernels/cache.ts';
@@ -13,7 +15,12 @@ import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { full, requireF32 } from './elementwise-raw.ts';
+import { fusable, markRounded, roundParams, type FusedRounding } from './round.ts';
 import { broadcastTo, reshape } from './shape.ts';
+
+/** Values per channel up to which a training batch norm fuses its passes: one workgroup then sweeps
+ *  a channel three times (mean, variance, normalisation), at most 64 values per thread. */
+export const FUSE_MAX_PER_CHANNEL = 4096;
 
 export interface BatchNormOptions {
   /** Per-channel scale [C] (default: ones, not learned). */
@@ -26,6 +33,12 @@ export interface BatchNormOptions {
   training: boolean;
   momentum?: number;
   eps?: number;
+  /** Round the output to a format in the kernel that computes it (a layer's output quantizer,
+   *  engine/ops/round.ts). */
+  round?: FusedRounding | null;
+  /** Fuse statistics and normalisation (and their backward) into one dispatch each, in training
+   *  (default: when a channel has at most FUSE_MAX_PER_CHANNEL values). Either way, the same bits. */
+  fuse?: boolean;
 }
 
 interface Geometry {
@@ -41,14 +54,17 @@ function launches(rt: Runtime, g: Geometry, eps: number, momentum: number) {
   const unbias = g.perChannel > 1 ? g.perChannel / (g.perChannel - 1) : 1;
   const launch = (pass: BatchNormSpec['pass']) => {
     const grid = batchNormGrid(pass, g, rt.gpu.limits);
-    return { grid, params: { channels: g.channels, inner: g.inner, per_channel: g.perChannel, count: g.count, grid_x: grid[0], eps, momentum, unbias } };
+    return { grid, params: { channels: g.channels, inner: g.inner, per_channel: g.perChannel, count: g.count, grid_x: grid[0], eps, momentum, unbias, round_seed: 0, round_counter: 0 } };
   };
   return { channel: launch('stats'), element: launch('apply') };
 }
 
+/** One pass; a rounded one reserves its stochastic counters now (index: the element's position in
+ *  the tensor, as the quantize kernel numbers it). */
 function run(rt: Runtime, spec: BatchNormSpec, l: ReturnType<typeof launches>, bufs: BindingValues<BatchNormKernel, Binding>): void {
-  const { params, grid } = spec.pass === 'stats' || spec.pass === 'grad_stats' ? l.channel : l.element;
-  rt.run(batchNormKernel(spec), params, bufs, grid);
+  const { params, grid } = perChannelPass(spec.pass) ? l.channel : l.element;
+  const r = spec.round ?? null;
+  rt.run(batchNormKernel(spec), r ? { ...params, ...roundParams(rt, r, params.count) } : params, bufs, grid);
 }
 
 function checkChannelTensor(what: string, t: Tensor | null | undefined, x: Tensor, c: number): void {
@@ -87,28 +103,42 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
   // Per-channel [mean | invstd], used by the forward and saved for the backward.
   const saved = Tensor.empty(rt, [2 * channels], null, 'batchnorm:saved');
   const update = train && !!o.runningMean;
+  const fuse = train && (o.fuse ?? perChannel <= FUSE_MAX_PER_CHANNEL);
   const p = launches(rt, geo, eps, momentum);
+  const y = Tensor.empty(rt, x.shape, null, 'batchnorm');
+  const round = fusable(o.round);
+  const apply = { x: x.buffer, saved: saved.buffer, weight: weight.buffer, bias: bias.buffer, y: y.buffer };
   if (train) {
     const running = update ? { running_mean: o.runningMean!.buffer, running_var: o.runningVar!.buffer } : {};
-    run(rt, { pass: 'stats', train, updateRunning: update }, p, { x: x.buffer, saved: saved.buffer, ...running });
+    if (fuse) run(rt, { pass: 'stats_apply', train, updateRunning: update, round }, p, { ...apply, ...running });
+    else run(rt, { pass: 'stats', train, updateRunning: update }, p, { x: x.buffer, saved: saved.buffer, ...running });
   } else {
     run(rt, { pass: 'stats', train }, p, { running_mean: o.runningMean!.buffer, running_var: o.runningVar!.buffer, saved: saved.buffer });
   }
-  const y = Tensor.empty(rt, x.shape, null, 'batchnorm');
-  run(rt, { pass: 'apply', train }, p, { x: x.buffer, saved: saved.buffer, weight: weight.buffer, bias: bias.buffer, y: y.buffer });
-  countForward(rt, x, y, weight, bias, channels, train, update);
+  if (!fuse) run(rt, { pass: 'apply', train, round }, p, apply);
+  // The normalised values would be plain float32.
+  markRounded(y, round, 'fp32');
+  countForward(rt, x, y, weight, bias, channels, train, update, fuse);
 
-  return record(y, 'batchNorm', [x, weight, bias], (g) => {
+  return record(y, 'batchNorm', [x, weight, bias], (g, r) => {
     const gw = Tensor.empty(rt, [channels], null, 'batchnorm:gw');
     const gb = Tensor.empty(rt, [channels], null, 'batchnorm:gb');
-    run(rt, { pass: 'grad_stats', train }, p, { g: g.buffer, x: x.buffer, saved: saved.buffer, gw: gw.buffer, gb: gb.buffer });
+    const sums = { g: g.buffer, x: x.buffer, saved: saved.buffer, gw: gw.buffer, gb: gb.buffer };
     let gx: Tensor | null = null;
-    if (x.requiresGrad) {
+    const gxRound = fusable(r[0]);
+    if (!x.requiresGrad) {
+      run(rt, { pass: 'grad_stats', train }, p, sums);
+    } else if (fuse) {
+      gx = Tensor.empty(rt, x.shape, null, 'batchnorm:gx');
+      run(rt, { pass: 'grad', train, round: gxRound }, p, { ...sums, weight: weight.buffer, gx: gx.buffer });
+    } else {
+      run(rt, { pass: 'grad_stats', train }, p, sums);
       gx = Tensor.empty(rt, x.shape, null, 'batchnorm:gx');
       const bufs = { g: g.buffer, saved: saved.buffer, weight: weight.buffer, gx: gx.buffer };
-      run(rt, { pass: 'grad_input', train }, p, train ? { ...bufs, x: x.buffer, gw: gw.buffer, gb: gb.buffer } : bufs);
+      run(rt, { pass: 'grad_input', train, round: gxRound }, p, train ? { ...bufs, x: x.buffer, gw: gw.buffer, gb: gb.buffer } : bufs);
     }
-    countBackward(rt, g, x, gx, weight, channels, train);
+    if (gx) markRounded(gx, gxRound, 'fp32');
+    countBackward(rt, g, x, gx, weight, channels, train, fuse);
     return [gx, weight.requiresGrad ? gw : null, bias.requiresGrad ? gb : null];
   });
 }
@@ -124,6 +154,8 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
 //                  invstd: c add, c sqrt, c div; apply (x - mean) invstd w + b: 2n add, 2n mul;
 //                  running update: mean 2c mul + c add, variance 3c mul + c add
 //   eval forward   invstd from the running variance: c add, c sqrt, c div; apply: 2n add, 2n mul
+// The fused passes (one dispatch for statistics and normalisation, one for the backward) keep the
+// statistics and the channel sums in registers: they do not read them back.
 //   backward       channel sums of g and g xhat: n add (x - mean), 2n mul, 2(n - c) add; then
 //                  train gx = w invstd (g - (gb + xhat gw) / M): 3n add, 4n mul, n div
 //                  eval  gx = w invstd g: 2n mul
@@ -141,7 +173,7 @@ function vector(rt: Runtime, direction: 'read' | 'write', role: TensorRole, valu
   rt.count({ kind: 'memory', direction, role, format: 'fp32', bits: values * 32 });
 }
 
-function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: Tensor, c: number, train: boolean, update: boolean): void {
+function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: Tensor, c: number, train: boolean, update: boolean, fused: boolean): void {
   if (!rt.recorder) return;
   const n = x.size;
   const role = rt.activationRole;
@@ -159,13 +191,13 @@ function countForward(rt: Runtime, x: Tensor, y: Tensor, weight: Tensor, bias: T
     vector(rt, 'write', role, 2 * c);
   }
   traffic(rt, 'read', role, x);
-  vector(rt, 'read', role, 2 * c);
+  if (!fused) vector(rt, 'read', role, 2 * c);
   traffic(rt, 'read', 'weights', weight);
   traffic(rt, 'read', 'weights', bias);
   traffic(rt, 'write', role, y);
 }
 
-function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, weight: Tensor, c: number, train: boolean): void {
+function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, weight: Tensor, c: number, train: boolean, fused: boolean): void {
   if (!rt.recorder) return;
   const n = x.size;
   const role = rt.activationRole;
@@ -179,9 +211,9 @@ function countBackward(rt: Runtime, g: Tensor, x: Tensor, gx: Tensor | null, wei
   arith(rt, x.valueFormat, train ? { add: 3 * n, mul: 4 * n, div: n } : { mul: 2 * n });
   traffic(rt, 'read', role, g);
   if (train) traffic(rt, 'read', role, x);
-  vector(rt, 'read', role, train ? 2 * c : c);
+  if (!fused) vector(rt, 'read', role, train ? 2 * c : c);
   traffic(rt, 'read', 'weights', weight);
-  if (train) vector(rt, 'read', 'gradients', 2 * c);
+  if (train && !fused) vector(rt, 'read', 'gradients', 2 * c);
   traffic(rt, 'write', role, gx);
 }
 

@@ -20,7 +20,7 @@ import { needsGrad, record } from '../autograd/tape.ts';
 import { backwardTile } from '../../shaders/matmul-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, type ConvGeometry, type GemmCall } from './gemm.ts';
+import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, roundedOutput, type ConvGeometry, type GemmCall } from './gemm.ts';
 import type { Epilogue, MatmulOptions } from './matmul.ts';
 import { sum } from './reduce.ts';
 
@@ -273,9 +273,10 @@ function run(p: ConvPlan): Tensor {
     res.aux?.dispose();
     return y;
   }
-  return record(y, p.op, inputs, (gOut) => {
+  return record(y, p.op, inputs, (gOut, r) => {
     const gz = activationGrad(gOut, res.aux ?? y, activation, o.slope);
-    const dx = x.requiresGrad ? gemm(p.inputGradCall(gz)).out : null;
+    // The input gradient may round to what autograd asks of it in the GEMM's epilogue.
+    const dx = x.requiresGrad ? gemm({ ...p.inputGradCall(gz), ...roundedOutput(r[0]) }).out : null;
     const dw = w.requiresGrad ? gemm(p.weightGradCall(gz)).out : null;
     const db = o.bias?.requiresGrad ? sum(gz, [0, 2, 3]) : null;
     if (gz !== gOut) gz.dispose();

@@ -3,10 +3,11 @@
 // than storing it (shaders/dropout.ts). Callers advance `counter` by x.size per call (the Dropout
 // module does) so that successive calls draw fresh masks.
 
-import { DROPOUT_KERNEL, dropoutGrid } from '../../shaders/dropout.ts';
+import { dropoutGrid, dropoutKernel } from '../../shaders/dropout.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { full, requireF32 } from './elementwise-raw.ts';
+import { fusable, markRounded, roundParams, type FusedRounding } from './round.ts';
 
 export interface DropoutOptions {
   /** u32 seed of the mask. */
@@ -15,6 +16,8 @@ export interface DropoutOptions {
   counter?: number;
   /** Off: the identity (evaluation). */
   training: boolean;
+  /** Round the result to a format in the same kernel (a layer's output quantizer, engine/ops/round.ts). */
+  round?: FusedRounding | null;
 }
 
 function checkU32(what: string, v: number): number {
@@ -28,13 +31,18 @@ export function dropThreshold(p: number): number {
   return Math.floor(p * 2 ** 32);
 }
 
-function mask(x: Tensor, p: number, seed: number, counter: number): Tensor {
+function mask(x: Tensor, p: number, seed: number, counter: number, round: FusedRounding | null | undefined): Tensor {
   const rt = x.rt;
   const out = Tensor.empty(rt, x.shape, null, 'dropout');
-  if (out.size === 0) return out;
+  const r = fusable(round);
+  if (out.size === 0) {
+    markRounded(out, r, 'fp32');
+    return out;
+  }
   const grid = dropoutGrid(x.size, rt.gpu.limits);
-  const params = { count: x.size, seed, counter, threshold: dropThreshold(p), scale: 1 / (1 - p), grid_x: grid[0] };
-  rt.run(DROPOUT_KERNEL, params, { src: x.buffer, dst: out.buffer }, grid);
+  const params = { count: x.size, seed, counter, threshold: dropThreshold(p), scale: 1 / (1 - p), grid_x: grid[0], ...roundParams(rt, r, x.size) };
+  rt.run(dropoutKernel(r), params, { src: x.buffer, dst: out.buffer }, grid);
+  markRounded(out, r, 'fp32');
   // Per element: the 32-bit random draw compared with the threshold (recorded as an fp32 max, which
   // the hardware model costs as a 32-bit comparator; the schema has no integer kinds) and the scaling
   // (a mul in x's format); the integer hash behind the draw has no op kind. Memory: x read, the
@@ -54,8 +62,8 @@ export function dropout(x: Tensor, p: number, o: DropoutOptions): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must lie in [0, 1], got ${p}`);
   const seed = checkU32('seed', o.seed);
   const counter = checkU32('counter', o.counter ?? 0);
-  if (!o.training || p === 0) return record(x.view(x.shape), 'dropout', [x], (g) => [g]);
+  if (!o.training || p === 0) return record(x.view(x.shape), 'dropout', [x], (g) => [g], { view: true });
   // p = 1 drops everything (the scale 1 / (1 - p) would be infinite): zeros, and a zero gradient.
   if (p === 1) return record(full(x.rt, x.shape, 0), 'dropout', [x], () => [full(x.rt, x.shape, 0)]);
-  return record(mask(x, p, seed, counter), 'dropout', [x], (g) => [mask(g, p, seed, counter)]);
+  return record(mask(x, p, seed, counter, o.round), 'dropout', [x], (g, r) => [mask(g, p, seed, counter, r[0])]);
 }

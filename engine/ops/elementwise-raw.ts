@@ -9,6 +9,7 @@ import { sameShape } from '../autograd/tape.ts';
 import type { Binding } from '../kernels/cache.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
+import { fusable, markRounded, roundParams, type FusedRounding } from './round.ts';
 import { stridesOf } from './strides.ts';
 
 export function requireF32(op: string, ...ts: Tensor[]): void {
@@ -54,7 +55,8 @@ export interface StridedOperand {
 
 /**
  * Runs one elementwise kernel. Operands broadcast to `outShape`, or are read through explicit
- * strides/base (permute, slice, expand all are this kernel with the expression `a`).
+ * strides/base (permute, slice, expand all are this kernel with the expression `a`). `round`: the
+ * result rounded to a format in the same kernel (a quantizer fused into it: engine/ops/round.ts).
  */
 export function elementwise(
   rt: Runtime,
@@ -65,6 +67,7 @@ export function elementwise(
   params: readonly number[] = [],
   helpers?: string,
   ops: ElementOps = {},
+  round: FusedRounding | null = null,
 ): Tensor {
   if (outShape.length > MAX_RANK) throw new Error(`${label}: rank ${outShape.length} exceeds the engine's maximum of ${MAX_RANK}`);
   if (params.length > 4) throw new Error(`${label}: at most 4 expression parameters (p0..p3), got ${params.length}`);
@@ -76,10 +79,17 @@ export function elementwise(
     out.latticeBias = operands[0].t.latticeBias;
   }
   const count = out.size;
-  if (count === 0) return out;
+  // A copy of values already on the target lattice has nothing to round (the quantizer would pass it
+  // through uncounted), so a fused rounding is dropped as the separate pass would be.
+  const r = fusable(round, out.latticeBias === 0 ? out.lattice : null);
+  if (count === 0) {
+    markRounded(out, r, 'fp32');
+    return out;
+  }
   const plain = operands.every((o) => !o.strides && !o.base && sameShape(o.t.shape, outShape));
   const spec: ElementwiseSpec = { arity: operands.length as 0 | 1 | 2 | 3, expr, broadcast: !plain };
   if (helpers) spec.helpers = helpers;
+  if (r) spec.round = r;
   const grid = elementwiseGrid(count, rt.gpu.limits);
   const base = [0, 0, 0];
   const strides = new Array<number>(operands.length * MAX_RANK).fill(0);
@@ -90,8 +100,10 @@ export function elementwise(
     for (let d = 0; d < s.length; d++) strides[j * MAX_RANK + d] = s[d]!;
     buffers[OPERAND_BINDINGS[j]!] = o.t.buffer;
   });
-  const p = { count, rank: outShape.length, grid_x: grid[0], p0: params[0] ?? 0, p1: params[1] ?? 0, p2: params[2] ?? 0, p3: params[3] ?? 0, base, shape: outShape, strides };
+  const p = { count, rank: outShape.length, grid_x: grid[0], p0: params[0] ?? 0, p1: params[1] ?? 0, p2: params[2] ?? 0, p3: params[3] ?? 0, ...roundParams(rt, r, count), base, shape: outShape, strides };
   rt.run(elementwiseKernel(spec), p, buffers as BindingValues<ElementwiseKernel, Binding>, grid, `ew:${label}`);
+  // The unrounded result would be plain float32: the fused quantizer converts from fp32.
+  markRounded(out, r, 'fp32');
   countElementwise(rt, operands, out, ops);
   return out;
 }
@@ -151,13 +163,13 @@ export const BINARY = {
 } as const satisfies Record<string, { expr: string; ops: ElementOps }>;
 export type BinaryOp = keyof typeof BINARY;
 
-export function unaryRaw(x: Tensor, op: UnaryOp, params: readonly number[] = []): Tensor {
-  return elementwise(x.rt, op, UNARY[op].expr, [{ t: x }], x.shape, params, undefined, UNARY[op].ops);
+export function unaryRaw(x: Tensor, op: UnaryOp, params: readonly number[] = [], round: FusedRounding | null = null): Tensor {
+  return elementwise(x.rt, op, UNARY[op].expr, [{ t: x }], x.shape, params, undefined, UNARY[op].ops, round);
 }
 
-export function binaryRaw(a: Tensor, b: Tensor, op: BinaryOp, params: readonly number[] = []): Tensor {
+export function binaryRaw(a: Tensor, b: Tensor, op: BinaryOp, params: readonly number[] = [], round: FusedRounding | null = null): Tensor {
   const shape = broadcastShapes(a.shape, b.shape, op);
-  return elementwise(a.rt, op, BINARY[op].expr, [{ t: a }, { t: b }], shape, params, undefined, BINARY[op].ops);
+  return elementwise(a.rt, op, BINARY[op].expr, [{ t: a }, { t: b }], shape, params, undefined, BINARY[op].ops, round);
 }
 
 /** A new tensor of `shape` filled with `value`. */

@@ -5,6 +5,7 @@
 import { record, sameShape } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { binaryRaw, unaryRaw } from './elementwise-raw.ts';
+import type { FusedRounding } from './round.ts';
 import { sumToShape } from './reduce.ts';
 
 export * from './elementwise-raw.ts';
@@ -64,22 +65,28 @@ export function scale(x: Tensor, k: number): Tensor {
   return affine(x, k, 0);
 }
 
-export function relu(x: Tensor): Tensor {
-  return record(unaryRaw(x, 'relu'), 'relu', [x], (g) => [binaryRaw(g, x, 'relu_grad')]);
+// relu and leaky relu take an output rounding (a layer's output quantizer fused into the kernel: the
+// result lies on the format's lattice, engine/ops/round.ts); their derivatives read the input, which
+// the rounding does not touch. tanh and sigmoid take none: their derivatives read the unrounded
+// output, which a fused rounding would replace. Every backward rule here fuses the rounding autograd
+// asks of its input gradient.
+
+export function relu(x: Tensor, round: FusedRounding | null = null): Tensor {
+  return record(unaryRaw(x, 'relu', [], round), 'relu', [x], (g, r) => [binaryRaw(g, x, 'relu_grad', [], r[0])]);
 }
 
-export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
-  return record(unaryRaw(x, 'leaky_relu', [slope]), 'leaky_relu', [x], (g) => [binaryRaw(g, x, 'leaky_relu_grad', [slope])]);
+export function leakyRelu(x: Tensor, slope = 0.01, round: FusedRounding | null = null): Tensor {
+  return record(unaryRaw(x, 'leaky_relu', [slope], round), 'leaky_relu', [x], (g, r) => [binaryRaw(g, x, 'leaky_relu_grad', [slope], r[0])]);
 }
 
 export function tanh(x: Tensor): Tensor {
   const y = unaryRaw(x, 'tanh');
-  return record(y, 'tanh', [x], (g) => [binaryRaw(g, y, 'tanh_grad')]);
+  return record(y, 'tanh', [x], (g, r) => [binaryRaw(g, y, 'tanh_grad', [], r[0])]);
 }
 
 export function sigmoid(x: Tensor): Tensor {
   const y = unaryRaw(x, 'sigmoid');
-  return record(y, 'sigmoid', [x], (g) => [binaryRaw(g, y, 'sigmoid_grad')]);
+  return record(y, 'sigmoid', [x], (g, r) => [binaryRaw(g, y, 'sigmoid_grad', [], r[0])]);
 }
 
 export function exp(x: Tensor): Tensor {

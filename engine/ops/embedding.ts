@@ -8,16 +8,19 @@ import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { requireF32 } from './elementwise-raw.ts';
 import { type Indices, indexTensor } from './indices.ts';
+import { fusable, markRounded, roundParams, type RoundSpec } from './round.ts';
 
-function run(rt: Runtime, pass: EmbeddingPass, rows: number, dim: number, batch: number, idx: Tensor, src: Tensor, dst: Tensor): void {
+function run(rt: Runtime, pass: EmbeddingPass, rows: number, dim: number, batch: number, idx: Tensor, src: Tensor, dst: Tensor, round: RoundSpec | null = null): void {
   const count = dst.size;
   if (count === 0) return;
   const grid = embeddingGrid(count, rt.gpu.limits);
-  rt.run(embeddingKernel(pass), { rows, dim, batch, count, grid_x: grid[0] }, { idx: idx.buffer, src: src.buffer, dst: dst.buffer }, grid);
+  const params = { rows, dim, batch, count, grid_x: grid[0], ...roundParams(rt, round, count) };
+  rt.run(embeddingKernel({ pass, round }), params, { idx: idx.buffer, src: src.buffer, dst: dst.buffer }, grid);
 }
 
-/** table[indices]: shape [...indices.shape, D] for a [V, D] table. */
-export function embedding(indices: Indices, table: Tensor): Tensor {
+/** table[indices]: shape [...indices.shape, D] for a [V, D] table. `round`: the picked values
+ *  rounded to a format in the same kernel (a layer's output quantizer, engine/ops/round.ts). */
+export function embedding(indices: Indices, table: Tensor, round: RoundSpec | null = null): Tensor {
   const rt = table.rt;
   requireF32('embedding', table);
   if (table.rank !== 2) throw new Error(`embedding: table must be [V, D], got [${table.shape.join(', ')}]`);
@@ -25,7 +28,10 @@ export function embedding(indices: Indices, table: Tensor): Tensor {
   const idx = indexTensor(rt, indices, rows, 'embedding', 'index');
   const batch = idx.size;
   const out = Tensor.empty(rt, [...idx.shape, dim], null, 'embedding');
-  run(rt, 'gather', rows, dim, batch, idx, table, out);
+  const r = fusable(round);
+  run(rt, 'gather', rows, dim, batch, idx, table, out, r);
+  // The gathered values would be plain float32 (the output carries no lattice of its own).
+  markRounded(out, r, 'fp32');
   if (rt.recorder) {
     const role = rt.activationRole;
     traffic(rt, 'read', 'inputs', 'fp32', batch, 32);

@@ -16,6 +16,7 @@ import type { TensorRole } from '../record/schema.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { UNARY, binaryRaw } from './elementwise-raw.ts';
+import { countIn, fusable, type FusedRounding } from './round.ts';
 import {
   GEMM_PARAMS,
   gemmGrid,
@@ -90,6 +91,9 @@ export interface GemmCall extends GemmEpilogue {
   biasAxis?: 'row' | 'col';
   /** Also return the activation's output before quantization (for the activation's backward). */
   aux?: boolean;
+  /** The layer the output rounding's conversion is counted in (default: the current one): a
+   *  quantizer's backward fused into a gradient GEMM belongs to the quantizer's layer. */
+  outputLayer?: string | undefined;
   accumulate?: 'f32' | 'quire';
   /** How a quire is computed (shaders/quire-plan.ts); default: chosen for the device and shape. */
   quireMethod?: QuireMethod | undefined;
@@ -165,6 +169,13 @@ export function activationGrad(g: Tensor, y: Tensor, act: ActivationName, slope 
     case 'sigmoid':
       return binaryRaw(g, y, 'sigmoid_grad');
   }
+}
+
+/** The epilogue field that rounds a gradient GEMM's result as autograd asks (engine/ops/round.ts):
+ *  the epilogue's rounding of the f32 sum is the quantize kernel's, and it counts the same conversion. */
+export function roundedOutput(r: FusedRounding | null | undefined): Pick<GemmCall, 'output' | 'outputLayer'> {
+  const f = fusable(r);
+  return f ? { output: { format: f.format, rounding: f.rounding }, outputLayer: f.layer } : {};
 }
 
 /** Role of the gradient of a tensor with role r (for op counts). */
@@ -401,7 +412,7 @@ function count(rt: Runtime, c: GemmCall, spec: GemmSpec, out: Tensor, aux: Tenso
   // the adapter (the planner splits by its parallelism).
   if (e.bias !== 'none') rt.count({ kind: 'add', format: 'fp32', count: outputs });
   if (e.activation !== 'none') rt.count({ kind: 'activation', fn: ACTIVATION_FN[e.activation], format: 'fp32', fast: false, count: outputs });
-  if (e.output && !direct) rt.count({ kind: 'convert', from: 'fp32', to: e.output.format.name, rounding: e.output.rounding, count: outputs });
+  if (e.output && !direct) countIn(rt, c.outputLayer, () => rt.count({ kind: 'convert', from: 'fp32', to: e.output!.format.name, rounding: e.output!.rounding, count: outputs }));
   for (const o of [c.a, c.b]) rt.count({ kind: 'memory', direction: 'read', role: o.role, format: o.t.valueFormat, bits: o.t.size * valueBits(o.t) });
   if (c.bias) rt.count({ kind: 'memory', direction: 'read', role: 'weights', format: c.bias.valueFormat, bits: c.bias.size * valueBits(c.bias) });
   rt.count({ kind: 'memory', direction: 'write', role: c.outRole, format: out.valueFormat, bits: out.size * valueBits(out) });

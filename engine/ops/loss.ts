@@ -40,15 +40,26 @@ function sameShapes(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-/** Mean (or sum) of (input - target)^2. */
-export function mseLoss(input: Tensor, target: Tensor, o: LossOptions = {}): Tensor {
+/** Mean (or sum) of (input - target)^2. A number as the target stands for a tensor of that value
+ *  everywhere, read from the kernel's parameters (no tensor to fill, the same bits). */
+export function mseLoss(input: Tensor, target: Tensor | number, o: LossOptions = {}): Tensor {
+  if (typeof target === 'number') return mseConstant(input, target, o);
   sameShapes('mseLoss', input, target);
   const rt = input.rt;
   const sq = elementwise(rt, 'mse', '(a - b) * (a - b)', [{ t: input }, { t: target }], input.shape, [], undefined, { add: 1, mul: 1 });
-  const per = record(sq, 'mseLoss', [input, target], (g) => [
-    input.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: input }, { t: target }], g.shape, [], undefined, { add: 1, mul: 2 }) : null,
-    target.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: target }, { t: input }], g.shape, [], undefined, { add: 1, mul: 2 }) : null,
+  // The gradients fuse the rounding autograd asks of them (engine/autograd/tape.ts).
+  const per = record(sq, 'mseLoss', [input, target], (g, r) => [
+    input.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: input }, { t: target }], g.shape, [], undefined, { add: 1, mul: 2 }, r[0]) : null,
+    target.requiresGrad ? elementwise(rt, 'mse_grad', '2.0 * a * (b - c)', [{ t: g }, { t: target }, { t: input }], g.shape, [], undefined, { add: 1, mul: 2 }, r[1]) : null,
   ]);
+  return reduce(per, o.reduction);
+}
+
+function mseConstant(input: Tensor, target: number, o: LossOptions): Tensor {
+  requireF32('mseLoss', input);
+  const rt = input.rt;
+  const sq = elementwise(rt, 'mse', '(a - p0) * (a - p0)', [{ t: input }], input.shape, [target], undefined, { add: 1, mul: 1 });
+  const per = record(sq, 'mseLoss', [input], (g, r) => [elementwise(rt, 'mse_grad', '2.0 * a * (b - p0)', [{ t: g }, { t: input }], g.shape, [target], undefined, { add: 1, mul: 2 }, r[0])]);
   return reduce(per, o.reduction);
 }
 
@@ -78,17 +89,29 @@ const LOG1P_WGSL = `fn log1p_small(e: f32) -> f32 {
  * Binary cross-entropy on logits x with targets y in [0, 1]:
  * max(x, 0) - x * y + log(1 + exp(-|x|)), which never overflows (PyTorch's BCEWithLogitsLoss).
  */
-export function bceWithLogits(logits: Tensor, targets: Tensor, o: LossOptions = {}): Tensor {
+export function bceWithLogits(logits: Tensor, targets: Tensor | number, o: LossOptions = {}): Tensor {
+  if (typeof targets === 'number') return bceConstant(logits, targets, o);
   sameShapes('bceWithLogits', logits, targets);
   const rt = logits.rt;
   const expr = 'max(a, 0.0) - a * b + log1p_small(exp(-abs(a)))';
   const l = elementwise(rt, 'bce_logits', expr, [{ t: logits }, { t: targets }], logits.shape, [], LOG1P_WGSL, { max: 1, mul: 1, add: 3, exp: 1, log: 1 });
-  const per = record(l, 'bceWithLogits', [logits, targets], (g) => [
+  const per = record(l, 'bceWithLogits', [logits, targets], (g, r) => [
     logits.requiresGrad
-      ? elementwise(rt, 'bce_logits_grad', 'a * (1.0 / (1.0 + exp(-clamp(b, -88.0, 88.0))) - c)', [{ t: g }, { t: logits }, { t: targets }], g.shape, [], undefined, { exp: 1, add: 2, div: 1, mul: 1 })
+      ? elementwise(rt, 'bce_logits_grad', 'a * (1.0 / (1.0 + exp(-clamp(b, -88.0, 88.0))) - c)', [{ t: g }, { t: logits }, { t: targets }], g.shape, [], undefined, { exp: 1, add: 2, div: 1, mul: 1 }, r[0])
       : null,
-    targets.requiresGrad ? elementwise(rt, 'bce_target_grad', '-a * b', [{ t: g }, { t: logits }], g.shape, [], undefined, { mul: 1 }) : null,
+    targets.requiresGrad ? elementwise(rt, 'bce_target_grad', '-a * b', [{ t: g }, { t: logits }], g.shape, [], undefined, { mul: 1 }, r[1]) : null,
   ]);
+  return reduce(per, o.reduction);
+}
+
+/** bceWithLogits against one target value everywhere (a kernel parameter, as mseConstant). */
+function bceConstant(logits: Tensor, target: number, o: LossOptions): Tensor {
+  requireF32('bceWithLogits', logits);
+  const rt = logits.rt;
+  const expr = 'max(a, 0.0) - a * p0 + log1p_small(exp(-abs(a)))';
+  const l = elementwise(rt, 'bce_logits', expr, [{ t: logits }], logits.shape, [target], LOG1P_WGSL, { max: 1, mul: 1, add: 3, exp: 1, log: 1 });
+  const grad = 'a * (1.0 / (1.0 + exp(-clamp(b, -88.0, 88.0))) - p0)';
+  const per = record(l, 'bceWithLogits', [logits], (g, r) => [elementwise(rt, 'bce_logits_grad', grad, [{ t: g }, { t: logits }], g.shape, [target], undefined, { exp: 1, add: 2, div: 1, mul: 1 }, r[0])]);
   return reduce(per, o.reduction);
 }
 

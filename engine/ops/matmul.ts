@@ -21,7 +21,7 @@ import type { QuireMethod } from '../../shaders/quire-plan.ts';
 import type { TensorRole } from '../record/schema.ts';
 import type { ActivationName } from '../../shaders/matmul.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, type GemmCall, type OperandView } from './gemm.ts';
+import { activationGrad, checkEpilogue, epilogueFields, gemm, gradRole, roundedOutput, type GemmCall, type OperandView } from './gemm.ts';
 import { sum } from './reduce.ts';
 
 /** 'none' | 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' (the epilogue's activations). */
@@ -155,7 +155,7 @@ function product(op: string, a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
     aux?.dispose();
     return out;
   }
-  return record(out, op, inputs, (g) => {
+  return record(out, op, inputs, (g, r) => {
     const gz = activationGrad(g, aux ?? out, activation, o.slope);
     const lg: Layout = { sz: M * N, row: N, col: 1 };
     const gRole = 'errors' as const;
@@ -176,6 +176,8 @@ function product(op: string, a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
         outMap: 'dense',
         tile: backwardTile(o.tile),
         outRole: gradRole(roles.a),
+        // The rounding autograd asks of dA, in the GEMM's epilogue.
+        ...roundedOutput(r[0]),
       }).out;
     }
     if (b.requiresGrad) {

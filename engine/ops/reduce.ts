@@ -66,11 +66,15 @@ function sumRaw(x: Tensor, axes: number[], scale: number, outShape: readonly num
   return out;
 }
 
+/** Strides that read a tensor of `shape` with `axes` reduced (kept or not) as if it had `shape`. */
+function expandStrides(shape: readonly number[], axes: number[]): number[] {
+  const gStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return shape.map((_, i) => (axes.includes(i) ? 0 : gStrides[i]!));
+}
+
 /** Broadcasts `g` (shape of x with `axes` reduced, kept or not) back to `shape`. */
 function expandRaw(g: Tensor, shape: readonly number[], axes: number[]): Tensor {
-  const gStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
-  const strides = shape.map((_, i) => (axes.includes(i) ? 0 : gStrides[i]!));
-  return elementwise(g.rt, 'expand', 'a', [{ t: g, strides }], shape);
+  return elementwise(g.rt, 'expand', 'a', [{ t: g, strides: expandStrides(shape, axes) }], shape);
 }
 
 function reducedShape(shape: readonly number[], axes: number[], keepDims: boolean): number[] {
@@ -86,11 +90,10 @@ function sumScaled(x: Tensor, axesIn: readonly number[] | undefined, keepDims: b
   const outShape = reducedShape(x.shape, axes, keepDims);
   const out = sumRaw(x, axes, scale, outShape);
   return record(out, op, [x], (g) => {
-    const e = expandRaw(g, x.shape, axes);
-    if (scale === 1) return [e];
-    const s = elementwise(x.rt, 'affine', 'a * p0 + p1', [{ t: e }], x.shape, [scale, 0], undefined, { mul: 1, add: 1 });
-    e.dispose();
-    return [s];
+    if (scale === 1) return [expandRaw(g, x.shape, axes)];
+    // The mean's gradient, g / n broadcast back, in one kernel reading g through broadcast strides
+    // (the expression of affine(expand(g), 1/n), so the same bits without the expanded copy).
+    return [elementwise(x.rt, 'affine', 'a * p0 + p1', [{ t: g, strides: expandStrides(x.shape, axes) }], x.shape, [scale, 0], undefined, { mul: 1, add: 1 })];
   });
 }
 

@@ -5,6 +5,7 @@ import { CONCAT_KERNEL, concatGrid } from '../../shaders/concat.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor, shapeSize } from '../tensor/tensor.ts';
 import { broadcastShapes, elementwise, requireF32 } from './elementwise-raw.ts';
+import type { FusedRounding } from './round.ts';
 import { stridesOf } from './strides.ts';
 import { normaliseAxes, sumToShape } from './reduce.ts';
 
@@ -19,7 +20,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     s = shape.map((d, i) => (i === free ? x.size / known : d));
   }
   if (shapeSize(s) !== x.size) throw new Error(`reshape: [${x.shape}] has ${x.size} values, [${s}] needs ${shapeSize(s)}`);
-  return record(x.view(s), 'reshape', [x], (g) => [g.view(x.shape)]);
+  return record(x.view(s), 'reshape', [x], (g) => [g.view(x.shape)], { view: true });
 }
 
 /** Reorders dimensions: out.shape[i] = x.shape[perm[i]]. */
@@ -146,13 +147,13 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     start += t.shape[ax!]!;
     return s;
   });
-  return record(out, 'concat', xs, (g) =>
-    xs.map((t, i) => (t.requiresGrad ? narrowRaw(g, ax!, starts[i]!, t.shape[ax!]!) : null)),
+  return record(out, 'concat', xs, (g, round) =>
+    xs.map((t, i) => (t.requiresGrad ? narrowRaw(g, ax!, starts[i]!, t.shape[ax!]!, round[i]) : null)),
   );
 }
 
-function narrowRaw(x: Tensor, axis: number, start: number, length: number): Tensor {
+function narrowRaw(x: Tensor, axis: number, start: number, length: number, round: FusedRounding | null = null): Tensor {
   const strides = stridesOf(x.shape);
   const outShape = x.shape.map((e, i) => (i === axis ? length : e));
-  return elementwise(x.rt, 'narrow', 'a', [{ t: x, strides, base: start * strides[axis]! }], outShape);
+  return elementwise(x.rt, 'narrow', 'a', [{ t: x, strides, base: start * strides[axis]! }], outShape, [], undefined, {}, round);
 }

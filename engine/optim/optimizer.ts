@@ -10,8 +10,12 @@
 // keeps m and v as packed p16e2 codes, rounds every updated weight to the p16e2 lattice (the weights
 // stay float32 tensors, tagged with their lattice), and after each update encodes w * 2^4 as packed
 // p8e2 codes: `forwardWeight(w)` is what a layer multiplies with (gradients reach w straight through).
+//
+// A step updates its parameters in groups, one dispatch per group (shaders/optim.ts, multi-tensor:
+// as many parameters as the device's storage-buffer limit lets one dispatch bind); the arithmetic of
+// every element is the same as with one dispatch per parameter.
 
-import { stateNames, updateGrid, updateKernel, type Quant, type UpdateSpec } from '../../shaders/optim.ts';
+import { groupSize, MAX_GROUP, stateNames, updateBinding, updateGrid, updateKernel, updateThreads, type Quant, type UpdateSpec } from '../../shaders/optim.ts';
 import { parseFormat, type Format, type Rounding } from '../../formats/descriptor.ts';
 import { random } from '../../formats/rng.ts';
 import { substitute } from '../ops/substitute.ts';
@@ -44,6 +48,9 @@ export interface OptimizerOptions {
   /** Loss scale s: gradients are divided by s at update time (default 1). */
   lossScale?: number;
   precision?: OptimizerPrecision;
+  /** Most parameters one update dispatch takes (default: as many as the device's storage-buffer
+   *  limit allows, up to MAX_GROUP). The same bits with any grouping. */
+  group?: number;
 }
 
 /** Parameters: tensors (named by position) or [name, tensor] pairs (Module.namedParameters()). */
@@ -86,6 +93,10 @@ export interface RuleScalars {
   bc2Sqrt?: number;
 }
 
+// Scratch for the f32 bit patterns of per-parameter scalars.
+const F32 = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32.buffer);
+
 function quant(o: QuantOption | null | undefined, what: string): Quant | null {
   if (!o) return null;
   const format = typeof o.format === 'string' ? parseFormat(o.format) : o.format;
@@ -117,6 +128,7 @@ export abstract class Optimizer {
   /** The quantizers in use (null: float32). */
   readonly quant: { readonly grad: Quant | null; readonly state: Quant | null; readonly master: Quant | null; readonly forward: Quant | null };
   private readonly seed: number;
+  private readonly group: number;
   private readonly entries: Entry[] = [];
   private readonly byTensor = new Map<Tensor, Entry>();
 
@@ -134,6 +146,10 @@ export abstract class Optimizer {
     const p = o.precision ?? {};
     this.quant = { grad: quant(p.grad, 'grad'), state: quant(p.state, 'state'), master: quant(p.master, 'master'), forward: quant(p.forwardCopy, 'forwardCopy') };
     this.seed = checkU32('seed', p.seed ?? 0);
+    if (o.group !== undefined && !(Number.isInteger(o.group) && o.group >= 1 && o.group <= MAX_GROUP)) {
+      throw new Error(`${kind}: group must be an integer from 1 to ${MAX_GROUP} (parameters per update dispatch), got ${o.group}`);
+    }
+    this.group = o.group ?? MAX_GROUP;
     const bias = p.forwardCopy?.bias ?? 0;
     const names = new Set<string>();
     for (const [name, param] of namedList(params)) {
@@ -171,6 +187,7 @@ export abstract class Optimizer {
     const was = rt.phase;
     rt.phase = 'optimizer';
     try {
+      const due: { e: Entry; read: { format: string; bits: number } }[] = [];
       for (const e of this.entries) {
         const g = e.param.grad;
         if (!g) continue;
@@ -179,8 +196,15 @@ export abstract class Optimizer {
         }
         e.steps++;
         // The weight as the kernel reads it (the update may move it onto the master lattice).
-        const read = { format: e.param.valueFormat, bits: e.param.valueBits };
-        this.dispatch(e, { ...this.rule, ...this.quant }, this.scalars(e.steps), 0);
+        due.push({ e, read: { format: e.param.valueFormat, bits: e.param.valueBits } });
+      }
+      this.dispatch(
+        due.map((d) => d.e),
+        { ...this.rule, ...this.quant },
+        (e) => this.scalars(e.steps),
+        0,
+      );
+      for (const { e, read } of due) {
         // Counted against the parameter's module ('0.weight' -> layer '0').
         const layer = e.name.slice(0, Math.max(0, e.name.lastIndexOf('.')));
         if (layer) rt.inLayer(layer, () => this.count(e, read));
@@ -205,10 +229,8 @@ export abstract class Optimizer {
    */
   sync(): void {
     if (!this.quant.master && !this.quant.forward) return;
-    for (const e of this.entries) {
-      this.ensureCopy(e);
-      this.dispatch(e, { rule: 'sync', grad: null, state: null, master: this.quant.master, forward: this.quant.forward }, {}, 1);
-    }
+    for (const e of this.entries) this.ensureCopy(e);
+    this.dispatch(this.entries, { rule: 'sync', grad: null, state: null, master: this.quant.master, forward: this.quant.forward }, () => ({}), 1);
   }
 
   /** The packed forward copy of a parameter (its encoding carries the format and exponent bias). */
@@ -321,49 +343,67 @@ export abstract class Optimizer {
     e.copy.name = `${e.name}:forward`;
   }
 
-  private dispatch(e: Entry, spec: UpdateSpec, r: RuleScalars, tag: number): void {
+  /** Updates `entries` (each with a gradient, or all for sync) in groups of as many as one dispatch
+   *  can bind; `r` gives each parameter's rule scalars for its step. */
+  private dispatch(entries: readonly Entry[], spec: Omit<UpdateSpec, 'group'>, r: (e: Entry) => RuleScalars, tag: number): void {
+    const live = entries.filter((e) => e.param.size > 0);
+    const size = Math.min(this.group, groupSize(spec, this.rt.gpu.limits.maxStorageBuffersPerShaderStage));
+    for (let i = 0; i < live.length; i += size) this.dispatchGroup(live.slice(i, i + size), spec, r, tag);
+    if (this.quant.master) {
+      for (const e of live) {
+        e.param.lattice = this.quant.master.format;
+        e.param.latticeBias = 0;
+      }
+    }
+  }
+
+  private dispatchGroup(group: readonly Entry[], spec: Omit<UpdateSpec, 'group'>, r: (e: Entry) => RuleScalars, tag: number): void {
     const rt = this.rt;
-    const count = e.param.size;
-    if (count === 0) return;
-    const grid = updateGrid(count, rt.gpu.limits);
+    const start = updateThreads(group.map((e) => e.param.size));
+    const grid = updateGrid(start[group.length]!, rt.gpu.limits);
+    const f32Bits = (x: number) => {
+      F32[0] = x;
+      return F32_BITS[0]!;
+    };
     // Per (tag, step, parameter, stream) seeds, so no two roundings share random numbers.
-    const stepSeed = random(random(this.seed, tag), e.steps);
-    const seed = (s: number) => random(stepSeed, (e.index * 5 + s) >>> 0);
+    const seeds = group.map((e) => {
+      const stepSeed = random(random(this.seed, tag), e.steps);
+      return [0, 1, 2, 3, 4].map((s) => random(stepSeed, (e.index * 5 + s) >>> 0));
+    });
+    const scalars = group.map(r);
+    const first = scalars[0] ?? {};
     const params = {
-      count,
       grid_x: grid[0],
-      first: e.steps === 1 ? 1 : 0,
-      fwd_t: e.bias,
-      seed_grad: seed(0),
-      seed_state0: seed(1),
-      seed_state1: seed(2),
-      seed_master: seed(3),
-      seed_fwd: seed(4),
       lr: this.lr,
       loss_scale: this.lossScale,
       weight_decay: this.weightDecay,
-      momentum: r.momentum ?? 0,
-      dampening: r.dampening ?? 0,
-      beta1: r.beta1 ?? 0,
-      beta2: r.beta2 ?? 0,
-      eps: r.eps ?? 0,
-      step_size: r.stepSize ?? 0,
-      bc2_sqrt: r.bc2Sqrt ?? 1,
+      momentum: first.momentum ?? 0,
+      dampening: first.dampening ?? 0,
+      beta1: first.beta1 ?? 0,
+      beta2: first.beta2 ?? 0,
+      eps: first.eps ?? 0,
+      start,
+      count: group.map((e) => e.param.size),
+      first: group.map((e) => (e.steps === 1 ? 1 : 0)),
+      fwd_t: group.map((e) => e.bias >>> 0),
+      step_size: scalars.map((x) => f32Bits(x.stepSize ?? 0)),
+      bc2_sqrt: scalars.map((x) => f32Bits(x.bc2Sqrt ?? 1)),
+      seed_grad: seeds.map((x) => x[0]!),
+      seed_state0: seeds.map((x) => x[1]!),
+      seed_state1: seeds.map((x) => x[2]!),
+      seed_master: seeds.map((x) => x[3]!),
+      seed_fwd: seeds.map((x) => x[4]!),
     };
     // The sync variant binds neither the gradient nor the state buffers.
     const sync = spec.rule === 'sync';
-    const buffers = {
-      weight: e.param.buffer,
-      grad: sync ? undefined : e.param.grad!.buffer,
-      state0: sync ? undefined : e.states[0]?.buffer,
-      state1: sync ? undefined : e.states[1]?.buffer,
-      fwd: e.copy?.buffer,
-    };
-    rt.run(updateKernel(spec), params, buffers, grid);
-    if (this.quant.master) {
-      e.param.lattice = this.quant.master.format;
-      e.param.latticeBias = 0;
-    }
+    const buffers: Record<string, GPUBuffer> = {};
+    group.forEach((e, k) => {
+      if (!sync) buffers[updateBinding('grad', k)] = e.param.grad!.buffer;
+      buffers[updateBinding('weight', k)] = e.param.buffer;
+      if (!sync) e.states.forEach((t, j) => (buffers[updateBinding(j === 0 ? 'state0' : 'state1', k)] = t.buffer));
+      if (e.copy) buffers[updateBinding('fwd', k)] = e.copy.buffer;
+    });
+    rt.run(updateKernel({ ...spec, group: group.length }), params, buffers, grid);
   }
 
   /**

@@ -24,6 +24,7 @@ import type { Format } from '../../formats/descriptor.ts';
 import type { LayerKind } from '../nn/kinds.ts';
 import type { LayerHook, Operands, Site } from '../nn/module.ts';
 import type { OptimizerPrecision } from '../optim/optimizer.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { encode, quantizer, type QuantSpec } from './quantizer.ts';
 import type { Recipe } from './recipe.ts';
@@ -127,6 +128,12 @@ export class PrecisionPolicy implements LayerHook {
     if (m.output) kernel.output = { format: m.output, rounding: this.recipe.rounding };
     if (m.accumulate === 'quire') kernel.accumulate = 'quire';
     return { input, weight, bias: o.bias, kernel };
+  }
+
+  /** The forward rounding output() applies to an elementwise layer's result (the layer may fuse it). */
+  outputRounding(site: Site): RoundSpec | null {
+    const f = this.recipe.elementwise;
+    return f && treatmentOf(site) === 'elementwise' ? { format: f, rounding: this.recipe.rounding } : null;
   }
 
   output(site: Site, y: Tensor): Tensor {

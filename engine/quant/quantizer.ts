@@ -7,6 +7,7 @@ import { record } from '../autograd/tape.ts';
 import type { Format, Rounding } from '../../formats/descriptor.ts';
 import { runCodec, type CodecOp } from '../kernels/quantize.ts';
 import { requireF32 } from '../ops/elementwise-raw.ts';
+import type { RoundSpec } from '../ops/round.ts';
 import type { Runtime } from '../runtime.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
@@ -54,7 +55,15 @@ export function quantizeRaw(x: Tensor, q: QuantSpec): Tensor {
  */
 export function quantizer(x: Tensor, forward: QuantSpec | null, backward: QuantSpec | null): Tensor {
   const y = forward ? quantizeRaw(x, forward) : x.view(x.shape);
-  return record(y, 'quantizer', [x], (g) => [backward ? quantizeRaw(g, backward) : g]);
+  return record(y, 'quantizer', [x], (g) => [backward ? quantizeRaw(g, backward) : g], { gradRound: fusedGradRounding(backward) });
+}
+
+/** The backward rounding a rule producing the gradient may fuse (engine/autograd/tape.ts): nearest
+ *  rounding without an exponent bias (a fused stochastic rounding would draw its random numbers at
+ *  another point of the step, so the run would no longer repeat the unfused one bit for bit). */
+function fusedGradRounding(q: QuantSpec | null): RoundSpec | undefined {
+  if (!q || (q.bias ?? 0) !== 0 || (q.rounding ?? 'nearest') !== 'nearest') return undefined;
+  return { format: q.format, rounding: 'nearest' };
 }
 
 /** Packed codes of x in q's format (x * 2^bias encoded). The gradient passes straight through. */

@@ -27,7 +27,7 @@ export function variants(formats: readonly string[]): Variant[] {
   const p16 = parseFormat('p16e2');
   return [
     { name: 'f32', operands: null },
-    ...(['large', 'medium', 'small'] as const).map((tile) => ({ name: `f32 tile=${tile}`, operands: null, tile })),
+    ...(['large', 'large16', 'medium', 'small'] as const).map((tile) => ({ name: `f32 tile=${tile}`, operands: null, tile })),
     ...formats.map((f) => ({ name: `${parseFormat(f).name} operands`, operands: parseFormat(f) })),
     { name: 'p8e2 -> p16e2 out', operands: p8, output: p16 },
     { name: 'p8e2 quire -> p16e2', operands: p8, output: p16, accumulate: 'quire' },

@@ -46,7 +46,8 @@ export function deviceQuireMethods(gpu: Gpu): QuireMethod[] {
   return methods;
 }
 
-const VARIANT: Record<QuireMethod, string> = {
+/** Row variant names of the quire methods (issue 14's spelling). */
+export const VARIANT: Record<QuireMethod, string> = {
   mac: 'p8e2-quire-mac',
   sliced: 'p8e2-quire',
   'sliced-subgroup-matrix': 'p8e2-quire-subgroup-matrix',
@@ -88,7 +89,7 @@ export function moduliFor(f: Format, a: ArrayLike<number>, b: ArrayLike<number>,
 }
 
 /** Runs a prepared GEMM and reads its output's bits. */
-async function runBits(rt: Runtime, call: GemmCall): Promise<Uint32Array> {
+export async function runBits(rt: Runtime, call: GemmCall): Promise<Uint32Array> {
   const p = prepareGemm(call);
   try {
     for (const d of p.dispatches) d.record(rt);
@@ -115,7 +116,7 @@ async function profileGemm(rt: Runtime, call: GemmCall): Promise<{ kernel: strin
 }
 
 /** The first differing element, or null. */
-function firstDifference(got: Uint32Array, want: Uint32Array): string | null {
+export function firstDifference(got: Uint32Array, want: Uint32Array): string | null {
   let count = 0;
   let first = -1;
   for (let i = 0; i < want.length; i++) {

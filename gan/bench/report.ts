@@ -31,6 +31,13 @@ export interface BenchContext {
   profile?: boolean;
   /** Training benchmarks: dispatches per submit (Runtime's submitEvery). */
   submitEvery?: number;
+  /** speed: rounds, timed training iterations per measurement, what to measure, the PyTorch peers'
+   *  device and python. */
+  rounds?: number;
+  iterations?: number;
+  what?: ('cgan-train' | 'dcgan-train' | 'gemm' | 'quire')[];
+  peerDevice?: 'cuda' | 'cpu' | 'none' | 'auto';
+  python?: string;
   /** quire: compare every method with the per-product quire instead of timing (exit 1 on a difference). */
   check?: boolean;
 }

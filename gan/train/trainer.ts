@@ -17,7 +17,7 @@ import { Dropout } from '../../engine/nn/activation.ts';
 import { Conv2d, ConvTranspose2d } from '../../engine/nn/conv.ts';
 import { Linear } from '../../engine/nn/linear.ts';
 import type { Module } from '../../engine/nn/module.ts';
-import { affine, add, backward, full } from '../../engine/ops/index.ts';
+import { affine, add, backward } from '../../engine/ops/index.ts';
 import { nonFiniteCount } from '../../engine/ops/finite.ts';
 import { bceWithLogits, crossEntropy, mseLoss } from '../../engine/ops/loss.ts';
 import { concat, narrow, reshape } from '../../engine/ops/shape.ts';
@@ -180,8 +180,8 @@ export class GanTrainer {
   }
 
   private adversarial(score: Tensor, target: 0 | 1): Tensor {
-    const t = full(this.rt, score.shape, target);
-    return this.gan.loss === 'mse' ? mseLoss(score, t) : bceWithLogits(score, t);
+    // The target value everywhere, as a kernel parameter (no target tensor to fill).
+    return this.gan.loss === 'mse' ? mseLoss(score, target) : bceWithLogits(score, target);
   }
 
   /** The adversarial loss towards `target`, plus, when the discriminator also classifies, the
@@ -252,11 +252,14 @@ export class GanTrainer {
       // Generator loss through the current discriminator. Op counts go to 'G.<layer>' and 'D.<layer>'
       // (both models name their layers model.0, model.1, ...; backward nodes keep their layer).
       const fake = rt.inLayer('G', () => G.generate(zt, genLabels));
+      // D's weights need no gradient for G's loss. Backward rules read requiresGrad when they run,
+      // so D's parameters get it back only after this backward (else it would compute, and count,
+      // weight and bias gradients of D that D's update never sees).
       setRequiresGrad(D, false);
       const lossG = this.loss(rt.inLayer('D', () => D.score(fake, genLabels)), 1, genLabels);
-      setRequiresGrad(D, true);
       this.opt.G.zeroGrad();
       backward(scaleNow.G === 1 ? lossG : affine(lossG, scaleNow.G));
+      setRequiresGrad(D, true);
       // Discriminator loss on real and (detached) generated images.
       rt.phase = 'forward';
       const lossReal = this.loss(rt.inLayer('D', () => D.score(real, realLabels)), 1, realLabels);

@@ -11,6 +11,7 @@ them back once per iteration too). Two loops:
 The images are random pixels in [-1, 1] with MNIST's shape (speed does not depend on their content;
 the GPU host has no MNIST files). TF32 is off (a float32 peer). `--device cpu` rehearses it anywhere.
 Usage: pytorch-cgan.py OUT.json [--steps N] [--warmup N] [--batches 64,256] [--device cuda|cpu]
+                       [--loops reference,device]
 """
 
 import argparse
@@ -117,12 +118,16 @@ def main():
     ap.add_argument('--warmup', type=int, default=30)
     ap.add_argument('--batches', default='64,256')
     ap.add_argument('--device', default='cuda')
+    ap.add_argument('--loops', default='reference,device', help='which loops to measure (reference, device)')
     a = ap.parse_args()
+    loops = [x for x in a.loops.split(',') if x]
+    if not loops or any(x not in ('reference', 'device') for x in loops):
+        ap.error(f'--loops takes reference and/or device, got {a.loops!r}')
     dev = torch.device(a.device)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     rows = [measure(loop, int(b), a.steps, a.warmup, dev)
-            for loop in ('reference', 'device') for b in a.batches.split(',')]
+            for loop in loops for b in a.batches.split(',')]
     for r in rows:
         print(f"pytorch fp32 eager, {r['loop']} loop, batch {r['batch']}: {r['iterationsPerSecond']:.1f} it/s")
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({os.cpu_count()} cores)'

@@ -17,7 +17,7 @@ Two loops, as in pytorch-cgan.py:
   device     everything drawn and held on the GPU (the fastest an eager loop gets).
 The images are random pixels in [-1, 1] of MNIST's padded shape (speed does not depend on their content).
 Usage: pytorch-dcgan.py OUT.json [--steps N] [--warmup N] [--batches 64,256] [--ngf 32] [--ndf 32]
-                        [--size 32|28] [--device cuda|cpu]
+                        [--size 32|28] [--device cuda|cpu] [--loops reference,device]
 """
 
 import argparse
@@ -127,13 +127,17 @@ def main():
     ap.add_argument('--ngf', type=int, default=32)
     ap.add_argument('--ndf', type=int, default=32)
     ap.add_argument('--device', default='cuda')
+    ap.add_argument('--loops', default='reference,device', help='which loops to measure (reference, device)')
     a = ap.parse_args()
+    loops = [x for x in a.loops.split(',') if x]
+    if not loops or any(x not in ('reference', 'device') for x in loops):
+        ap.error(f'--loops takes reference and/or device, got {a.loops!r}')
     dev = torch.device(a.device)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
     rows = [measure(loop, int(b), a.steps, a.warmup, dev, a.size, a.ngf, a.ndf)
-            for loop in ('reference', 'device') for b in a.batches.split(',')]
+            for loop in loops for b in a.batches.split(',')]
     for r in rows:
         print(f"pytorch fp32 eager dcgan {a.size}x{a.size} ngf {a.ngf} ndf {a.ndf}, {r['loop']} loop, "
               f"batch {r['batch']}: {r['iterationsPerSecond']:.1f} it/s")

@@ -69,6 +69,8 @@ describe('matmul forward, f32 accumulation, vs float64', () => {
   const cases: Case[] = [
     { what: 'large tile, ragged', m: 37, n: 45, k: 53, tile: 'large' },
     { what: 'large tile, vector loads', m: 36, n: 44, k: 52, tile: 'large' },
+    { what: 'large16 tile (K slices of 16), ragged', m: 37, n: 45, k: 53, tile: 'large16' },
+    { what: 'large16 tile, vector loads, A transposed', m: 36, n: 44, k: 52, ta: true, tile: 'large16' },
     { what: 'medium tile, A transposed', m: 37, n: 45, k: 53, ta: true, tile: 'medium' },
     { what: 'small tile, B transposed', m: 37, n: 45, k: 53, tb: true, tile: 'small' },
     { what: 'rows tile, both transposed', m: 5, n: 131, k: 29, ta: true, tb: true, tile: 'rows' },
@@ -91,6 +93,26 @@ describe('matmul forward, f32 accumulation, vs float64', () => {
       });
     });
   }
+});
+
+describe('the tile does not change a bit (each output adds its products in K order)', () => {
+  it('f32 and packed operands: every staged tile and the direct one give the same bits', async () => {
+    const [m, n, k] = [36, 44, 52];
+    await rt.scope(async () => {
+      const a = Tensor.fromArray(rt, f32([m, k], 5), [m, k]);
+      const b = Tensor.fromArray(rt, f32([n, k], 6), [n, k]);
+      const codes = (seed: number, count: number) => Tensor.fromPackedCodes(rt, packCodes(P8, randomCodes(P8, count, seededRandom(seed), 4)), [count / k, k], { format: P8, bias: 1 });
+      const pa = codes(7, m * k);
+      const pb = codes(8, n * k);
+      for (const [what, x, y, tiles] of [
+        ['f32', a, b, ['large', 'large16', 'medium', 'small', 'direct']],
+        ['p8e2 codes', pa, pb, ['large', 'medium', 'small', 'direct']],
+      ] as const) {
+        const results = await Promise.all(tiles.map(async (tile) => new Uint32Array((await ops.matmul(x, y, { transB: true, tile }).read()).buffer)));
+        results.forEach((r, i) => expect(r, `${what}: ${tiles[i]} vs ${tiles[0]}`).toEqual(results[0]));
+      }
+    });
+  });
 });
 
 describe('packed operands (decoded in the tile load) and the exponent-bias scale', () => {

@@ -136,7 +136,7 @@ describe('spatial rearrangement op counts', () => {
     ]);
   });
 
-  it('instanceNorm without affine: the batch-norm passes over N*C planes (training statistics, no running buffers)', async () => {
+  it('instanceNorm without affine: the fused batch-norm passes over N*C planes (training statistics, no running buffers)', async () => {
     // x [2, 3, 4, 5]: n = 120 elements in c = 6 planes of 20.
     const [n, c] = [120, 6];
     const records = await recordOps(rt, () =>
@@ -156,8 +156,7 @@ describe('spatial rearrangement op counts', () => {
         op('div', 'fp32', 3 * c),
         op('sqrt', 'fp32', c),
         mem('read', 'activations', 'fp32', 3 * n, 32), // x: mean pass, variance pass, apply
-        mem('write', 'activations', 'fp32', 2 * c, 32), // saved [mean | invstd]
-        mem('read', 'activations', 'fp32', 2 * c, 32),
+        mem('write', 'activations', 'fp32', 2 * c, 32), // saved [mean | invstd] (the fused pass keeps them in registers)
         mem('read', 'weights', 'fp32', 2 * c, 32), // weight and bias
         mem('write', 'activations', 'fp32', n, 32),
       ]),
@@ -166,11 +165,10 @@ describe('spatial rearrangement op counts', () => {
         op('add', 'fp32', n + 2 * (n - c) + 3 * n),
         op('mul', 'fp32', 2 * n + 4 * n),
         op('div', 'fp32', n),
-        mem('read', 'errors', 'fp32', 4 * n, 32), // g and x in each pass
-        mem('read', 'errors', 'fp32', 4 * c, 32), // saved statistics in each pass
+        mem('read', 'errors', 'fp32', 4 * n, 32), // g and x, for the sums and for the input gradient
+        mem('read', 'errors', 'fp32', 2 * c, 32), // saved statistics (then kept in registers, as the sums)
         mem('write', 'gradients', 'fp32', 2 * c, 32),
         mem('read', 'weights', 'fp32', c, 32),
-        mem('read', 'gradients', 'fp32', 2 * c, 32),
         mem('write', 'errors', 'fp32', n, 32),
       ]),
     ]);

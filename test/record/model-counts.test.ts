@@ -11,9 +11,12 @@
 // target lattice passes it through uncounted.
 //
 // Conventions as in matmul-counts.test.ts. Memory: each tensor a kernel reads or writes once, in its
-// value bits: lattice values in their format's width, plain float32 in 32 (so an elementwise result
-// is written as float32 before the quantizer after it rounds it). The optimizer's master weights and
-// biases lie on the p16e2 lattice from construction on (Adam's sync rounds them).
+// value bits: lattice values in their format's width, plain float32 in 32. A quantizer is fused into
+// the kernel that produces its input (engine/ops/round.ts): batch norm and the activation write their
+// outputs already rounded, and each backward kernel writes its gradient rounded as the quantizer
+// after it asks, so those writes are in the quantized format; the conversions stay counted in the
+// quantizer's layer. The optimizer's master weights and biases lie on the p16e2 lattice from
+// construction on (Adam's sync rounds them).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
@@ -107,24 +110,24 @@ function expectedStep(): OpRecord[] {
     // ---- forward
     ...at('forward', '0', [...linearForward(IN, HID, 'fp32'), biasRead(HID)]),
     ...at('forward', '1', [
-      // training batch norm with running statistics (engine/ops/batchnorm.ts, by its shader's formulas)
+      // training batch norm with running statistics (engine/ops/batchnorm.ts, by its shader's formulas),
+      // statistics and normalisation in one pass (the statistics stay in registers)
       op('add', P16, n - c + n + (n - c) + c + 2 * n + 2 * c), // 246
       op('mul', P16, n + 2 * n + 5 * c), // 174
       op('div', P16, 3 * c),
       op('sqrt', P16, c),
       mem('read', 'activations', P16, 3 * n, 16), // x: mean pass, variance pass, apply
       mem('write', 'activations', 'fp32', 2 * c, 32), // saved [mean | invstd]
-      mem('read', 'activations', 'fp32', 2 * c, 32),
       mem('read', 'weights', 'fp32', 2 * c, 32), // running mean and variance
       mem('write', 'weights', 'fp32', 2 * c, 32),
       mem('read', 'weights', P16, 2 * c, 16), // weight and bias
-      mem('write', 'activations', 'fp32', n, 32),
+      mem('write', 'activations', P16, n, 16), // rounded by the layer's output quantizer, fused
       convert('fp32', P16, n), // the layer's output quantizer
     ]),
     ...at('forward', '2', [
       { kind: 'activation', fn: 'leaky_relu', format: P16, fast: false, count: n },
       mem('read', 'activations', P16, n, 16),
-      mem('write', 'activations', 'fp32', n, 32),
+      mem('write', 'activations', P16, n, 16),
       convert('fp32', P16, n),
     ]),
     ...at('forward', '3', [...linearForward(HID, OUT, P16), biasRead(OUT)]),
@@ -154,19 +157,17 @@ function expectedStep(): OpRecord[] {
       op('add', 'fp32', 1),
       mem('read', 'errors', 'fp32', 1, 32),
       mem('write', 'errors', 'fp32', 1, 32),
-      // mean: broadcast g to m values, then scale by 1/m (a*k + 0)
+      // mean: g broadcast to m values and scaled by 1/m (a*k + 0), in one kernel
       mem('read', 'errors', 'fp32', 1, 32),
-      mem('write', 'errors', 'fp32', m, 32),
       op('mul', 'fp32', m),
       op('add', 'fp32', m),
-      mem('read', 'errors', 'fp32', m, 32),
       mem('write', 'errors', 'fp32', m, 32),
       // 2 g (y - t): 2 mul, 1 add per element, reading g, y and t
       op('mul', 'fp32', 2 * m),
       op('add', 'fp32', m),
       mem('read', 'errors', 'fp32', 2 * m, 32),
       mem('read', 'errors', P16, m, 16),
-      mem('write', 'errors', 'fp32', m, 32),
+      mem('write', 'errors', P8, m, 8), // rounded as layer 3's output error quantizer asks
     ]),
     ...at('backward', '3', [
       convert('fp32', P8, m), // the output's error quantizer
@@ -174,7 +175,7 @@ function expectedStep(): OpRecord[] {
       mac(P8, P8, 'fp32', B * HID * OUT + OUT * HID * B),
       mem('read', 'errors', P8, m, 8),
       mem('read', 'weights', P8, OUT * HID, 8),
-      mem('write', 'errors', 'fp32', B * HID, 32),
+      mem('write', 'errors', P16, B * HID, 16), // the input's error quantizer, in the epilogue
       mem('read', 'errors', P8, m, 8),
       mem('read', 'activations', P8, B * HID, 8),
       mem('write', 'gradients', 'fp32', OUT * HID, 32),
@@ -190,7 +191,7 @@ function expectedStep(): OpRecord[] {
       op('mul', P16, n),
       op('max', P16, n),
       mem('read', 'errors', P16, 2 * n, 16),
-      mem('write', 'errors', 'fp32', n, 32),
+      mem('write', 'errors', P16, n, 16), // rounded as layer 1's output quantizer asks
     ]),
     ...at('backward', '1', [
       convert('fp32', P16, n), // the output quantizer's backward
@@ -199,12 +200,11 @@ function expectedStep(): OpRecord[] {
       op('add', P16, n + 2 * (n - c) + 3 * n), // 276
       op('mul', P16, 2 * n + 4 * n), // 288
       op('div', P16, n),
-      mem('read', 'errors', P16, 4 * n, 16), // g and x, in each of the two passes
-      mem('read', 'errors', 'fp32', 4 * c, 32), // saved statistics, in each pass
+      mem('read', 'errors', P16, 4 * n, 16), // g and x, for the sums and for the input gradient
+      mem('read', 'errors', 'fp32', 2 * c, 32), // saved statistics (then kept in registers, as the sums)
       mem('write', 'gradients', 'fp32', 2 * c, 32), // gw, gb
       mem('read', 'weights', P16, c, 16),
-      mem('read', 'gradients', 'fp32', 2 * c, 32),
-      mem('write', 'errors', 'fp32', n, 32),
+      mem('write', 'errors', P8, n, 8), // rounded as layer 0's output error quantizer asks
     ]),
     ...at('backward', '0', [
       convert('fp32', P8, n),

@@ -19,7 +19,11 @@ const BENCHMARKS: Record<string, { summary: string; warmup?: number; load: () =>
   quire: { summary: 'exact quire GEMM TFLOP/s (p8e2 -> p16e2) per method beside the f32 kernel; --check: bit-exactness', load: async () => (await import('../../bench/quire.ts')).default },
   conv: { summary: 'conv2d / convTranspose2d GFLOP/s per operand variant on DCGAN-like layers, per batch', load: async () => (await import('../../bench/conv.ts')).default },
   train: { summary: 'GAN training iterations and images per second per recipe and batch size', warmup: 30, load: async () => (await import('../../bench/train.ts')).default },
+  speed: { summary: "issue 14's targets in one run: training, GEMM and quire rates beside their peers", load: async () => (await import('../../bench/speed.ts')).default },
 };
+
+const SPEED_WHATS = ['cgan-train', 'dcgan-train', 'gemm', 'quire'] as const;
+const PEER_DEVICES = ['cuda', 'cpu', 'none', 'auto'] as const;
 
 /** "2^16,2^20,1000" -> element counts. */
 function parseSizes(text: string): number[] {
@@ -80,6 +84,23 @@ function context(values: Values, defaultWarmup: number): BenchContext {
   if (values.profile === true) ctx.profile = true;
   if (values.check === true) ctx.check = true;
   if (str(values, 'submit-every') !== undefined) ctx.submitEvery = int(values, 'submit-every', 64, 1, 1 << 20);
+  if (str(values, 'rounds') !== undefined) ctx.rounds = int(values, 'rounds', 3, 1, 100);
+  if (str(values, 'iterations') !== undefined) ctx.iterations = int(values, 'iterations', 200, 1, 100000);
+  const what = str(values, 'what');
+  if (what !== undefined) {
+    ctx.what = what.split(',').map((w) => {
+      const x = w.trim() as (typeof SPEED_WHATS)[number];
+      if (!SPEED_WHATS.includes(x)) throw new UsageError(`--what: '${w}' is not one of ${SPEED_WHATS.join(', ')}`);
+      return x;
+    });
+  }
+  const peerDevice = str(values, 'peer-device');
+  if (peerDevice !== undefined) {
+    if (!(PEER_DEVICES as readonly string[]).includes(peerDevice)) throw new UsageError(`--peer-device must be one of ${PEER_DEVICES.join(', ')}, got '${peerDevice}'`);
+    ctx.peerDevice = peerDevice as (typeof PEER_DEVICES)[number];
+  }
+  const python = str(values, 'python');
+  if (python !== undefined) ctx.python = python;
   return ctx;
 }
 
@@ -137,8 +158,30 @@ the wall clock around each submit, and the results say so. The median of the rep
           value: 'N',
           help: 'train: dispatches recorded per submit (default 64 on a GPU, 4096 on a software adapter; a large N submits only when the losses are read back)',
         },
-      ],
-    },
+        ],
+      },
+      {
+        title: "speed (issue 14's rows, each beside its peer in the same run, in rounds that alternate the order):",
+        options: [
+          { name: 'what', type: 'string', value: 'LIST', help: 'cgan-train,dcgan-train,gemm,quire (default all)' },
+          { name: 'rounds', type: 'string', value: 'N', help: 'rounds (default 3); each row reports every round and their mean' },
+          {
+            name: 'iterations',
+            type: 'string',
+            value: 'N',
+            help:
+              'timed training iterations per measurement (default 200; 3 on a software adapter); --warmup iterations before them, on both ' +
+              'sides; --batches (default 64,256); --sizes: GEMM n (default 2048,4096), --reps timed products per size',
+          },
+          {
+            name: 'peer-device',
+            type: 'string',
+            value: 'D',
+            help: 'where the PyTorch peers run: auto (default: cuda if PyTorch has it, else no peers), cuda, cpu (a rehearsal of the scripts, not a peer of a GPU) or none',
+          },
+          { name: 'python', type: 'string', value: 'PATH', help: 'the python3 with torch for the peers (default python3)' },
+        ],
+      },
     GPU_OPTIONS,
   ],
   positionals: true,
