@@ -19,12 +19,14 @@
 #                                 of fused and separate quantizers, the multi-tensor optimizer, matmul
 #                                 and conv against their references)
 #   bench-train-profile.txt       GPU time by kernel of one cgan p8+ iteration
-# Part "table" (speed again, then results):
+# Part "table" (speed again, then one Table I; GPU_SESSION_MODEL=cgan (default) or dcgan):
 #   bench/train.json, train-submit-*.json, train-dcgan.json, cpuprof/   as in part "checks"
-#   results/{cgan,dcgan}-gpu/     experiment table1 for both models, each recipe in its own process
-#                                 (--jobs 5), sized to the time left from the rates just measured,
-#                                 with a time limit; experiment deploy on the cgan's p8+ run
-#   runs/                         each training run's manifest, losses and latest samples, and logs
+#   results/<model>-gpu-seeds/    experiment table1: every recipe x GPU_SESSION_SEEDS seeds (default 3),
+#                                 GPU_SESSION_JOBS (default 15) runs at once, every run the same length
+#                                 (sized to the time left from the rates just measured, whole epochs
+#                                 when that reaches one), FID curves, with a time limit; for the cgan
+#                                 also experiment deploy on p8+'s first seed
+#   runs/                         each training run's manifest, losses, fid.csv, latest samples, and logs
 #   tests.txt                     the test suite (without the browser test), run beside the training
 # Part "quire" (the exact quire, issue 14; about 6 minutes):
 #   quire-info.txt                the adapter with --subgroup-matrix: its configurations and what the
@@ -137,55 +139,59 @@ if [ "$part" = table ]; then
         --warmup "$(s 1 3)" --submit-every "$every" --out "$work/bench/train-submit-$every.json"
     done
   fi
-  [ -z "${GPU_SESSION_DCGAN_STEPS:-}" ] && dcgan_rate_stage 60 fp32,fp16,p8+,p8,fp8 8
+  # One Table I per call (issue 11): GPU_SESSION_MODEL (cgan, default, or dcgan) with
+  # GPU_SESSION_SEEDS seeds (default 3) of every recipe (fp32, fp16, p8+, p8, fp8, p8-all), all runs
+  # the same length, GPU_SESSION_JOBS (default 15) training at once on the 16 cores, an FID curve
+  # (--eval-every, --curve-n 2000) beside the table. Steps: the training window's GPU time shared by
+  # all runs, over the slowest recipe's GPU time per step (the cgan's step is mostly host time: its
+  # GPU time is taken as 0.45 of it; the dcgan's all of it), rounded down to whole epochs when that
+  # reaches one (937 steps at batch 64); GPU_SESSION_STEPS overrides. --time-limit guarantees the
+  # evaluation its time even if the estimate is wrong (rows stopped early say so).
+  model=${GPU_SESSION_MODEL:-cgan}
+  seeds=${GPU_SESSION_SEEDS:-3}
+  recipes=fp32,fp16,p8+,p8,fp8,p8-all
+  runs=$(( 6 * seeds ))
+  if [ "$model" = dcgan ]; then
+    dcgan_rate_stage 60 fp32,fp16,p8+,p8,fp8 8; rates="$work/bench/train-dcgan.json"; gpu_fraction=1
+  else
+    rates="$work/bench/train.json"; gpu_fraction=0.45
+  fi
   [ "${GPU_SESSION_CPU_PROFILE:-1}" = 1 ] && cpu_profile_stage 30
-  # Both tables at once, each recipe in its own process (--jobs 5), the tests beside them: 16 CPU
-  # cores, and one GPU that the processes share by time slices, so the GPU's time is what the runs
-  # divide. Steps per recipe: a model's share of the training window's GPU time over 5 recipes times
-  # its GPU time per step, estimated from the slowest recipe's step time alone (the cgan's step is
-  # mostly host time: its GPU time is taken as 0.45 of it; the dcgan's mostly GPU time: all of it).
-  # --time-limit guarantees the evaluation its time even if the estimate is wrong (rows stopped early
-  # say so).
-  table_limit=$(( $(left) - 45 ))
-  train_seconds=$(( table_limit - ${GPU_SESSION_EVAL_SECONDS:-100} ))
-  steps_for() { # rate file, share of the GPU, GPU fraction of a step
-    "$node" -e '
-      const fs = require("fs");
-      const [file, seconds, share, gpuFraction, smoke] = process.argv.slice(1);
-      let step = Infinity;
-      try { step = Math.max(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.medianSeconds)); } catch {}
-      const steps = Math.floor((0.85 * Number(seconds) * Number(share)) / (5 * step * Number(gpuFraction)));
-      console.log(smoke === "1" ? 4 : Math.min(50000, Math.max(100, Number.isFinite(steps) ? steps : 100)));
-    ' "$1" "$train_seconds" "$2" "$3" "$smoke"
-  }
-  cgan_steps=${GPU_SESSION_CGAN_STEPS:-$(steps_for "$work/bench/train.json" 0.4 0.45)}
-  dcgan_steps=${GPU_SESSION_DCGAN_STEPS:-$(steps_for "$work/bench/train-dcgan.json" 0.6 1)}
-  echo "table1: cgan $cgan_steps steps, dcgan $dcgan_steps steps per recipe, time limit $train_seconds s" >> "$work/summary.txt"
-  cname=$(s cgan-gpu-smoke cgan-gpu); dname=$(s dcgan-gpu-smoke dcgan-gpu)
-  stage table1-cgan "$table_limit" "${cli[@]}" experiment table1 --model cgan --steps "$cgan_steps" --jobs 5 \
-    --time-limit "$train_seconds" --progress quiet --eval-n "$(s 200 10000)" --name "$cname" &
-  stage table1-dcgan "$table_limit" "${cli[@]}" experiment table1 --model dcgan --steps "$dcgan_steps" --jobs 5 \
-    --time-limit "$train_seconds" --progress quiet --eval-n "$(s 200 10000)" --name "$dname" &
+  table_limit=$(( $(left) - 30 ))
+  train_seconds=$(( table_limit - ${GPU_SESSION_EVAL_SECONDS:-120} ))
+  steps=${GPU_SESSION_STEPS:-$("$node" -e '
+    const fs = require("fs");
+    const [file, seconds, runs, gpuFraction, smoke] = process.argv.slice(1);
+    let step = Infinity;
+    try { step = Math.max(...JSON.parse(fs.readFileSync(file, "utf8")).results.filter((r) => r.batch === 64).map((r) => r.medianSeconds)); } catch {}
+    let steps = Math.floor((0.85 * Number(seconds)) / (Number(runs) * step * Number(gpuFraction)));
+    if (steps >= 937) steps -= steps % 937;
+    console.log(smoke === "1" ? 4 : Math.min(50000, Math.max(100, Number.isFinite(steps) ? steps : 100)));
+  ' "$rates" "$train_seconds" "$runs" "$gpu_fraction" "$smoke")}
+  every=$(( steps >= 9370 ? 937 : (steps / 10 > 0 ? steps / 10 : 1) ))
+  name=$(s "$model-gpu-seeds-smoke" "$model-gpu-seeds")
+  echo "table1: $model, $runs runs ($seeds seeds x 6 recipes) of $steps steps, FID curve every $every steps, time limit $train_seconds s" >> "$work/summary.txt"
+  stage table1 "$table_limit" "${cli[@]}" experiment table1 --model "$model" --recipes "$(s fp32,p8+ "$recipes")" --seeds "$(s 2 "$seeds")" \
+    --steps "$steps" --eval-every "$every" --curve-n "$(s 50 2000)" --eval-n "$(s 200 10000)" --jobs "$(s 2 "${GPU_SESSION_JOBS:-15}")" \
+    --time-limit "$train_seconds" --progress quiet --name "$name" &
   if [ "${GPU_SESSION_TESTS:-1}" = 1 ] && [ "$smoke" = 1 ]; then
     stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run test/formats/descriptor.test.ts &
   elif [ "${GPU_SESSION_TESTS:-1}" = 1 ]; then
-    stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run --maxWorkers 4 --exclude 'test/browser/**' &
+    stage tests "$table_limit" "$node" node_modules/vitest/vitest.mjs run --project pure --project gpu --maxWorkers 2 &
   fi
   wait
-  stage deploy 40 "${cli[@]}" experiment deploy --checkpoint "runs/$cname-table1/p8+" --name "$cname" --n "$(s 20 1000)"
-  for n in "$cname" "$dname"; do
-    cp -r "results/$n" "$work/results/" 2>/dev/null
-    # What each run got to, even if its table was not written: logs, manifests, losses, samples.
-    for r in "runs/$n-table1"/*/; do
-      [ -d "$r" ] || continue
-      d="$work/runs/$n/$(basename "$r")"; mkdir -p "$d"
-      cp "$r/manifest.json" "$r/losses.csv" "$r/losses.svg" "$d/" 2>/dev/null
-      cp "$r/samples/latest.png" "$d/samples-latest.png" 2>/dev/null
-    done
-    cp "runs/$n-table1/"*.log "$work/runs/$n/" 2>/dev/null
+  [ "$model" = cgan ] && stage deploy 40 "${cli[@]}" experiment deploy --checkpoint "runs/$name-table1/p8+-s1" --name "$name" --n "$(s 20 1000)"
+  cp -r "results/$name" "$work/results/" 2>/dev/null
+  # What each run got to, even if the table was not written: logs, manifests, losses, FID curves, samples.
+  for r in "runs/$name-table1"/*/; do
+    [ -d "$r" ] || continue
+    d="$work/runs/$name/$(basename "$r")"; mkdir -p "$d"
+    cp "$r/manifest.json" "$r/losses.csv" "$r/losses.svg" "$r/fid.csv" "$d/" 2>/dev/null
+    cp "$r/samples/latest.png" "$d/samples-latest.png" 2>/dev/null
   done
+  cp "runs/$name-table1/"*.log "$work/runs/$name/" 2>/dev/null
   pack
   # A rehearsal leaves nothing in the checkout.
-  [ "$smoke" = 1 ] && rm -rf "results/$cname" "results/$dname" "runs/$cname-table1" "runs/$dname-table1"
+  [ "$smoke" = 1 ] && rm -rf "results/$name" "runs/$name-table1"
 fi
 cat "$work/summary.txt"
