@@ -27,6 +27,26 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
+/** A safetensors file as the format's specification lays it out (independent of gan/io/safetensors.ts). */
+function expectSafetensorsLayout(bytes: Buffer): void {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
+  const size: Record<string, number> = { U8: 1, U16: 2, U32: 4, F32: 4 };
+  const { __metadata__: metadata, ...tensors } = header;
+  expect(Object.values(metadata as Record<string, unknown>).every((v) => typeof v === 'string')).toBe(true);
+  expect(Object.keys(metadata as object)).toContain('header');
+  const spans = Object.values(tensors as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>)
+    .map((t) => {
+      expect(Object.keys(size)).toContain(t.dtype);
+      expect(t.data_offsets[1] - t.data_offsets[0]).toBe(t.shape.reduce((a, b) => a * b, 1) * size[t.dtype]!);
+      return t.data_offsets;
+    })
+    .sort((a, b) => a[0] - b[0]);
+  expect(spans.length).toBeGreaterThan(0);
+  spans.forEach((s, i) => expect(s[0]).toBe(i === 0 ? 0 : spans[i - 1]![1]));
+  expect(8 + n + spans.at(-1)![1]).toBe(bytes.length);
+}
+
 /** Width and height of a PNG (IHDR). */
 function pngSize(path: string): [number, number] {
   const b = readFileSync(path);
@@ -117,6 +137,18 @@ describe('posit-gan deploy / export / experiment deploy', () => {
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toContain('deployment recipe p6+t');
     expect(pngSize(png)).toEqual([2 * 28 + 3 * 2, 10 * 28 + 11 * 2]);
+
+    // Another reader's view of the file (the format's spec, not posit-gan's codec): an 8-byte
+    // little-endian header length, a JSON header of dtype / shape / data_offsets per tensor that tile
+    // the data exactly, and the metadata map of strings; where a python3 with the `safetensors`
+    // package exists, it opens the file too.
+    expectSafetensorsLayout(readFileSync(file));
+    const py = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile('python3', ['-c', 'import sys\nfrom safetensors import safe_open\nf = safe_open(sys.argv[1], "numpy")\nprint(len(list(f.keys())), "header" in f.metadata())', file], (err, stdout) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
+      );
+    });
+    if (py.code === 0) expect(py.out.trim()).toMatch(/^[1-9]\d* True$/);
 
     const bytes = readFileSync(file);
     bytes[bytes.length - 40]! ^= 1;
