@@ -120,7 +120,7 @@ export class LaneView {
     this.set('rate', r === null ? '-' : r.toPrecision(3), r ?? undefined);
     if (s && !s.diverged) {
       this.set('lossG', s.lossG.toPrecision(4), s.lossG);
-      this.set('lossD', s.lossD.toPrecision(4), s.lossD);
+      if (s.lossD !== null) this.set('lossD', s.lossD.toPrecision(4), s.lossD);
       this.set('scale', `${power(s.lossScaleG)} / ${power(s.lossScaleD)}`);
     }
     if (l.stopped) {

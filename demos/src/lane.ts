@@ -70,7 +70,8 @@ export class Lane {
       return s;
     }
     this.lossG.push(s.lossG);
-    this.lossD.push(s.lossD);
+    // The demo's models train D at every step; NaN would only mark a step without its update.
+    this.lossD.push(s.lossD ?? NaN);
     this.rate.tick(performance.now());
     return s;
   }

@@ -20,15 +20,9 @@ import { readDatasetRaw } from './datasets.ts';
 import { imagesFromBytes, type MnistSet, type RawImages } from './mnist-core.ts';
 import { strokeThicknesses } from './stroke.ts';
 
-export const TRANSLATION_TASKS = ['thin2bold', 'bold2thin', 'digit2fashion', 'fashion2digit'] as const;
-export type TranslationTask = (typeof TRANSLATION_TASKS)[number];
+import { TASK_DESCRIPTIONS, TRANSLATION_TASKS, type TranslationTask } from './translation-tasks.ts';
 
-export const TASK_DESCRIPTIONS: Readonly<Record<TranslationTask, string>> = {
-  thin2bold: 'MNIST digits, thinnest third of strokes (A) to boldest third (B)',
-  bold2thin: 'MNIST digits, boldest third of strokes (A) to thinnest third (B)',
-  digit2fashion: 'MNIST digits (A) to Fashion-MNIST clothes (B)',
-  fashion2digit: 'Fashion-MNIST clothes (A) to MNIST digits (B)',
-};
+export { TASK_DESCRIPTIONS, TRANSLATION_TASKS, type TranslationTask } from './translation-tasks.ts';
 
 /** One side of a translation task. */
 export interface Domain {

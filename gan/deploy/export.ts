@@ -29,6 +29,8 @@ export function exportModelOf(c: Pick<TrainConfig, 'model' | 'width' | 'size' | 
       return { kind: 'dcgan', size: c.size, ngf: c.ngf, ndf: c.ndf };
     case 'acgan':
       return { kind: 'acgan', width: c.width };
+    default:
+      throw new ExportError(`export writes latent-vector generators (cgan, dcgan, acgan); a ${c.model} generator cannot be exported yet`);
   }
 }
 

@@ -5,8 +5,17 @@
 import type { Module } from '../../engine/nn/module.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
 
-export type ModelKind = 'cgan' | 'dcgan' | 'acgan';
-export const MODEL_KINDS: readonly ModelKind[] = ['cgan', 'dcgan', 'acgan'];
+/** The models that generate from latent vectors (this file's Gan). */
+export const NOISE_MODEL_KINDS = ['cgan', 'dcgan', 'acgan'] as const;
+export type NoiseModelKind = (typeof NOISE_MODEL_KINDS)[number];
+/** Every model `train` knows: the latent-vector GANs, CycleGAN (unpaired translation, cyclegan.ts) and
+ *  ESRGAN-style super-resolution (srgan.ts). */
+export const MODEL_KINDS = [...NOISE_MODEL_KINDS, 'cyclegan', 'srgan'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export function isNoiseModel(kind: string): kind is NoiseModelKind {
+  return (NOISE_MODEL_KINDS as readonly string[]).includes(kind);
+}
 
 export interface Generator extends Module {
   /** z [B, latent] (and labels for a conditional GAN) to images [B, C, H, W] in [-1, 1]. */
@@ -20,7 +29,7 @@ export interface Discriminator extends Module {
 }
 
 export interface Gan {
-  readonly kind: ModelKind;
+  readonly kind: NoiseModelKind;
   readonly latent: number;
   readonly conditional: boolean;
   readonly classes: number;

@@ -6,6 +6,8 @@
 import * as v from 'valibot';
 import { problemText } from '../../schema/check.ts';
 import { fields, int, oneOf, text } from '../../schema/fields.ts';
+import { DATASET_NAMES, type DatasetName } from '../data/dataset-names.ts';
+import { TRANSLATION_TASKS, type TranslationTask } from '../data/translation-tasks.ts';
 import { MODEL_KINDS, type ModelKind } from '../models/gan.ts';
 
 export interface TrainConfig {
@@ -20,11 +22,24 @@ export interface TrainConfig {
   beta1: number;
   beta2: number;
   seed: number;
-  /** Use only the first N training images (null: all 60000). For quick runs and tests. */
+  /** Use only the first N training images (null: all 60000). For quick runs and tests. A translation
+   *  task takes the first N of each source data set before splitting them into domains. */
   dataLimit: number | null;
+  /** The image set of cgan, acgan, dcgan and srgan: MNIST digits or Fashion-MNIST clothes. */
+  dataset: DatasetName;
+  /** cyclegan: the translation task (gan/data/translation.ts); null for the other models. */
+  task: TranslationTask | null;
+  /** cyclegan: residual blocks of each generator; srgan: residual-in-residual dense blocks. */
+  blocks: number;
+  /** srgan: upscaling factor, 2 (14x14 to 28x28) or 4 (7x7 to 28x28). */
+  scale: 2 | 4;
+  /** srgan: the first N steps train the generator on the pixel (L1) loss alone, as ESRGAN's PSNR-oriented
+   *  pre-training; the discriminator starts after them. */
+  pretrainSteps: number;
   /** cgan, acgan: width of the first generator layer (cgan reference 128). */
   width: number;
-  /** dcgan: image size (28, or 32 with zero padding) and generator / discriminator widths. */
+  /** dcgan, cyclegan: image size (28, or 32 with zero padding) and generator / discriminator widths
+   *  (srgan: ngf is the trunk width nf, with growth channels gc = ngf / 2 as ESRGAN's 64 / 32). */
   size: 28 | 32;
   ngf: number;
   ndf: number;
@@ -51,6 +66,11 @@ export const DEFAULT_CONFIG: TrainConfig = {
   beta2: 0.999,
   seed: 1,
   dataLimit: null,
+  dataset: 'mnist',
+  task: null,
+  blocks: 3,
+  scale: 2,
+  pretrainSteps: 0,
   width: 128,
   size: 32,
   ngf: 32,
@@ -70,6 +90,12 @@ export const MODEL_DEFAULTS: Readonly<Record<ModelKind, Partial<TrainConfig>>> =
   cgan: {},
   dcgan: {},
   acgan: { width: 256, lr: 5e-4, steps: 500 },
+  // CycleGAN's reference trains with batch 1; a small batch keeps its instance-normalised generators
+  // close to that while giving the GPU some work. Widths and blocks are sized for 32x32 (the reference's
+  // 64 / 9 blocks are for 256x256).
+  cyclegan: { batch: 8, ngf: 16, ndf: 16, blocks: 3 },
+  // ESRGAN: Adam(1e-4, 0.9, 0.999), 23 RRDBs of width 64 for photographs; 2 of width 16 for 28x28.
+  srgan: { dataset: 'fashion', batch: 16, lr: 1e-4, beta1: 0.9, beta2: 0.999, ngf: 16, ndf: 16, blocks: 2, scale: 2, pretrainSteps: 100 },
 };
 
 /** The defaults for a model: DEFAULT_CONFIG with that model's MODEL_DEFAULTS. */
@@ -116,10 +142,24 @@ const FIELD_SCHEMAS = {
   beta2: v.pipe(v.number('must be in [0, 1)'), v.minValue(0, 'must be in [0, 1)'), v.ltValue(1, 'must be in [0, 1)'), v.description("Adam's beta2")),
   seed: v.pipe(int(0, 0xffffffff), v.description('initialisation, data order, noise, dropout, stochastic rounding')),
   dataLimit: v.pipe(v.nullable(int(1)), v.description('use only the first N training images (null: all)')),
+  dataset: v.pipe(
+    v.string(`must be ${DATASET_NAMES.join(' or ')}`),
+    v.metadata({ enum: DATASET_NAMES }),
+    v.description('the image set: mnist (digits) or fashion (Fashion-MNIST clothes); cgan, acgan, dcgan, srgan'),
+    oneOf(DATASET_NAMES),
+  ),
+  task: v.pipe(
+    v.nullable(v.pipe(v.string(`must be ${TRANSLATION_TASKS.join(', ')} or null`), oneOf(TRANSLATION_TASKS))),
+    v.metadata({ enum: [...TRANSLATION_TASKS, null] }),
+    v.description('cyclegan: the translation task (thin2bold, bold2thin, digit2fashion, fashion2digit)'),
+  ),
+  blocks: v.pipe(int(0, 64), v.description('cyclegan: residual blocks per generator; srgan: residual-in-residual dense blocks')),
+  scale: v.pipe(v.picklist([2, 4], 'must be 2 or 4'), v.description('srgan: upscaling factor (14x14 or 7x7 to 28x28)')),
+  pretrainSteps: v.pipe(int(0), v.description('srgan: steps of pixel-loss pre-training before the discriminator starts')),
   width: v.pipe(int(1, 4096), v.description('cgan: width of the first generator layer')),
   size: v.pipe(v.picklist([28, 32], 'must be 28 or 32'), v.description('dcgan: image size (28, or 32 with zero padding)')),
-  ngf: v.pipe(int(1, 4096), v.description('dcgan: generator width')),
-  ndf: v.pipe(int(1, 4096), v.description('dcgan: discriminator width')),
+  ngf: v.pipe(int(1, 4096), v.description('dcgan, cyclegan, srgan: generator width')),
+  ndf: v.pipe(int(1, 4096), v.description('dcgan, cyclegan, srgan: discriminator width')),
   checkpointEvery: v.pipe(int(1), v.description('checkpoint every N steps (and at the end)')),
   sampleEvery: v.pipe(int(0), v.description('sample grid every N steps (0: once per epoch) and at the end')),
   evalEvery: v.pipe(int(0), v.description('FID curve: evaluate every N steps and at the end, appending to fid.csv (0: never)')),
@@ -143,7 +183,8 @@ export const ConfigFileSchema = v.pipe(
 /** The command line gives text: a number option's text becomes a number when it reads as one (what
  *  it was is still shown in a message), anything else stays text and fails its check. */
 function fromText(key: keyof TrainConfig, value: unknown): unknown {
-  if (typeof value !== 'string' || key === 'model' || key === 'recipe') return value;
+  if (typeof value !== 'string' || key === 'model' || key === 'recipe' || key === 'dataset') return value;
+  if (key === 'task') return value === 'null' || value === 'none' ? null : value;
   return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value.trim()) ? Number(value) : value;
 }
 
@@ -179,5 +220,17 @@ export function resolveConfigLayers(layers: readonly ConfigLayer[]): TrainConfig
     if (!r.success) throw new ConfigError(`${layer?.name(k) ?? k} ${problemText(r.issues[0], { value: raw })}`);
     out[k] = r.output;
   }
-  return out as unknown as TrainConfig;
+  const c = out as unknown as TrainConfig;
+  checkModelOptions(c, (k) => from[k]?.name(k) ?? k);
+  return c;
+}
+
+/** Options that belong to one model: a translation task only with cyclegan (which needs one). */
+function checkModelOptions(c: TrainConfig, name: (k: keyof TrainConfig) => string): void {
+  if (c.model === 'cyclegan' && c.task === null) {
+    throw new ConfigError(`the cyclegan model needs a translation task: give ${name('task')} ${TRANSLATION_TASKS.join('|')}`);
+  }
+  if (c.model !== 'cyclegan' && c.task !== null) {
+    throw new ConfigError(`${name('task')} ${c.task}: translation tasks are for --model cyclegan (the ${c.model} model trains on --dataset)`);
+  }
 }

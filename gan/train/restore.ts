@@ -8,13 +8,48 @@ import type { Gpu } from '../../engine/device/gpu.ts';
 import { PrecisionPolicy } from '../../engine/quant/policy.ts';
 import type { Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
+import type { Module } from '../../engine/nn/module.ts';
+import { buildCyclegan, type CycleganNets } from '../models/cyclegan.ts';
 import type { Gan } from '../models/gan.ts';
+import { buildSrgan, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
 import { CheckpointError } from './checkpoint.ts';
 import { checkpointState } from './checkpoint-meta.ts';
 import { CheckpointStore, skippedText, type SkippedCheckpoint } from './checkpoint-store.ts';
 import type { TrainConfig } from './config.ts';
 import { loadRecipe, readRunConfig } from './run.ts';
-import { buildGan } from './trainer.ts';
+import { buildGan } from './noise-objective.ts';
+import type { Net } from './objective.ts';
+
+/** A trained model's networks, by family (gan/train/objective.ts). */
+export type RestoredModel =
+  | { family: 'noise'; gan: Gan }
+  | { family: 'translation'; cyclegan: CycleganNets }
+  | { family: 'sr'; G: RrdbGenerator; D: SrDiscriminator };
+
+/** The networks a configuration trains, freshly initialised (weights to be loaded). */
+export function buildModel(rt: Runtime, c: TrainConfig): RestoredModel {
+  switch (c.model) {
+    case 'cyclegan':
+      return { family: 'translation', cyclegan: buildCyclegan(rt, { seed: c.seed, ngf: c.ngf, ndf: c.ndf, blocks: c.blocks }) };
+    case 'srgan': {
+      const { G, D } = buildSrgan(rt, { seed: c.seed, nf: c.ngf, gc: Math.max(1, Math.floor(c.ngf / 2)), blocks: c.blocks, scale: c.scale, ndf: c.ndf });
+      return { family: 'sr', G, D };
+    }
+    default:
+      return { family: 'noise', gan: buildGan(rt, c) };
+  }
+}
+
+function netsOf(m: RestoredModel): Record<Net, Module> {
+  switch (m.family) {
+    case 'noise':
+      return { G: m.gan.G, D: m.gan.D };
+    case 'translation':
+      return { G: m.cyclegan.G, D: m.cyclegan.D };
+    case 'sr':
+      return { G: m.G, D: m.D };
+  }
+}
 
 export interface RestoredRun {
   dir: string;
@@ -22,7 +57,11 @@ export interface RestoredRun {
   /** The recipe the run trained under. */
   recipe: Recipe;
   step: number;
-  gan: Gan;
+  /** The latent-vector GAN (cgan, acgan, dcgan); an error for the other models (see `model`). */
+  readonly gan: Gan;
+  model: RestoredModel;
+  /** Everything the generator loss trained ('G') and the discriminator loss ('D'). */
+  nets: Record<Net, Module>;
   runtime: Runtime;
   /** Exponent bias of each generator matmul weight's forward copy, as trained (0 without one). */
   weightBias: Record<string, number>;
@@ -68,21 +107,37 @@ export function restoreRun(gpu: Gpu, dir: string, o: RestoreOptions = {}): Resto
   for (const s of loaded.skipped) say(`posit-gan: warning: skipped a damaged checkpoint: ${skippedText(s)}`);
   say(`posit-gan: loaded step ${loaded.data.step} of ${dir} (${loaded.path})${loaded.skipped.length ? ', older than the damaged newest, as --allow-older permits' : ''}`);
   const rt = new Runtime(gpu);
-  const gan = buildGan(rt, config);
+  const model = buildModel(rt, config);
+  const nets = netsOf(model);
   const weightBias: Record<string, number> = {};
   const optMeta = checkpointState(loaded.data, loaded.path).trainer.optimizers;
   for (const net of ['G', 'D'] as const) {
     const prefix = `${net}.`;
     const own: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(loaded.data.tensors)) if (k.startsWith(prefix)) own[k.slice(prefix.length)] = v.data;
-    gan[net].load(own);
+    nets[net].load(own);
     const fb = optMeta[net].forwardBias ?? {};
     if (net === 'G') Object.assign(weightBias, fb);
     if (o.asTrained) {
-      gan[net].setHook(new PrecisionPolicy(recipe, { weightBias: (site) => fb[`${site.path}.weight`] ?? 0 }));
+      nets[net].setHook(new PrecisionPolicy(recipe, { weightBias: (site) => fb[`${site.path}.weight`] ?? 0 }));
     }
   }
-  return { dir, config, recipe, step: loaded.data.step, gan, runtime: rt, weightBias, path: loaded.path, skipped: loaded.skipped };
+  return {
+    dir,
+    config,
+    recipe,
+    step: loaded.data.step,
+    get gan(): Gan {
+      if (model.family !== 'noise') throw new Error(`the ${config.model} model of ${dir} does not generate from latent vectors`);
+      return model.gan;
+    },
+    model,
+    nets,
+    runtime: rt,
+    weightBias,
+    path: loaded.path,
+    skipped: loaded.skipped,
+  };
 }
 
 // The evaluation inputs live beside the training noise (trainer.ts); the FID curve written during

@@ -21,7 +21,6 @@ import { OpRecorder } from '../../engine/record/recorder.ts';
 import { recipeByName, resolveRecipe, builtinRecipe, RecipeError, type Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { Progress, type ProgressMode } from '../cli/progress.ts';
-import { loadMnist } from '../data/mnist.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { commit } from '../io/provenance.ts';
 import { imageGrid } from '../io/image-grid.ts';
@@ -37,7 +36,8 @@ import { resolveConfig, type TrainConfig } from './config.ts';
 import { ManifestError, readRunManifest, type RunManifest, type RunSession } from './manifest.ts';
 import { FidCurve } from './fid-curve.ts';
 import { claimNewRunDirectory } from './run-dir.ts';
-import { GanTrainer, latentNoise, type StepStats } from './trainer.ts';
+import { loadTrainingData } from './training-data.ts';
+import { GanTrainer, type StepStats } from './trainer.ts';
 
 export interface RunOptions {
   config: TrainConfig;
@@ -131,9 +131,9 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const recipe = loadRecipe(c.recipe);
   const previous = o.resume ? readManifest(out) : null;
   if (!o.resume) claimNewRunDirectory(o.out);
-  const data = loadMnist('train', { pad32: c.model === 'dcgan' && c.size === 32, ...(c.dataLimit ? { limit: c.dataLimit } : {}) });
   const store = new CheckpointStore(join(out, 'checkpoints'));
   const rt = new Runtime(gpu);
+  const data = loadTrainingData(c, rt);
   rt.recorder = new OpRecorder();
   const trainer = new GanTrainer(rt, c, recipe, data);
   // Only now that the model is built: a run that cannot start leaves its directory empty.
@@ -187,10 +187,6 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     elapsedBefore = meta?.elapsedSeconds ?? Number(rows.at(-1)?.split(',').at(-1) ?? 0);
   }
 
-  // Fixed sample inputs: 100 latent vectors; for the cgan, row i is digit i.
-  const sampleZ = latentNoise(c.seed, 0x7fffffff, 100, trainer.gan.latent);
-  const sampleLabels = trainer.gan.conditional ? Uint32Array.from({ length: 100 }, (_, i) => Math.floor(i / 10)) : undefined;
-
   // Every command that trained this run: the earlier ones (a manifest from before sessions were
   // recorded counts as one session) and this one.
   const sessions: RunSession[] = previous?.sessions
@@ -208,7 +204,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     status,
     config: c,
     recipe: recipe.spec,
-    model: trainer.gan.describe(),
+    model: trainer.objective.describe(),
     adapter: gpu.adapter,
     commit: commit(),
     started,
@@ -231,16 +227,18 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
 
   const writeLosses = () => {
     writeFileAtomicSync(join(out, 'losses.csv'), [CSV_HEADER, ...rows].join('\n') + '\n');
-    const cols = rows.map((r) => r.split(',').map(Number));
+    const cols = rows.map((r) => r.split(',').map((v) => (v === '' ? NaN : Number(v))));
     const x = cols.map((r) => r[0]!);
+    // Steps without a discriminator update (SR pre-training) have no D loss: plotted from its first.
+    const withD = cols.filter((r) => !Number.isNaN(r[3]!));
     writeFileAtomicSync(
       join(out, 'losses.svg'),
       lineChart(
         [
           { name: 'generator', x, y: cols.map((r) => r[2]!) },
-          { name: 'discriminator', x, y: cols.map((r) => r[3]!) },
+          { name: 'discriminator', x: withD.map((r) => r[0]!), y: withD.map((r) => r[3]!) },
         ],
-        { title: `${c.model} ${recipe.name}: losses`, xLabel: 'step', yLabel: trainer.gan.loss === 'mse' ? 'MSE loss' : 'BCE loss' },
+        { title: `${c.model} ${recipe.name}: losses`, xLabel: 'step', yLabel: trainer.objective.lossName },
       ),
     );
   };
@@ -272,12 +270,12 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
     // The sample grid is not training work: it stays out of the run's op counts.
     const recorder = rt.recorder;
     rt.recorder = undefined;
-    const imgs = await trainer.generate(sampleZ, sampleLabels).finally(() => (rt.recorder = recorder));
-    const [ch, h, w] = trainer.gan.imageShape;
-    const png = pngBytes(imageGrid(imgs, 100, { channels: ch as 1, height: h, width: w }, { cols: 10, rows: 10 }));
+    const grid = await trainer.sampleGrid().finally(() => (rt.recorder = recorder));
+    const [ch, h, w] = grid.shape;
+    const png = pngBytes(imageGrid(grid.images, grid.count, { channels: ch as 1, height: h, width: w }, { cols: grid.cols, rows: grid.rows }));
     writeFileAtomicSync(join(out, 'samples', `step-${String(trainer.step).padStart(9, '0')}.png`), png);
     writeFileAtomicSync(join(out, 'samples', 'latest.png'), png);
-    return imgs;
+    return grid;
   };
 
   const recordedFrom = trainer.step;
@@ -321,8 +319,9 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
       throw new DivergedError(`training diverged: ${s.diverged}. A checkpoint of the last good state (step ${trainer.step}) is in ${join(out, 'checkpoints')}.`);
     }
     doneHere++;
-    rows.push([s.step, s.epoch, s.lossG, s.lossD, s.lossScaleG, s.lossScaleD, +s.skippedG, +s.skippedD, elapsed().toFixed(3)].join(','));
-    progress.update({ step: trainer.step, epoch: s.epoch, losses: { G: s.lossG, D: s.lossD } });
+    // An iteration without a discriminator update (SR pre-training) leaves loss_d empty.
+    rows.push([s.step, s.epoch, s.lossG, s.lossD ?? '', s.lossScaleG, s.lossScaleD, +s.skippedG, +s.skippedD, elapsed().toFixed(3)].join(','));
+    progress.update({ step: trainer.step, epoch: s.epoch, losses: s.lossD === null ? { G: s.lossG } : { G: s.lossG, D: s.lossD } });
     const epochEnd = trainer.step % trainer.stepsPerEpoch === 0;
     if (trainer.step % c.checkpointEvery === 0 && trainer.step < total) await checkpoint();
     if ((c.sampleEvery > 0 ? trainer.step % c.sampleEvery === 0 : epochEnd) && trainer.step < total) await sample();
@@ -333,7 +332,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   await checkpoint();
   // An interrupted run ends as soon as its state is safe; the sample grid (and its score) wait for the resume.
   const finalGrid = interrupted ? null : await sample();
-  const gridAccuracy = finalGrid && sampleLabels ? await finalGridAccuracy(gpu, finalGrid, sampleLabels, trainer.gan.imageShape, notes) : null;
+  const gridAccuracy = finalGrid?.labels && finalGrid.shape[0] === 1 && c.dataset === 'mnist' ? await finalGridAccuracy(gpu, finalGrid.images, finalGrid.labels, finalGrid.shape, notes) : null;
   if (curve) {
     if (!interrupted && curve.lastStep !== trainer.step) await curve.evaluate();
     curve.dispose();

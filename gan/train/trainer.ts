@@ -3,48 +3,46 @@
 // scaling for fp16, and a step that records the whole iteration into one command encoder with one
 // read back. Browser-safe: the Node side (files, checkpoints, progress) is gan/train/run.ts.
 //
-// An iteration (the order of the PyTorch-GAN cgan reference):
-//   generator loss through the current discriminator (whose weights need no gradient here),
-//   discriminator loss on the real batch and on the generated batch (detached),
+// What one iteration computes comes from the model's objective (gan/train/objective.ts); an iteration:
+//   the generator loss (the discriminator's weights need no gradient here) and its backward,
+//   the discriminator loss (unless the objective skips D in this iteration) and its backward,
 //   one read back of both losses and of the gradients' non-finite counts,
-//   then the two optimizer updates — so a non-finite loss or overflowing gradients are seen before
+//   then the optimizer updates — so a non-finite loss or overflowing gradients are seen before
 //   they can touch the weights (the weights then still hold the last good state).
 // Neither update affects the other's loss within an iteration, so this equals updating G first.
 
-import { detach } from '../../engine/autograd/tape.ts';
-import { random, randomStream } from '../../formats/rng.ts';
+import { random } from '../../formats/rng.ts';
 import { Dropout } from '../../engine/nn/activation.ts';
 import { Conv2d, ConvTranspose2d } from '../../engine/nn/conv.ts';
 import { Linear } from '../../engine/nn/linear.ts';
 import type { Module } from '../../engine/nn/module.ts';
-import { affine, add, backward } from '../../engine/ops/index.ts';
+import { affine, backward } from '../../engine/ops/index.ts';
 import { nonFiniteCount } from '../../engine/ops/finite.ts';
-import { bceWithLogits, crossEntropy, mseLoss } from '../../engine/ops/loss.ts';
-import { concat, narrow, reshape } from '../../engine/ops/shape.ts';
+import { concat, reshape } from '../../engine/ops/shape.ts';
 import { Adam } from '../../engine/optim/adam.ts';
 import type { OptimizerState } from '../../engine/optim/optimizer.ts';
 import { calibrate, type Calibration } from '../../engine/quant/calibrate.ts';
 import { optimizerPrecision, PrecisionPolicy } from '../../engine/quant/policy.ts';
 import type { Recipe } from '../../engine/quant/recipe.ts';
 import type { Runtime } from '../../engine/runtime.ts';
-import { Tensor } from '../../engine/tensor/tensor.ts';
-import { BatchOrder } from '../data/batches.ts';
-import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
-import { buildAcgan } from '../models/acgan.ts';
-import { buildCgan } from '../models/cgan.ts';
-import { buildDcgan } from '../models/dcgan.ts';
+import type { Tensor } from '../../engine/tensor/tensor.ts';
 import type { Gan } from '../models/gan.ts';
 import { generateImages } from '../models/generate.ts';
 import type { TrainConfig } from './config.ts';
+import { NoiseObjective } from './noise-objective.ts';
+import { buildObjective, type TrainingData } from './objectives.ts';
+import { setRequiresGrad, type Net, type Objective, type SampleGrid } from './objective.ts';
 
-export type Net = 'G' | 'D';
+export { buildGan, evaluationInputs, latentNoise, randomLabels } from './noise-objective.ts';
+export type { Net } from './objective.ts';
 
 export interface StepStats {
   /** 0-based index of the iteration just run. */
   step: number;
   epoch: number;
   lossG: number;
-  lossD: number;
+  /** null when the discriminator did not train in this iteration (the SR model's pre-training). */
+  lossD: number | null;
   /** Loss scales used in this iteration. */
   lossScaleG: number;
   lossScaleD: number;
@@ -78,44 +76,8 @@ export interface TrainerState {
   optimizers: Record<Net, Omit<OptimizerState, 'buffers'>>;
 }
 
-/** Standard normal latent vectors for iteration `step`: a function of (seed, step) only. */
-export function latentNoise(seed: number, step: number, batch: number, latent: number): Float32Array {
-  const out = new Float32Array(batch * latent);
-  const draw = randomStream(random(seed ^ 0x5eed, step));
-  for (let i = 0; i < out.length; i += 2) {
-    const u = (draw(i) + 0.5) / 2 ** 32;
-    const v = (draw(i + 1) + 0.5) / 2 ** 32;
-    const r = Math.sqrt(-2 * Math.log(u));
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
-/** Latent vectors and (for a conditional GAN) balanced labels (i mod classes) for n samples: the inputs
- *  of every evaluation (eval, experiments, the FID curve during training) and of deployment. */
-export function evaluationInputs(gan: Gan, n: number, seed: number): { z: Float32Array; labels?: Uint32Array } {
-  const z = latentNoise(seed, 0x6e7a1, n, gan.latent);
-  if (!gan.conditional) return { z };
-  return { z, labels: Uint32Array.from({ length: n }, (_, i) => i % gan.classes) };
-}
-
-/** Labels 0..classes-1 for the generated images of iteration `step` (uniform, seeded). */
-export function randomLabels(seed: number, step: number, batch: number, classes: number): Uint32Array {
-  const draw = randomStream(random(seed ^ 0x1abe1, step));
-  return Uint32Array.from({ length: batch }, (_, i) => Math.floor((draw(i) / 2 ** 32) * classes));
-}
-
-export function buildGan(rt: Runtime, c: TrainConfig): Gan {
-  switch (c.model) {
-    case 'cgan':
-      return buildCgan(rt, { seed: c.seed, width: c.width });
-    case 'dcgan':
-      return buildDcgan(rt, { seed: c.seed, size: c.size, ngf: c.ngf, ndf: c.ndf });
-    case 'acgan':
-      return buildAcgan(rt, { seed: c.seed, width: c.width });
-  }
-}
+/** Checkpoint names of the objective's own state (objective.ts). */
+const OBJECTIVE_PREFIX = 'objective.';
 
 /** The weights that feed a matmul / conv (those the exponent bias applies to), by parameter name. */
 function matmulWeights(m: Module): [string, Tensor][] {
@@ -126,14 +88,9 @@ function matmulWeights(m: Module): [string, Tensor][] {
   return m.namedParameters().filter(([, t]) => names.has(t));
 }
 
-function setRequiresGrad(m: Module, on: boolean): void {
-  for (const p of m.parameters()) p.requiresGrad = on;
-}
-
 export class GanTrainer {
-  readonly gan: Gan;
+  readonly objective: Objective;
   readonly opt: Record<Net, Adam>;
-  readonly order: BatchOrder;
   step = 0;
   lossScale: Record<Net, number> = { G: 1, D: 1 };
   goodSteps: Record<Net, number> = { G: 0, D: 0 };
@@ -144,13 +101,9 @@ export class GanTrainer {
     readonly rt: Runtime,
     readonly config: TrainConfig,
     readonly recipe: Recipe,
-    readonly data: MnistSet,
+    data: TrainingData,
   ) {
-    this.gan = buildGan(rt, config);
-    const [, h, w] = this.gan.imageShape;
-    if (data.height !== h || data.width !== w) {
-      throw new Error(`the ${config.model} model takes ${h}x${w} images but the data is ${data.height}x${data.width} (pad to 32 for dcgan size 32)`);
-    }
+    this.objective = buildObjective(rt, config, data);
     rt.randomSeed = random(config.seed, 0x57ac) >>> 0;
     const adam = (m: Module, stream: number) =>
       new Adam(rt, m.namedParameters(), {
@@ -158,39 +111,33 @@ export class GanTrainer {
         betas: [config.beta1, config.beta2],
         precision: optimizerPrecision(recipe, 0, random(config.seed, stream)),
       });
-    this.opt = { G: adam(this.gan.G, 1), D: adam(this.gan.D, 2) };
+    this.opt = { G: adam(this.nets.G, 1), D: adam(this.nets.D, 2) };
     for (const net of ['G', 'D'] as const) {
       const opt = this.opt[net];
-      const model = this.gan[net];
-      model.setHook(new PrecisionPolicy(recipe, { forwardWeight: (t) => opt.forwardWeight(t) }));
+      this.nets[net].setHook(new PrecisionPolicy(recipe, { forwardWeight: (t) => opt.forwardWeight(t) }));
     }
     const ls = recipe.lossScale;
     if (ls.mode === 'fixed') this.lossScale = { G: 2 ** ls.log2, D: 2 ** ls.log2 };
     if (ls.mode === 'dynamic') this.lossScale = { G: 2 ** ls.initLog2, D: 2 ** ls.initLog2 };
-    this.order = new BatchOrder({ n: data.n, batchSize: config.batch, seed: config.seed });
+  }
+
+  get nets(): Objective['nets'] {
+    return this.objective.nets;
+  }
+
+  /** The latent-vector GAN being trained (cgan, acgan, dcgan); other models have none. */
+  get gan(): Gan {
+    if (!(this.objective instanceof NoiseObjective)) throw new Error(`the ${this.config.model} model does not generate from latent vectors`);
+    return this.objective.gan;
   }
 
   get epoch(): number {
-    return this.order.cursorAt(this.step).epoch;
+    return this.objective.epochAt(this.step);
   }
 
   /** Steps in one pass over the data. */
   get stepsPerEpoch(): number {
-    return this.order.batchesPerEpoch;
-  }
-
-  private adversarial(score: Tensor, target: 0 | 1): Tensor {
-    // The target value everywhere, as a kernel parameter (no target tensor to fill).
-    return this.gan.loss === 'mse' ? mseLoss(score, target) : bceWithLogits(score, target);
-  }
-
-  /** The adversarial loss towards `target`, plus, when the discriminator also classifies, the
-   *  cross-entropy of its class logits against the labels. */
-  private loss(score: Tensor, target: 0 | 1, labels: Uint32Array | undefined): Tensor {
-    if (!this.gan.auxiliaryClassifier) return this.adversarial(score, target);
-    if (!labels) throw new Error('a discriminator with an auxiliary classifier needs the labels');
-    const adversarial = this.adversarial(narrow(score, 1, 0, 1), target);
-    return add(adversarial, crossEntropy(narrow(score, 1, 1, this.gan.classes), labels));
+    return this.objective.stepsPerEpoch;
   }
 
   /** The paper's exponent bias: t from the histogram of log2|W| over each network's matmul weights. */
@@ -198,7 +145,7 @@ export class GanTrainer {
     const wb = this.recipe.weightBias;
     if (wb.mode === 'none') return;
     for (const net of ['G', 'D'] as const) {
-      const weights = matmulWeights(this.gan[net]);
+      const weights = matmulWeights(this.nets[net]);
       if (wb.mode === 'fixed') {
         this.opt[net].setForwardBias(Object.fromEntries(weights.map(([n]) => [n, wb.t])));
         continue;
@@ -219,62 +166,56 @@ export class GanTrainer {
     }
   }
 
-  /** Posit loss scaling: s = 2^t from the histogram of the first iteration's (unscaled) gradients. */
-  private async calibrateLossScale(): Promise<void> {
-    for (const net of ['G', 'D'] as const) {
-      const grads = this.gan[net].parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null);
-      const c = calibrate(await Promise.all(grads.map((g) => g.read())), undefined, `${net} gradients`);
-      this.calibration.lossScale[net] = { log2: c.t, histogram: c.histogram };
-    }
+  /** Posit loss scaling: s = 2^t from the histogram of a network's first (unscaled) gradients. */
+  private async calibrateLossScale(net: Net): Promise<void> {
+    const grads = this.nets[net].parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null);
+    const c = calibrate(await Promise.all(grads.map((g) => g.read())), undefined, `${net} gradients`);
+    this.calibration.lossScale[net] = { log2: c.t, histogram: c.histogram };
+  }
+
+  /** Whether a network's loss scale is still to be calibrated (on the first iteration that trains it:
+   *  the first of the run, or for a discriminator that starts later, its first). */
+  private lossScaleUncalibrated(net: Net): boolean {
+    return this.recipe.lossScale.mode === 'calibrate' && this.calibration.lossScale[net] === undefined;
   }
 
   /** One iteration: both losses, one read back, then the updates (unless something diverged). */
   async trainStep(): Promise<StepStats> {
     const rt = this.rt;
-    const { G, D } = this.gan;
+    const { G, D } = this.nets;
     const firstIteration = !this.calibrated;
     if (firstIteration) await this.calibrateWeightBias();
-    const cursor = this.order.cursorAt(this.step);
-    const batch = this.order.batchAt(cursor);
-    const { images, labels } = gatherBatch(this.data, batch.indices);
-    const B = batch.indices.length;
-    const realLabels = Uint32Array.from(labels);
-    const genLabels = this.gan.conditional ? randomLabels(this.config.seed, this.step, B, this.gan.classes) : undefined;
-    const z = latentNoise(this.config.seed, this.step, B, this.gan.latent);
+    const iteration = this.objective.iteration(this.step);
     // The calibrating iteration computes unscaled gradients; its update divides by 1.
-    const scaleNow: Record<Net, number> = firstIteration && this.recipe.lossScale.mode === 'calibrate' ? { G: 1, D: 1 } : { ...this.lossScale };
+    const scaleNow: Record<Net, number> = {
+      G: this.lossScaleUncalibrated('G') ? 1 : this.lossScale.G,
+      D: this.lossScaleUncalibrated('D') ? 1 : this.lossScale.D,
+    };
     const result = await rt.scope(async () => {
       rt.phase = 'forward';
-      const real = Tensor.fromArray(rt, images, [B, ...this.gan.imageShape], 'real');
-      const zt = Tensor.fromArray(rt, z, [B, this.gan.latent], 'z');
       G.train();
       D.train();
-      // Generator loss through the current discriminator. Op counts go to 'G.<layer>' and 'D.<layer>'
-      // (both models name their layers model.0, model.1, ...; backward nodes keep their layer).
-      const fake = rt.inLayer('G', () => G.generate(zt, genLabels));
       // D's weights need no gradient for G's loss. Backward rules read requiresGrad when they run,
       // so D's parameters get it back only after this backward (else it would compute, and count,
       // weight and bias gradients of D that D's update never sees).
       setRequiresGrad(D, false);
-      const lossG = this.loss(rt.inLayer('D', () => D.score(fake, genLabels)), 1, genLabels);
+      const lossG = iteration.generatorLoss();
       this.opt.G.zeroGrad();
       backward(scaleNow.G === 1 ? lossG : affine(lossG, scaleNow.G));
       setRequiresGrad(D, true);
-      // Discriminator loss on real and (detached) generated images.
       rt.phase = 'forward';
-      const lossReal = this.loss(rt.inLayer('D', () => D.score(real, realLabels)), 1, realLabels);
-      const lossFake = this.loss(rt.inLayer('D', () => D.score(detach(fake), genLabels)), 0, genLabels);
-      const lossD = affine(add(lossReal, lossFake), 0.5);
+      const lossD = iteration.discriminatorLoss();
       this.opt.D.zeroGrad();
-      backward(scaleNow.D === 1 ? lossD : affine(lossD, scaleNow.D));
+      if (lossD) backward(scaleNow.D === 1 ? lossD : affine(lossD, scaleNow.D));
       const grads = (m: Module) => m.parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null);
-      const stats = concat([reshape(lossG, [1]), reshape(lossD, [1]), nonFiniteCount(rt, grads(G)), nonFiniteCount(rt, grads(D))], 0);
-      const [lg, ld, nfG, nfD] = Array.from(await stats.read()) as [number, number, number, number];
-      return { lg, ld, nfG, nfD };
+      const parts = [reshape(lossG, [1]), nonFiniteCount(rt, grads(G))];
+      if (lossD) parts.push(reshape(lossD, [1]), nonFiniteCount(rt, grads(D)));
+      const read = Array.from(await concat(parts, 0).read());
+      return { lg: read[0]!, nfG: read[1]!, ld: lossD ? read[2]! : null, nfD: lossD ? read[3]! : 0 };
     });
     const s: StepStats = {
       step: this.step,
-      epoch: cursor.epoch,
+      epoch: iteration.epoch,
       lossG: result.lg,
       lossD: result.ld,
       lossScaleG: scaleNow.G,
@@ -284,7 +225,7 @@ export class GanTrainer {
       diverged: null,
     };
     const dynamic = this.recipe.lossScale.mode === 'dynamic' ? this.recipe.lossScale : null;
-    if (!Number.isFinite(s.lossG) || !Number.isFinite(s.lossD)) {
+    if (!Number.isFinite(s.lossG) || (s.lossD !== null && !Number.isFinite(s.lossD))) {
       s.diverged = `non-finite loss at step ${s.step}: generator loss ${s.lossG}, discriminator loss ${s.lossD}`;
     } else if (!dynamic && (result.nfG > 0 || result.nfD > 0)) {
       s.diverged = `non-finite gradients at step ${s.step} (${result.nfG} in G, ${result.nfD} in D) with finite losses`;
@@ -293,9 +234,11 @@ export class GanTrainer {
       this.dropGrads();
       return s;
     }
-    if (firstIteration && this.recipe.lossScale.mode === 'calibrate') await this.calibrateLossScale();
+    const calibrating = (['G', 'D'] as const).filter((net) => this.lossScaleUncalibrated(net) && (net === 'G' || result.ld !== null));
+    for (const net of calibrating) await this.calibrateLossScale(net);
     rt.phase = 'optimizer';
     for (const net of ['G', 'D'] as const) {
+      if (net === 'D' && result.ld === null) continue;
       const overflow = (net === 'G' ? result.nfG : result.nfD) > 0;
       if (dynamic && overflow) {
         // Mixed-precision loss scaling: skip the update, halve the scale.
@@ -312,9 +255,7 @@ export class GanTrainer {
         this.goodSteps[net] = 0;
       }
     }
-    if (firstIteration && this.recipe.lossScale.mode === 'calibrate') {
-      this.lossScale = { G: 2 ** this.calibration.lossScale.G!.log2, D: 2 ** this.calibration.lossScale.D!.log2 };
-    }
+    for (const net of calibrating) this.lossScale[net] = 2 ** this.calibration.lossScale[net]!.log2;
     this.dropGrads();
     rt.flush();
     rt.phase = 'forward';
@@ -328,15 +269,20 @@ export class GanTrainer {
     this.opt.D.zeroGrad();
   }
 
-  /** Generator outputs in eval mode, read back as [n, C, H, W]. */
+  /** Generator outputs of a latent-vector GAN in eval mode, read back as [n, C, H, W]. */
   generate(z: Float32Array, labels?: Uint32Array): Promise<Float32Array> {
     return generateImages(this.rt, this.gan, z, labels);
+  }
+
+  /** The run's fixed sample grid, in eval mode. */
+  sampleGrid(): Promise<SampleGrid> {
+    return this.objective.sampleGrid();
   }
 
   private dropouts(): [string, Dropout][] {
     const out: [string, Dropout][] = [];
     for (const net of ['G', 'D'] as const) {
-      for (const m of this.gan[net].modules()) if (m instanceof Dropout) out.push([`${net}.${m.path}`, m]);
+      for (const m of this.nets[net].modules()) if (m instanceof Dropout) out.push([`${net}.${m.path}`, m]);
     }
     return out;
   }
@@ -347,7 +293,7 @@ export class GanTrainer {
     const codeTensors: string[] = [];
     const optimizers = {} as TrainerState['optimizers'];
     for (const net of ['G', 'D'] as const) {
-      for (const [k, v] of Object.entries(await this.gan[net].state())) tensors[`${net}.${k}`] = v;
+      for (const [k, v] of Object.entries(await this.nets[net].state())) tensors[`${net}.${k}`] = v;
       const { buffers, ...rest } = await this.opt[net].state();
       optimizers[net] = rest;
       for (const [k, v] of Object.entries(buffers)) {
@@ -360,6 +306,7 @@ export class GanTrainer {
         }
       }
     }
+    for (const [k, v] of Object.entries(await this.objective.state())) tensors[`${OBJECTIVE_PREFIX}${k}`] = v;
     return {
       step: this.step,
       randomSeed: this.rt.randomSeed,
@@ -386,10 +333,13 @@ export class GanTrainer {
         const op = `opt${net}.`;
         if (k.startsWith(op)) bufs[k.slice(op.length)] = s.codeTensors.includes(k) ? new Uint32Array(v.buffer, v.byteOffset, v.length) : v;
       }
-      this.gan[net].load(own);
+      this.nets[net].load(own);
       this.opt[net].load({ ...s.optimizers[net], buffers: bufs });
       this.opt[net].sync();
     }
+    const extra: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(s.tensors)) if (k.startsWith(OBJECTIVE_PREFIX)) extra[k.slice(OBJECTIVE_PREFIX.length)] = v;
+    this.objective.load(extra);
     const drops = new Map(this.dropouts());
     for (const [k, c] of Object.entries(s.dropoutCounters)) {
       const d = drops.get(k);
@@ -408,7 +358,8 @@ export class GanTrainer {
   dispose(): void {
     this.opt.G.dispose();
     this.opt.D.dispose();
-    for (const p of [...this.gan.G.parameters(), ...this.gan.D.parameters()]) p.dispose();
-    for (const [, b] of [...this.gan.G.namedBuffers(), ...this.gan.D.namedBuffers()]) b.dispose();
+    for (const p of [...this.nets.G.parameters(), ...this.nets.D.parameters()]) p.dispose();
+    for (const [, b] of [...this.nets.G.namedBuffers(), ...this.nets.D.namedBuffers()]) b.dispose();
+    this.objective.dispose();
   }
 }

@@ -56,7 +56,8 @@ async function train(config: TrainConfig, recipe: Recipe, steps: number, fuse: b
       tally.clear();
       const s = await trainer.trainStep();
       expect(s.diverged).toBeNull();
-      losses.push([s.lossG, s.lossD]);
+      expect(s.lossD).not.toBeNull();
+      losses.push([s.lossG, s.lossD!]);
     }
     const st = await trainer.state();
     const state = Object.fromEntries(Object.entries(st.tensors).map(([k, v]) => [k, new Uint32Array(v.buffer, v.byteOffset, v.length)]));

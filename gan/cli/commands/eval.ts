@@ -11,7 +11,7 @@ const PRECISIONS = ['trained', 'fp32'] as const;
 
 const evalCommand: Command = {
   name: 'eval',
-  summary: 'FID (LeNet and autoencoder features) and classifier accuracy of a trained run',
+  summary: 'FID (LeNet and autoencoder features), classifier accuracy, PSNR / SSIM of a trained run',
   usage: `posit-gan eval --checkpoint DIR [--n N] [--seed S] [--precision trained|fp32] [--json]
                       [--allow-older] [--reference-cache DIR]`,
   help: [
@@ -24,6 +24,12 @@ generator of the run in DIR and reports, against the 10000 MNIST test images:
                        (no labels, no convolutions), so an ordering that holds under both does not
                        rest on one network's quirks
   classifier accuracy  (acgan, cgan) the classifier's accuracy on the samples against their labels
+On Fashion-MNIST (--dataset fashion) the features are the Fashion LeNet's (lenet-fashion.safetensors)
+and there is no second network. A cyclegan run translates the first N test images of its source domain
+and compares them with the target domain's test images (thin2bold: bold test digits), on the target
+data set's LeNet; for thin2bold and bold2thin the accuracy is the MNIST classifier's reading of the
+translated digits against their source labels. An srgan run upscales the first N test images from
+their box-downsampled versions: psnr and ssim against the originals (8-bit pixels), and FID.
 Writes DIR/eval.json (with the code's commit and this command line). These FIDs are on another scale
 than the paper's Inception-feature FIDs: compare the ordering of recipes, never the values.`,
     {
@@ -66,8 +72,12 @@ than the paper's Inception-feature FIDs: compare the ordering of recipes, never 
       if (values.json) {
         process.stdout.write(JSON.stringify(e, null, 2) + '\n');
       } else {
+        const against = e.translation ? `${e.translation.task}: ${e.translation.source} test images translated, vs ${e.translation.target} test` : `vs ${e.reference.name}`;
         process.stdout.write(
-          `${e.model} ${e.recipe} step ${e.step} (${precision}), ${e.n} samples vs MNIST test:\n` +
+          `${e.model} ${e.recipe} step ${e.step} (${precision}), ${e.n} samples ${against}:\n` +
+            (e.superResolution
+              ? `  PSNR ${e.superResolution.psnr === null ? 'identical' : e.superResolution.psnr.toFixed(3) + ' dB'}, SSIM ${e.superResolution.ssim.toFixed(4)} (x${e.superResolution.scale})\n`
+              : '') +
             `  FID (LeNet features) ${e.fid.toFixed(3)}\n` +
             (e.second ? `  FID (${e.second.network} features) ${e.second.fid.toFixed(3)}\n` : '') +
             (e.labelAccuracy ? `  classifier accuracy  ${(100 * e.labelAccuracy.accuracy).toFixed(2)}%\n` : '') +

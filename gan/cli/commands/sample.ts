@@ -4,7 +4,12 @@ import { writeFileAtomicSync } from '../../io/atomic.ts';
 import { imageGrid } from '../../io/image-grid.ts';
 import { pngBytes } from '../../io/png-node.ts';
 import { generateImages } from '../../models/generate.ts';
-import { restoreRun } from '../../train/restore.ts';
+import { loadDataset } from '../../data/datasets.ts';
+import { loadTranslationTask } from '../../data/translation.ts';
+import type { SampleGrid } from '../../train/objective.ts';
+import { restoreRun, type RestoredRun } from '../../train/restore.ts';
+import { superResolutionGrid } from '../../train/sr-objective.ts';
+import { translationGrid } from '../../train/translation-objective.ts';
 import { latentNoise } from '../../train/trainer.ts';
 import { int, oneOf, str, UsageError, type Command } from '../command.ts';
 import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
@@ -13,7 +18,7 @@ const PRECISIONS = ['trained', 'fp32'] as const;
 
 const sample: Command = {
   name: 'sample',
-  summary: 'write a grid of generated digits from a trained run',
+  summary: 'write a grid of generated images (or translations, or upscaled images) from a trained run',
   usage: `posit-gan sample --checkpoint DIR --out FILE.png [--n N] [--labels 0,1,...] [--seed S]
                         [--precision trained|fp32] [--allow-older]
        posit-gan sample --export FILE --out FILE.png [--n N] [--labels 0,1,...] [--seed S]`,
@@ -21,7 +26,10 @@ const sample: Command = {
     `Generates N images with the generator of the run in DIR (its newest good checkpoint) and writes them as
 one PNG grid. For the conditional GAN, each label in --labels gives one row (default 0,1,...,9: row i is
 digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N images in a square grid
-(default 64).`,
+(default 64). For a cyclegan run: the first N test images of each domain (default 20) in rows of ten,
+each row above its translation (domain A by G_AB, then domain B by G_BA). For an srgan run: the first N
+test images (default 20) in groups of three rows: the low-resolution input (enlarged), the upscaled
+image and the original.`,
     {
       options: [
         { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
@@ -64,6 +72,14 @@ digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N im
     try {
       const exported = exportFile ? await openExport(gpu, exportFile) : null;
       const run = exported ? null : restoreRun(gpu, dir!, { asTrained: precision === 'trained', allowOlder: values['allow-older'] === true });
+      if (run && run.model.family !== 'noise') {
+        if (rows) throw new UsageError(`--labels applies to the conditional GANs; this run trained a ${run.config.model}`);
+        const grid = await imageModelGrid(run, int(values, 'n', 20, 1, 10_000));
+        const [c, h, w] = grid.shape;
+        writeFileAtomicSync(out, pngBytes(imageGrid(grid.images, grid.count, { channels: c as 1, height: h, width: w }, { cols: grid.cols, rows: grid.rows })));
+        process.stdout.write(`${out}: ${run.config.model} ${run.config.task ?? run.config.dataset} test images (${run.recipe.name}, step ${run.step}, ${precision})\n`);
+        return 0;
+      }
       const { gan, runtime } = exported ?? run!;
       let n: number;
       let cols: number;
@@ -94,3 +110,16 @@ digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N im
   },
 };
 export default sample;
+
+/** The sample grid of a translation or super-resolution run on its test images. */
+function imageModelGrid(run: RestoredRun, n: number): Promise<SampleGrid> {
+  const c = run.config;
+  switch (run.model.family) {
+    case 'translation':
+      return translationGrid(run.runtime, run.model.cyclegan, loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 3 * n }), n);
+    case 'sr':
+      return superResolutionGrid(run.runtime, run.model.G, loadDataset(c.dataset, 'test', { limit: n }), n);
+    case 'noise':
+      throw new Error('a latent-vector GAN samples from latent vectors');
+  }
+}

