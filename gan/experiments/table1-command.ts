@@ -7,7 +7,7 @@ import { catchInterrupts } from '../cli/interrupt.ts';
 import { commandLine } from '../io/provenance.ts';
 import { ConfigError, DEFAULT_CONFIG, flagName, resolveConfigLayers } from '../train/config.ts';
 import { loadRecipe } from '../train/run.ts';
-import { runTable1, Table1Interrupted, TABLE1_RECIPES } from './table1.ts';
+import { runTable1, Table1Interrupted, TABLE1_RECIPES, taskOf } from './table1.ts';
 
 /** --seeds: a count N (seeds S..S+N-1, S = --seed) or a comma-separated list of seeds. */
 export function parseSeeds(text: string | undefined, first: number): number[] {
@@ -23,14 +23,15 @@ export function parseSeeds(text: string | undefined, first: number): number[] {
   return seeds;
 }
 
-const MODELS = ['cgan', 'dcgan'] as const;
+const MODELS = ['cgan', 'dcgan', 'acgan', 'cyclegan', 'srgan'] as const;
 const PROGRESS = ['bar', 'quiet', 'jsonl'] as const;
 
 // Its device options are the experiment command's (gan/cli/commands/experiment.ts), listed once there.
 const table1: Command = {
   name: 'table1',
   summary: "the paper's Table I: every recipe with every seed (same data order per seed), FID on two feature networks, FID curves",
-  usage: `posit-gan experiment table1 --model cgan|dcgan [--steps N | --epochs N] [--recipes LIST]
+  usage: `posit-gan experiment table1 --model cgan|dcgan|acgan|cyclegan|srgan [--task T] [--dataset D]
+                                   [--steps N | --epochs N] [--recipes LIST]
                                    [--seeds N|LIST] [--seed S] [--batch B] [--eval-n N]
                                    [--eval-every K] [--curve-n N] [--name NAME] [--width W]
                                    [--size 28|32] [--ngf N] [--ndf N] [--jobs N] [--time-limit S]
@@ -60,15 +61,25 @@ exits at once (and is passed on to the children).`,
     {
       options: [
         { name: 'model', type: 'string', choices: MODELS, default: 'cgan', help: 'the model, as for `posit-gan train`' },
+        {
+          name: 'task',
+          type: 'string',
+          value: 'thin2bold|bold2thin|digit2fashion|fashion2digit',
+          help: 'cyclegan: the translation task (FID of the translated source test images against the target test images)',
+        },
+        { name: 'dataset', type: 'string', value: 'mnist|fashion', help: 'cgan, dcgan, acgan, srgan: the image set (srgan default fashion; rows then carry PSNR and SSIM)' },
+        { name: 'blocks', type: 'string', value: 'N', help: 'cyclegan, srgan: residual blocks, as for `posit-gan train`' },
+        { name: 'scale', type: 'string', value: '2|4', help: 'srgan: upscaling factor' },
+        { name: 'pretrain-steps', type: 'string', value: 'N', help: 'srgan: pixel-loss pre-training steps' },
         { name: 'steps', type: 'string', value: 'N', default: DEFAULT_CONFIG.steps, help: 'iterations per run' },
         { name: 'epochs', type: 'string', value: 'N', help: 'train each run for N passes over the data instead of --steps' },
         { name: 'recipes', type: 'string', value: 'LIST', default: TABLE1_RECIPES.join(','), help: 'comma-separated training recipes (names or recipe JSON files)' },
         { name: 'seed', type: 'string', value: 'S', default: DEFAULT_CONFIG.seed, help: 'the first seed of --seeds' },
         { name: 'batch', type: 'string', value: 'B', default: DEFAULT_CONFIG.batch, help: 'batch size' },
         { name: 'width', type: 'string', value: 'W', default: DEFAULT_CONFIG.width, help: 'cgan: first generator layer width' },
-        { name: 'size', type: 'string', value: '28|32', default: DEFAULT_CONFIG.size, help: 'dcgan: image size' },
-        { name: 'ngf', type: 'string', value: 'N', default: DEFAULT_CONFIG.ngf, help: 'dcgan: generator width' },
-        { name: 'ndf', type: 'string', value: 'N', default: DEFAULT_CONFIG.ndf, help: 'dcgan: discriminator width' },
+        { name: 'size', type: 'string', value: '28|32', default: DEFAULT_CONFIG.size, help: 'dcgan, cyclegan: image size' },
+        { name: 'ngf', type: 'string', value: 'N', default: DEFAULT_CONFIG.ngf, help: 'dcgan, cyclegan, srgan: generator width' },
+        { name: 'ndf', type: 'string', value: 'N', default: DEFAULT_CONFIG.ndf, help: 'dcgan, cyclegan, srgan: discriminator width' },
         { name: 'data-limit', type: 'string', value: 'N', help: 'use only the first N training images' },
         { name: 'name', type: 'string', value: 'NAME', default: 'the model name', help: '' },
         {
@@ -125,6 +136,11 @@ exits at once (and is passed on to the children).`,
       ngf: str(values, 'ngf'),
       ndf: str(values, 'ndf'),
       dataLimit: str(values, 'data-limit'),
+      task: str(values, 'task'),
+      dataset: str(values, 'dataset'),
+      blocks: str(values, 'blocks'),
+      scale: str(values, 'scale'),
+      pretrainSteps: str(values, 'pretrain-steps'),
     };
     let base;
     try {
@@ -142,7 +158,7 @@ exits at once (and is passed on to the children).`,
         throw new UsageError(`--recipes: ${(e as Error).message}`);
       }
     }
-    const name = str(values, 'name') ?? model;
+    const name = str(values, 'name') ?? taskOf(base);
     if (!/^[a-zA-Z0-9+._-]+$/.test(name)) throw new UsageError(`--name '${name}' must be a plain file name (letters, digits, + . _ -)`);
     const evalEvery = str(values, 'eval-every') === undefined ? undefined : int(values, 'eval-every', 0, 0, 1e9);
     // Every option is checked before the device opens.

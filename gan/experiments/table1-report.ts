@@ -37,6 +37,9 @@ export interface Table1Seed {
   /** Why it diverged (null otherwise). */
   divergence: string | null;
   classifier_accuracy: number | null;
+  /** srgan: mean PSNR (dB) and SSIM of the upscaled test images (null when it diverged). */
+  psnr?: number | null;
+  ssim?: number | null;
   steps_trained: number;
   /** Whether the time limit stopped its training before the table's steps. */
   stopped_early: boolean;
@@ -64,6 +67,12 @@ export interface Table1Row {
   /** Mean over the seeds that gave one. */
   classifier_accuracy: number | null;
   paper_fid: number | null;
+  /** srgan: mean and standard deviation over seeds of PSNR and SSIM, and the paper's ESRGAN PSNR. */
+  psnr?: number | null;
+  psnr_std?: number | null;
+  ssim?: number | null;
+  ssim_std?: number | null;
+  paper_psnr?: number | null;
   /** The fewest steps any seed trained. */
   steps_trained: number;
   /** Whether the time limit stopped any seed early. */
@@ -83,6 +92,9 @@ export interface PairComparison {
   autoencoder: Verdict;
   /** Whether the ordering holds under both feature networks (table1-stats.ts agreement). */
   both: ReturnType<typeof agreement>;
+  /** srgan: the pair on PSNR (higher is better), and the paper's higher PSNR of the two. */
+  psnr?: Verdict;
+  paper_psnr?: { higher: string; a: number; b: number } | null;
 }
 
 export interface Convergence {
@@ -102,6 +114,11 @@ export interface Table1 {
   command: string;
   device: string;
   model: ModelKind;
+  /** What was learned: cgan, dcgan (MNIST), dcgan-fashion, acgan, thin2bold, bold2thin, digit2fashion,
+   *  fashion2digit (cyclegan), srgan. */
+  task: string;
+  /** The paper's Table I row placed beside it (another data set: orderings only), null when none. */
+  paper_row: string | null;
   /** Steps per run / steps per epoch (also when the length was given in steps). */
   epochs: number;
   /** Steps each run was asked to train. */
@@ -122,13 +139,20 @@ export interface Table1 {
 }
 
 /** A row from its seeds (pure): means and spreads over the seeds that gave a value. */
-export function aggregateRow(recipe: string, spec: RecipeSpec, paperFid: number | null, seeds: readonly Table1Seed[]): Table1Row {
+export function aggregateRow(recipe: string, spec: RecipeSpec, paperFid: number | null, seeds: readonly Table1Seed[], paperPsnr: number | null = null): Table1Row {
   if (seeds.length === 0) throw new Error(`table1: recipe ${recipe} has no runs`);
   const vals = (f: (s: Table1Seed) => number | null) => seeds.map(f).filter((v): v is number => v !== null && Number.isFinite(v));
   const fid = meanStd(vals((s) => s.fid));
   const ae = meanStd(vals((s) => s.fid_ae));
   const acc = meanStd(vals((s) => s.classifier_accuracy));
   const diverged = seeds.filter((s) => s.diverged);
+  const quality = seeds.some((s) => s.psnr !== undefined)
+    ? (() => {
+        const psnr = meanStd(vals((s) => s.psnr ?? null));
+        const ssim = meanStd(vals((s) => s.ssim ?? null));
+        return { psnr: psnr.mean, psnr_std: psnr.std, ssim: ssim.mean, ssim_std: ssim.std, paper_psnr: paperPsnr };
+      })()
+    : {};
   return {
     recipe,
     spec,
@@ -141,6 +165,7 @@ export function aggregateRow(recipe: string, spec: RecipeSpec, paperFid: number 
     divergence: diverged[0]?.divergence ?? null,
     classifier_accuracy: acc.mean,
     paper_fid: paperFid,
+    ...quality,
     steps_trained: Math.min(...seeds.map((s) => s.steps_trained)),
     stopped_early: seeds.some((s) => s.stopped_early),
     train_seconds: seeds.reduce((a, s) => a + s.train_seconds, 0) / seeds.length,
@@ -157,7 +182,14 @@ export function comparePairs(rows: readonly Table1Row[]): PairComparison[] {
     const lenet = compareRecipes({ recipe: a, values: ra.seeds.map((s) => s.fid) }, { recipe: b, values: rb.seeds.map((s) => s.fid) });
     const autoencoder = compareRecipes({ recipe: a, values: ra.seeds.map((s) => s.fid_ae) }, { recipe: b, values: rb.seeds.map((s) => s.fid_ae) });
     const paper = ra.paper_fid !== null && rb.paper_fid !== null ? { lower: ra.paper_fid <= rb.paper_fid ? a : b, a: ra.paper_fid, b: rb.paper_fid } : null;
-    return { a, b, paper, lenet, autoencoder, both: agreement(lenet, autoencoder) };
+    const out: PairComparison = { a, b, paper, lenet, autoencoder, both: agreement(lenet, autoencoder) };
+    if (ra.psnr !== undefined && rb.psnr !== undefined) {
+      out.psnr = compareRecipes({ recipe: a, values: ra.seeds.map((s) => s.psnr ?? null) }, { recipe: b, values: rb.seeds.map((s) => s.psnr ?? null) }, true);
+      const pa = ra.paper_psnr ?? null;
+      const pb = rb.paper_psnr ?? null;
+      out.paper_psnr = pa !== null && pb !== null ? { higher: pa >= pb ? a : b, a: pa, b: pb } : null;
+    }
+    return out;
   });
 }
 
@@ -233,7 +265,7 @@ function bothText(c: PairComparison): string {
 export function table1Markdown(t: Table1): string {
   const seedsText = t.seeds.length === 1 ? `seed ${t.seeds[0]} (one seed: the table ranks nothing)` : `seeds ${t.seeds.join(', ')}`;
   const lines = [
-    `# Table I reproduction: ${t.model} on MNIST`,
+    `# Table I reproduction: ${t.task === t.model ? `${t.model} on MNIST` : `${t.model}, ${t.task}`}`,
     '',
     `Device: ${t.device}. Code: commit ${t.commit ?? 'unknown'}.`,
     `Training: ${t.steps} steps (${t.epochs} epochs of ${t.steps_per_epoch} steps) of batch ${t.config.batch} per run; every recipe with ${seedsText}; a seed fixes the initialisation, data order and noise, the same for every recipe.`,
@@ -246,8 +278,21 @@ export function table1Markdown(t: Table1): string {
       return `| ${r.recipe} | ${fidCell(r, 'fid')} | ${fidCell(r, 'fid_ae')} | ${pct(r.classifier_accuracy)} | ${r.paper_fid === null ? '—' : r.paper_fid.toFixed(2)} | ${per} | ${r.steps_trained}${r.stopped_early ? ' (time limit)' : ''} | ${(r.train_seconds / 60).toFixed(1)} min |`;
     }),
     '',
+    ...(t.rows.some((r) => r.psnr !== undefined)
+      ? [
+          '',
+          '| recipe | PSNR (dB) | SSIM | paper PSNR (ESRGAN) | per seed: PSNR / SSIM |',
+          '|---|---|---|---|---|',
+          ...t.rows.map((r) => {
+            const n = r.seeds.filter((s) => s.psnr !== null && s.psnr !== undefined).length;
+            const per = r.seeds.map((s) => (s.diverged ? `s${s.seed}: diverged` : `s${s.seed}: ${s.psnr?.toFixed(2) ?? '—'} / ${s.ssim?.toFixed(4) ?? '—'}`)).join('; ');
+            return `| ${r.recipe} | ${meanPm(r.psnr ?? null, r.psnr_std ?? null, n, 2)} | ${meanPm(r.ssim ?? null, r.ssim_std ?? null, n, 4)} | ${r.paper_psnr == null ? '—' : r.paper_psnr.toFixed(2)} | ${per} |`;
+          }),
+        ]
+      : []),
+    '',
     "FIDs on these features are on another scale than the paper's Inception-feature FIDs: compare the ordering of the recipes, never the values." +
-      (t.model === 'dcgan' ? " The paper's DCGAN row was trained on LSUN, ours on MNIST." : ''),
+      (t.paper_row && t.task !== 'cgan' ? ` The paper's row beside this one is ${t.paper_row}, on another data set.` : ''),
     '',
     '## The orderings the paper makes',
     '',
@@ -259,6 +304,16 @@ export function table1Markdown(t: Table1): string {
       (c) =>
         `| ${c.a} vs ${c.b} | ${c.paper ? `${c.paper.lower} lower (${c.paper.a.toFixed(2)} vs ${c.paper.b.toFixed(2)})` : '—'} | ${verdictText(c.lenet)} | ${verdictText(c.autoencoder)} | ${bothText(c)} |`,
     ),
+    ...(t.comparisons.some((c) => c.psnr)
+      ? [
+          '',
+          "On PSNR (the paper's ESRGAN row; higher is better), under the same rule:",
+          '',
+          '| pair | paper (PSNR) | ours |',
+          '|---|---|---|',
+          ...t.comparisons.map((c) => `| ${c.a} vs ${c.b} | ${c.paper_psnr ? `${c.paper_psnr.higher} higher (${c.paper_psnr.a.toFixed(2)} vs ${c.paper_psnr.b.toFixed(2)})` : '—'} | ${c.psnr ? verdictText(c.psnr, 'higher') : '—'} |`),
+        ]
+      : []),
     '',
     '## Convergence',
     '',

@@ -138,10 +138,12 @@ export type Verdict =
   /** Too few FIDs to test: `lower` is the lower mean, if both have one. */
   | { kind: 'no-test'; lower: string | null; why: string };
 
-/** Compares two recipes' per-seed FIDs under the separation rule above. */
-export function compareRecipes(a: SeedValues, b: SeedValues): Verdict {
-  const fa = a.values.filter((v): v is number => v !== null && Number.isFinite(v));
-  const fb = b.values.filter((v): v is number => v !== null && Number.isFinite(v));
+/** Compares two recipes' per-seed FIDs under the separation rule above. With `higherIsBetter` (PSNR),
+ *  the values are compared negated: `better` and `lower` then name the recipe with the higher mean. */
+export function compareRecipes(a: SeedValues, b: SeedValues, higherIsBetter = false): Verdict {
+  const sign = higherIsBetter ? -1 : 1;
+  const fa = a.values.filter((v): v is number => v !== null && Number.isFinite(v)).map((v) => sign * v);
+  const fb = b.values.filter((v): v is number => v !== null && Number.isFinite(v)).map((v) => sign * v);
   const allFailed = (vals: readonly (number | null)[], finite: number[]) => vals.length > 0 && finite.length === 0;
   const allGood = (vals: readonly (number | null)[], finite: number[]) => vals.length > 0 && finite.length === vals.length;
   if (allFailed(a.values, fa) && allGood(b.values, fb)) return { kind: 'separated', better: b.recipe, p: null, reason: 'diverged' };
@@ -172,16 +174,17 @@ export function paperPairs(recipes: readonly string[]): [string, string][] {
   return pairs.filter(([a, b]) => recipes.includes(a) && recipes.includes(b));
 }
 
-/** A verdict in words, e.g. "p8+ lower, p = 0.012" or "not separated (p = 0.41; fp32 lower)". */
-export function verdictText(v: Verdict): string {
+/** A verdict in words, e.g. "p8+ lower, p = 0.012" or "not separated (p = 0.41; fp32 lower)"
+ *  (`lower` is the word for the better direction: 'higher' for PSNR). */
+export function verdictText(v: Verdict, lower = 'lower'): string {
   const p = (x: number) => (x < 0.001 ? 'p < 0.001' : `p = ${x.toFixed(3)}`);
   switch (v.kind) {
     case 'separated':
-      return v.reason === 'diverged' ? `${v.better} better (the other diverged on every seed)` : `${v.better} lower, ${p(v.p!)}`;
+      return v.reason === 'diverged' ? `${v.better} better (the other diverged on every seed)` : `${v.better} ${lower}, ${p(v.p!)}`;
     case 'not-separated':
-      return `not separated (${p(v.p)}${v.lower ? `; ${v.lower} lower` : ''})`;
+      return `not separated (${p(v.p)}${v.lower ? `; ${v.lower} ${lower}` : ''})`;
     case 'no-test':
-      return `no test (${v.why})${v.lower ? `; ${v.lower} lower` : ''}`;
+      return `no test (${v.why})${v.lower ? `; ${v.lower} ${lower}` : ''}`;
   }
 }
 

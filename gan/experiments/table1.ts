@@ -19,8 +19,13 @@ import { commit } from '../io/provenance.ts';
 import { FeatureAutoencoder } from '../metrics/autoencoder.ts';
 import { MnistClassifier } from '../metrics/classifier.ts';
 import { referenceStats } from '../metrics/evaluate.ts';
-import type { ModelKind } from '../models/gan.ts';
+import { isNoiseModel, type ModelKind } from '../models/gan.ts';
 import { generateImages } from '../models/generate.ts';
+import { translateImages } from '../models/translate.ts';
+import { DATASET_TITLES, loadDataset } from '../data/datasets.ts';
+import { boxDownsample, nearestUpsample } from '../data/low-resolution.ts';
+import { loadTranslationTask } from '../data/translation.ts';
+import { superResolve } from '../train/sr-objective.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
 import { CheckpointStore } from '../train/checkpoint-store.ts';
@@ -47,6 +52,27 @@ export const PAPER_FID: Partial<Record<ModelKind, Record<string, number>>> = {
   cgan: { fp32: 67.31, fp16: 64.58, 'p8+': 70, p8: 75.41, fp8: 423.28 },
   // The paper's DCGAN row is on LSUN bedrooms; ours trains on MNIST: compare orderings only.
   dcgan: { fp32: 43.12, fp16: 49, 'p8+': 44.82, p8: 49.54, fp8: 318.07 },
+};
+
+/** The task a configuration learns, as a table names it (Table1.task). */
+export function taskOf(c: Pick<TrainConfig, 'model' | 'task' | 'dataset'>): string {
+  if (c.model === 'cyclegan') return c.task ?? 'cyclegan';
+  if (c.model === 'srgan') return 'srgan';
+  return c.dataset === 'mnist' ? c.model : `${c.model}-${c.dataset}`;
+}
+
+/** The paper's Table I row each task stands beside (docs/models.md): another data set, so only the
+ *  orderings compare. The translation directions pair by kind of change: a texture change (stroke
+ *  weight) with horse/zebra, a change of domain (digits to clothes) with the seasons. */
+export const PAPER_ROWS: Readonly<Record<string, { row: string; fid?: Record<string, number>; psnr?: Record<string, number> }>> = {
+  cgan: { row: 'CGAN-MNIST', fid: PAPER_FID.cgan! },
+  dcgan: { row: 'DCGAN-LSUN', fid: PAPER_FID.dcgan! },
+  'dcgan-fashion': { row: 'DCGAN-LSUN', fid: PAPER_FID.dcgan! },
+  thin2bold: { row: 'Horse2zebra', fid: { fp32: 77.2, fp16: 64.3, 'p8+': 61.1, p8: 70.1, fp8: 75.63 } },
+  bold2thin: { row: 'Zebra2horse', fid: { fp32: 134.2, fp16: 134.5, 'p8+': 138.36, p8: 148.49, fp8: 138.13 } },
+  digit2fashion: { row: 'Summer2winter', fid: { fp32: 77.6, fp16: 78.52, 'p8+': 77.12, p8: 75.67, fp8: 84.01 } },
+  fashion2digit: { row: 'Winter2summer', fid: { fp32: 75, fp16: 73.46, 'p8+': 72.79, p8: 74.75, fp8: 77.16 } },
+  srgan: { row: 'ESRGAN (PSNR)', psnr: { fp32: 24.67, fp16: 24.69, 'p8+': 24.74, p8: 24.53, fp8: 4.62 } },
 };
 
 /** FID-curve evaluations per run when --eval-every is not given: every tenth of the run. */
@@ -274,10 +300,49 @@ async function warmReferenceCache(gpu: Gpu, runsDir: string): Promise<void> {
   }
 }
 
-/** The steps of one epoch at this configuration (BatchOrder drops the last partial batch). */
+/** The steps of one epoch at this configuration (BatchOrder drops the last partial batch): a pass over
+ *  the training set, or for a translation task over its larger domain (thin and bold: a third each of
+ *  the digits; digits and clothes: all of each). */
 function stepsPerEpoch(c: TrainConfig): number {
-  const n = c.dataLimit === null ? MNIST_TRAIN_IMAGES : Math.min(c.dataLimit, MNIST_TRAIN_IMAGES);
+  const all = c.dataLimit === null ? MNIST_TRAIN_IMAGES : Math.min(c.dataLimit, MNIST_TRAIN_IMAGES);
+  const n = c.task === 'thin2bold' || c.task === 'bold2thin' ? Math.floor(all / 3) : all;
   return new BatchOrder({ n, batchSize: c.batch, seed: c.seed }).batchesPerEpoch;
+}
+
+/** Ten images of a run for the table's side-by-side picture: generated samples (digits 0..9 for a
+ *  conditional model), or the translations / upscaled versions of the first ten test images. */
+async function sampleRow(gpu: Gpu, job: Job): Promise<Float32Array> {
+  const run = restoreRun(gpu, job.out, { asTrained: true });
+  const c = run.config;
+  switch (run.model.family) {
+    case 'noise': {
+      const z = latentNoise(job.config.seed, 0x7ab1e1, 10, run.gan.latent);
+      return generateImages(run.runtime, run.gan, z, run.gan.conditional ? Uint32Array.from({ length: 10 }, (_, k) => k) : undefined);
+    }
+    case 'translation': {
+      const a = loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 30 }).a.test;
+      const images = a.images.subarray(0, 10 * a.height * a.width);
+      return translateImages(run.runtime, run.model.cyclegan.G_AB, images, [1, a.height, a.width]);
+    }
+    case 'sr': {
+      const test = loadDataset(c.dataset, 'test', { limit: 10 });
+      return (await superResolve(run.runtime, run.model.G, test.images, 10)).sr;
+    }
+  }
+}
+
+/** The inputs of sampleRow for the models that have any (the picture's first row), else null. */
+function inputRow(c: TrainConfig): Float32Array | null {
+  if (c.model === 'cyclegan') {
+    const a = loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 30 }).a.test;
+    return a.images.slice(0, 10 * a.height * a.width);
+  }
+  if (c.model === 'srgan') {
+    const test = loadDataset(c.dataset, 'test', { limit: 10 });
+    const s = 28 / c.scale;
+    return nearestUpsample(boxDownsample(test.images, 10, 28, 28, c.scale), 10, s, s, c.scale);
+  }
+  return null;
 }
 
 export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
@@ -293,7 +358,13 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   if (new Set(seeds).size !== seeds.length) throw new Error(`table1: seeds must differ, got ${seeds.join(', ')}`);
   const perEpoch = stepsPerEpoch(base);
   const steps = base.epochs !== null ? base.epochs * perEpoch : base.steps;
-  const evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / DEFAULT_CURVE_POINTS));
+  const task = taskOf(base);
+  const paperRow = PAPER_ROWS[task] ?? null;
+  // The FID curve during training samples latent vectors: the other models have none (their FID
+  // needs the test images of the task, evaluated at the end).
+  const generates = isNoiseModel(base.model);
+  if (!generates && o.evalEvery) throw new Error(`table1: --eval-every (the FID curve during training) is for the latent-vector GANs; a ${base.model} table is evaluated at the end`);
+  const evalEvery = generates ? (o.evalEvery ?? Math.max(1, Math.ceil(steps / DEFAULT_CURVE_POINTS))) : 0;
   const curveSamples = o.curveSamples ?? 2000;
   const evalSamples = o.evalSamples ?? 10_000;
   // Seed-major order: with a time limit, every recipe gets its first seed before any gets a second.
@@ -301,7 +372,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
     recipes.map((recipe) => ({ recipe, seed, out: runDir(runsDir, recipe, seed), config: resolveConfig({ ...base, recipe, seed, evalEvery, evalN: curveSamples }) })),
   );
   const cache = referenceCacheFiles(join(runsDir, 'any-run'));
-  if (evalEvery > 0 && (o.jobs ?? 1) > 1) await warmReferenceCache(gpu, runsDir);
+  if (evalEvery > 0 && (o.jobs ?? 1) > 1 && base.dataset === 'mnist') await warmReferenceCache(gpu, runsDir);
   const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(jobs, steps, runsDir, o) : await trainHere(gpu, jobs, steps, o);
 
   const notes: string[] = [];
@@ -314,20 +385,20 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
     let fid: number | null = null;
     let fidAe: number | null = null;
     let acc: number | null = null;
+    let quality: Pick<Table1Seed, 'psnr' | 'ssim'> = {};
     if (!diverged) {
       const e = await evaluateRun(gpu, out, { n: evalSamples, cacheFiles: cache });
       fid = Number.isFinite(e.fid) ? e.fid : null;
       fidAe = e.second && Number.isFinite(e.second.fid) ? e.second.fid : null;
       acc = e.labelAccuracy?.accuracy ?? null;
-      if (fid === null || fidAe === null) notes.push(`${recipe} seed ${seed}: a FID is not finite (the generator's samples are degenerate); it counts as no FID.`);
+      if (e.superResolution) quality = { psnr: e.superResolution.psnr, ssim: e.superResolution.ssim };
+      if (fid === null || (e.second && fidAe === null)) notes.push(`${recipe} seed ${seed}: a FID is not finite (the generator's samples are degenerate); it counts as no FID.`);
+    } else if (base.model === 'srgan') {
+      quality = { psnr: null, ssim: null };
     }
     if (seed === seeds[0]) {
-      // The recipe's row of the side-by-side image (its first seed): digits 0..9 (cgan) or ten samples.
-      if (!diverged) {
-        const run = restoreRun(gpu, out, { asTrained: true });
-        const z = latentNoise(job.config.seed, 0x7ab1e1, 10, run.gan.latent);
-        sampleRows.set(recipe, await generateImages(run.runtime, run.gan, z, run.gan.conditional ? Uint32Array.from({ length: 10 }, (_, k) => k) : undefined));
-      }
+      // The recipe's row of the side-by-side image (its first seed).
+      if (!diverged) sampleRows.set(recipe, await sampleRow(gpu, job));
       // Op counts are shape arithmetic: the first seed's stand for the recipe's.
       const counts = join(out, `${basename(out)}.opcounts.json`);
       if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}.opcounts.json`));
@@ -339,22 +410,27 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
       diverged: diverged !== null,
       divergence: diverged ? diverged.replace(/^training diverged: /, '').split('. A checkpoint')[0]! : null,
       classifier_accuracy: acc,
+      ...quality,
       steps_trained: done,
       stopped_early: stopped,
       train_seconds: seconds,
       curve: (readFidCsv(out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
     });
   }
-  const rows: Table1Row[] = recipes.map((r) => aggregateRow(r, loadRecipe(r).spec, PAPER_FID[o.model]?.[r] ?? null, bySeed.get(r)!));
+  const rows: Table1Row[] = recipes.map((r) => aggregateRow(r, loadRecipe(r).spec, paperRow?.fid?.[r] ?? null, bySeed.get(r)!, paperRow?.psnr?.[r] ?? null));
 
-  const [h, w] = o.model === 'dcgan' && base.size === 32 ? [32, 32] : [28, 28];
+  const [h, w] = (o.model === 'dcgan' || o.model === 'cyclegan') && base.size === 32 ? [32, 32] : [28, 28];
   const blank = new Float32Array(10 * h * w).fill(-1);
-  const all = new Float32Array(recipes.length * blank.length);
-  recipes.forEach((r, k) => all.set(sampleRows.get(r) ?? blank, k * blank.length));
-  writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, recipes.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
+  const inputs = inputRow(base);
+  const pictureRows = [...(inputs ? [inputs] : []), ...recipes.map((r) => sampleRows.get(r) ?? blank)];
+  const all = new Float32Array(pictureRows.length * blank.length);
+  pictureRows.forEach((row, k) => all.set(row, k * blank.length));
+  writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, pictureRows.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
   if (o.resume) notes.push('Continued the runs of earlier calls (--resume): a run\'s train time counts this call only (0 for runs already complete).');
   if ((o.jobs ?? 1) > 1) notes.push(`Runs trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
-  notes.push(`table1-samples.png: one row per recipe (its seed ${seeds[0]} run) in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
+  const firstRow = base.model === 'cyclegan' ? 'the first ten test images of the source domain, then ' : base.model === 'srgan' ? 'the first ten low-resolution test inputs (enlarged), then ' : '';
+  const rowsAre = base.model === 'cyclegan' ? 'their translations' : base.model === 'srgan' ? 'their upscaled images' : 'samples';
+  notes.push(`table1-samples.png: ${firstRow}one row of ${rowsAre} per recipe (its seed ${seeds[0]} run) in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
   notes.push('opcounts/train-<recipe>.opcounts.json: the op counts of each recipe\'s seed ' + `${seeds[0]} run (counts are shape arithmetic: the same for every seed).`);
 
   const curveFiles = { lenet: 'table1-fid-curve.svg', autoencoder: 'table1-fid-curve-ae.svg' };
@@ -363,16 +439,13 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
     command: o.command,
     device: gpu.adapter.description,
     model: o.model,
+    task,
+    paper_row: paperRow?.row ?? null,
     epochs: Number((steps / perEpoch).toFixed(3)),
     steps,
     steps_per_epoch: perEpoch,
     seeds,
-    evaluation: {
-      samples: evalSamples,
-      features: "posit-gan's LeNet-5 (84 features)",
-      second_features: "posit-gan's MLP autoencoder (its 32-value code; trained without labels)",
-      reference: '10000 MNIST test images',
-    },
+    evaluation: evaluationText(base, evalSamples),
     curve: evalEvery > 0 ? { every: evalEvery, samples: curveSamples, files: curveFiles } : null,
     config: base,
     rows,
@@ -388,4 +461,47 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   writeFileAtomicSync(join(resultsDir, 'table1.json'), JSON.stringify(t, null, 2) + '\n');
   writeFileAtomicSync(join(resultsDir, 'table1.md'), table1Markdown(t));
   return t;
+}
+
+/** What the table's evaluation compares, in words. */
+function evaluationText(c: TrainConfig, samples: number): Table1['evaluation'] {
+  const lenet = (d: string) => `posit-gan's LeNet-5 for ${DATASET_TITLES[d as 'mnist' | 'fashion']} (84 features)`;
+  const autoencoder = "posit-gan's MLP autoencoder (its 32-value code; trained without labels)";
+  if (c.model === 'cyclegan') {
+    const t = loadTranslationTaskNames(c.task!);
+    return {
+      samples,
+      features: lenet(t.target),
+      second_features: t.target === 'mnist' ? autoencoder : 'none (the autoencoder is trained on MNIST)',
+      reference: `the ${t.targetName} test images; the samples are the ${t.sourceName} test images translated (at most ${samples})`,
+    };
+  }
+  if (c.model === 'srgan') {
+    return {
+      samples,
+      features: lenet(c.dataset),
+      second_features: 'none (PSNR and SSIM against the originals instead)',
+      reference: `the ${DATASET_TITLES[c.dataset]} test images; the samples are the first ${samples} of them, box-downsampled x${c.scale} and upscaled`,
+    };
+  }
+  return {
+    samples,
+    features: lenet(c.dataset),
+    second_features: c.dataset === 'mnist' ? autoencoder : 'none (the autoencoder is trained on MNIST)',
+    reference: `10000 ${DATASET_TITLES[c.dataset]} test images`,
+  };
+}
+
+/** The data sets and domain names of a task's two sides, without loading them. */
+function loadTranslationTaskNames(task: string): { target: 'mnist' | 'fashion'; sourceName: string; targetName: string } {
+  switch (task) {
+    case 'thin2bold':
+      return { target: 'mnist', sourceName: 'thin MNIST', targetName: 'bold MNIST' };
+    case 'bold2thin':
+      return { target: 'mnist', sourceName: 'bold MNIST', targetName: 'thin MNIST' };
+    case 'digit2fashion':
+      return { target: 'fashion', sourceName: 'MNIST', targetName: 'Fashion-MNIST' };
+    default:
+      return { target: 'mnist', sourceName: 'Fashion-MNIST', targetName: 'MNIST' };
+  }
 }

@@ -181,6 +181,8 @@ function syntheticTable(): Table1 {
     command: 'posit-gan experiment table1 --seeds 3',
     device: 'test device',
     model: 'cgan',
+    task: 'cgan',
+    paper_row: 'CGAN-MNIST',
     epochs: 0.107,
     steps: 100,
     steps_per_epoch: 937,
