@@ -262,10 +262,18 @@ function bothText(c: PairComparison): string {
   }
 }
 
+/** 'cgan on MNIST', 'dcgan on Fashion-MNIST', 'cyclegan, thin2bold', 'srgan x2 on Fashion-MNIST'. */
+function tableTitle(t: Table1): string {
+  const data = t.config.dataset === 'fashion' ? 'Fashion-MNIST' : 'MNIST';
+  if (t.model === 'cyclegan') return `cyclegan, ${t.task}`;
+  if (t.model === 'srgan') return `srgan x${t.config.scale} on ${data}`;
+  return `${t.model} on ${data}`;
+}
+
 export function table1Markdown(t: Table1): string {
   const seedsText = t.seeds.length === 1 ? `seed ${t.seeds[0]} (one seed: the table ranks nothing)` : `seeds ${t.seeds.join(', ')}`;
   const lines = [
-    `# Table I reproduction: ${t.task === t.model ? `${t.model} on MNIST` : `${t.model}, ${t.task}`}`,
+    `# Table I reproduction: ${tableTitle(t)}`,
     '',
     `Device: ${t.device}. Code: commit ${t.commit ?? 'unknown'}.`,
     `Training: ${t.steps} steps (${t.epochs} epochs of ${t.steps_per_epoch} steps) of batch ${t.config.batch} per run; every recipe with ${seedsText}; a seed fixes the initialisation, data order and noise, the same for every recipe.`,

@@ -473,7 +473,7 @@ function evaluationText(c: TrainConfig, samples: number): Table1['evaluation'] {
       samples,
       features: lenet(t.target),
       second_features: t.target === 'mnist' ? autoencoder : 'none (the autoencoder is trained on MNIST)',
-      reference: `the ${t.targetName} test images; the samples are the ${t.sourceName} test images translated (at most ${samples})`,
+      reference: `${t.targetName} test images; the samples are the ${t.sourceName} test images translated (at most ${samples})`,
     };
   }
   if (c.model === 'srgan') {
@@ -481,7 +481,7 @@ function evaluationText(c: TrainConfig, samples: number): Table1['evaluation'] {
       samples,
       features: lenet(c.dataset),
       second_features: 'none (PSNR and SSIM against the originals instead)',
-      reference: `the ${DATASET_TITLES[c.dataset]} test images; the samples are the first ${samples} of them, box-downsampled x${c.scale} and upscaled`,
+      reference: `${DATASET_TITLES[c.dataset]} test images; the samples are the first ${samples} of them, box-downsampled x${c.scale} and upscaled`,
     };
   }
   return {

@@ -11,9 +11,10 @@
 //                   (3x3 s1, 4x4 s2) convolutions, batch norm after all but the first convolution,
 //                   LeakyReLU(0.2), then Linear(2ndf * 7 * 7, 100), LeakyReLU(0.2), Linear(100, 1): one
 //                   raw logit per image, for the relativistic average loss.
-// Initialisation: every generator convolution kaiming_normal_(fan_in, a = 0) scaled by 0.1, biases 0
-// (ESRGAN's initialize_weights(..., 0.1): small residual branches keep the deep trunk near the
-// identity at the start); the discriminator keeps PyTorch's default initialisation.
+// Initialisation: the five convolutions of every residual dense block kaiming_normal_(fan_in, a = 0)
+// scaled by 0.1, biases 0 (ESRGAN's ResidualDenseBlock_5C calls initialize_weights(..., 0.1) on exactly
+// these: small residual branches keep the deep trunk near the identity at the start); every other
+// convolution of the generator, and the discriminator, keep PyTorch's default initialisation.
 
 import { Flatten, LeakyReLU } from '../../engine/nn/activation.ts';
 import { Conv2d } from '../../engine/nn/conv.ts';
@@ -158,11 +159,15 @@ export class SrDiscriminator extends Module {
 }
 
 /** initialize_weights(scale 0.1): kaiming_normal_(fan_in, a = 0), i.e. N(0, 2 / fan_in), times 0.1; biases 0. */
+/** Parameters of a residual dense block's convolutions, e.g. trunk.body.RRDB_trunk.0.body.RDB1.body.0.0.weight. */
+const DENSE_BLOCK_PARAMETER = /(^|\.)RDB\d\./;
+
 function esrganInit(m: Module, rng: InitRng): void {
   // queue.writeBuffer runs ahead of work still recorded in the encoder: submit that first.
   m.rt.flush();
   for (const [name, p] of m.namedParameters()) {
-    // Only convolutions carry parameters in the generator; refuse anything else rather than guess.
+    if (!DENSE_BLOCK_PARAMETER.test(name)) continue;
+    // Only convolutions carry parameters in a dense block; refuse anything else rather than guess.
     if (p.rank !== 4 && !name.endsWith('.bias')) throw new Error(`esrganInit: no rule for parameter '${name}' [${p.shape.join(', ')}]`);
     const fanIn = p.rank === 4 ? p.shape[1]! * p.shape[2]! * p.shape[3]! : 0;
     const data = p.rank === 4 ? normalArray(p.size, 0, 0.1 * Math.sqrt(2 / fanIn), rng) : new Float32Array(p.size);
