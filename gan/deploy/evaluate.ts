@@ -6,16 +6,15 @@ import { OpRecorder } from '../../engine/record/recorder.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { compareImages, type QualitySummary } from '../metrics/quality.ts';
 import type { Gan } from '../models/gan.ts';
-import { generateImages } from '../models/generate.ts';
 import { prepareDeployment, type Deployment } from './hook.ts';
 import type { DeployRecipe } from './recipes.ts';
+import { deployTarget, type DeployTarget, type ImageInputs, type LatentInputs } from './target.ts';
 
 /** The fixed inputs every recipe sees: n latent vectors (and labels for a conditional GAN). */
-export interface DeployInputs {
-  n: number;
-  z: Float32Array;
-  labels?: Uint32Array;
-}
+export type { LatentInputs as DeployInputs } from './target.ts';
+
+/** Latent vectors for a latent-vector GAN, images for an image-to-image generator. */
+export type AnyInputs = LatentInputs | ImageInputs;
 
 export interface GeneratedRun {
   /** Number of images. */
@@ -35,8 +34,9 @@ function checkBatch(n: number, batch: number): void {
 }
 
 /** Images of the generator under `deployment` (null: the plain float32 generator), with op counts. */
-export async function runDeployment(rt: Runtime, gan: Gan, deployment: Deployment | null, inputs: DeployInputs, batch: number): Promise<GeneratedRun> {
+export async function runDeployment(rt: Runtime, generator: Gan | DeployTarget, deployment: Deployment | null, inputs: AnyInputs, batch: number): Promise<GeneratedRun> {
   checkBatch(inputs.n, batch);
+  const gan = deployTarget(generator);
   const was = { hook: gan.G.hook, recorder: rt.recorder, phase: rt.phase };
   const recorder = new OpRecorder();
   gan.G.setHook(deployment?.hook ?? null);
@@ -44,7 +44,7 @@ export async function runDeployment(rt: Runtime, gan: Gan, deployment: Deploymen
   rt.phase = 'inference';
   const start = performance.now();
   try {
-    const images = await generateImages(rt, gan, inputs.z, inputs.labels, batch);
+    const images = await gan.run(rt, inputs, batch);
     return { n: inputs.n, images, recorder, passes: inputs.n / batch, seconds: (performance.now() - start) / 1000 };
   } finally {
     gan.G.setHook(was.hook);
@@ -80,15 +80,15 @@ export interface DeployRow extends GeneratedRun {
 /** Runs a prepared deployment and compares it with `reference` (when given). */
 export async function deployRow(
   rt: Runtime,
-  gan: Gan,
+  generator: Gan | DeployTarget,
   deployment: Deployment,
   label: string,
-  inputs: DeployInputs,
+  inputs: AnyInputs,
   batch: number,
   reference: Float32Array | null,
 ): Promise<DeployRow> {
-  const run = await runDeployment(rt, gan, deployment, inputs, batch);
-  const [channels, height, width] = gan.imageShape;
+  const run = await runDeployment(rt, generator, deployment, inputs, batch);
+  const [channels, height, width] = deployTarget(generator).imageShape;
   const quality = reference ? compareImages(reference, run.images, inputs.n, { channels, height, width }) : null;
   return { ...run, label, recipe: deployment.recipe, weightBias: deployment.weightBias, quality };
 }
@@ -100,12 +100,13 @@ export async function deployRow(
  */
 export async function evaluateRecipes(
   rt: Runtime,
-  gan: Gan,
+  generator: Gan | DeployTarget,
   recipes: readonly DeployRecipe[],
-  inputs: DeployInputs,
+  inputs: AnyInputs,
   batch: number,
   onRow?: (row: DeployRow) => void,
 ): Promise<{ reference: GeneratedRun; rows: DeployRow[] }> {
+  const gan = deployTarget(generator);
   const reference = await runDeployment(rt, gan, null, inputs, batch);
   const rows: DeployRow[] = [];
   for (const recipe of recipes) {

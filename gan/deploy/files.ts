@@ -13,10 +13,15 @@ import { commit } from '../io/provenance.ts';
 import { pngBytes } from '../io/png-node.ts';
 import type { RasterImage } from '../io/png.ts';
 import type { Gan } from '../models/gan.ts';
-import { evaluationInputs, restoreRun } from '../train/restore.ts';
-import { deployRow, evaluateRecipes, type DeployInputs, type DeployRow } from './evaluate.ts';
+import { loadDataset } from '../data/datasets.ts';
+import { boxDownsample } from '../data/low-resolution.ts';
+import { loadTranslationTask } from '../data/translation.ts';
+import { evaluationInputs, restoreRun, type RestoredRun } from '../train/restore.ts';
+import { deployRow, evaluateRecipes, type AnyInputs, type DeployRow } from './evaluate.ts';
+import { ganTarget, imageTarget, type DeployTarget } from './target.ts';
 import { ExportError, parseExport, type ExportFile } from './export-format.ts';
 import { instantiateExport, type ExportedGenerator } from './export.ts';
+import { outputTanhPath } from './hook.ts';
 import type { DeployRecipe } from './recipes.ts';
 import { deployMarkdown, deployStrip, resultRow, rowFileName, type DeployResult } from './report.ts';
 
@@ -50,6 +55,9 @@ export interface ComparisonOptions {
   /** Accept an older checkpoint when the newest is damaged (see restoreRun). */
   allowOlder?: boolean;
   recipes: readonly DeployRecipe[];
+  /** `recipes` is the default list: for a generator without an output Tanh its fast-tanh recipes are
+   *  left out (and the result says so), where an explicit list with one is an error. */
+  defaultRecipes?: boolean;
   /** An export file, run as one more row (compared with the checkpoint's reference when given). */
   exportFile?: string;
   n: number;
@@ -72,20 +80,56 @@ function sameInputsModel(a: Gan, b: Gan): boolean {
   return a.kind === b.kind && a.latent === b.latent && a.conditional === b.conditional && a.imageShape.join() === b.imageShape.join();
 }
 
+/** A run's generator and the fixed inputs every recipe sees: latent vectors (seeded) for a
+ *  latent-vector GAN; the first n test images of the source domain for a CycleGAN (its A-to-B
+ *  generator); the first n test images, box-downsampled, for an SR generator. */
+function deploymentOf(run: RestoredRun, n: number, seed: number): { target: DeployTarget; inputs: AnyInputs } {
+  const c = run.config;
+  switch (run.model.family) {
+    case 'noise':
+      return { target: ganTarget(run.gan), inputs: { n, ...evaluationInputs(run.gan, n, seed) } };
+    case 'translation': {
+      const a = loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 3 * n }).a.test;
+      if (a.n < n) throw new Error(`deployment: the ${c.task} source domain has ${a.n} test images, fewer than --n ${n}`);
+      const G = run.model.cyclegan.G_AB;
+      const shape = [1, a.height, a.width] as const;
+      return { target: imageTarget('cyclegan', G, (x) => G.translate(x), shape, shape), inputs: { n, images: a.images.slice(0, n * a.height * a.width) } };
+    }
+    case 'sr': {
+      const test = loadDataset(c.dataset, 'test', { limit: n });
+      const G = run.model.G;
+      const s = test.height / G.scale;
+      return {
+        target: imageTarget('srgan', G, (x) => G.upscale(x), [1, s, s], [1, test.height, test.width]),
+        inputs: { n, images: boxDownsample(test.images, n, test.height, test.width, G.scale) },
+      };
+    }
+  }
+}
+
 /** Runs the comparison; nothing is written (see writeComparison). */
 export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promise<Comparison> {
   if (!o.checkpoint && !o.exportFile) throw new Error('deployment needs a run directory (--checkpoint) or an export file (--export)');
   const run = o.checkpoint ? restoreRun(gpu, o.checkpoint, { allowOlder: o.allowOlder === true }) : null;
   const exported = o.exportFile ? await openExport(gpu, o.exportFile) : null;
-  const gan = run?.gan ?? exported!.gan;
+  if (run && exported && run.model.family !== 'noise') {
+    throw new ExportError(`export file '${o.exportFile}' holds a ${exported.gan.kind} generator; the run in '${o.checkpoint}' trained a ${run.config.model}, which exports do not hold`);
+  }
   if (run && exported && !sameInputsModel(run.gan, exported.gan)) {
     throw new ExportError(`export file '${o.exportFile}' holds a ${exported.gan.kind} generator for ${exported.gan.imageShape.join('x')} images; the run in '${o.checkpoint}' trained a ${run.gan.kind} for ${run.gan.imageShape.join('x')}`);
   }
-  const inputs: DeployInputs = { n: o.n, ...evaluationInputs(gan, o.n, o.seed) };
+  const { target: gan, inputs } = run ? deploymentOf(run, o.n, o.seed) : { target: ganTarget(exported!.gan), inputs: { n: o.n, ...evaluationInputs(exported!.gan, o.n, o.seed) } };
   const rows: DeployRow[] = [];
+  const notes: string[] = [];
+  let recipes = o.recipes;
+  if (o.defaultRecipes && outputTanhPath(gan.G) === null) {
+    const fast = recipes.filter((r) => r.tanh === 'fast');
+    recipes = recipes.filter((r) => r.tanh !== 'fast');
+    if (fast.length) notes.push(`the ${gan.kind} generator has no output Tanh: the fast-tanh recipes (${fast.map((r) => r.name).join(', ')}) do not apply and were left out`);
+  }
   let reference: Float32Array | null = null;
   if (run) {
-    const r = await evaluateRecipes(run.runtime, run.gan, o.recipes, inputs, o.batch, o.onRow);
+    const r = await evaluateRecipes(run.runtime, gan, recipes, inputs, o.batch, o.onRow);
     reference = r.reference.images;
     rows.push(...r.rows);
   }
@@ -132,6 +176,7 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
     created,
     strip: { file: 'deploy.png', rows: stripRows, columns },
     rows: rows.map(resultRow),
+    notes,
   };
   return { result, strip: deployStrip(reference, rows, gan.imageShape, columns), opcounts };
 }

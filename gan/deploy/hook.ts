@@ -45,11 +45,10 @@ export function embeddingTables(m: Module): Map<string, Embedding> {
   return out;
 }
 
-/** The path of the generator's output Tanh: its last Tanh layer. */
-export function outputTanhPath(G: Module): string {
-  const last = G.modules().filter((m) => m instanceof Tanh).at(-1);
-  if (!last) throw new Error('the generator has no Tanh layer: deployment recipes need its output Tanh');
-  return last.path;
+/** The path of the generator's output Tanh: its last Tanh layer (null for a generator without one,
+ *  such as ESRGAN's, whose output is not squashed). */
+export function outputTanhPath(G: Module): string | null {
+  return G.modules().filter((m) => m instanceof Tanh).at(-1)?.path ?? null;
 }
 
 /** The exponent bias t of each weight (by parameter name) that `recipe` asks for, from the weights'
@@ -75,7 +74,7 @@ export class DeploymentPolicy extends PrecisionPolicy {
   constructor(
     readonly deploy: DeployRecipe,
     packed: ReadonlyMap<Tensor, Tensor>,
-    private readonly tanhPath: string,
+    private readonly tanhPath: string | null,
   ) {
     super(deploy.policy, {
       forwardWeight: (w) => {
@@ -88,7 +87,7 @@ export class DeploymentPolicy extends PrecisionPolicy {
 
   /** The fast posit tanh in place of the output Tanh (the float tanh is the layer's own). */
   replace(site: Site, input: unknown): Tensor | null {
-    if (site.path !== this.tanhPath || this.deploy.tanh !== 'fast') return null;
+    if (this.tanhPath === null || site.path !== this.tanhPath || this.deploy.tanh !== 'fast') return null;
     if (!(input instanceof Tensor)) throw new Error(`deployment: the output Tanh '${site.path}' got no tensor`);
     return fastTanh(input);
   }
@@ -106,6 +105,10 @@ export interface Deployment {
 }
 
 function assemble(G: Module, recipe: DeployRecipe, packed: Map<string, Tensor>, weightBias: Record<string, number>): Deployment {
+  const tanhPath = outputTanhPath(G);
+  if (recipe.tanh === 'fast' && tanhPath === null) {
+    throw new Error(`deployment ${recipe.name}: its fast tanh replaces the generator's output Tanh, and this generator has none; leave the recipe out`);
+  }
   const byParam = new Map<Tensor, Tensor>();
   for (const [name, layer] of matmulWeights(G)) {
     const p = packed.get(name);
@@ -113,7 +116,7 @@ function assemble(G: Module, recipe: DeployRecipe, packed: Map<string, Tensor>, 
   }
   return {
     recipe,
-    hook: new DeploymentPolicy(recipe, byParam, outputTanhPath(G)),
+    hook: new DeploymentPolicy(recipe, byParam, tanhPath),
     weightBias,
     packed,
     dispose: () => packed.forEach((t) => t.dispose()),

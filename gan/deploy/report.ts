@@ -34,6 +34,9 @@ export interface DeployResultRow {
   /** Mean SSIM over all images (identical ones count as 1); null without a reference. */
   ssim: number | null;
   ssim_min: number | null;
+  /** SSIM of each image (4 decimals), in input order; null without a reference. The distribution
+   *  plot across models (experiment fig9) pools these. */
+  ssim_per_image: number[] | null;
   /** Images with the same 8-bit pixels as the reference (infinite PSNR, not averaged). */
   identical: number | null;
   seconds: number;
@@ -60,6 +63,8 @@ export interface DeployResult {
   created: string;
   strip: { file: string; rows: string[]; columns: number };
   rows: DeployResultRow[];
+  /** What the run left out and why (e.g. recipes that do not apply to this generator). */
+  notes: string[];
 }
 
 function biasSummary(b: Readonly<Record<string, number>>): DeployResultRow['weight_bias'] {
@@ -88,6 +93,7 @@ export function resultRow(row: DeployRow): DeployResultRow {
     psnr_min: finite.length ? Math.min(...finite) : null,
     ssim: q ? q.meanSsim : null,
     ssim_min: q ? Math.min(...q.ssim) : null,
+    ssim_per_image: q ? q.ssim.map((v) => Number(v.toFixed(4))) : null,
     identical: q ? q.identical : null,
     seconds: Number(row.seconds.toFixed(3)),
     opcounts: `${rowFileName(row.label)}.opcounts.json`,
@@ -143,6 +149,7 @@ export function deployTable(res: DeployResult): string {
     line(HEAD),
     w.map((n) => '-'.repeat(n)).join('  '),
     ...rows.map(line),
+    ...res.notes.map((n) => `note: ${n}`),
   ].join('\n');
 }
 
@@ -171,6 +178,7 @@ export function deployMarkdown(res: DeployResult, title: string): string {
     'comparable values.',
     '',
     `![recipes side by side](${res.strip.file}) rows: ${res.strip.rows.join(', ')}`,
+    ...res.notes.map((n) => `\nNote: ${n}.`),
     '',
   ].join('\n');
 }

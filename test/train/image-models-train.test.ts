@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
+import { compareDeployments, writeComparison } from '../../gan/deploy/files.ts';
+import { deployRecipeByName, PAPER_DEPLOY_RECIPES } from '../../gan/deploy/recipes.ts';
 import { evaluateRun } from '../../gan/experiments/evaluate-run.ts';
+import { buildFig9 } from '../../gan/experiments/fig9.ts';
 import { CheckpointStore } from '../../gan/train/checkpoint-store.ts';
 import { resolveConfig, type TrainConfig } from '../../gan/train/config.ts';
 import { runTraining } from '../../gan/train/run.ts';
@@ -64,6 +67,17 @@ async function trainAndResume(config: TrainConfig): Promise<string> {
   return whole;
 }
 
+/** Deployment directories written below, pooled by the Fig. 9 test at the end. */
+const deployed: string[] = [];
+
+async function deploy(dir: string, recipes: readonly string[], defaultRecipes: boolean) {
+  const c = await compareDeployments(gpu, { checkpoint: dir, recipes: recipes.map(deployRecipeByName), defaultRecipes, n: 10, seed: 0, batch: 5, command: 'test', commandName: 'experiment' });
+  const out = tmp();
+  writeComparison(out, c, 'test');
+  deployed.push(out);
+  return c.result;
+}
+
 describe('the other GANs train on the CPU driver', { timeout: 300_000 }, () => {
   it('cyclegan thin2bold under p8+: finite changing losses, image history in the checkpoint, bit-identical resume', async () => {
     const config = resolveConfig({ model: 'cyclegan', task: 'thin2bold', recipe: 'p8+', ngf: 4, ndf: 4, blocks: 1, batch: 4, dataLimit: 120, steps: 6, checkpointEvery: 2, sampleEvery: 0, seed: 2 });
@@ -93,6 +107,17 @@ describe('the other GANs train on the CPU driver', { timeout: 300_000 }, () => {
     expect(Number.isFinite(e.fid) && e.fid > 0).toBe(true);
     expect(e.labelAccuracy?.n).toBe(40);
     expect(e.second?.network).toBe('autoencoder');
+    // Deployment: G_AB on the first test images of the source domain, against its float32 outputs.
+    const d = await deploy(dir, ['p8+', 'p6+t', 'fp16'], false);
+    expect(d.model).toBe('cyclegan');
+    expect(d.rows.map((r) => r.recipe)).toEqual(['p8+', 'p6+t', 'fp16']);
+    for (const r of d.rows) {
+      expect(r.ssim_per_image).toHaveLength(10);
+      expect(r.ssim!).toBeGreaterThan(0);
+      expect(r.ssim!).toBeLessThanOrEqual(1);
+    }
+    // 16-bit floats are closer to float32 than 6-bit posits.
+    expect(d.rows[2]!.ssim!).toBeGreaterThan(d.rows[1]!.ssim!);
   });
 
   it('srgan x2 on Fashion-MNIST under p8+: pixel-loss pre-training without D, then the full loss; bit-identical resume', async () => {
@@ -119,6 +144,12 @@ describe('the other GANs train on the CPU driver', { timeout: 300_000 }, () => {
     expect(Math.abs(e.superResolution!.ssim)).toBeLessThanOrEqual(1);
     expect(e.reference.name).toBe('fashion-test');
     expect(e.second).toBeNull();
+    // Deployment: ESRGAN's generator has no output Tanh: the default list leaves the fast-tanh recipes
+    // out and says so; naming one is an error.
+    const d = await deploy(dir, PAPER_DEPLOY_RECIPES, true);
+    expect(d.rows.map((r) => r.recipe)).toEqual(PAPER_DEPLOY_RECIPES.filter((r) => !r.endsWith('t')));
+    expect(d.notes.join(' ')).toMatch(/srgan generator has no output Tanh: the fast-tanh recipes \(p8\+t, p6\+t\) do not apply/);
+    await expect(deploy(dir, ['p6+t'], false)).rejects.toThrow(/p6\+t: its fast tanh replaces the generator's output Tanh, and this generator has none/);
   });
 
   it('dcgan on Fashion-MNIST (--dataset fashion) trains and resumes bit for bit', async () => {
@@ -135,5 +166,24 @@ describe('the other GANs train on the CPU driver', { timeout: 300_000 }, () => {
     expect(() => resolveConfig({ model: 'cyclegan', task: 'zebra2horse' })).toThrow(/task/);
     expect(() => resolveConfig({ model: 'srgan', scale: 3 })).toThrow(/scale must be 2 or 4/);
     expect(() => resolveConfig({ model: 'dcgan', dataset: 'lsun' })).toThrow(/dataset must be "mnist" or "fashion", got "lsun"/);
+  });
+
+  it('Fig. 9 pools the per-image SSIM of every deployed model per recipe', () => {
+    // The cyclegan and srgan deployments above (they run first in this file).
+    expect(deployed).toHaveLength(2);
+    const f = buildFig9(deployed, 'test');
+    const by = new Map(f.recipes.map((r) => [r.recipe, r]));
+    // p8+ ran on both models: 10 images each.
+    expect(by.get('p8+')!.ssim.n).toBe(20);
+    expect(Object.keys(by.get('p8+')!.per_model)).toHaveLength(2);
+    // p6+t ran on the cyclegan only; the srgan deployment has no such row, and the figure says so.
+    expect(by.get('p6+t')!.ssim.n).toBe(10);
+    expect(f.notes.join(' ')).toMatch(/has no p6\+t row/);
+    const r = by.get('p8+')!.ssim;
+    expect(r.min).toBeLessThanOrEqual(r.q1);
+    expect(r.q1).toBeLessThanOrEqual(r.median);
+    expect(r.median).toBeLessThanOrEqual(r.q3);
+    expect(r.q3).toBeLessThanOrEqual(r.max);
+    expect(f.sources.map((s) => s.model)).toEqual(['cyclegan', 'srgan']);
   });
 });

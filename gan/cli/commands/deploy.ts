@@ -76,6 +76,7 @@ generator's: PSNR (peak 255) and SSIM on the 8-bit pixels, identical images coun
       const c = await compareDeployments(gpu, {
         ...inputs,
         recipes,
+        defaultRecipes: values.recipes === undefined,
         ...(checkpoint ? { checkpoint, allowOlder: values['allow-older'] === true } : {}),
         ...(exportFile ? { exportFile } : {}),
         command: commandLine(),

@@ -56,6 +56,7 @@ const deployExperiment: Command = {
         checkpoint,
         allowOlder: values['allow-older'] === true,
         recipes,
+        defaultRecipes: values.recipes === undefined,
         command: commandLine(),
         commandName: 'experiment',
         onRow: (r) => process.stderr.write(`  ${r.label}: ${r.seconds.toFixed(1)} s\n`),
@@ -74,6 +75,7 @@ const deployExperiment: Command = {
 const EXPERIMENTS: Record<string, () => Promise<Command>> = {
   table1: async () => (await import('../../experiments/table1-command.ts')).default,
   deploy: async () => deployExperiment,
+  fig9: async () => (await import('../../experiments/fig9-command.ts')).default,
 };
 
 const loaded = new Map(await Promise.all(Object.entries(EXPERIMENTS).map(async ([k, load]) => [k, await load()] as const)));

@@ -1,0 +1,68 @@
+// What deployment runs: a generator module (the one the deployment hook is set on and whose weights
+// are packed) and how it turns the fixed inputs into images. Latent-vector GANs take latent vectors
+// (and labels); a CycleGAN's A-to-B generator and an SR generator take images. Browser-safe.
+
+import type { Module } from '../../engine/nn/module.ts';
+import type { Runtime } from '../../engine/runtime.ts';
+import type { Tensor } from '../../engine/tensor/tensor.ts';
+import type { Gan } from '../models/gan.ts';
+import { generateImages } from '../models/generate.ts';
+import { mapImages } from '../models/translate.ts';
+
+/** Fixed latent inputs: n latent vectors (and labels for a conditional GAN). */
+export interface LatentInputs {
+  n: number;
+  z: Float32Array;
+  labels?: Uint32Array;
+}
+
+/** Fixed image inputs: n images of the generator's input shape. */
+export interface ImageInputs {
+  n: number;
+  images: Float32Array;
+}
+
+export interface DeployTarget {
+  /** The model kind, for results and op-count files. */
+  readonly kind: string;
+  readonly G: Module;
+  /** [C, H, W] of the output images. */
+  readonly imageShape: readonly [number, number, number];
+  /** The images for `inputs`, `batch` at a time, in eval mode without autograd. */
+  run(rt: Runtime, inputs: LatentInputs | ImageInputs, batch: number): Promise<Float32Array>;
+}
+
+function isGan(x: Gan | DeployTarget): x is Gan {
+  return 'latent' in x;
+}
+
+/** A latent-vector GAN's generator as a deployment target. */
+export function ganTarget(gan: Gan): DeployTarget {
+  return {
+    kind: gan.kind,
+    G: gan.G,
+    imageShape: gan.imageShape,
+    run(rt, inputs, batch) {
+      if (!('z' in inputs)) throw new Error(`the ${gan.kind} generator takes latent vectors, not images`);
+      return generateImages(rt, gan, inputs.z, inputs.labels, batch);
+    },
+  };
+}
+
+/** An image-to-image generator (CycleGAN's G_AB, an SR generator) as a deployment target. */
+export function imageTarget(kind: string, G: Module, apply: (x: Tensor) => Tensor, inShape: readonly [number, number, number], outShape: readonly [number, number, number]): DeployTarget {
+  return {
+    kind,
+    G,
+    imageShape: outShape,
+    run(rt, inputs, batch) {
+      if (!('images' in inputs)) throw new Error(`the ${kind} generator takes images, not latent vectors`);
+      return mapImages(rt, G, apply, inputs.images, inShape, outShape, batch);
+    },
+  };
+}
+
+/** A Gan as its target; a target as it is. */
+export function deployTarget(x: Gan | DeployTarget): DeployTarget {
+  return isGan(x) ? ganTarget(x) : x;
+}
