@@ -23,6 +23,8 @@ import { WeightsMetadataSchema } from '../gan/metrics/weights-file.ts';
 import { writeFileAtomicSync } from '../gan/io/atomic.ts';
 import { SafetensorsHeaderSchema } from '../gan/io/safetensors.ts';
 import { SweepSpecSchema } from '../gan/sweep/spec.ts';
+import { AttemptsSchema, JobRecordSchema, SweepRecordSchema, SweepRowSchema } from '../gan/sweep/state-schemas.ts';
+import { DeploySourceSchema } from '../gan/experiments/fig9.ts';
 import { CheckpointMetadataSchema } from '../gan/train/checkpoint.ts';
 import { CheckpointStateSchema } from '../gan/train/checkpoint-meta.ts';
 import { ConfigFileSchema } from '../gan/train/config.ts';
@@ -46,12 +48,18 @@ export const FILE_SCHEMAS: Readonly<Record<string, v.GenericSchema>> = {
   'weights-metadata': WeightsMetadataSchema,
   'fid-reference': FidReferenceSchema,
   'packed-header': PackedHeaderSchema,
+  'sweep-job-record': JobRecordSchema,
+  'sweep-attempts': AttemptsSchema,
+  'sweep-row': SweepRowSchema,
+  'sweep-record': SweepRecordSchema,
+  'deploy-result': DeploySourceSchema,
 };
 
 /** Actions left out of the JSON Schema: the checks it cannot express (see the top of this file), the
+ *  transformations a reader applies after the check (a recorded configuration resolved with defaults),
  *  lower-casing of case-insensitive names, and `finite` (JSON has no infinite numbers). Any other
  *  action it cannot convert is an error here, so nothing is dropped unnoticed. */
-const POSIT_GAN_ONLY = ['raw_check', 'partial_check', 'check', 'to_lower_case', 'finite'];
+const POSIT_GAN_ONLY = ['raw_check', 'partial_check', 'check', 'to_lower_case', 'finite', 'transform'];
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../docs/schemas/', import.meta.url));
 

@@ -8,7 +8,8 @@ import { NoAdapterError } from '../../engine/device/errors.ts';
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import type { MnistSet } from '../../gan/data/mnist-core.ts';
 import type { DeployInputs } from '../../gan/deploy/evaluate.ts';
-import { MODEL_KINDS } from '../../gan/models/gan.ts';
+// The demo trains the latent-vector GANs (translation and super-resolution need data sets it does not ship).
+import { NOISE_MODEL_KINDS as MODEL_KINDS } from '../../gan/models/gan.ts';
 import { loadMnistSubset, MNIST_SUBSET } from './data.ts';
 import { DeployPanel, type DeployCounts } from './deploy-panel.ts';
 import { byId, clearProblem, fillSelect, showProblem } from './dom.ts';

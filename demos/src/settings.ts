@@ -4,7 +4,7 @@
 
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { resolveConfig, type TrainConfig } from '../../gan/train/config.ts';
-import { MODEL_KINDS, type ModelKind } from '../../gan/models/gan.ts';
+import { NOISE_MODEL_KINDS as MODEL_KINDS, type NoiseModelKind as ModelKind } from '../../gan/models/gan.ts';
 
 export type SizeName = 'tiny' | 'small' | 'paper';
 

@@ -12,6 +12,7 @@ import { JobLock, lockHolder, sleep, type LockOptions } from './lock.ts';
 import { JobFailed, JobInterrupted, runJob, type JobProgress } from './run-job.ts';
 import type { SweepJob } from './spec.ts';
 import { countStates, type JobStatus, type SweepStatus } from './status.ts';
+import { JobRecordSchema } from './state-schemas.ts';
 import { createFileExclusive, readJson, type SweepStore } from './store.ts';
 import type { SweepRow } from './table.ts';
 
@@ -59,7 +60,7 @@ export interface LocalSweepResult {
 }
 
 function readRecord(store: SweepStore, id: string): JobRecord | null {
-  return readJson<JobRecord>(store.paths(id).record);
+  return readJson(store.paths(id).record, JobRecordSchema);
 }
 
 function writeRecord(store: SweepStore, r: JobRecord): void {

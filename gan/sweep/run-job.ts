@@ -21,6 +21,7 @@ import { CheckpointStore } from '../train/checkpoint-store.ts';
 import { readRunManifest } from '../train/manifest.ts';
 import type { JobLock } from './lock.ts';
 import { canonicalJson, isBuiltinRecipe, type SweepJob } from './spec.ts';
+import { AttemptsSchema, EvalResultSchema } from './state-schemas.ts';
 import { readJson, type SweepStore } from './store.ts';
 import type { Attempt, SweepRow } from './table.ts';
 
@@ -161,7 +162,7 @@ function describeExit(r: ChildResult): string {
 }
 
 function recordAttempt(path: string, a: Attempt): Attempt[] {
-  const all = [...(readJson<Attempt[]>(path) ?? []), a];
+  const all = [...(readJson(path, AttemptsSchema) ?? []), a];
   writeFileAtomicSync(path, JSON.stringify(all, null, 2) + '\n');
   return all;
 }
@@ -247,7 +248,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     );
     await settle(r);
     stopIfAborted();
-    const e = readJson<{ fid: number | null; labelAccuracy: { accuracy: number } | null; step: number }>(evalFile);
+    const e = readJson(evalFile, EvalResultSchema);
     if (r.code !== 0 || !e) throw new JobFailed(`evaluation failed (${describeExit(r)}); ${p.log} ends:\n${tail(p.log)}`);
     // JSON has no NaN: a non-finite FID is written as null.
     fid = typeof e.fid === 'number' && Number.isFinite(e.fid) ? e.fid : null;

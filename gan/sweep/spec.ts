@@ -22,6 +22,7 @@ import { builtinRecipe, RecipeError, resolveRecipe, type RecipeSpec } from '../.
 import { parseWith, shown } from '../../schema/check.ts';
 import { fields, int } from '../../schema/fields.ts';
 import { DEFAULT_CONFIG, resolveConfig, type TrainConfig } from '../train/config.ts';
+import { isNoiseModel } from '../models/gan.ts';
 
 export interface SweepSpec {
   name: string;
@@ -77,9 +78,22 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
+/** Config keys added after job ids were first defined, with the value every job before them trained
+ *  with: at that value a key is left out of the identity, so a sweep directory from before the key
+ *  existed keeps its job ids (its finished jobs are not trained again). blocks, scale and
+ *  pretrainSteps do not affect the latent-vector GANs, whose jobs are all such older ones. */
+const LATER_KEYS: Readonly<Record<string, (c: TrainConfig) => boolean>> = {
+  dataset: (c) => c.dataset === 'mnist',
+  task: (c) => c.task === null,
+  blocks: (c) => isNoiseModel(c.model),
+  scale: (c) => isNoiseModel(c.model),
+  pretrainSteps: (c) => isNoiseModel(c.model),
+};
+
 /** What a job's result depends on, hashed into its id. */
 export function jobIdentity(job: Pick<SweepJob, 'config' | 'recipe' | 'eval'>): unknown {
-  return { config: job.config, recipe: job.recipe, eval: job.eval };
+  const config = Object.fromEntries(Object.entries(job.config).filter(([k]) => !LATER_KEYS[k]?.(job.config)));
+  return { config, recipe: job.recipe, eval: job.eval };
 }
 
 export function jobId(job: Pick<SweepJob, 'config' | 'recipe' | 'eval'>): string {

@@ -17,7 +17,10 @@
 
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import * as v from 'valibot';
+import { parseWith } from '../../schema/check.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import { SweepRecordSchema, SweepRowSchema } from './state-schemas.ts';
 import type { SweepJob, SweepSpec } from './spec.ts';
 import { sweepTableMarkdown, type SweepRow, type SweepTable } from './table.ts';
 
@@ -66,7 +69,7 @@ export class SweepStore {
 
   /** The finished job's row, or null. */
   row(id: string): SweepRow | null {
-    return readJson<SweepRow>(this.paths(id).row);
+    return readJson(this.paths(id).row, SweepRowSchema);
   }
 
   writeRow(row: SweepRow): void {
@@ -81,7 +84,7 @@ export class SweepStore {
 
   /** A sweep recorded here, or null. */
   recordedSweep(name: string): SweepRecord | null {
-    return readJson<SweepRecord>(join(this.sweepDir(name), 'spec.json'));
+    return readJson(join(this.sweepDir(name), 'spec.json'), SweepRecordSchema);
   }
 
   /** Names of the sweeps recorded here. */
@@ -112,6 +115,9 @@ export class SweepStore {
   }
 }
 
+/** How to recover from a damaged state file. */
+const RECOVER = 'remove it (a job record, attempts file or row: that job starts again; a sweep\'s spec.json: submit the sweep again)';
+
 export interface SweepRecord {
   spec: SweepSpec;
   jobs: SweepJob[];
@@ -119,9 +125,11 @@ export interface SweepRecord {
   command: string;
 }
 
-/** Parsed JSON of a file, or null when it does not exist. A file that exists but does not parse is an error. */
-export function readJson<T>(path: string): T | null {
+/** A file's JSON checked against `schema` (state-schemas.ts), or null when the file does not exist.
+ *  A file that exists but does not parse or does not match is an error naming it and the field. */
+export function readJson<S extends v.GenericSchema>(path: string, schema: S): v.InferOutput<S> | null {
   let text: string;
+  let json: unknown;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
@@ -129,10 +137,11 @@ export function readJson<T>(path: string): T | null {
     throw e;
   }
   try {
-    return JSON.parse(text) as T;
+    json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message}); it is written atomically, so something else wrote it: remove it to start that job again`, { cause: e });
+    throw new Error(`${path} is not valid JSON (${(e as Error).message}); it is written atomically, so something else wrote it: ${RECOVER}`, { cause: e });
   }
+  return parseWith(schema, json, path, (m) => new Error(`${m}; it is written atomically, so something else changed it: ${RECOVER}`));
 }
 
 /**

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { JobLock, lockHolder, processIdentity, type LockOwner } from '../../gan/sweep/lock.ts';
 import { canonicalJson, expandSweep, type SweepSpec } from '../../gan/sweep/spec.ts';
+import { SweepStore } from '../../gan/sweep/store.ts';
 import { aggregateSeeds, sweepTable, type SweepRow } from '../../gan/sweep/table.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sweep-spec-'));
@@ -56,6 +57,29 @@ describe('sweep specs', () => {
     expect(id({ base: { ...base, recipe: 'p8+', width: 9 } })).not.toBe(ref);
     expect(id({ base: { ...base, recipe: 'p8+' }, eval: { n: 500 } })).not.toBe(ref);
     expect(id({ base: { ...base, recipe: 'p8+' }, eval: { seed: 1 } })).not.toBe(ref);
+  });
+
+  it('ids of jobs from before the dataset/task/blocks/scale/pretrainSteps keys existed stay the same', () => {
+    // The ids these jobs had at commit 13edc34, before the keys were added (computed there): a sweep
+    // directory from then keeps its finished jobs.
+    const jobs = expandSweep({ name: 's', base, grid: { recipe: ['fp32', 'p8+'], seed: [1, 2] } });
+    expect(jobs.map((j) => j.id)).toEqual(['330f956b00f700a4', 'ad325b46513ade93', '42dfa0f93ed3c7c3', 'efb4dff49e891860']);
+    // A key away from its earlier value is part of the id.
+    const fashion = expandSweep({ name: 's', base: { ...base, dataset: 'fashion' }, grid: { recipe: ['fp32'], seed: [1] } });
+    expect(fashion[0]!.id).not.toBe(jobs[0]!.id);
+    const [t2b, b2t] = expandSweep({ name: 's', base: { model: 'cyclegan', steps: 10 }, grid: { task: ['thin2bold', 'bold2thin'] } });
+    expect(t2b!.id).not.toBe(b2t!.id);
+  });
+
+  it('a damaged or hand-edited state file is an error naming the file, the field and the way out', () => {
+    const store = new SweepStore(join(dir, 'state'));
+    store.init();
+    const [job] = expandSweep({ name: 's', base, grid: { recipe: ['fp32'], seed: [1] } });
+    const path = store.paths(job!.id).row;
+    writeFileSync(path, JSON.stringify({ id: job!.id, recipe: 'fp32', fid: 'low' }));
+    expect(() => store.row(job!.id)).toThrow(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(spec|fid).*remove it`, 's'));
+    writeFileSync(path, '{"id": ');
+    expect(() => store.row(job!.id)).toThrow(/is not valid JSON .*remove it \(a job record, attempts file or row: that job starts again/);
   });
 
   it('refuses bad specs, naming the problem', () => {

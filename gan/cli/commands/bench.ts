@@ -4,7 +4,7 @@
 
 import type { Benchmark, BenchContext } from '../../bench/report.ts';
 import { parseFormat } from '../../../formats/descriptor.ts';
-import { MODEL_KINDS, type ModelKind } from '../../models/gan.ts';
+import { NOISE_MODEL_KINDS as MODEL_KINDS, type NoiseModelKind as ModelKind } from '../../models/gan.ts';
 import { int, str, UsageError, type Command, type Values } from '../command.ts';
 import { GPU_OPTIONS, gpuOptionsFrom } from '../gpu-options.ts';
 
