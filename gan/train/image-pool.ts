@@ -15,6 +15,33 @@ import { concat, reshape } from '../../engine/ops/shape.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 
+/** For a batch of `batch` new images: which rows of concat(buffer [capacity], batch) the
+ *  discriminator sees (`out`), which rows form the new buffer (`next`), and the new fill count. The
+ *  draws for image i are the stream's values 2i (keep the new image or not) and 2i + 1 (which slot). */
+export function poolChoices(capacity: number, filledBefore: number, seed: number, step: number, batch: number): { out: Uint32Array; next: Uint32Array; filled: number } {
+  const occupant = Uint32Array.from({ length: capacity }, (_, k) => k);
+  const out = new Uint32Array(batch);
+  const draw = randomStream(random(seed, step));
+  let filled = filledBefore;
+  for (let i = 0; i < batch; i++) {
+    const fresh = capacity + i;
+    if (filled < capacity) {
+      occupant[filled++] = fresh;
+      out[i] = fresh;
+      continue;
+    }
+    const u = draw(2 * i) / 2 ** 32;
+    if (u < 0.5) {
+      const j = Math.floor((draw(2 * i + 1) / 2 ** 32) * capacity);
+      out[i] = occupant[j]!;
+      occupant[j] = fresh;
+    } else {
+      out[i] = fresh;
+    }
+  }
+  return { out, next: occupant, filled };
+}
+
 export class ImagePool {
   private buffer: Tensor;
   /** Images stored so far (at most capacity). */
@@ -30,37 +57,11 @@ export class ImagePool {
     this.buffer = rt.keep(Tensor.fromArray(rt, new Float32Array(capacity * imageSize), [capacity, imageSize], name));
   }
 
-  /** Which rows of concat(buffer, batch) the discriminator sees, and which form the new buffer. */
-  choices(seed: number, step: number, batch: number): { out: Uint32Array; next: Uint32Array; filled: number } {
-    const cap = this.capacity;
-    const occupant = Uint32Array.from({ length: cap }, (_, k) => k);
-    const out = new Uint32Array(batch);
-    const draw = randomStream(random(seed, step));
-    let filled = this.filled;
-    for (let i = 0; i < batch; i++) {
-      const fresh = cap + i;
-      if (filled < cap) {
-        occupant[filled++] = fresh;
-        out[i] = fresh;
-        continue;
-      }
-      const u = draw(2 * i) / 2 ** 32;
-      if (u < 0.5) {
-        const j = Math.floor((draw(2 * i + 1) / 2 ** 32) * cap);
-        out[i] = occupant[j]!;
-        occupant[j] = fresh;
-      } else {
-        out[i] = fresh;
-      }
-    }
-    return { out, next: occupant, filled };
-  }
-
   /** The discriminator's batch for generated images `fakes` [B, ...] (no gradient flows through it). */
   query(fakes: Tensor, seed: number, step: number): Tensor {
     const rt = this.rt;
     const B = fakes.shape[0]!;
-    const { out, next, filled } = this.choices(seed, step, B);
+    const { out, next, filled } = poolChoices(this.capacity, this.filled, seed, step, B);
     return rt.noGrad(() => {
       const rows = concat([this.buffer, reshape(fakes, [B, this.imageSize])], 0);
       const picked = reshape(embedding(out, rows), fakes.shape);
