@@ -4,6 +4,7 @@
 
 import type { OpCountsFile } from '../../engine/record/schema.ts';
 import { evaluateRecipes, type DeployInputs, type GeneratedRun } from '../../gan/deploy/evaluate.ts';
+import { outputTanhPath } from '../../gan/deploy/hook.ts';
 import { BUILTIN_DEPLOY_RECIPES, deployRecipeByName } from '../../gan/deploy/recipes.ts';
 import { byId, el, fillSelect } from './dom.ts';
 import { drawGrid } from './grid.ts';
@@ -89,27 +90,37 @@ export class DeployPanel {
   private async run(): Promise<void> {
     const lane = this.lanes[Number(this.laneSelect.value)];
     const inputs = this.inputs;
-    if (!lane || !inputs) return;
+    if (!lane) return;
     const recipes = this.boxes.filter((b) => b.checked).map((b) => deployRecipeByName(b.value));
     this.hooks.busy(true);
     try {
       await this.hooks.pauseTraining();
       this.status.textContent = `Deploying the ${lane.recipe} generator (step ${lane.trainer.step}) under ${['fp32', ...recipes.map((r) => r.name)].join(', ')}...`;
       this.body.replaceChildren();
-      const gan = lane.trainer.gan;
-      const shape = gan.imageShape;
-      // One forward pass over all inputs: the op counts are then per pass of `inputs.n` images.
-      const { reference, rows } = await evaluateRecipes(lane.rt, gan, recipes, inputs, inputs.n, (row) => {
+      // A latent-vector GAN deploys on the sample grid's latent vectors; an image-to-image model on
+      // test images (the first ten).
+      const own = lane.deployTarget(10);
+      const target = own.target;
+      const shape = target.imageShape;
+      const runInputs = own.inputs ?? inputs;
+      if (!runInputs) throw new Error('no deployment inputs: the run has no sample grid yet');
+      // A generator without an output Tanh (ESRGAN's) has nothing for a fast tanh to replace.
+      const skipped = outputTanhPath(target.G) === null ? recipes.filter((r) => r.tanh === 'fast') : [];
+      const used = recipes.filter((r) => !skipped.includes(r));
+      // One forward pass over all inputs: the op counts are then per pass of `runInputs.n` images.
+      const { reference, rows } = await evaluateRecipes(lane.rt, target, used, runInputs, runInputs.n, (row) => {
         const q = row.quality!;
         const psnr = q.meanPsnr === null ? 'identical' : q.meanPsnr.toFixed(2);
         const identical = q.identical > 0 && q.meanPsnr !== null ? ` (${q.identical} of ${q.n} identical)` : '';
         this.addRow(row.label, row.recipe.spec.weights ?? 'fp32', row.recipe.spec.activations ?? 'fp32', fmtBias(row.weightBias), `${psnr}${identical}`, q.meanSsim.toFixed(4), row.images, shape);
       });
       this.addRow('fp32', 'fp32', 'fp32', '-', 'reference', 'reference', reference.images, shape, true);
-      this.status.textContent = `${lane.recipe} generator at step ${lane.trainer.step}: ${inputs.n} images per recipe, PSNR and SSIM against the fp32 generator's images (mean over the images; PSNR over those that differ).`;
+      this.status.textContent =
+        `${lane.recipe} generator at step ${lane.trainer.step}: ${runInputs.n} images per recipe, PSNR and SSIM against the fp32 generator's images (mean over the images; PSNR over those that differ).` +
+        (skipped.length ? ` ${skipped.map((r) => r.name).join(' and ')} left out: this generator has no output Tanh for a fast tanh to replace.` : '');
       this.hooks.onCounts([
-        { label: 'fp32', imagesPerPass: inputs.n, counts: countsOf(reference, lane, 'fp32', inputs.n) },
-        ...rows.map((r) => ({ label: r.label, imagesPerPass: inputs.n, counts: countsOf(r, lane, r.label, inputs.n) })),
+        { label: 'fp32', imagesPerPass: runInputs.n, counts: countsOf(reference, lane, 'fp32', runInputs.n) },
+        ...rows.map((r) => ({ label: r.label, imagesPerPass: runInputs.n, counts: countsOf(r, lane, r.label, runInputs.n) })),
       ]);
     } catch (e) {
       this.status.textContent = 'Deployment failed (see the message above).';

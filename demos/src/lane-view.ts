@@ -137,8 +137,8 @@ export class LaneView {
     ]);
   }
 
-  showSamples(images: Float32Array, shape: readonly [number, number, number]): void {
-    drawGrid(this.samples, images, shape, this.columns);
+  showSamples(images: Float32Array, shape: readonly [number, number, number], columns = this.columns): void {
+    drawGrid(this.samples, images, shape, columns);
     const step = this.lane.trainer.step;
     this.sampledStep = step;
     this.caption.textContent = `Samples at step ${step}`;

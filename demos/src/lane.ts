@@ -6,9 +6,15 @@ import { recipeByName } from '../../engine/quant/recipe.ts';
 import { OpRecorder } from '../../engine/record/recorder.ts';
 import type { OpCountsFile } from '../../engine/record/schema.ts';
 import { Runtime } from '../../engine/runtime.ts';
-import type { MnistSet } from '../../gan/data/mnist-core.ts';
+import { boxDownsample } from '../../gan/data/low-resolution.ts';
 import type { DeployInputs } from '../../gan/deploy/evaluate.ts';
+import { ganTarget, imageTarget, type DeployTarget, type ImageInputs } from '../../gan/deploy/target.ts';
 import type { TrainConfig } from '../../gan/train/config.ts';
+import { NoiseObjective } from '../../gan/train/noise-objective.ts';
+import type { SampleGrid } from '../../gan/train/objective.ts';
+import type { TrainingData } from '../../gan/train/objectives.ts';
+import { SR_SIZE, SuperResolutionObjective } from '../../gan/train/sr-objective.ts';
+import { TranslationObjective } from '../../gan/train/translation-objective.ts';
 import { GanTrainer, latentNoise, type StepStats } from '../../gan/train/trainer.ts';
 
 /** The sample grid's inputs: 10 rows of `columns` fixed latent vectors (cgan: row i is digit i). */
@@ -19,6 +25,10 @@ export function gridInputs(config: TrainConfig, latent: number, conditional: boo
   const z = latentNoise((config.seed ^ 0x6a1d) >>> 0, 0, n, latent);
   if (!conditional) return { n, z };
   return { n, z, labels: Uint32Array.from({ length: n }, (_, i) => Math.floor(i / columns)) };
+}
+
+function lowResolution(images: Float32Array, n: number, scale: number): Float32Array {
+  return boxDownsample(images, n, SR_SIZE, SR_SIZE, scale);
 }
 
 /** Steps per second over the last few steps (a sliding window, so pauses do not dilute it). */
@@ -51,7 +61,7 @@ export class Lane {
   constructor(
     gpu: Gpu,
     readonly config: TrainConfig,
-    data: MnistSet,
+    data: TrainingData,
   ) {
     this.rt = new Runtime(gpu);
     this.rt.recorder = this.recorder;
@@ -85,6 +95,41 @@ export class Lane {
     } finally {
       this.rt.recorder = this.recorder;
     }
+  }
+
+  /** Whether the model generates from latent vectors (else its sample grid comes from test images). */
+  get generatesFromNoise(): boolean {
+    return this.trainer.objective instanceof NoiseObjective;
+  }
+
+  /** The model's own sample grid (translations or upscaled test images), not counted either. */
+  async sampleGrid(): Promise<SampleGrid> {
+    this.rt.recorder = undefined;
+    try {
+      return await this.trainer.sampleGrid();
+    } finally {
+      this.rt.recorder = this.recorder;
+    }
+  }
+
+  /** The generator deployment runs, and for an image-to-image model its fixed inputs: the first `n`
+   *  test images of the source domain, or downsampled test images (latent models use the grid's). */
+  deployTarget(n: number): { target: DeployTarget; inputs: ImageInputs | null } {
+    const o = this.trainer.objective;
+    if (o instanceof TranslationObjective) {
+      const G = o.cyclegan.G_AB;
+      const a = o.data.a.test;
+      const m = Math.min(n, a.n);
+      return { target: imageTarget('cyclegan', G, (x) => G.translate(x), o.shape, o.shape), inputs: { n: m, images: a.images.slice(0, m * a.height * a.width) } };
+    }
+    if (o instanceof SuperResolutionObjective) {
+      const G = o.G;
+      const s = SR_SIZE / G.scale;
+      const test = o.data.test;
+      const m = Math.min(n, test.n);
+      return { target: imageTarget('srgan', G, (x) => G.upscale(x), [1, s, s], [1, SR_SIZE, SR_SIZE]), inputs: { n: m, images: lowResolution(test.images.subarray(0, m * SR_SIZE * SR_SIZE), m, G.scale) } };
+    }
+    return { target: ganTarget(this.trainer.gan), inputs: null };
   }
 
   /** The op counts of the training steps so far, in the hardware model's input format. */

@@ -6,18 +6,15 @@ import { browserHasWebGpu, openBrowserGpu } from '../../engine/device/browser.ts
 import type { AdapterDescription, Gpu } from '../../engine/device/gpu.ts';
 import { NoAdapterError } from '../../engine/device/errors.ts';
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
-import type { MnistSet } from '../../gan/data/mnist-core.ts';
 import type { DeployInputs } from '../../gan/deploy/evaluate.ts';
-// The demo trains the latent-vector GANs (translation and super-resolution need data sets it does not ship).
-import { NOISE_MODEL_KINDS as MODEL_KINDS } from '../../gan/models/gan.ts';
-import { loadMnistSubset, MNIST_SUBSET } from './data.ts';
+import { loadMnistSubset, MNIST_SUBSET, trainingData, type DemoData } from './data.ts';
 import { DeployPanel, type DeployCounts } from './deploy-panel.ts';
 import { byId, clearProblem, fillSelect, showProblem } from './dom.ts';
 import { EnergyPanel, type CountsGroup } from './energy-panel.ts';
 import { gridInputs, Lane } from './lane.ts';
 import { LaneView } from './lane-view.ts';
 import { TrainingLoop } from './loop.ts';
-import { describeSize, RECIPE_NAMES, SIZE_NAMES, SIZES, settingsFromUrl, trainConfig, type Settings, type SizeName } from './settings.ts';
+import { describeSize, MODEL_KINDS, RECIPE_NAMES, SIZE_NAMES, SIZES, settingsFromUrl, trainConfig, type Settings, type SizeName } from './settings.ts';
 
 const ui = {
   adapter: byId('adapter', HTMLParagraphElement),
@@ -41,7 +38,8 @@ interface Run {
   lanes: Lane[];
   views: LaneView[];
   loop: TrainingLoop;
-  inputs: DeployInputs;
+  /** The latent-vector GANs' grid inputs (null for the image-to-image models). */
+  inputs: DeployInputs | null;
 }
 
 const kB = (bytes: number) => `${(bytes / 1024).toFixed(0)} kB`;
@@ -101,7 +99,7 @@ class App {
 
   constructor(
     private readonly gpu: Gpu,
-    private readonly data: MnistSet,
+    private readonly data: DemoData,
   ) {
     this.energy = new EnergyPanel((title, e) => showProblem(title, e));
     this.deploy = new DeployPanel({
@@ -147,13 +145,18 @@ class App {
     if (!Number.isInteger(settings.seed) || settings.seed < 0 || settings.seed > 0xffffffff) throw new Error(`the seed must be an integer in 0..4294967295, got '${ui.seed.value}'`);
     linkSettings(settings);
     const names = settings.compare ? [settings.recipe, settings.compare] : [settings.recipe];
-    const lanes = names.map((r) => new Lane(this.gpu, trainConfig(settings, r), this.data));
-    const gan = lanes[0]!.trainer.gan;
+    const lanes = names.map((r) => {
+      const config = trainConfig(settings, r);
+      return new Lane(this.gpu, config, trainingData(config, this.data));
+    });
+    const noise = lanes[0]!.generatesFromNoise;
+    const gan = noise ? lanes[0]!.trainer.gan : null;
     const columns = SIZES[settings.size].columns;
-    const views = lanes.map((l, i) => new LaneView(l, names.length > 1 ? `${'AB'[i]}: ${l.recipe}` : l.recipe, columns, gan.conditional));
+    const views = lanes.map((l, i) => new LaneView(l, names.length > 1 ? `${'AB'[i]}: ${l.recipe}` : l.recipe, columns, gan?.conditional ?? false));
     ui.lanes.replaceChildren(...views.map((v) => v.root));
     ui.lanes.classList.toggle('two', lanes.length > 1);
-    const inputs = gridInputs(lanes[0]!.config, gan.latent, gan.conditional, columns);
+    // The image-to-image models' grids and deployment use test images (Lane.sampleGrid, deployTarget).
+    const inputs = gan ? gridInputs(lanes[0]!.config, gan.latent, gan.conditional, columns) : null;
     const loop: TrainingLoop = new TrainingLoop(lanes, {
       afterRound: () => this.afterRound(),
       // The sample grids show the weights training stopped at.
@@ -177,8 +180,12 @@ class App {
 
   private async sample(run: Run): Promise<void> {
     for (const [i, lane] of run.lanes.entries()) {
-      const images = await lane.generate(run.inputs);
-      run.views[i]!.showSamples(images, lane.trainer.gan.imageShape);
+      if (run.inputs) {
+        run.views[i]!.showSamples(await lane.generate(run.inputs), lane.trainer.gan.imageShape);
+      } else {
+        const grid = await lane.sampleGrid();
+        run.views[i]!.showSamples(grid.images, grid.shape, grid.cols);
+      }
     }
     this.updateEnergy();
   }
@@ -289,7 +296,7 @@ async function main(): Promise<void> {
   ui.status.textContent = 'Loading the MNIST subset...';
   const data = await loadMnistSubset();
   new App(gpu, data);
-  ui.status.textContent = `Ready: ${data.n} training images loaded. Choose a model and recipe, then Start.`;
+  ui.status.textContent = `Ready: ${data.set.n} training images loaded. Choose a model and recipe, then Start.`;
 }
 
 window.addEventListener('error', (e) => showProblem('Unexpected error', e.error ?? e.message, false));

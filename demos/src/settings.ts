@@ -4,7 +4,12 @@
 
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { resolveConfig, type TrainConfig } from '../../gan/train/config.ts';
-import { NOISE_MODEL_KINDS as MODEL_KINDS, type NoiseModelKind as ModelKind } from '../../gan/models/gan.ts';
+import { NOISE_MODEL_KINDS, type ModelKind } from '../../gan/models/gan.ts';
+
+/** The demo's models: the latent-vector GANs, CycleGAN on thin2bold (the thin and bold thirds of the
+ *  packaged MNIST subset) and x2 super-resolution of its digits. The demo ships no feature network, so
+ *  its srgan trains without ESRGAN's perceptual loss (the page says so). */
+export const MODEL_KINDS: readonly ModelKind[] = [...NOISE_MODEL_KINDS, 'cyclegan', 'srgan'];
 
 export type SizeName = 'tiny' | 'small' | 'paper';
 
@@ -37,7 +42,13 @@ export function describeSize(model: ModelKind, size: SizeName): string {
       : model === 'acgan'
         ? `generator width ${p.width} (discriminator ${2 * p.width}, ${p.width})`
         : `generator width ${p.ngf}, discriminator width ${p.ndf}`;
-  return `${model}: ${widths}, batch ${p.batch}; samples every ${p.sampleEvery} steps.`;
+  const what =
+    model === 'cyclegan'
+      ? ' (thin2bold: the thinnest third of the digits to the boldest, 1 residual block; the grid shows test digits above their translations)'
+      : model === 'srgan'
+        ? ' (x2: 14x14 to 28x28, 1 RRDB, 20 pixel-loss steps first; without the perceptual loss, for want of a feature network in the page; rows: low resolution, upscaled, original)'
+        : '';
+  return `${model}${what}: ${widths}, batch ${p.batch}; samples every ${p.sampleEvery} steps.`;
 }
 export const SIZE_NAMES = Object.keys(SIZES) as SizeName[];
 export const RECIPE_NAMES = Object.keys(BUILTIN_RECIPES);
@@ -82,5 +93,6 @@ export function settingsFromUrl(params: URLSearchParams, defaultSize: SizeName):
 export function trainConfig(s: Settings, recipe: string): TrainConfig {
   const p = SIZES[s.size];
   // dcgan at 28 x 28: the packaged images are not padded (the 32 x 32 variant needs padding).
-  return resolveConfig({ model: s.model, recipe, batch: p.batch, width: p.width, ngf: p.ngf, ndf: p.ndf, size: 28, seed: s.seed });
+  const image = s.model === 'cyclegan' ? { task: 'thin2bold', blocks: 1, batch: Math.min(p.batch, 8) } : s.model === 'srgan' ? { dataset: 'mnist', blocks: 1, scale: 2, pretrainSteps: 20, batch: Math.min(p.batch, 16) } : {};
+  return resolveConfig({ model: s.model, recipe, batch: p.batch, width: p.width, ngf: p.ngf, ndf: p.ndf, size: 28, seed: s.seed, ...image });
 }

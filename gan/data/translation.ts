@@ -15,37 +15,16 @@
 // thickness go to the earlier example, so the split depends only on the images. Each domain keeps its
 // examples in source order (not thickness order), so a prefix of a domain is a fair sample of it.
 
-import { DATASET_TITLES, SPLIT_SIZES, type DatasetName, type Split } from './dataset-names.ts';
+import { SPLIT_SIZES, type DatasetName, type Split } from './dataset-names.ts';
 import { readDatasetRaw } from './datasets.ts';
-import { imagesFromBytes, type MnistSet, type RawImages } from './mnist-core.ts';
-import { strokeThicknesses } from './stroke.ts';
+import type { RawImages } from './mnist-core.ts';
+import { domain, range, selectRaw, strokeDomainsFrom, type Domain, type TranslationData } from './translation-core.ts';
+
+export { selectRaw, strokeTask, thicknessThirds, type Domain, type TranslationData } from './translation-core.ts';
 
 import { TASK_DESCRIPTIONS, TRANSLATION_TASKS, type TranslationTask } from './translation-tasks.ts';
 
 export { TASK_DESCRIPTIONS, TRANSLATION_TASKS, type TranslationTask } from './translation-tasks.ts';
-
-/** One side of a translation task. */
-export interface Domain {
-  /** 'mnist-thin', 'mnist-bold', 'mnist' or 'fashion'. */
-  readonly name: string;
-  /** The data set the images come from: its classifier gives the FID features and label accuracy. */
-  readonly dataset: DatasetName;
-  /** Images in [-1, 1] with their labels (digits or clothing classes). */
-  readonly train: MnistSet;
-  readonly test: MnistSet;
-  /** Where each example sits in its source split (ascending). */
-  readonly trainIndices: Uint32Array;
-  readonly testIndices: Uint32Array;
-}
-
-export interface TranslationData {
-  readonly task: TranslationTask;
-  readonly description: string;
-  /** The source domain. */
-  readonly a: Domain;
-  /** The target domain. */
-  readonly b: Domain;
-}
 
 export interface TranslationOptions {
   /** Pad to 32 x 32 with background (-1), for the conv models. */
@@ -56,34 +35,6 @@ export interface TranslationOptions {
   testLimit?: number;
   /** A packed data directory (null: the npm packages even if POSIT_GAN_DATA_DIR is set). */
   packedDir?: string | null;
-}
-
-/** The thinnest and boldest thirds (floor(n / 3) examples each) of examples with these thicknesses,
- *  each as ascending example indices. Ties go to the earlier example. */
-export function thicknessThirds(thickness: Float64Array): { thin: Uint32Array; bold: Uint32Array } {
-  for (let i = 0; i < thickness.length; i++) if (!Number.isFinite(thickness[i]!)) throw new Error(`thicknessThirds: thickness ${thickness[i]} at ${i}`);
-  const order = Uint32Array.from(thickness.keys()).sort((p, q) => thickness[p]! - thickness[q]! || p - q);
-  const third = Math.floor(thickness.length / 3);
-  if (third < 1) throw new Error(`thicknessThirds: ${thickness.length} examples cannot be split into thirds`);
-  return { thin: order.slice(0, third).sort(), bold: order.slice(order.length - third).sort() };
-}
-
-/** The examples at `indices` of a raw set, in that order. */
-export function selectRaw(raw: RawImages, indices: ArrayLike<number>): RawImages {
-  const px = raw.height * raw.width;
-  const pixels = new Uint8Array(indices.length * px);
-  const labels = new Uint8Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    if (!(Number.isInteger(i) && i >= 0 && i < raw.n)) throw new Error(`selectRaw: index ${i} is outside 0..${raw.n - 1}`);
-    pixels.set(raw.pixels.subarray(i * px, (i + 1) * px), k * px);
-    labels[k] = raw.labels[i]!;
-  }
-  return { n: indices.length, height: raw.height, width: raw.width, pixels, labels };
-}
-
-function range(n: number): Uint32Array {
-  return Uint32Array.from({ length: n }, (_, i) => i);
 }
 
 function checkLimit(name: string, value: number | undefined, split: Split): number {
@@ -99,30 +50,11 @@ function sourceSplit(dataset: DatasetName, split: Split, n: number, options: Tra
   return raw.n === n ? raw : selectRaw(raw, range(n));
 }
 
-/** A domain of `dataset` made of the examples at the given indices of its (limited) splits. */
-function domain(name: string, dataset: DatasetName, train: RawImages, trainIndices: Uint32Array, test: RawImages, testIndices: Uint32Array, pad32?: boolean): Domain {
-  const scale = (raw: RawImages, split: Split) =>
-    imagesFromBytes(raw, { pad32, imagesSource: `${name} ${split} images (${DATASET_TITLES[dataset]})`, labelsSource: `${name} ${split} labels` });
-  return {
-    name,
-    dataset,
-    train: scale(selectRaw(train, trainIndices), 'train'),
-    test: scale(selectRaw(test, testIndices), 'test'),
-    trainIndices,
-    testIndices,
-  };
-}
-
 /** The thin and bold domains of MNIST (thirds of the limited splits by stroke thickness). */
 function strokeDomains(options: TranslationOptions): { thin: Domain; bold: Domain } {
   const train = sourceSplit('mnist', 'train', checkLimit('trainLimit', options.trainLimit, 'train'), options);
   const test = sourceSplit('mnist', 'test', checkLimit('testLimit', options.testLimit, 'test'), options);
-  const tr = thicknessThirds(strokeThicknesses(train.pixels, train.n, train.height, train.width));
-  const te = thicknessThirds(strokeThicknesses(test.pixels, test.n, test.height, test.width));
-  return {
-    thin: domain('mnist-thin', 'mnist', train, tr.thin, test, te.thin, options.pad32),
-    bold: domain('mnist-bold', 'mnist', train, tr.bold, test, te.bold, options.pad32),
-  };
+  return strokeDomainsFrom(train, test, options.pad32);
 }
 
 /** A whole data set (its limited splits) as a domain. */

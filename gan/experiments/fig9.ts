@@ -32,7 +32,7 @@ export const DeploySourceSchema = v.pipe(
       }),
     ),
   }),
-  v.title('deploy.json as experiment fig9 reads it'),
+  v.title('posit-gan deploy.json (what experiment fig9 reads of it)'),
 );
 
 export class Fig9Error extends Error {

@@ -2,7 +2,7 @@
 
 import type { Runtime } from '../../engine/runtime.ts';
 import type { MnistSet } from '../data/mnist-core.ts';
-import type { TranslationData } from '../data/translation.ts';
+import type { TranslationData } from '../data/translation-core.ts';
 import type { TrainConfig } from './config.ts';
 import { buildGan, NoiseObjective } from './noise-objective.ts';
 import type { Objective } from './objective.ts';

@@ -39,7 +39,8 @@ export interface FeatureLayers {
 export interface SuperResolutionData {
   readonly train: MnistSet;
   readonly test: MnistSet;
-  readonly perceptual: FeatureLayers;
+  /** null: no perceptual term (the browser demo, which ships no feature network); say so where shown. */
+  readonly perceptual: FeatureLayers | null;
 }
 
 /** Low-resolution inputs and the upscaled outputs of a generator for high-resolution images [n, 1, 28, 28]. */
@@ -69,8 +70,10 @@ export class SuperResolutionObjective implements Objective {
     this.G = nets.G;
     this.D = nets.D;
     this.nets = { G: nets.G, D: nets.D };
-    setRequiresGrad(data.perceptual.module, false);
-    data.perceptual.module.eval();
+    if (data.perceptual) {
+      setRequiresGrad(data.perceptual.module, false);
+      data.perceptual.module.eval();
+    }
     this.order = new BatchOrder({ n: data.train.n, batchSize: config.batch, seed: config.seed });
   }
 
@@ -102,16 +105,22 @@ export class SuperResolutionObjective implements Objective {
         const pixel = l1Loss(out, hr);
         if (pretraining) return pixel;
         const target = hr;
-        const perceptual = rt.inLayer('perceptual', () => {
-          const { features } = this.data.perceptual;
-          return l1Loss(features(out), rt.noGrad(() => features(target)));
-        });
         const ragan = relativisticAverageBce(
           rt.inLayer('D', () => D.score(target)),
           rt.inLayer('D', () => D.score(out)),
           'generator',
         );
-        return addScaled(add(affine(pixel, PIXEL_WEIGHT), affine(perceptual, PERCEPTUAL_WEIGHT)), ragan, GAN_WEIGHT);
+        const network = this.data.perceptual;
+        const content = network
+          ? add(
+              affine(pixel, PIXEL_WEIGHT),
+              affine(
+                rt.inLayer('perceptual', () => l1Loss(network.features(out), rt.noGrad(() => network.features(target)))),
+                PERCEPTUAL_WEIGHT,
+              ),
+            )
+          : affine(pixel, PIXEL_WEIGHT);
+        return addScaled(content, ragan, GAN_WEIGHT);
       },
       discriminatorLoss: () => {
         if (pretraining) return null;
@@ -139,7 +148,8 @@ export class SuperResolutionObjective implements Objective {
   load(): void {}
 
   describe(): string {
-    return `srgan ${SR_SIZE / this.G.scale}x${SR_SIZE / this.G.scale} to ${SR_SIZE}x${SR_SIZE} (x${this.G.scale})\n${describeSrgan({ G: this.G, D: this.D })}`;
+    const perceptual = this.data.perceptual ? '' : ', without the perceptual loss';
+    return `srgan ${SR_SIZE / this.G.scale}x${SR_SIZE / this.G.scale} to ${SR_SIZE}x${SR_SIZE} (x${this.G.scale})${perceptual}\n${describeSrgan({ G: this.G, D: this.D })}`;
   }
 
   dispose(): void {}

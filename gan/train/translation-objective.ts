@@ -17,7 +17,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
-import type { TranslationData } from '../data/translation.ts';
+import type { TranslationData } from '../data/translation-core.ts';
 import { buildCyclegan, describeCyclegan, type CycleganNets } from '../models/cyclegan.ts';
 import { translateImages } from '../models/translate.ts';
 import type { TrainConfig } from './config.ts';

@@ -194,6 +194,37 @@ describe('browser demo', () => {
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 
+  it('trains CycleGAN on thin2bold and x2 super-resolution in the page, shows their grids and deploys them', async () => {
+    for (const model of ['cyclegan', 'srgan'] as const) {
+      await page.goto(`${server!.resolvedUrls!.local[0]}?size=tiny&model=${model}&recipe=p8%2B`);
+      await page.waitForFunction(() => /^Ready/.test(document.querySelector('#status')!.textContent ?? '') || !document.querySelector<HTMLElement>('#problem')!.hidden, null, { timeout: 60_000 });
+      await expectNoProblem();
+      expect(await page.textContent('#size-desc')).toMatch(model === 'cyclegan' ? /thin2bold/ : /without the perceptual loss/);
+      await page.focus('#start');
+      await page.keyboard.press('Enter');
+      await samplesAt(1);
+      const grid = await canvasStats('canvas.samples');
+      // Ten test images per row (cyclegan: sources above translations; srgan: low-res, upscaled, original).
+      expect(grid.width).toBeGreaterThanOrEqual(10 * 28);
+      expect(grid.levels).toBeGreaterThan(16);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.querySelector('#start')!.textContent === 'Resume', null, { timeout: 120_000 });
+      expect(Number.isFinite(await stat('lossG'))).toBe(true);
+      await page.focus('#deploy-run');
+      await page.keyboard.press('Enter');
+      const rowsWanted = model === 'srgan' ? 4 : 5; // srgan: no output Tanh, so p6+t is left out
+      const h = await page.waitForFunction((n) => document.querySelectorAll('#deploy-rows tr').length >= n || !document.querySelector<HTMLElement>('#problem')!.hidden, rowsWanted, { timeout: 120_000 });
+      await h.dispose();
+      await expectNoProblem();
+      const recipes = await page.$$eval('#deploy-rows tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.recipe));
+      expect(recipes).toEqual(model === 'srgan' ? ['fp32', 'p8', 'p6', 'p6+'] : ['fp32', 'p8', 'p6', 'p6+', 'p6+t']);
+      if (model === 'srgan') expect(await page.textContent('#deploy-status')).toMatch(/p6\+t left out: this generator has no output Tanh/);
+      await page.click('#reset');
+      await page.waitForFunction(() => /^Ready/.test(document.querySelector('#status')!.textContent ?? ''), null, { timeout: 60_000 });
+    }
+    expect(consoleErrors).toEqual([]);
+  }, 600_000);
+
   it('the built page records the same op counts as Node for the same recipe, seed and steps', async () => {
     if (!saved) throw new Error('the first test saves the page\'s op counts; it did not get that far');
     const { counts, images } = saved;

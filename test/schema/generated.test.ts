@@ -28,7 +28,8 @@ describe('docs/schemas', () => {
       const s = JSON.parse(text) as { $schema?: string; title?: string; type?: string; additionalProperties?: boolean };
       expect(s.$schema, name).toBe('http://json-schema.org/draft-07/schema#');
       expect(s.title, name).toMatch(/^(posit-gan|safetensors) /);
-      expect(s.type, name).toBe('object');
+      // A sweep's attempts file is a list of attempts; every other file is one object.
+      expect(s.type, name).toBe(name === 'sweep-attempts.schema.json' ? 'array' : 'object');
     }
     expect(JSON.parse(generated.get('recipe.schema.json')!).additionalProperties).toBe(false);
     expect(JSON.parse(generated.get('hw-table.schema.json')!).additionalProperties).toBe(false);
