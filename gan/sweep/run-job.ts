@@ -236,6 +236,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   const notes: string[] = [];
   let fid: number | null = null;
   let accuracy: number | null = null;
+  let quality: Pick<SweepRow, 'psnr' | 'ssim'> = {};
   if (m.status !== 'diverged') {
     report({ phase: 'eval', step: m.step, total: m.totalSteps, losses: null, stepsPerSec: null, etaSec: null }, true);
     const evalFile = join(p.run, 'eval.json');
@@ -254,6 +255,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     fid = typeof e.fid === 'number' && Number.isFinite(e.fid) ? e.fid : null;
     if (fid === null) notes.push("the FID is not finite (the generator's samples are degenerate)");
     accuracy = e.labelAccuracy?.accuracy ?? null;
+    if (e.superResolution) quality = { psnr: e.superResolution.psnr, ssim: e.superResolution.ssim };
   }
   const row: SweepRow = {
     id: job.id,
@@ -267,6 +269,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     diverged: m.status === 'diverged',
     divergence: m.status === 'diverged' ? String(m.diverged ?? 'unknown') : null,
     classifier_accuracy: accuracy,
+    ...quality,
     steps_trained: m.step,
     steps_per_epoch: m.stepsPerEpoch,
     train_seconds: trainSeconds,

@@ -76,6 +76,8 @@ export const SweepRowSchema = v.pipe(
     diverged: v.boolean(),
     divergence: v.nullable(v.string()),
     classifier_accuracy: NullableNumber,
+    psnr: v.optional(NullableNumber),
+    ssim: v.optional(NullableNumber),
     steps_trained: Int(0),
     steps_per_epoch: Int(0),
     train_seconds: v.number(),
@@ -103,4 +105,5 @@ export const EvalResultSchema = v.looseObject({
   fid: NullableNumber,
   labelAccuracy: v.nullable(v.looseObject({ accuracy: v.number() })),
   step: Int(0),
+  superResolution: v.optional(v.looseObject({ psnr: NullableNumber, ssim: v.number() })),
 });

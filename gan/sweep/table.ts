@@ -5,6 +5,7 @@
 
 import type { RecipeSpec } from '../../engine/quant/recipe.ts';
 import type { TrainConfig } from '../train/config.ts';
+import { isNoiseModel } from '../models/gan.ts';
 import { canonicalJson, type EvalSettings, type SweepJob } from './spec.ts';
 
 /** Where and from which step one attempt at a job started. */
@@ -32,6 +33,9 @@ export interface SweepRow {
   /** Why it diverged (null otherwise). */
   divergence: string | null;
   classifier_accuracy: number | null;
+  /** srgan jobs: PSNR (dB) and SSIM of the upscaled test images (absent for other models). */
+  psnr?: number | null;
+  ssim?: number | null;
   steps_trained: number;
   steps_per_epoch: number;
   /** Seconds training took in the attempt that finished it. */
@@ -51,6 +55,9 @@ export interface SeedResult {
   fid: number | null;
   diverged: boolean;
   classifier_accuracy: number | null;
+  /** srgan: PSNR and SSIM (absent for other models). */
+  psnr?: number | null;
+  ssim?: number | null;
 }
 
 export interface SeedAggregate {
@@ -62,6 +69,10 @@ export interface SeedAggregate {
   diverged: boolean;
   /** Mean classifier accuracy over the seeds that have one (null if none). */
   classifier_accuracy: number | null;
+  /** srgan: mean and sample standard deviation of PSNR, mean SSIM, over the seeds that have them. */
+  psnr?: number | null;
+  psnr_std?: number | null;
+  ssim?: number | null;
   seeds: SeedResult[];
 }
 
@@ -74,12 +85,20 @@ export function aggregateSeeds(results: readonly SeedResult[]): SeedAggregate {
   const seeds = [...results].sort((a, b) => a.seed - b.seed);
   const fids = seeds.filter((s) => !s.diverged && s.fid !== null && Number.isFinite(s.fid)).map((s) => s.fid!);
   const m = mean(fids);
-  const std = fids.length >= 2 ? Math.sqrt(fids.reduce((a, f) => a + (f - m!) ** 2, 0) / (fids.length - 1)) : null;
+  const spread = (xs: number[], mu: number | null) => (xs.length >= 2 ? Math.sqrt(xs.reduce((a, f) => a + (f - mu!) ** 2, 0) / (xs.length - 1)) : null);
+  const quality = seeds.some((s) => s.psnr !== undefined)
+    ? (() => {
+        const psnrs = seeds.filter((s) => !s.diverged && typeof s.psnr === 'number' && Number.isFinite(s.psnr)).map((s) => s.psnr!);
+        const p = mean(psnrs);
+        return { psnr: p, psnr_std: spread(psnrs, p), ssim: mean(seeds.filter((s) => typeof s.ssim === 'number').map((s) => s.ssim!)) };
+      })()
+    : {};
   return {
     fid: m,
-    fid_std: std,
+    fid_std: spread(fids, m),
     diverged: seeds.length > 0 && seeds.every((s) => s.diverged),
     classifier_accuracy: mean(seeds.filter((s) => s.classifier_accuracy !== null).map((s) => s.classifier_accuracy!)),
+    ...quality,
     seeds,
   };
 }
@@ -143,7 +162,9 @@ export function sweepTable(name: string, jobs: readonly SweepJob[], rows: Readon
       spec: first.recipe,
       settings,
       config,
-      ...aggregateSeeds(done.map((r) => ({ seed: r.seed, fid: r.fid, diverged: r.diverged, classifier_accuracy: r.classifier_accuracy }))),
+      ...aggregateSeeds(
+        done.map((r) => ({ seed: r.seed, fid: r.fid, diverged: r.diverged, classifier_accuracy: r.classifier_accuracy, ...(r.psnr !== undefined ? { psnr: r.psnr, ssim: r.ssim ?? null } : {}) })),
+      ),
       steps,
       epochs: done.length ? steps / done[0]!.steps_per_epoch : 0,
       jobs: { finished: done.length, total: members.length },
@@ -161,7 +182,13 @@ export function sweepTable(name: string, jobs: readonly SweepJob[], rows: Readon
     commit: commits.length === 1 ? (finished[0]!.commit ?? null) : commits.length ? commits.join(', ') : null,
     command,
     created: new Date().toISOString(),
-    evaluation: { samples: samples.length === 1 ? samples[0]! : null, features: "posit-gan's LeNet-5 (84 features)", reference: '10000 MNIST test images' },
+    evaluation: {
+      samples: samples.length === 1 ? samples[0]! : null,
+      features: "posit-gan's LeNet-5 of the images' data set (84 features)",
+      reference: jobs.every((j) => isNoiseModel(j.config.model) && j.config.dataset === 'mnist')
+        ? '10000 MNIST test images'
+        : "test images of each job's data set or target domain (each run's eval.json names its reference)",
+    },
     jobs: { total: jobs.length, finished: finished.length },
     rows: tableRows,
     notes,
@@ -174,20 +201,22 @@ function fmt(x: number | null, digits: number): string {
 
 export function sweepTableMarkdown(t: SweepTable): string {
   const settingKeys = distinct(t.rows.flatMap((r) => Object.keys(r.settings).filter((k) => k !== 'recipe')));
+  const hasPsnr = t.rows.some((r) => r.psnr !== undefined);
   const lines = [
     `# Sweep ${t.name}`,
     '',
     `Device: ${t.device ?? '—'}. Commit: ${t.commit ?? '—'}. ${t.jobs.finished} of ${t.jobs.total} jobs finished.`,
     `Evaluation: ${t.evaluation.samples ?? 'various numbers of'} generated samples against the ${t.evaluation.reference}; FID on ${t.evaluation.features}: compare orderings, not values, with the paper's Inception FIDs.`,
     '',
-    `| recipe | ${settingKeys.map((k) => `${k} | `).join('')}FID mean ± std | seeds (diverged) | classifier accuracy | steps (epochs) |`,
-    `|---|${settingKeys.map(() => '---|').join('')}---|---|---|---|`,
+    `| recipe | ${settingKeys.map((k) => `${k} | `).join('')}FID mean ± std |${hasPsnr ? ' PSNR dB mean ± std | SSIM |' : ''} seeds (diverged) | classifier accuracy | steps (epochs) |`,
+    `|---|${settingKeys.map(() => '---|').join('')}---|${hasPsnr ? '---|---|' : ''}---|---|---|`,
     ...t.rows.map((r) => {
       const fid = r.diverged ? 'diverged' : r.fid === null ? '—' : `${fmt(r.fid, 2)}${r.fid_std === null ? '' : ` ± ${fmt(r.fid_std, 2)}`}`;
       const div = r.seeds.filter((s) => s.diverged).length;
       const seeds = `${r.seeds.length}${r.jobs.finished < r.jobs.total ? ` of ${r.jobs.total}` : ''}${div ? ` (${div})` : ''}`;
       const acc = r.classifier_accuracy === null ? '—' : `${(100 * r.classifier_accuracy).toFixed(1)}%`;
-      return `| ${r.recipe} | ${settingKeys.map((k) => `${k in r.settings ? JSON.stringify(r.settings[k]) : '—'} | `).join('')}${fid} | ${seeds} | ${acc} | ${r.steps} (${r.epochs.toFixed(2)}) |`;
+      const quality = hasPsnr ? ` ${r.psnr == null ? '—' : `${fmt(r.psnr, 2)}${r.psnr_std == null ? '' : ` ± ${fmt(r.psnr_std, 2)}`}`} | ${r.ssim == null ? '—' : fmt(r.ssim, 4)} |` : '';
+      return `| ${r.recipe} | ${settingKeys.map((k) => `${k in r.settings ? JSON.stringify(r.settings[k]) : '—'} | `).join('')}${fid} |${quality} ${seeds} | ${acc} | ${r.steps} (${r.epochs.toFixed(2)}) |`;
     }),
     '',
     `Command: \`${t.command}\``,

@@ -12,7 +12,7 @@ import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { JobLock, lockHolder, processIdentity, type LockOwner } from '../../gan/sweep/lock.ts';
 import { canonicalJson, expandSweep, type SweepSpec } from '../../gan/sweep/spec.ts';
 import { SweepStore } from '../../gan/sweep/store.ts';
-import { aggregateSeeds, sweepTable, type SweepRow } from '../../gan/sweep/table.ts';
+import { aggregateSeeds, sweepTable, sweepTableMarkdown, type SweepRow } from '../../gan/sweep/table.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sweep-spec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -128,6 +128,25 @@ function row(recipe: string, seed: number, fid: number | null, diverged = false,
 }
 
 describe('sweep tables', () => {
+  it('srgan seeds: PSNR mean and spread over the seeds that did not diverge, mean SSIM, and the table\'s PSNR columns', () => {
+    const a = aggregateSeeds([
+      { seed: 1, fid: 50, diverged: false, classifier_accuracy: null, psnr: 20, ssim: 0.8 },
+      { seed: 2, fid: 60, diverged: false, classifier_accuracy: null, psnr: 22, ssim: 0.9 },
+      { seed: 3, fid: null, diverged: true, classifier_accuracy: null, psnr: null, ssim: null },
+    ]);
+    expect(a.psnr).toBe(21);
+    expect(a.psnr_std).toBeCloseTo(Math.SQRT2, 12);
+    expect(a.ssim).toBeCloseTo(0.85, 12);
+    // Models without PSNR carry no such keys.
+    expect('psnr' in aggregateSeeds([{ seed: 1, fid: 5, diverged: false, classifier_accuracy: 0.5 }])).toBe(false);
+    const jobs = expandSweep({ name: 'sr', base: { model: 'srgan', steps: 10 }, grid: { seed: [1, 2] } });
+    const rows = new Map(jobs.map((j, i) => [j.id, row('p8+', j.config.seed, 50 + i, false, { id: j.id, config: j.config, settings: j.settings, psnr: 20 + 2 * i, ssim: 0.8 })]));
+    const t = sweepTable('sr', jobs, rows, 'test');
+    expect(t.rows[0]).toMatchObject({ psnr: 21, ssim: 0.8 });
+    expect(t.evaluation.reference).toMatch(/each run's eval\.json names its reference/);
+    expect(sweepTableMarkdown(t)).toMatch(/\| PSNR dB mean ± std \| SSIM \|[\s\S]*\| 21\.00 ± 1\.41 \| 0\.8000 \|/);
+  });
+
   it('aggregates seeds: mean and sample standard deviation over the seeds that did not diverge', () => {
     const a = aggregateSeeds([
       { seed: 3, fid: 30, diverged: false, classifier_accuracy: 0.5 },
