@@ -20,7 +20,8 @@
 #                                 and conv against their references)
 #   bench-train-profile.txt       GPU time by kernel of one cgan p8+ iteration
 # Part "tasks" (issue 12; the paper's other rows): one Table I per task, all at once (see the part
-# below for its knobs), into results/<task>-gpu/. Needs the data pack (GPU_PACK_DATA=1 scripts/gpu-pack.sh).
+# below for its knobs), into results/<task>-gpu/. Needs the data pack (GPU_PACK_DATA=1 GPU_PACK_DEV=
+# scripts/gpu-pack.sh: 60 MiB of the 64 a call carries).
 # Part "table" (speed again, then one Table I; GPU_SESSION_MODEL=cgan (default) or dcgan):
 #   bench/train.json, train-submit-*.json, train-dcgan.json, cpuprof/   as in part "checks"
 #   results/<model>-gpu-seeds/    experiment table1: every recipe x GPU_SESSION_SEEDS seeds (default 3),
