@@ -8,7 +8,7 @@ import type { OpCountsFile } from '../../engine/record/schema.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { boxDownsample } from '../../gan/data/low-resolution.ts';
 import type { DeployInputs } from '../../gan/deploy/evaluate.ts';
-import { ganTarget, imageTarget, type DeployTarget, type ImageInputs } from '../../gan/deploy/target.ts';
+import { cycleganTarget, ganTarget, srganTarget, type DeployTarget, type ImageInputs } from '../../gan/deploy/target.ts';
 import type { TrainConfig } from '../../gan/train/config.ts';
 import { NoiseObjective } from '../../gan/train/noise-objective.ts';
 import type { SampleGrid } from '../../gan/train/objective.ts';
@@ -25,10 +25,6 @@ export function gridInputs(config: TrainConfig, latent: number, conditional: boo
   const z = latentNoise((config.seed ^ 0x6a1d) >>> 0, 0, n, latent);
   if (!conditional) return { n, z };
   return { n, z, labels: Uint32Array.from({ length: n }, (_, i) => Math.floor(i / columns)) };
-}
-
-function lowResolution(images: Float32Array, n: number, scale: number): Float32Array {
-  return boxDownsample(images, n, SR_SIZE, SR_SIZE, scale);
 }
 
 /** Steps per second over the last few steps (a sliding window, so pauses do not dilute it). */
@@ -117,17 +113,14 @@ export class Lane {
   deployTarget(n: number): { target: DeployTarget; inputs: ImageInputs | null } {
     const o = this.trainer.objective;
     if (o instanceof TranslationObjective) {
-      const G = o.cyclegan.G_AB;
       const a = o.data.a.test;
       const m = Math.min(n, a.n);
-      return { target: imageTarget('cyclegan', G, (x) => G.translate(x), o.shape, o.shape), inputs: { n: m, images: a.images.slice(0, m * a.height * a.width) } };
+      return { target: cycleganTarget(o.cyclegan.G_AB, o.shape), inputs: { n: m, images: a.images.slice(0, m * a.height * a.width) } };
     }
     if (o instanceof SuperResolutionObjective) {
-      const G = o.G;
-      const s = SR_SIZE / G.scale;
       const test = o.data.test;
       const m = Math.min(n, test.n);
-      return { target: imageTarget('srgan', G, (x) => G.upscale(x), [1, s, s], [1, SR_SIZE, SR_SIZE]), inputs: { n: m, images: lowResolution(test.images.subarray(0, m * SR_SIZE * SR_SIZE), m, G.scale) } };
+      return { target: srganTarget(o.G, SR_SIZE), inputs: { n: m, images: boxDownsample(test.images.subarray(0, m * SR_SIZE * SR_SIZE), m, SR_SIZE, SR_SIZE, o.G.scale) } };
     }
     return { target: ganTarget(this.trainer.gan), inputs: null };
   }

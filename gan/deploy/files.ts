@@ -18,7 +18,7 @@ import { boxDownsample } from '../data/low-resolution.ts';
 import { loadTranslationTask } from '../data/translation.ts';
 import { evaluationInputs, restoreRun, type RestoredRun } from '../train/restore.ts';
 import { deployRow, evaluateRecipes, type AnyInputs, type DeployRow } from './evaluate.ts';
-import { ganTarget, imageTarget, type DeployTarget } from './target.ts';
+import { cycleganTarget, ganTarget, srganTarget, type DeployTarget } from './target.ts';
 import { ExportError, parseExport, type ExportFile } from './export-format.ts';
 import { instantiateExport, type ExportedGenerator } from './export.ts';
 import { outputTanhPath } from './hook.ts';
@@ -91,18 +91,12 @@ function deploymentOf(run: RestoredRun, n: number, seed: number): { target: Depl
     case 'translation': {
       const a = loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 3 * n }).a.test;
       if (a.n < n) throw new Error(`deployment: the ${c.task} source domain has ${a.n} test images, fewer than --n ${n}`);
-      const G = run.model.cyclegan.G_AB;
-      const shape = [1, a.height, a.width] as const;
-      return { target: imageTarget('cyclegan', G, (x) => G.translate(x), shape, shape), inputs: { n, images: a.images.slice(0, n * a.height * a.width) } };
+      return { target: cycleganTarget(run.model.cyclegan.G_AB, [1, a.height, a.width]), inputs: { n, images: a.images.slice(0, n * a.height * a.width) } };
     }
     case 'sr': {
       const test = loadDataset(c.dataset, 'test', { limit: n });
       const G = run.model.G;
-      const s = test.height / G.scale;
-      return {
-        target: imageTarget('srgan', G, (x) => G.upscale(x), [1, s, s], [1, test.height, test.width]),
-        inputs: { n, images: boxDownsample(test.images, n, test.height, test.width, G.scale) },
-      };
+      return { target: srganTarget(G, test.height), inputs: { n, images: boxDownsample(test.images, n, test.height, test.width, G.scale) } };
     }
   }
 }

@@ -5,7 +5,9 @@
 import type { Module } from '../../engine/nn/module.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
+import type { ResnetGenerator } from '../models/cyclegan.ts';
 import type { Gan } from '../models/gan.ts';
+import type { RrdbGenerator } from '../models/srgan.ts';
 import { generateImages } from '../models/generate.ts';
 import { mapImages } from '../models/translate.ts';
 
@@ -60,6 +62,17 @@ export function imageTarget(kind: string, G: Module, apply: (x: Tensor) => Tenso
       return mapImages(rt, G, apply, inputs.images, inShape, outShape, batch);
     },
   };
+}
+
+/** CycleGAN's A-to-B generator on images of `shape` (the source domain's). */
+export function cycleganTarget(G: ResnetGenerator, shape: readonly [number, number, number]): DeployTarget {
+  return imageTarget('cyclegan', G, (x) => G.translate(x), shape, shape);
+}
+
+/** An SR generator on [1, size / scale, size / scale] images (`size` the output's, 28). */
+export function srganTarget(G: RrdbGenerator, size: number): DeployTarget {
+  const s = size / G.scale;
+  return imageTarget('srgan', G, (x) => G.upscale(x), [1, s, s], [1, size, size]);
 }
 
 /** A Gan as its target; a target as it is. */

@@ -4,7 +4,7 @@
 // Quartiles by linear interpolation between order statistics (type 7, R's and NumPy's default).
 // Browser-safe.
 
-import { escapeXml, niceTicks } from './svg-plot.ts';
+import { escapeXml, niceTicks, PALETTE, svgStart } from './svg-plot.ts';
 
 export interface BoxGroup {
   label: string;
@@ -22,8 +22,6 @@ export interface BoxPlotOptions {
   width?: number;
   height?: number;
 }
-
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
 /** The q-quantile (0..1) of sorted values, interpolating linearly between order statistics. */
 export function quantile(sorted: readonly number[], q: number): number {
@@ -65,10 +63,7 @@ export function boxPlot(groups: readonly BoxGroup[], options: BoxPlotOptions = {
   const sy = (v: number) => M.top + plotH - ((v - lo) / (hi - lo)) * plotH;
   const slot = plotW / groups.length;
   const f = (v: number) => v.toFixed(2);
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
-  if (options.title) out.push(`<text x="${(M.left + W - M.right) / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`);
+  const out = svgStart(W, H, options.title, (M.left + W - M.right) / 2);
   for (const t of ticks.ticks) {
     if (t < lo || t > hi) continue;
     const y = f(sy(t));

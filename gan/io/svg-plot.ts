@@ -35,7 +35,7 @@ export interface ChartOptions {
 }
 
 // Colour-blind-friendly palette (Okabe & Ito).
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
+export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
 const MARGIN = { left: 70, right: 20, top: 36, bottom: 52 };
 
@@ -125,6 +125,13 @@ function bandPoints(s: Series, maxPoints: number, logY: boolean): { x: number[];
   return { x: b.x, lo: b.ys[0]!, hi: b.ys[1]! };
 }
 
+/** The opening of an SVG chart: the root element, a white background and the title centred at titleX. */
+export function svgStart(W: number, H: number, title: string | undefined, titleX: number): string[] {
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`];
+  if (title) out.push(`<text x="${titleX}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
+  return out;
+}
+
 /** An SVG document (text) with a line chart of the given series. */
 export function lineChart(series: readonly Series[], options: ChartOptions = {}): string {
   const W = options.width ?? 720;
@@ -178,10 +185,7 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
     MARGIN.top + plotH - (logY ? (Math.log10(v) - Math.log10(yLo)) / (Math.log10(yHi) - Math.log10(yLo)) : (v - yLo) / (yHi - yLo)) * plotH;
   const f = (v: number) => v.toFixed(2);
 
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
-  if (options.title) out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`);
+  const out = svgStart(W, H, options.title, W / 2);
 
   // Grid lines and tick labels.
   for (const t of xt.ticks) {

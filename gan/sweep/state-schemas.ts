@@ -7,10 +7,10 @@
 
 import * as v from 'valibot';
 import { RecipeSchema } from '../../engine/quant/recipe.ts';
+import { int } from '../../schema/fields.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
 import { SweepSpecSchema } from './spec.ts';
 
-const Int = (min = 0) => v.pipe(v.number(), v.integer(), v.minValue(min));
 const NullableNumber = v.nullable(v.number());
 
 const ConfigSchema = v.pipe(
@@ -21,7 +21,7 @@ const ConfigSchema = v.pipe(
 /** A recipe stored in full (its spec), checked as a recipe file is. */
 const RecipeSpecSchema = RecipeSchema;
 
-const EvalSettingsSchema = v.object({ n: Int(2), seed: Int(0) });
+const EvalSettingsSchema = v.object({ n: int(2), seed: int(0) });
 
 export const SweepJobSchema = v.object({
   id: v.string(),
@@ -34,13 +34,13 @@ export const SweepJobSchema = v.object({
 
 export const JobProgressSchema = v.object({
   phase: v.picklist(['train', 'eval']),
-  step: Int(0),
-  total: v.nullable(Int(0)),
+  step: int(0),
+  total: v.nullable(int(0)),
   losses: v.nullable(v.record(v.string(), NullableNumber)),
   stepsPerSec: NullableNumber,
   etaSec: NullableNumber,
   host: v.string(),
-  pid: Int(0),
+  pid: int(0),
   at: v.string(),
 });
 
@@ -49,7 +49,7 @@ export const JobRecordSchema = v.pipe(
     id: v.string(),
     job: SweepJobSchema,
     state: v.picklist(['queued', 'running', 'done', 'failed']),
-    failures: Int(0),
+    failures: int(0),
     notBefore: NullableNumber,
     error: v.nullable(v.string()),
     worker: v.nullable(v.string()),
@@ -60,7 +60,7 @@ export const JobRecordSchema = v.pipe(
   v.title('posit-gan sweep job record (jobs/<id>.json)'),
 );
 
-export const AttemptSchema = v.object({ host: v.string(), pid: Int(0), started: v.string(), from_step: Int(0) });
+export const AttemptSchema = v.object({ host: v.string(), pid: int(0), started: v.string(), from_step: int(0) });
 export const AttemptsSchema = v.pipe(v.array(AttemptSchema), v.title('posit-gan sweep attempts (runs/<id>.attempts.json)'));
 
 export const SweepRowSchema = v.pipe(
@@ -68,7 +68,7 @@ export const SweepRowSchema = v.pipe(
     id: v.string(),
     recipe: v.string(),
     spec: RecipeSpecSchema,
-    seed: Int(0),
+    seed: int(0),
     config: ConfigSchema,
     settings: v.record(v.string(), v.unknown()),
     eval: EvalSettingsSchema,
@@ -78,8 +78,8 @@ export const SweepRowSchema = v.pipe(
     classifier_accuracy: NullableNumber,
     psnr: v.optional(NullableNumber),
     ssim: v.optional(NullableNumber),
-    steps_trained: Int(0),
-    steps_per_epoch: Int(0),
+    steps_trained: int(0),
+    steps_per_epoch: int(0),
     train_seconds: v.number(),
     device: v.string(),
     commit: v.nullable(v.string()),
@@ -104,6 +104,6 @@ export const SweepRecordSchema = v.pipe(
 export const EvalResultSchema = v.looseObject({
   fid: NullableNumber,
   labelAccuracy: v.nullable(v.looseObject({ accuracy: v.number() })),
-  step: Int(0),
+  step: int(0),
   superResolution: v.optional(v.looseObject({ psnr: NullableNumber, ssim: v.number() })),
 });

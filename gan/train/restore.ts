@@ -9,47 +9,17 @@ import { PrecisionPolicy } from '../../engine/quant/policy.ts';
 import type { Recipe } from '../../engine/quant/recipe.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import type { Module } from '../../engine/nn/module.ts';
-import { buildCyclegan, type CycleganNets } from '../models/cyclegan.ts';
 import type { Gan } from '../models/gan.ts';
-import { buildSrgan, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
+import { buildModel, netsOf, type ModelNets } from './build-model.ts';
 import { CheckpointError } from './checkpoint.ts';
 import { checkpointState } from './checkpoint-meta.ts';
 import { CheckpointStore, skippedText, type SkippedCheckpoint } from './checkpoint-store.ts';
 import type { TrainConfig } from './config.ts';
 import { loadRecipe, readRunConfig } from './run.ts';
-import { buildGan } from './noise-objective.ts';
 import type { Net } from './objective.ts';
 
-/** A trained model's networks, by family (gan/train/objective.ts). */
-export type RestoredModel =
-  | { family: 'noise'; gan: Gan }
-  | { family: 'translation'; cyclegan: CycleganNets }
-  | { family: 'sr'; G: RrdbGenerator; D: SrDiscriminator };
-
-/** The networks a configuration trains, freshly initialised (weights to be loaded). */
-export function buildModel(rt: Runtime, c: TrainConfig): RestoredModel {
-  switch (c.model) {
-    case 'cyclegan':
-      return { family: 'translation', cyclegan: buildCyclegan(rt, { seed: c.seed, ngf: c.ngf, ndf: c.ndf, blocks: c.blocks }) };
-    case 'srgan': {
-      const { G, D } = buildSrgan(rt, { seed: c.seed, nf: c.ngf, gc: Math.max(1, Math.floor(c.ngf / 2)), blocks: c.blocks, scale: c.scale, ndf: c.ndf });
-      return { family: 'sr', G, D };
-    }
-    default:
-      return { family: 'noise', gan: buildGan(rt, c) };
-  }
-}
-
-function netsOf(m: RestoredModel): Record<Net, Module> {
-  switch (m.family) {
-    case 'noise':
-      return { G: m.gan.G, D: m.gan.D };
-    case 'translation':
-      return { G: m.cyclegan.G, D: m.cyclegan.D };
-    case 'sr':
-      return { G: m.G, D: m.D };
-  }
-}
+/** A trained model's networks, by family. */
+export type RestoredModel = ModelNets;
 
 export interface RestoredRun {
   dir: string;

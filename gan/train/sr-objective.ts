@@ -18,8 +18,9 @@ import { detach } from '../../engine/autograd/tape.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { boxDownsample, nearestUpsample } from '../data/low-resolution.ts';
 import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
-import { buildSrgan, describeSrgan, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
+import { describeSrgan, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
 import { mapImages } from '../models/translate.ts';
+import { buildSrganOf } from './build-model.ts';
 import type { TrainConfig } from './config.ts';
 import { setRequiresGrad, type Iteration, type Objective, type SampleGrid } from './objective.ts';
 
@@ -39,7 +40,8 @@ export interface FeatureLayers {
 export interface SuperResolutionData {
   readonly train: MnistSet;
   readonly test: MnistSet;
-  /** null: no perceptual term (the browser demo, which ships no feature network); say so where shown. */
+  /** null: no perceptual term (the browser demo, which ships no feature network); say so where shown.
+   *  The objective owns it: its dispose() releases the network. */
   readonly perceptual: FeatureLayers | null;
 }
 
@@ -66,7 +68,7 @@ export class SuperResolutionObjective implements Objective {
     for (const [name, set] of [['training', data.train], ['test', data.test]] as const) {
       if (set.height !== SR_SIZE || set.width !== SR_SIZE) throw new Error(`the srgan model takes ${SR_SIZE}x${SR_SIZE} images; the ${name} images are ${set.height}x${set.width} (do not pad them)`);
     }
-    const nets = buildSrgan(rt, { seed: config.seed, nf: config.ngf, gc: Math.max(1, Math.floor(config.ngf / 2)), blocks: config.blocks, scale: config.scale, ndf: config.ndf });
+    const nets = buildSrganOf(rt, config);
     this.G = nets.G;
     this.D = nets.D;
     this.nets = { G: nets.G, D: nets.D };
@@ -152,7 +154,9 @@ export class SuperResolutionObjective implements Objective {
     return `srgan ${SR_SIZE / this.G.scale}x${SR_SIZE / this.G.scale} to ${SR_SIZE}x${SR_SIZE} (x${this.G.scale})${perceptual}\n${describeSrgan({ G: this.G, D: this.D })}`;
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.data.perceptual?.module.dispose();
+  }
 }
 
 /** The first `n` test images in groups of ten columns and three rows: the low-resolution input

@@ -18,8 +18,9 @@ import { Tensor } from '../../engine/tensor/tensor.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
 import type { TranslationData } from '../data/translation-core.ts';
-import { buildCyclegan, describeCyclegan, type CycleganNets } from '../models/cyclegan.ts';
+import { describeCyclegan, type CycleganNets } from '../models/cyclegan.ts';
 import { translateImages } from '../models/translate.ts';
+import { buildCycleganOf } from './build-model.ts';
 import type { TrainConfig } from './config.ts';
 import { ImagePool } from './image-pool.ts';
 import type { Iteration, Objective, SampleGrid } from './objective.ts';
@@ -48,7 +49,7 @@ export class TranslationObjective implements Objective {
       throw new Error(`the domains of ${data.task} differ in size (${a.train.height}x${a.train.width}, ${b.train.height}x${b.train.width})`);
     }
     this.shape = [1, a.train.height, a.train.width];
-    this.cyclegan = buildCyclegan(rt, { seed: config.seed, ngf: config.ngf, ndf: config.ndf, blocks: config.blocks });
+    this.cyclegan = buildCycleganOf(rt, config);
     this.nets = { G: this.cyclegan.G, D: this.cyclegan.D };
     this.orderA = new BatchOrder({ n: a.train.n, batchSize: config.batch, seed: config.seed });
     this.orderB = new BatchOrder({ n: b.train.n, batchSize: config.batch, seed: random(config.seed, 0xb) >>> 0 });

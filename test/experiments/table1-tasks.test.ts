@@ -49,7 +49,9 @@ describe('experiment table1 for translation and super-resolution', { timeout: 60
       for (const s of r.seeds) {
         expect(Number.isFinite(s.fid!)).toBe(true);
         // Translated digits read against their source labels by the MNIST classifier.
-        expect(s.classifier_accuracy).toBeGreaterThanOrEqual(0);
+        expect(s.classifier_accuracy).not.toBeNull();
+        expect(s.classifier_accuracy!).toBeGreaterThanOrEqual(0);
+        expect(s.classifier_accuracy!).toBeLessThanOrEqual(1);
       }
       expect(r.fid_std).not.toBeNull();
       expect(r.psnr).toBeUndefined();
