@@ -21,6 +21,7 @@
 // quietly train a different model than the recipe describes.
 
 import type { Format } from '../../formats/descriptor.ts';
+import { random } from '../../formats/rng.ts';
 import type { LayerKind } from '../nn/kinds.ts';
 import type { LayerHook, Operands, Site } from '../nn/module.ts';
 import type { OptimizerPrecision } from '../optim/optimizer.ts';
@@ -125,7 +126,13 @@ export class PrecisionPolicy implements LayerHook {
         : encode(o.weight, { format: m.weight, rounding: 'nearest', bias: this.options.weightBias?.(site) ?? 0 });
     }
     const kernel = { ...o.kernel };
-    if (m.output) kernel.output = { format: m.output, rounding: this.recipe.rounding };
+    if (m.output) {
+      kernel.output = { format: m.output, rounding: this.recipe.rounding };
+      // The epilogue's stochastic rounding draws random(seed, output index): each product gets its own
+      // seed from the runtime's stream (one counter per product), so no two products, and no two
+      // steps, share random numbers, and a resumed run (its counter restored) draws the same ones.
+      if (this.recipe.rounding === 'stochastic') kernel.output.seed = random(o.input.rt.randomSeed, o.input.rt.nextCounter(1));
+    }
     if (m.accumulate === 'quire') kernel.accumulate = 'quire';
     return { input, weight, bias: o.bias, kernel };
   }

@@ -11,10 +11,11 @@ import { record } from '../../engine/autograd/tape.ts';
 import { backward, mseLoss, relu } from '../../engine/ops/index.ts';
 import { PrecisionPolicy, treatmentOf, UnknownLayerKindError } from '../../engine/quant/policy.ts';
 import { quantizer } from '../../engine/quant/quantizer.ts';
-import { BUILTIN_RECIPES, recipeByName } from '../../engine/quant/recipe.ts';
+import { BUILTIN_RECIPES, recipeByName, resolveRecipe } from '../../engine/quant/recipe.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { Tensor } from '../../engine/tensor/tensor.ts';
 import { quantize } from '../../formats/codec.ts';
+import { parseFormat } from '../../formats/descriptor.ts';
 import { matmulWeights, prepareDeployment } from '../../gan/deploy/hook.ts';
 import { deployRecipeByName } from '../../gan/deploy/recipes.ts';
 import { openTestRuntime, randomArray } from '../engine/harness.ts';
@@ -239,5 +240,43 @@ describe('deployment of a generator with the new kinds', () => {
     }
     dep.dispose();
     G.dispose();
+  });
+});
+
+describe('stochastic rounding at a matmul output (the GEMM epilogue)', () => {
+  it('each product draws its own seed from the run\'s stream: on the lattice, unbiased, reproducible from the counter', async () => {
+    // p8+'s matmul output (posit(16,2)) as the only rounding point of the product (float32 operands),
+    // so that the stochastic and nearest outputs round the same float32 sums.
+    const base = BUILTIN_RECIPES['p8+']!;
+    const onlyOutput = { ...base, matmul: { ...base.matmul, input: null, weight: null }, weightBias: { mode: 'none' }, lossScale: { mode: 'none' } };
+    const stochastic = new PrecisionPolicy(resolveRecipe({ ...onlyOutput, name: 'p16 output, stochastic', rounding: 'stochastic' }));
+    const nearest = new PrecisionPolicy(resolveRecipe({ ...onlyOutput, name: 'p16 output, nearest', rounding: 'nearest' }));
+    const p16 = parseFormat('p16e2');
+    const layer = new Linear(rt, 32, 64, { rng: 5 });
+    const x = Float32Array.from(randomArray(16 * 32, 6));
+    const forward = (policy: PrecisionPolicy) => {
+      layer.setHook(policy);
+      return rt.scope(async () => layer.forward(Tensor.fromArray(rt, x, [16, 32])).read());
+    };
+    const near = await forward(nearest);
+    const start = rt.randomCounter;
+    const first = await forward(stochastic);
+    const second = await forward(stochastic);
+    rt.randomCounter = start;
+    const again = await forward(stochastic);
+    layer.dispose();
+    // Before the fix the policy gave the epilogue no seed and the layer refused to run.
+    expect(again).toEqual(first);
+    expect(second).not.toEqual(first);
+    for (const v of [first, second]) {
+      expect([...v].every((y) => quantize(p16, y) === y)).toBe(true);
+      // Rounded up or down, never further than the lattice neighbours of the nearest value, and
+      // without bias: the mean difference from nearest rounding is far below one spacing.
+      const diffs = [...v].map((y, i) => y - near[i]!);
+      expect(diffs.some((d) => d !== 0)).toBe(true);
+      for (const [i, d] of diffs.entries()) expect(Math.abs(d)).toBeLessThanOrEqual(Math.abs(near[i]!) * 2 ** -8 + 2 ** -40);
+      const meanAbs = [...near].reduce((a, y) => a + Math.abs(y), 0) / near.length;
+      expect(Math.abs(diffs.reduce((a, d) => a + d, 0) / diffs.length)).toBeLessThan(meanAbs * 2 ** -11);
+    }
   });
 });

@@ -90,7 +90,8 @@ describe('one GAN training step', { timeout: 300_000 }, () => {
   });
 
   it('fused stochastic rounding draws the same random numbers (dcgan, batch norm over images)', async () => {
-    // (Stochastic epilogue rounding needs a seed the policy does not give: no matmul output format.)
+    // (No matmul output format: what fuseRounding changes is the elementwise and backward roundings;
+    // the GEMM epilogue rounds the product in its own kernel in both modes, test/quant/policy.test.ts.)
     const base = BUILTIN_RECIPES['p8+']!;
     const recipe = resolveRecipe({ ...base, name: 'p8+ stochastic', rounding: 'stochastic', matmul: { ...base.matmul, output: null } });
     const config = resolveConfig({ model: 'dcgan', recipe: 'p8+', ngf: 4, ndf: 4, batch: 8, dataLimit: 64, steps: 2, seed: 9 });
