@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { JobLock, lockHolder, sleep, type LockOptions } from './lock.ts';
-import { JobFailed, JobInterrupted, runJob, type JobProgress } from './run-job.ts';
+import { JobFailed, JobInterrupted, JobStopped, runJob, type JobProgress } from './run-job.ts';
 import type { SweepJob } from './spec.ts';
 import { countStates, type JobStatus, type SweepStatus } from './status.ts';
 import { JobRecordSchema } from './state-schemas.ts';
@@ -47,6 +47,15 @@ export interface LocalSweepOptions {
   log?: (line: string) => void;
   /** Aborting stops the running jobs (they stay queued, resumable) and ends the run. */
   signal?: AbortSignal;
+  /** Training stops at this time (Date.now() ms), each running job's at a checkpoint, and the jobs
+   *  stay queued (resumable); jobs not yet started still start, and stop before their first step. */
+  deadline?: number;
+  /** When a job fails for good, stop the others (they stay queued, resumable) and end the run. */
+  failFast?: boolean;
+  /** How log lines name a job (default `job <id>`). */
+  label?: (job: SweepJob) => string;
+  /** Called with each running job's progress (as its record gets it). */
+  onProgress?: (job: SweepJob, p: JobProgress) => void;
   /** How often to look again for jobs held by other processes or backing off (default 1000 ms). */
   pollMs?: number;
   lock?: LockOptions;
@@ -100,6 +109,12 @@ export async function runLocal(jobs: readonly SweepJob[], o: LocalSweepOptions):
   const attempts = o.attempts ?? 3;
   const backoffMs = o.backoffMs ?? 30_000;
   const say = o.log ?? (() => {});
+  const label = o.label ?? ((job: SweepJob) => `job ${job.id}`);
+  // Stops the running jobs: the caller's signal, or a job failing for good under failFast.
+  const stop = new AbortController();
+  const passOn = () => stop.abort(o.signal!.reason);
+  if (o.signal?.aborted) passOn();
+  o.signal?.addEventListener('abort', passOn, { once: true });
   submitLocal(store, jobs);
   if (o.retryFailed) {
     for (const j of jobs) {
@@ -109,6 +124,8 @@ export async function runLocal(jobs: readonly SweepJob[], o: LocalSweepOptions):
     }
   }
   const active = new Map<string, Promise<void>>();
+  // Jobs the deadline stopped in this run: queued (resumable), not started again before the next run.
+  const stoppedHere = new Set<string>();
 
   const work = async (job: SweepJob, lock: JobLock): Promise<void> => {
     let rec = readRecord(store, job.id)!;
@@ -119,26 +136,36 @@ export async function runLocal(jobs: readonly SweepJob[], o: LocalSweepOptions):
         store,
         lock,
         ...(o.childArgs ? { childArgs: o.childArgs } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-        log: say,
+        signal: stop.signal,
+        ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
+        log: (line) => say(line.replace(`job ${job.id}`, label(job))),
         onProgress: (p) => {
           rec = { ...rec, progress: p };
           writeRecord(store, rec);
+          o.onProgress?.(job, p);
         },
       });
       rec = { ...rec, state: 'done', error: null, notBefore: null, worker: null };
-      say(`job ${job.id}: done`);
+      say(`${label(job)}: done`);
     } catch (e) {
-      if (e instanceof JobInterrupted) {
+      if (e instanceof JobStopped) {
+        stoppedHere.add(job.id);
         rec = { ...rec, state: 'queued', worker: null };
-        say(`job ${job.id}: interrupted; it resumes from its newest checkpoint when the sweep runs again`);
+        say(`${label(job)}: time limit reached at step ${e.step} of ${e.totalSteps}; it resumes from that checkpoint when the sweep runs again`);
+      } else if (e instanceof JobInterrupted) {
+        rec = { ...rec, state: 'queued', worker: null };
+        say(`${label(job)}: interrupted; it resumes from its newest checkpoint when the sweep runs again`);
       } else {
         const failures = rec.failures + 1;
         const error = e instanceof JobFailed ? e.message : `${(e as Error).name}: ${(e as Error).message}`;
         const last = failures >= attempts;
         const wait = backoffMs * 2 ** (failures - 1);
         rec = { ...rec, state: last ? 'failed' : 'queued', failures, error, worker: null, notBefore: last ? null : Date.now() + wait };
-        say(`job ${job.id}: attempt ${failures} of ${attempts} failed${last ? '' : `; retrying in ${(wait / 1000).toFixed(1)} s`}: ${error.split('\n')[0]}`);
+        say(`${label(job)}: attempt ${failures} of ${attempts} failed${last ? '' : `; retrying in ${(wait / 1000).toFixed(1)} s`}: ${error.split('\n')[0]}`);
+        if (last && o.failFast && !stop.signal.aborted) {
+          say(`stopping the other jobs (they resume from their newest checkpoint when the sweep runs again)`);
+          stop.abort('failure');
+        }
       }
     } finally {
       writeRecord(store, rec);
@@ -149,10 +176,10 @@ export async function runLocal(jobs: readonly SweepJob[], o: LocalSweepOptions):
   for (;;) {
     let pending = 0;
     let wakeAt = Infinity;
-    if (!o.signal?.aborted) {
+    if (!stop.signal.aborted) {
       for (const job of jobs) {
         if (active.size >= slots) break;
-        if (active.has(job.id) || store.row(job.id)) continue;
+        if (active.has(job.id) || stoppedHere.has(job.id) || store.row(job.id)) continue;
         const rec = readRecord(store, job.id);
         if (!rec || rec.state === 'failed') continue;
         if (rec.notBefore !== null && rec.notBefore > Date.now()) {
@@ -173,11 +200,12 @@ export async function runLocal(jobs: readonly SweepJob[], o: LocalSweepOptions):
         active.set(job.id, p);
       }
     }
-    if (active.size === 0 && (pending === 0 || o.signal?.aborted)) break;
+    if (active.size === 0 && (pending === 0 || stop.signal.aborted)) break;
     const ms = Math.max(10, Math.min(o.pollMs ?? 1000, wakeAt - Date.now()));
-    await Promise.race([...active.values(), sleep(ms, o.signal)]);
+    await Promise.race([...active.values(), sleep(ms, stop.signal)]);
   }
   await Promise.all(active.values());
+  o.signal?.removeEventListener('abort', passOn);
 
   const done: SweepRow[] = [];
   const failed: LocalSweepResult['failed'] = [];

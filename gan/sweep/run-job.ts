@@ -52,8 +52,12 @@ export interface RunJobOptions {
   progressEveryMs?: number;
   /** One line per notable event (resume, fresh start), for the caller's stderr. */
   log?: (line: string) => void;
-  /** Aborting stops the current process (SIGTERM) and rejects with JobInterrupted. */
+  /** Aborting stops the current process (with the abort's reason when that is SIGINT or SIGTERM,
+   *  else SIGTERM) and rejects with JobInterrupted. */
   signal?: AbortSignal;
+  /** Training stops at this time (Date.now() ms) at a checkpoint (`train --time-limit`); the job then
+   *  rejects with JobStopped and stays resumable. */
+  deadline?: number;
 }
 
 /** The job failed (its training or evaluation process failed): a retry may or may not help. */
@@ -64,6 +68,19 @@ export class JobFailed extends Error {
 /** The job was stopped by its worker (a shutdown), not by a problem of its own. */
 export class JobInterrupted extends Error {
   override name = 'JobInterrupted';
+}
+
+/** The job's training reached RunJobOptions.deadline: its run is checkpointed at `step` (manifest
+ *  status 'stopped') and continues from there when the job runs again. */
+export class JobStopped extends JobInterrupted {
+  override name = 'JobStopped';
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly totalSteps: number,
+  ) {
+    super(message);
+  }
 }
 
 /** The step of the run's newest checkpoint that verifies, or null when it has none. */
@@ -79,8 +96,16 @@ export function checkpointStep(run: string): number | null {
  * The arguments that start or continue the job's training. --resume takes the run directory (the
  * checkpoint's own configuration must match the job's: train checks it).
  */
-export function trainArgs(run: string, configFile: string, resume: boolean): string[] {
-  return ['train', ...(resume ? ['--resume', run] : ['--out', run]), '--config', configFile, '--progress', 'jsonl'];
+export function trainArgs(run: string, configFile: string, resume: boolean, deadline?: number): string[] {
+  // A deadline already passed still starts the process: it stops before its first step, checkpointed.
+  const limit = deadline === undefined ? [] : ['--time-limit', String(Math.max(0.001, (deadline - Date.now()) / 1000))];
+  return ['train', ...(resume ? ['--resume', run] : ['--out', run]), '--config', configFile, '--progress', 'jsonl', ...limit];
+}
+
+/** The signal that stops a job's process when the job is aborted: the abort's reason when it is one
+ *  of the stop signals (a Ctrl-C stays a SIGINT in the run's manifest), else SIGTERM. */
+function stopSignal(signal: AbortSignal | undefined): NodeJS.Signals {
+  return signal?.reason === 'SIGINT' || signal?.reason === 'SIGTERM' ? signal.reason : 'SIGTERM';
 }
 
 /** Writes the configuration file `train` is given; custom recipes go to DIR/recipes/. */
@@ -113,13 +138,17 @@ interface ChildResult {
 function runChild(args: readonly string[], o: RunJobOptions, logPath: string, onLine: (line: string) => void): Promise<ChildResult> {
   const fd = openSync(logPath, 'a');
   return new Promise<ChildResult>((done, fail) => {
+    // Its own process group: a Ctrl-C at the terminal reaches only the process that started it,
+    // which passes the stop on exactly once (a second signal would make train exit at once,
+    // without its checkpoint).
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: o.store.dir,
       stdio: ['pipe', 'pipe', fd],
       env: { ...process.env, POSIT_GAN_EXIT_WITH_PARENT: '1' },
+      detached: process.platform !== 'win32',
     });
     if (child.pid !== undefined) o.lock.setChild(child.pid);
-    const onAbort = () => child.kill('SIGTERM');
+    const onAbort = () => child.kill(stopSignal(o.signal));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
@@ -185,6 +214,8 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   let manifest = readRunManifest(p.run);
   const trained = manifest?.status === 'completed' || manifest?.status === 'diverged';
   let from = trained ? manifest!.step : 0;
+  // A checkpoint to go on from (one at step 0 included: a run its time limit stopped before a step).
+  let resume = false;
   if (!trained) {
     const step = checkpointStep(p.run);
     if (step === null && existsSync(p.run)) {
@@ -192,11 +223,12 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
       rmSync(p.run, { recursive: true, force: true });
     }
     from = step ?? 0;
+    resume = step !== null;
   }
   const attempts = recordAttempt(p.attempts, { host, pid: process.pid, started: new Date().toISOString(), from_step: from });
   const startLine = trained
     ? `attempt ${attempts.length}: training finished earlier (${manifest!.status}); evaluating`
-    : from > 0
+    : resume
       ? `attempt ${attempts.length}: resuming from the checkpoint at step ${from}`
       : `attempt ${attempts.length}: training from the start`;
   appendFileSync(p.log, `=== ${new Date().toISOString()} ${host} pid ${process.pid}: ${startLine}\n`);
@@ -214,7 +246,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   let trainSeconds = 0;
   if (!trained) {
     const t0 = performance.now();
-    const r = await runChild([...trainArgs(p.run, configFile, from > 0), ...(o.childArgs ?? [])], o, p.log, (line) => {
+    const r = await runChild([...trainArgs(p.run, configFile, resume, o.deadline), ...(o.childArgs ?? [])], o, p.log, (line) => {
       if (!line.startsWith('{')) return;
       try {
         const m = JSON.parse(line) as { type?: string; step?: number; total?: number; losses?: Record<string, number | null>; stepsPerSec?: number | null; etaSec?: number | null };
@@ -229,12 +261,16 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     await settle(r);
     stopIfAborted();
     manifest = readRunManifest(p.run);
+    if (r.code === 0 && manifest?.status === 'stopped') {
+      throw new JobStopped(`job ${job.id} reached its time limit at step ${manifest.step} of ${manifest.totalSteps}`, manifest.step, manifest.totalSteps);
+    }
     const ok = (r.code === 0 && manifest?.status === 'completed') || manifest?.status === 'diverged';
     if (!ok) throw new JobFailed(`training failed (${describeExit(r)}${manifest ? `, run status ${manifest.status}` : ''}); ${p.log} ends:\n${tail(p.log)}`);
   }
   const m = manifest!;
   const notes: string[] = [];
   let fid: number | null = null;
+  let fidAe: Pick<SweepRow, 'fid_ae'> = {};
   let accuracy: number | null = null;
   let quality: Pick<SweepRow, 'psnr' | 'ssim'> = {};
   if (m.status !== 'diverged') {
@@ -254,6 +290,10 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     // JSON has no NaN: a non-finite FID is written as null.
     fid = typeof e.fid === 'number' && Number.isFinite(e.fid) ? e.fid : null;
     if (fid === null) notes.push("the FID is not finite (the generator's samples are degenerate)");
+    if (e.second) {
+      fidAe = { fid_ae: typeof e.second.fid === 'number' && Number.isFinite(e.second.fid) ? e.second.fid : null };
+      if (fidAe.fid_ae === null) notes.push("the second network's FID is not finite (the generator's samples are degenerate)");
+    }
     accuracy = e.labelAccuracy?.accuracy ?? null;
     if (e.superResolution) quality = { psnr: e.superResolution.psnr, ssim: e.superResolution.ssim };
   }
@@ -266,6 +306,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     settings: job.settings,
     eval: job.eval,
     fid,
+    ...fidAe,
     diverged: m.status === 'diverged',
     divergence: m.status === 'diverged' ? String(m.diverged ?? 'unknown') : null,
     classifier_accuracy: accuracy,

@@ -73,6 +73,7 @@ export const SweepRowSchema = v.pipe(
     settings: v.record(v.string(), v.unknown()),
     eval: EvalSettingsSchema,
     fid: NullableNumber,
+    fid_ae: v.optional(NullableNumber),
     diverged: v.boolean(),
     divergence: v.nullable(v.string()),
     classifier_accuracy: NullableNumber,
@@ -106,4 +107,5 @@ export const EvalResultSchema = v.looseObject({
   labelAccuracy: v.nullable(v.looseObject({ accuracy: v.number() })),
   step: int(0),
   superResolution: v.optional(v.looseObject({ psnr: NullableNumber, ssim: v.number() })),
+  second: v.optional(v.nullable(v.looseObject({ fid: NullableNumber }))),
 });

@@ -29,6 +29,9 @@ export interface SweepRow {
   eval: EvalSettings;
   /** LeNet-feature FID; null when the run diverged or the FID is not finite. */
   fid: number | null;
+  /** FID on the second feature network (the autoencoder's code), where the evaluation has one
+   *  (MNIST images); null when not finite. Absent in rows written before it was recorded. */
+  fid_ae?: number | null;
   diverged: boolean;
   /** Why it diverged (null otherwise). */
   divergence: string | null;
@@ -53,6 +56,8 @@ export interface SweepRow {
 export interface SeedResult {
   seed: number;
   fid: number | null;
+  /** FID on the second feature network (absent where the evaluation has none). */
+  fid_ae?: number | null;
   diverged: boolean;
   classifier_accuracy: number | null;
   /** srgan: PSNR and SSIM (absent for other models). */
@@ -65,6 +70,9 @@ export interface SeedAggregate {
   fid: number | null;
   /** Sample standard deviation (n - 1) of those FIDs; null with fewer than two. */
   fid_std: number | null;
+  /** The same for the second feature network's FID, where the seeds have one. */
+  fid_ae?: number | null;
+  fid_ae_std?: number | null;
   /** True only when every seed diverged. */
   diverged: boolean;
   /** Mean classifier accuracy over the seeds that have one (null if none). */
@@ -86,6 +94,13 @@ export function aggregateSeeds(results: readonly SeedResult[]): SeedAggregate {
   const fids = seeds.filter((s) => !s.diverged && s.fid !== null && Number.isFinite(s.fid)).map((s) => s.fid!);
   const m = mean(fids);
   const spread = (xs: number[], mu: number | null) => (xs.length >= 2 ? Math.sqrt(xs.reduce((a, f) => a + (f - mu!) ** 2, 0) / (xs.length - 1)) : null);
+  const second = seeds.some((s) => s.fid_ae !== undefined)
+    ? (() => {
+        const aes = seeds.filter((s) => !s.diverged && typeof s.fid_ae === 'number' && Number.isFinite(s.fid_ae)).map((s) => s.fid_ae!);
+        const a = mean(aes);
+        return { fid_ae: a, fid_ae_std: spread(aes, a) };
+      })()
+    : {};
   const quality = seeds.some((s) => s.psnr !== undefined)
     ? (() => {
         const psnrs = seeds.filter((s) => !s.diverged && typeof s.psnr === 'number' && Number.isFinite(s.psnr)).map((s) => s.psnr!);
@@ -96,6 +111,7 @@ export function aggregateSeeds(results: readonly SeedResult[]): SeedAggregate {
   return {
     fid: m,
     fid_std: spread(fids, m),
+    ...second,
     diverged: seeds.length > 0 && seeds.every((s) => s.diverged),
     classifier_accuracy: mean(seeds.filter((s) => s.classifier_accuracy !== null).map((s) => s.classifier_accuracy!)),
     ...quality,
@@ -163,7 +179,14 @@ export function sweepTable(name: string, jobs: readonly SweepJob[], rows: Readon
       settings,
       config,
       ...aggregateSeeds(
-        done.map((r) => ({ seed: r.seed, fid: r.fid, diverged: r.diverged, classifier_accuracy: r.classifier_accuracy, ...(r.psnr !== undefined ? { psnr: r.psnr, ssim: r.ssim ?? null } : {}) })),
+        done.map((r) => ({
+          seed: r.seed,
+          fid: r.fid,
+          ...(r.fid_ae !== undefined ? { fid_ae: r.fid_ae } : {}),
+          diverged: r.diverged,
+          classifier_accuracy: r.classifier_accuracy,
+          ...(r.psnr !== undefined ? { psnr: r.psnr, ssim: r.ssim ?? null } : {}),
+        })),
       ),
       steps,
       epochs: done.length ? steps / done[0]!.steps_per_epoch : 0,
@@ -202,21 +225,24 @@ function fmt(x: number | null, digits: number): string {
 export function sweepTableMarkdown(t: SweepTable): string {
   const settingKeys = distinct(t.rows.flatMap((r) => Object.keys(r.settings).filter((k) => k !== 'recipe')));
   const hasPsnr = t.rows.some((r) => r.psnr !== undefined);
+  const hasAe = t.rows.some((r) => r.fid_ae !== undefined);
   const lines = [
     `# Sweep ${t.name}`,
     '',
     `Device: ${t.device ?? '—'}. Commit: ${t.commit ?? '—'}. ${t.jobs.finished} of ${t.jobs.total} jobs finished.`,
     `Evaluation: ${t.evaluation.samples ?? 'various numbers of'} generated samples against the ${t.evaluation.reference}; FID on ${t.evaluation.features}: compare orderings, not values, with the paper's Inception FIDs.`,
+    ...(hasAe ? ["FID (autoencoder): the same samples on the 32-value code of posit-gan's MLP autoencoder, a second network built differently (no labels, no convolutions; MNIST images only). An ordering that holds under both FIDs is worth stating; one that flips is not."] : []),
     '',
-    `| recipe | ${settingKeys.map((k) => `${k} | `).join('')}FID mean ± std |${hasPsnr ? ' PSNR dB mean ± std | SSIM |' : ''} seeds (diverged) | classifier accuracy | steps (epochs) |`,
-    `|---|${settingKeys.map(() => '---|').join('')}---|${hasPsnr ? '---|---|' : ''}---|---|---|`,
+    `| recipe | ${settingKeys.map((k) => `${k} | `).join('')}FID mean ± std |${hasAe ? ' FID (autoencoder) mean ± std |' : ''}${hasPsnr ? ' PSNR dB mean ± std | SSIM |' : ''} seeds (diverged) | classifier accuracy | steps (epochs) |`,
+    `|---|${settingKeys.map(() => '---|').join('')}---|${hasAe ? '---|' : ''}${hasPsnr ? '---|---|' : ''}---|---|---|`,
     ...t.rows.map((r) => {
       const fid = r.diverged ? 'diverged' : r.fid === null ? '—' : `${fmt(r.fid, 2)}${r.fid_std === null ? '' : ` ± ${fmt(r.fid_std, 2)}`}`;
       const div = r.seeds.filter((s) => s.diverged).length;
       const seeds = `${r.seeds.length}${r.jobs.finished < r.jobs.total ? ` of ${r.jobs.total}` : ''}${div ? ` (${div})` : ''}`;
       const acc = r.classifier_accuracy === null ? '—' : `${(100 * r.classifier_accuracy).toFixed(1)}%`;
+      const ae = hasAe ? ` ${r.diverged ? 'diverged' : r.fid_ae == null ? '—' : `${fmt(r.fid_ae, 2)}${r.fid_ae_std == null ? '' : ` ± ${fmt(r.fid_ae_std, 2)}`}`} |` : '';
       const quality = hasPsnr ? ` ${r.psnr == null ? '—' : `${fmt(r.psnr, 2)}${r.psnr_std == null ? '' : ` ± ${fmt(r.psnr_std, 2)}`}`} | ${r.ssim == null ? '—' : fmt(r.ssim, 4)} |` : '';
-      return `| ${r.recipe} | ${settingKeys.map((k) => `${k in r.settings ? JSON.stringify(r.settings[k]) : '—'} | `).join('')}${fid} |${quality} ${seeds} | ${acc} | ${r.steps} (${r.epochs.toFixed(2)}) |`;
+      return `| ${r.recipe} | ${settingKeys.map((k) => `${k in r.settings ? JSON.stringify(r.settings[k]) : '—'} | `).join('')}${fid} |${ae}${quality} ${seeds} | ${acc} | ${r.steps} (${r.epochs.toFixed(2)}) |`;
     }),
     '',
     `Command: \`${t.command}\``,

@@ -7,10 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { JobLock, lockHolder, processIdentity, type LockOwner } from '../../gan/sweep/lock.ts';
-import { canonicalJson, expandSweep, type SweepSpec } from '../../gan/sweep/spec.ts';
+import { canonicalJson, expandSweep, readSweepSpec, type SweepSpec } from '../../gan/sweep/spec.ts';
 import { SweepStore } from '../../gan/sweep/store.ts';
 import { aggregateSeeds, sweepTable, sweepTableMarkdown, type SweepRow } from '../../gan/sweep/table.ts';
 
@@ -147,6 +148,25 @@ describe('sweep tables', () => {
     expect(sweepTableMarkdown(t)).toMatch(/\| PSNR dB mean ± std \| SSIM \|[\s\S]*\| 21\.00 ± 1\.41 \| 0\.8000 \|/);
   });
 
+  it("the second network's FID: mean and spread beside the LeNet's where the rows carry it, its own column", () => {
+    const a = aggregateSeeds([
+      { seed: 1, fid: 10, fid_ae: 4, diverged: false, classifier_accuracy: 0.5 },
+      { seed: 2, fid: 20, fid_ae: 8, diverged: false, classifier_accuracy: 0.5 },
+      { seed: 3, fid: null, fid_ae: null, diverged: true, classifier_accuracy: null },
+    ]);
+    expect(a.fid_ae).toBe(6);
+    expect(a.fid_ae_std).toBeCloseTo(2 * Math.SQRT2, 12);
+    // Rows from before the second FID was recorded carry no such key, nor does their table.
+    expect('fid_ae' in aggregateSeeds([{ seed: 1, fid: 5, diverged: false, classifier_accuracy: 0.5 }])).toBe(false);
+    const jobs = expandSweep({ name: 'ae', base: { ...base }, grid: { seed: [1, 2] } });
+    const rows = new Map(jobs.map((j, i) => [j.id, row('p8+', j.config.seed, 50 + i, false, { id: j.id, config: j.config, settings: j.settings, fid_ae: 10 + 2 * i })]));
+    const md = sweepTableMarkdown(sweepTable('ae', jobs, rows, 'test'));
+    expect(md).toMatch(/\| FID mean ± std \| FID \(autoencoder\) mean ± std \|[\s\S]*\| 50\.50 ± 0\.71 \| 11\.00 ± 1\.41 \|/);
+    expect(md).toMatch(/a second network built differently/);
+    const old = new Map(jobs.map((j, i) => [j.id, row('p8+', j.config.seed, 50 + i, false, { id: j.id, config: j.config, settings: j.settings })]));
+    expect(sweepTableMarkdown(sweepTable('ae', jobs, old, 'test'))).not.toMatch(/autoencoder/);
+  });
+
   it('aggregates seeds: mean and sample standard deviation over the seeds that did not diverge', () => {
     const a = aggregateSeeds([
       { seed: 3, fid: 30, diverged: false, classifier_accuracy: 0.5 },
@@ -228,5 +248,22 @@ describe('job locks', () => {
     const e = JobLock.tryAcquire(path, { staleAfterMs: -1 });
     expect(e).toBeInstanceOf(JobLock);
     (e as JobLock).release();
+  });
+});
+
+describe('the shipped sweep specs', () => {
+  it('sweeps/cgan-rounding.json: p8+ and p8, each with nearest and stochastic rounding, 3 seeds; the stochastic ones differ from the built-ins in rounding alone', () => {
+    const { spec, baseDir } = readSweepSpec(fileURLToPath(new URL('../../sweeps/cgan-rounding.json', import.meta.url)));
+    const jobs = expandSweep(spec, baseDir);
+    expect(jobs).toHaveLength(12);
+    expect([...new Set(jobs.map((j) => j.recipe.name))]).toEqual(['p8+', 'p8+-sr', 'p8', 'p8-sr']);
+    for (const name of ['p8+', 'p8']) {
+      const sr = jobs.find((j) => j.recipe.name === `${name}-sr`)!.recipe;
+      const { name: _n, description: _d, rounding, ...rest } = sr;
+      const { name: _bn, description: _bd, rounding: builtinRounding, ...builtinRest } = BUILTIN_RECIPES[name]!;
+      expect([rounding, builtinRounding]).toEqual(['stochastic', 'nearest']);
+      expect(rest).toEqual(builtinRest);
+    }
+    expect(jobs.every((j) => j.config.model === 'cgan' && j.config.steps === 4685 && j.eval.n === 10_000)).toBe(true);
   });
 });

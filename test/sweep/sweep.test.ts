@@ -167,6 +167,8 @@ async function checkFinished(dir: string, killed: string, queueArgs: string[]): 
     expect(r.steps_trained).toBe(8);
     expect(r.diverged).toBe(false);
     expect(Number.isFinite(r.fid)).toBe(true);
+    // MNIST images: the evaluation has the second network (the autoencoder), and the row carries its FID.
+    expect(Number.isFinite(r.fid_ae)).toBe(true);
   }
 
   // The table: every job exactly once, grouped by recipe, with the keys of experiment table1.
