@@ -52,12 +52,18 @@ accuracy for the cgan. Writes
   results/NAME/table1-samples.png         one row of samples per recipe (first seed; cgan: digits 0..9)
   results/NAME/opcounts/train-*.opcounts.json   each recipe's op counts (for posit-gan energy)
 Both JSON and Markdown record the code's commit (POSIT_GAN_COMMIT when set, else git) and this
-command line. Training runs go to runs/NAME-table1/<recipe>-s<seed> (checkpoints and fid.csv included;
-not for committing); a new call (without --resume) replaces the runs an earlier table left there.
-A run that diverges is reported as diverged (no FID), not as an error.
-Ctrl-C (SIGINT) or SIGTERM stops the runs in training at a checkpoint (with --jobs, every child gets
-the signal) and exits 130 / 143 without writing the table (--resume continues them); a second Ctrl-C
-exits at once (and is passed on to the children).`,
+command line.
+The runs are a sweep (as \`posit-gan sweep run\` runs one, on its embedded queue) in runs/NAME-table1
+(not for committing): each run trains in its own \`posit-gan train\` process and is evaluated by
+\`posit-gan eval\`; runs/NAME-table1/<recipe>-s<seed> links to its run directory (checkpoints and
+fid.csv included) and <recipe>-s<seed>.log to its log. \`posit-gan sweep status NAME --dir
+runs/NAME-table1\` shows where the runs stand (from another terminal, while the table trains).
+A new call (without --resume) replaces what an earlier table left there.
+A run that diverges is reported as diverged (no FID), not as an error. A run that fails (its process
+exits with an error) stops the others at a checkpoint and fails the table, naming the run and its log.
+Ctrl-C (SIGINT) or SIGTERM stops the runs in training at a checkpoint (every child gets the signal
+once) and exits 130 / 143 without writing the table (--resume continues them); a second Ctrl-C exits
+at once (the children follow).`,
     {
       options: [
         { name: 'model', type: 'string', choices: MODELS, default: 'cgan', help: 'the model, as for `posit-gan train`' },
@@ -98,7 +104,7 @@ exits at once (and is passed on to the children).`,
           value: 'N',
           default: 1,
           help:
-            'runs trained at once, each in its own `posit-gan train` process (its log in runs/NAME-table1/<recipe>-s<seed>.log). ' +
+            'runs trained at once, each in its own `posit-gan train` process (its log: runs/NAME-table1/<recipe>-s<seed>.log). ' +
             'A step is bound by the host\'s time to record it, so on a GPU with CPU cores to spare the processes share the GPU and use more ' +
             'cores; every run is still the one `train` makes alone with the same seed.',
         },
@@ -114,12 +120,18 @@ exits at once (and is passed on to the children).`,
           name: 'resume',
           type: 'boolean',
           help:
-            'continue the runs an earlier call (same NAME and options) left in runs/NAME-table1: runs that completed or diverged are kept, ' +
+            'continue the sweep an earlier call (same NAME and options) left in runs/NAME-table1: finished runs (evaluated, or diverged) are kept, ' +
             'runs stopped by a time limit (or killed) go on from their newest checkpoint exactly as an uninterrupted run would, missing ' +
-            "ones start; then the whole table is evaluated and written. With --time-limit, a table longer than one call's time is trained " +
+            "ones start; then the table is written. With --time-limit, a table longer than one call's time is trained " +
             'over several calls.',
         },
-        { name: 'progress', type: 'string', choices: PROGRESS, default: 'bar', help: 'progress bar on stderr, nothing, or JSON lines on stdout' },
+        {
+          name: 'progress',
+          type: 'string',
+          choices: PROGRESS,
+          default: 'bar',
+          help: "bar: each run's start and end, and every 30 s the running runs' steps, on stderr; quiet: nothing; jsonl: the same as JSON lines on stdout",
+        },
       ],
     },
   ],

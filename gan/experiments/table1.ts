@@ -2,14 +2,15 @@
 // initialisation, data order and noise for every recipe), evaluate each run (FID on the LeNet features
 // and on the autoencoder's code, classifier accuracy for the cgan), and write results/<name>/table1.md,
 // table1.json, the FID-vs-steps curves (table1-fid-curve*.svg), a side-by-side sample image and each
-// recipe's op counts. Training runs (checkpoints and all) go under runs/<name>-table1/<recipe>-s<seed>,
-// which is not committed. The rows, comparisons and text are computed in table1-report.ts.
+// recipe's op counts. The runs are a sweep (gan/sweep: one code path for running many jobs) on the
+// embedded queue in runs/<name>-table1, which is not committed: each run trains in its own `posit-gan
+// train` process and is evaluated by `posit-gan eval`; runs/<name>-table1/<recipe>-s<seed> (and .log)
+// link to the job's run (and log), and `posit-gan sweep status <name> --dir runs/<name>-table1` shows
+// where it stands. The rows, comparisons and text are computed in table1-report.ts.
 // Interrupted (Options.signal), the runs in training stop at a checkpoint and the table is not written.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { Runtime } from '../../engine/runtime.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
@@ -28,14 +29,17 @@ import { loadTranslationTask } from '../data/translation.ts';
 import { superResolve } from '../train/sr-objective.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
-import { CheckpointStore } from '../train/checkpoint-store.ts';
-import { readRunManifest } from '../train/manifest.ts';
-import { readFidCsv, referenceCacheFiles } from '../train/fid-curve.ts';
+import { readRunManifest, type RunManifest } from '../train/manifest.ts';
+import { readFidCsv, referenceCacheFiles, referenceCacheFilesIn } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
-import { clearRunDirectory } from '../train/run-dir.ts';
+import { runLocal } from '../sweep/local.ts';
+import type { JobProgress } from '../sweep/run-job.ts';
+import { expandSweep, type SweepJob, type SweepSpec } from '../sweep/spec.ts';
+import { SweepStore } from '../sweep/store.ts';
+import type { SweepRow } from '../sweep/table.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { MNIST_TRAIN_IMAGES } from '../data/mnist.ts';
-import { DivergedError, loadRecipe, runTraining } from '../train/run.ts';
+import { loadRecipe } from '../train/run.ts';
 import { latentNoise } from '../train/trainer.ts';
 import { evaluateRun } from './evaluate-run.ts';
 import { aggregateRow, comparePairs, convergence, fidCurveSvg, table1Markdown, type Table1, type Table1Row, type Table1Seed } from './table1-report.ts';
@@ -94,7 +98,7 @@ export interface Table1Options {
   command: string;
   progress?: ProgressMode;
   root?: string;
-  /** Runs trained at once, each in its own process (default 1: one after another, here). */
+  /** Runs trained at once, each in its own process (default 1: one after another). */
   jobs?: number;
   /** Extra `posit-gan train` arguments for those processes (the device options). */
   childArgs?: string[];
@@ -103,8 +107,9 @@ export interface Table1Options {
   /** Aborted with a signal's name (SIGINT, SIGTERM): training stops at a checkpoint (child processes
    *  get the signal), nothing more starts, and runTable1 throws a Table1Interrupted. */
   signal?: AbortSignal;
-  /** Continue the runs an earlier call left in runs/NAME-table1 (see resumeState) instead of
-   *  starting them again: a table can be trained over several calls, e.g. device calls with a time limit. */
+  /** Continue the sweep an earlier call left in runs/NAME-table1 instead of starting again: finished
+   *  runs are kept, stopped or killed ones go on from their newest checkpoint. A table can be trained
+   *  over several calls, e.g. device calls with a time limit. */
   resume?: boolean;
 }
 
@@ -120,174 +125,36 @@ function interrupted(runsDir: string, signal: AbortSignal): Table1Interrupted {
   );
 }
 
-/** One training run of the table. */
+/** One training run of the table: a sweep job (gan/sweep) and where it is found under its readable name. */
 interface Job {
   recipe: string;
   seed: number;
+  job: SweepJob;
+  /** Its run directory (the sweep's DIR/runs/<id>). */
   out: string;
-  config: TrainConfig;
+  /** runs/NAME-table1/<recipe>-s<seed>: a link to `out`. */
+  named: string;
 }
 
-interface TrainedRun {
-  /** Stopped by the time limit before its steps were done. */
-  stopped: boolean;
-  /** Steps its configuration asked for. */
-  total: number;
-  /** Why it diverged (null if it did not). */
-  diverged: string | null;
-  steps: number;
-  seconds: number;
+/** A run's file-name form of a recipe name. */
+function fileName(recipe: string): string {
+  return recipe.replace(/[^a-zA-Z0-9+.-]/g, '_');
 }
 
-function runDir(runsDir: string, recipe: string, seed: number): string {
-  return join(runsDir, `${recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}-s${seed}`);
+/** Makes `path` a symbolic link to `target` (relative to path's folder), replacing what was there. */
+function linkAtomic(target: string, path: string): void {
+  const tmp = `${path}.${process.pid}.link`;
+  rmSync(tmp, { force: true });
+  symlinkSync(target, tmp);
+  renameSync(tmp, path);
 }
 
-/** What a run's manifest says about how it ended (for runs whose process we did not watch end). */
-function fromManifest(out: string, seconds: number): TrainedRun | null {
-  const m = readRunManifest(out);
-  if (m?.status === 'completed' || m?.status === 'stopped') return { stopped: m.status === 'stopped', total: m.totalSteps, diverged: null, steps: m.step, seconds };
-  if (m?.status === 'diverged') return { stopped: false, total: m.totalSteps, diverged: String(m.diverged), steps: m.step, seconds };
-  return null;
-}
-
-/**
- * With --resume, what becomes of a run directory an earlier call left: 'done' when it completed the
- * steps asked for or diverged (kept as it is), 'continue' when it has a checkpoint to go on from
- * (stopped by a time limit, or killed), 'start' when there is nothing to go on from.
- */
-function resumeState(job: Job, steps: number): 'done' | 'continue' | 'start' {
-  const m = readRunManifest(job.out);
-  if (!m) return 'start';
-  if (m.status === 'diverged' || (m.status === 'completed' && m.step >= steps)) return 'done';
-  // A checkpoint that verifies: a damaged one is no place to go on from (train --resume says why).
-  try {
-    new CheckpointStore(join(job.out, 'checkpoints')).loadLatest();
-    return 'continue';
-  } catch {
-    return 'start';
-  }
-}
-
-/** Trains the runs one after another in this process. */
-async function trainHere(gpu: Gpu, jobs: readonly Job[], steps: number, o: Table1Options): Promise<TrainedRun[]> {
-  const runs: TrainedRun[] = [];
-  for (const job of jobs) {
-    if (o.signal?.aborted) throw interrupted(dirname(job.out), o.signal);
-    const state = o.resume ? resumeState(job, steps) : 'start';
-    if (state === 'done') {
-      runs.push(fromManifest(job.out, 0)!);
-      continue;
-    }
-    if (state === 'start') clearRunDirectory(job.out);
-    const t0 = performance.now();
-    try {
-      const r = await runTraining(gpu, {
-        config: job.config,
-        out: job.out,
-        resume: state === 'continue',
-        progress: o.progress ?? 'bar',
-        command: o.command,
-        ...(o.deadline ? { deadline: o.deadline } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
-      if (r.status === 'interrupted') throw interrupted(dirname(job.out), o.signal!);
-      r.trainer.dispose();
-      r.runtime.pool.trim();
-    } catch (e) {
-      if (!(e instanceof DivergedError)) throw e;
-    }
-    runs.push(fromManifest(job.out, (performance.now() - t0) / 1000)!);
-  }
-  return runs;
-}
-
-const CLI = fileURLToPath(new URL('../../bin/posit-gan', import.meta.url));
-
-/**
- * Trains the runs side by side, each in its own `posit-gan train` process (at most o.jobs at a time):
- * a training step is bound by the host's time to record it, so separate processes use more CPU cores
- * while sharing the GPU. Each run is the one `train` would make alone (same config, same seed); its
- * output goes to runs/NAME-table1/<recipe>-s<seed>.log.
- */
-async function trainInChildren(jobs: readonly Job[], steps: number, runsDir: string, o: Table1Options): Promise<TrainedRun[]> {
-  mkdirSync(runsDir, { recursive: true });
-  const runs: TrainedRun[] = new Array(jobs.length);
-  let next = 0;
-  // When one run fails, the others are stopped rather than left training for a table never written.
-  const live = new Set<ChildProcess>();
-  let failed = false;
-  // Each child runs in its own process group (detached), so a Ctrl-C at the terminal reaches only
-  // this process, which passes each signal on exactly once: the children stop at a checkpoint.
-  const forward = () => {
-    for (const c of live) c.kill(o.signal!.reason as NodeJS.Signals);
-  };
-  o.signal?.addEventListener('abort', forward);
-  // This process exiting (a second Ctrl-C exits at once) passes the signal on again, so the children
-  // exit at once too instead of training on unseen.
-  const onExit = () => {
-    for (const c of live) c.kill((o.signal?.reason as NodeJS.Signals | undefined) ?? 'SIGTERM');
-  };
-  process.on('exit', onExit);
-  const one = async (): Promise<void> => {
-    while (!failed && !o.signal?.aborted && next < jobs.length) {
-      const i = next++;
-      const { recipe, seed, out, config } = jobs[i]!;
-      const state = o.resume ? resumeState(jobs[i]!, steps) : 'start';
-      if (state === 'done') {
-        runs[i] = fromManifest(out, 0)!;
-        continue;
-      }
-      if (state === 'start') clearRunDirectory(out);
-      const configFile = `${out}.config.json`;
-      writeFileAtomicSync(configFile, JSON.stringify(config, null, 2) + '\n');
-      const log = `${out}.log`;
-      const fd = openSync(log, 'w');
-      const t0 = performance.now();
-      const code = await new Promise<number>((done, fail) => {
-        const limit = o.deadline ? ['--time-limit', String(Math.max(1, (o.deadline - Date.now()) / 1000))] : [];
-        const where = state === 'continue' ? ['--resume', out] : ['--out', out];
-        const child = spawn(process.execPath, [CLI, 'train', '--config', configFile, ...where, '--progress', 'jsonl', ...limit, ...(o.childArgs ?? [])], {
-          stdio: ['ignore', fd, fd],
-          detached: process.platform !== 'win32',
-        });
-        live.add(child);
-        child.on('error', fail);
-        child.on('exit', (c, signal) => {
-          live.delete(child);
-          done(c ?? (signal ? 128 : 1));
-        });
-      }).finally(() => closeSync(fd));
-      const seconds = (performance.now() - t0) / 1000;
-      if (o.signal?.aborted) return; // stopped by the signal: reported once all have stopped
-      const run = fromManifest(out, seconds);
-      if (run && (code === 0 || run.diverged)) {
-        runs[i] = run;
-      } else {
-        if (failed) return; // stopped because another run failed
-        failed = true;
-        for (const c of live) c.kill();
-        const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
-        throw new Error(`training ${recipe} seed ${seed} failed (exit status ${code}); its log ${log} ends:\n${tail}`);
-      }
-      if (o.progress !== 'quiet') process.stderr.write(`table1: ${recipe} seed ${seed} ${run.diverged ? 'diverged' : 'trained'} (${run.steps} steps, ${seconds.toFixed(0)} s)\n`);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(o.jobs ?? 1, jobs.length) }, one));
-  } finally {
-    o.signal?.removeEventListener('abort', forward);
-    process.off('exit', onExit);
-  }
-  if (o.signal?.aborted) throw interrupted(runsDir, o.signal);
-  return runs;
-}
-
-/** Computes the test set's feature statistics once, into the cache files every run of the table reads
- *  (instead of each training process computing them at its first FID-curve evaluation). */
-async function warmReferenceCache(gpu: Gpu, runsDir: string): Promise<void> {
+/** Computes the test set's feature statistics once, into the cache files the FID curves of every run
+ *  read (next to the runs), instead of each training process computing them at its first FID-curve
+ *  evaluation. (Where the networks ship their statistics, nothing is computed or written.) */
+async function warmReferenceCache(gpu: Gpu, store: SweepStore): Promise<void> {
   const rt = new Runtime(gpu);
-  const files = referenceCacheFiles(join(runsDir, 'any-run'));
+  const files = referenceCacheFiles(store.paths('any-run').run);
   const lenet = MnistClassifier.load(rt);
   const ae = FeatureAutoencoder.load(rt);
   try {
@@ -298,6 +165,123 @@ async function warmReferenceCache(gpu: Gpu, runsDir: string): Promise<void> {
     ae.dispose();
     rt.pool.trim();
   }
+}
+
+/** Seconds the run's last training session took (from its manifest), or 0. */
+function lastSessionSeconds(m: RunManifest): number {
+  const s = m.sessions?.at(-1);
+  return s?.finished ? (Date.parse(s.finished) - Date.parse(s.started)) / 1000 : 0;
+}
+
+/** One seed's values from the job's sweep row (trained and evaluated by the sweep). */
+function seedFromRow(row: SweepRow, job: Job, sr: boolean): Table1Seed {
+  return {
+    seed: job.seed,
+    fid: row.fid,
+    fid_ae: row.fid_ae ?? null,
+    diverged: row.diverged,
+    divergence: row.divergence === null ? null : row.divergence.replace(/^training diverged: /, '').split('. A checkpoint')[0]!,
+    classifier_accuracy: row.classifier_accuracy,
+    ...(sr ? { psnr: row.psnr ?? null, ssim: row.ssim ?? null } : {}),
+    steps_trained: row.steps_trained,
+    stopped_early: false,
+    train_seconds: row.train_seconds,
+    curve: (readFidCsv(job.out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
+  };
+}
+
+/** One seed's values from a run the time limit stopped: the sweep keeps it queued (the next call with
+ *  --resume continues it), so it is evaluated here, as the sweep's `eval` would. */
+async function seedFromStoppedRun(gpu: Gpu, job: Job, m: RunManifest, store: SweepStore): Promise<Table1Seed> {
+  const e = await evaluateRun(gpu, job.out, { n: job.job.eval.n, seed: job.job.eval.seed, cacheFiles: referenceCacheFilesIn(store.referenceCache) });
+  const finite = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : null);
+  return {
+    seed: job.seed,
+    fid: finite(e.fid),
+    fid_ae: e.second ? finite(e.second.fid) : null,
+    diverged: false,
+    divergence: null,
+    classifier_accuracy: e.labelAccuracy?.accuracy ?? null,
+    ...(e.superResolution ? { psnr: e.superResolution.psnr, ssim: e.superResolution.ssim } : {}),
+    steps_trained: m.step,
+    stopped_early: true,
+    train_seconds: lastSessionSeconds(m),
+    curve: (readFidCsv(job.out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
+  };
+}
+
+/**
+ * Trains and evaluates the table's runs as a sweep on the embedded queue (gan/sweep/local.ts): at most
+ * o.jobs at a time, each in its own `posit-gan train` process (a training step is bound by the host's
+ * time to record it, so separate processes use more CPU cores while sharing the GPU) and evaluated by
+ * `posit-gan eval`. Each run is the one `train` would make alone with the same config and seed. Returns
+ * each job's seed values, in the jobs' order.
+ */
+async function runJobs(gpu: Gpu, jobs: readonly Job[], store: SweepStore, o: Table1Options): Promise<Table1Seed[]> {
+  const byId = new Map(jobs.map((j) => [j.job.id, j]));
+  const label = (j: SweepJob) => {
+    const t = byId.get(j.id)!;
+    return `${t.recipe} seed ${t.seed}`;
+  };
+  const jsonl = o.progress === 'jsonl';
+  const say = o.progress === 'quiet' ? undefined : jsonl ? (line: string) => process.stdout.write(JSON.stringify({ type: 'log', line }) + '\n') : (line: string) => process.stderr.write(`table1: ${line}\n`);
+  const progress = o.progress === 'quiet' ? undefined : jsonl ? jsonProgress(byId) : runningProgress(label, say!);
+  const r = await runLocal(
+    jobs.map((j) => j.job),
+    {
+      store,
+      jobs: o.jobs ?? 1,
+      // A run that fails is a problem to look at (a divergence is a result, not a failure): no retries.
+      attempts: 1,
+      failFast: true,
+      label,
+      ...(o.childArgs ? { childArgs: o.childArgs } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
+      ...(say ? { log: say } : {}),
+      ...(progress ? { onProgress: progress } : {}),
+      pollMs: 200,
+    },
+  );
+  if (o.signal?.aborted) throw interrupted(store.dir, o.signal);
+  if (r.failed.length) {
+    const f = r.failed[0]!;
+    const j = byId.get(f.id)!;
+    throw new Error(`training or evaluating ${j.recipe} seed ${j.seed} failed (its run: ${j.named}, its log: ${j.named}.log): ${f.error}`);
+  }
+  const seeds: Table1Seed[] = [];
+  for (const j of jobs) {
+    const row = store.row(j.job.id);
+    if (row) {
+      seeds.push(seedFromRow(row, j, j.job.config.model === 'srgan'));
+      continue;
+    }
+    const m = readRunManifest(j.out);
+    if (m?.status !== 'stopped') throw new Error(`table1: ${j.recipe} seed ${j.seed} has neither a result nor a run stopped by the time limit (${j.out}: ${m ? `status ${m.status}` : 'no manifest'})`);
+    seeds.push(await seedFromStoppedRun(gpu, j, m, store));
+  }
+  return seeds;
+}
+
+/** Progress of the running jobs as JSON lines on stdout (about one a second per job). */
+function jsonProgress(byId: ReadonlyMap<string, Job>): (job: SweepJob, p: JobProgress) => void {
+  return (job, p) => {
+    const { recipe, seed } = byId.get(job.id)!;
+    process.stdout.write(JSON.stringify({ type: 'progress', recipe, seed, phase: p.phase, step: p.step, total: p.total, losses: p.losses, stepsPerSec: p.stepsPerSec, etaSec: p.etaSec }) + '\n');
+  };
+}
+
+/** Progress of the running jobs as one stderr line at most every 30 s: "p8+ seed 1 step 120/1000 ...". */
+function runningProgress(label: (j: SweepJob) => string, say: (line: string) => void): (job: SweepJob, p: JobProgress) => void {
+  const latest = new Map<string, string>();
+  let last = performance.now();
+  return (job, p) => {
+    const rate = p.stepsPerSec ? ` ${p.stepsPerSec.toFixed(1)} step/s` : '';
+    latest.set(label(job), p.phase === 'eval' ? 'evaluating' : `step ${p.step}/${p.total ?? '?'}${rate}`);
+    if (performance.now() - last < 30_000) return;
+    last = performance.now();
+    say([...latest].map(([k, v]) => `${k} ${v}`).join(' · '));
+  };
 }
 
 /** The steps of one epoch at this configuration (BatchOrder drops the last partial batch): a pass over
@@ -316,7 +300,7 @@ async function sampleRow(gpu: Gpu, job: Job): Promise<Float32Array> {
   const c = run.config;
   switch (run.model.family) {
     case 'noise': {
-      const z = latentNoise(job.config.seed, 0x7ab1e1, 10, run.gan.latent);
+      const z = latentNoise(job.seed, 0x7ab1e1, 10, run.gan.latent);
       return generateImages(run.runtime, run.gan, z, run.gan.conditional ? Uint32Array.from({ length: 10 }, (_, k) => k) : undefined);
     }
     case 'translation': {
@@ -368,54 +352,54 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const curveSamples = o.curveSamples ?? 2000;
   const evalSamples = o.evalSamples ?? 10_000;
   // Seed-major order: with a time limit, every recipe gets its first seed before any gets a second.
-  const jobs: Job[] = seeds.flatMap((seed) =>
-    recipes.map((recipe) => ({ recipe, seed, out: runDir(runsDir, recipe, seed), config: resolveConfig({ ...base, recipe, seed, evalEvery, evalN: curveSamples }) })),
-  );
-  const cache = referenceCacheFiles(join(runsDir, 'any-run'));
-  if (evalEvery > 0 && (o.jobs ?? 1) > 1 && base.dataset === 'mnist') await warmReferenceCache(gpu, runsDir);
-  const trained = (o.jobs ?? 1) > 1 ? await trainInChildren(jobs, steps, runsDir, o) : await trainHere(gpu, jobs, steps, o);
+  // The table is a sweep (gan/sweep) over recipe x seed, in runsDir: seed-major order, so that with a
+  // time limit every recipe gets its first seed before any gets a second.
+  if (!o.resume) rmSync(runsDir, { recursive: true, force: true });
+  const store = new SweepStore(runsDir);
+  const { recipe: _recipe, seed: _seed, epochs: _epochs, ...shared } = base;
+  const spec: SweepSpec = {
+    name: o.name,
+    base: { ...shared, steps, evalEvery, evalN: curveSamples },
+    grid: { seed: seeds, recipe: [...recipes] },
+    eval: { n: evalSamples, seed: 0 },
+  };
+  const sweepJobs = expandSweep(spec, process.cwd());
+  // The grid's product, in order: job i is seed i / R with recipe i % R, named as --recipes names it
+  // (a recipe file by its file name, not the name inside it).
+  if (sweepJobs.length !== seeds.length * recipes.length) throw new Error(`table1: two of the recipes ${recipes.join(', ')} are the same recipe`);
+  const jobs: Job[] = sweepJobs.map((job, i) => {
+    const recipe = recipes[i % recipes.length]!;
+    const seed = seeds[Math.floor(i / recipes.length)]!;
+    if (job.config.seed !== seed) throw new Error(`table1: internal error: job ${i} trains seed ${job.config.seed}, expected ${seed}`);
+    return { recipe, seed, job, out: store.paths(job.id).run, named: join(runsDir, `${fileName(recipe)}-s${seed}`) };
+  });
+  store.init();
+  store.recordSweep({ spec, jobs: sweepJobs, command: o.command });
+  for (const j of jobs) {
+    linkAtomic(relative(runsDir, j.out), j.named);
+    linkAtomic(relative(runsDir, store.paths(j.job.id).log), `${j.named}.log`);
+  }
+  if (evalEvery > 0 && (o.jobs ?? 1) > 1 && base.dataset === 'mnist') await warmReferenceCache(gpu, store);
+  const results = await runJobs(gpu, jobs, store, o);
 
   const notes: string[] = [];
   const bySeed = new Map<string, Table1Seed[]>(recipes.map((r) => [r, []]));
   const sampleRows = new Map<string, Float32Array>();
   for (const [i, job] of jobs.entries()) {
     const { recipe, seed, out } = job;
-    const { stopped, total, diverged, steps: done, seconds } = trained[i]!;
-    if (stopped) notes.push(`${recipe} seed ${seed}: stopped by the time limit at step ${done} of ${total}; its values are not comparable with runs that trained longer.`);
-    let fid: number | null = null;
-    let fidAe: number | null = null;
-    let acc: number | null = null;
-    let quality: Pick<Table1Seed, 'psnr' | 'ssim'> = {};
-    if (!diverged) {
-      const e = await evaluateRun(gpu, out, { n: evalSamples, cacheFiles: cache });
-      fid = Number.isFinite(e.fid) ? e.fid : null;
-      fidAe = e.second && Number.isFinite(e.second.fid) ? e.second.fid : null;
-      acc = e.labelAccuracy?.accuracy ?? null;
-      if (e.superResolution) quality = { psnr: e.superResolution.psnr, ssim: e.superResolution.ssim };
-      if (fid === null || (e.second && fidAe === null)) notes.push(`${recipe} seed ${seed}: a FID is not finite (the generator's samples are degenerate); it counts as no FID.`);
-    } else if (base.model === 'srgan') {
-      quality = { psnr: null, ssim: null };
+    const result = results[i]!;
+    if (result.stopped_early) notes.push(`${recipe} seed ${seed}: stopped by the time limit at step ${result.steps_trained} of ${steps}; its values are not comparable with runs that trained longer.`);
+    if (!result.diverged && (result.fid === null || (hasSecondNetwork(base) && result.fid_ae === null))) {
+      notes.push(`${recipe} seed ${seed}: a FID is not finite (the generator's samples are degenerate); it counts as no FID.`);
     }
     if (seed === seeds[0]) {
       // The recipe's row of the side-by-side image (its first seed).
-      if (!diverged) sampleRows.set(recipe, await sampleRow(gpu, job));
+      if (!result.diverged) sampleRows.set(recipe, await sampleRow(gpu, job));
       // Op counts are shape arithmetic: the first seed's stand for the recipe's.
       const counts = join(out, `${basename(out)}.opcounts.json`);
-      if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${recipe.replace(/[^a-zA-Z0-9+.-]/g, '_')}.opcounts.json`));
+      if (existsSync(counts)) copyFileSync(counts, join(resultsDir, 'opcounts', `train-${fileName(recipe)}.opcounts.json`));
     }
-    bySeed.get(recipe)!.push({
-      seed,
-      fid,
-      fid_ae: fidAe,
-      diverged: diverged !== null,
-      divergence: diverged ? diverged.replace(/^training diverged: /, '').split('. A checkpoint')[0]! : null,
-      classifier_accuracy: acc,
-      ...quality,
-      steps_trained: done,
-      stopped_early: stopped,
-      train_seconds: seconds,
-      curve: (readFidCsv(out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
-    });
+    bySeed.get(recipe)!.push(result);
   }
   const rows: Table1Row[] = recipes.map((r) => aggregateRow(r, loadRecipe(r).spec, paperRow?.fid?.[r] ?? null, bySeed.get(r)!, paperRow?.psnr?.[r] ?? null));
 
@@ -426,7 +410,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const all = new Float32Array(pictureRows.length * blank.length);
   pictureRows.forEach((row, k) => all.set(row, k * blank.length));
   writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, pictureRows.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
-  if (o.resume) notes.push('Continued the runs of earlier calls (--resume): a run\'s train time counts this call only (0 for runs already complete).');
+  if (o.resume) notes.push("Continued the runs of earlier calls (--resume): a run's train time is that of the process that finished its training (from its checkpoint, when it resumed).");
   if ((o.jobs ?? 1) > 1) notes.push(`Runs trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
   const firstRow = base.model === 'cyclegan' ? 'the first ten test images of the source domain, then ' : base.model === 'srgan' ? 'the first ten low-resolution test inputs (enlarged), then ' : '';
   const rowsAre = base.model === 'cyclegan' ? 'their translations' : base.model === 'srgan' ? 'their upscaled images' : 'samples';
@@ -461,6 +445,12 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   writeFileAtomicSync(join(resultsDir, 'table1.json'), JSON.stringify(t, null, 2) + '\n');
   writeFileAtomicSync(join(resultsDir, 'table1.md'), table1Markdown(t));
   return t;
+}
+
+/** Whether the evaluation has the second feature network (the autoencoder, trained on MNIST): the
+ *  evaluated images are MNIST digits. */
+function hasSecondNetwork(c: TrainConfig): boolean {
+  return (c.model === 'cyclegan' ? loadTranslationTaskNames(c.task!).target : c.dataset) === 'mnist';
 }
 
 /** What the table's evaluation compares, in words. */

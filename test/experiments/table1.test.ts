@@ -1,17 +1,19 @@
 // experiment table1 end to end on a tiny cgan: every recipe trained with every seed and evaluated on
 // both feature networks, the JSON in the shape the issue gives (provenance, per-seed values, spreads,
-// the recipe each row ran), the FID curves, and runs trained side by side in child processes (--jobs)
-// giving exactly the runs that training them one after another in this process gives.
+// the recipe each row ran), the FID curves, and the runs as a sweep on the embedded queue (gan/sweep):
+// trained side by side (--jobs) they give exactly the runs that training them one after another gives.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../engine/device/gpu.ts';
 import { openNodeGpu } from '../../engine/device/node.ts';
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { runTable1, Table1Interrupted, type Table1 } from '../../gan/experiments/table1.ts';
 import { codeCommit } from '../../gan/io/provenance.ts';
+import { localStatus } from '../../gan/sweep/local.ts';
+import { SweepStore } from '../../gan/sweep/store.ts';
 
 let gpu: Gpu;
 let root: string;
@@ -97,28 +99,45 @@ describe('experiment table1', () => {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(dir, 'table1-fid-curve.svg'), 'utf8')).toContain('<title>p8+ (2 seeds)</title>');
-    // One run directory per recipe and seed; each child's progress went to its log, and its
-    // manifest and op counts record the code's commit.
+    // One run directory per recipe and seed, a sweep job's, linked under a readable name; each
+    // child's progress went to its log, and its manifest and op counts record the code's commit.
     const runs = join(root, 'runs', 'two-table1');
     expect(readFileSync(join(runs, 'p8+-s4.log'), 'utf8')).toMatch(/"step":3/);
     expect(JSON.parse(readFileSync(join(runs, 'fp32-s3', 'manifest.json'), 'utf8')).commit).toBe(codeCommit());
-    expect(JSON.parse(readFileSync(join(runs, 'fp32-s4', 'fp32-s4.opcounts.json'), 'utf8')).run.commit).toBe(codeCommit());
+    const id = basename(readlinkSync(join(runs, 'fp32-s4')));
+    expect(readlinkSync(join(runs, 'fp32-s4'))).toBe(join('runs', id));
+    expect(JSON.parse(readFileSync(join(runs, 'fp32-s4', `${id}.opcounts.json`), 'utf8')).run.commit).toBe(codeCommit());
+    // The table is a sweep: its rows and its recorded spec are the sweep's, so `sweep status` reads it.
+    const store = new SweepStore(runs);
+    const recorded = store.recordedSweep('two')!;
+    expect(recorded.jobs.map((j) => `${j.settings.recipe}-s${j.settings.seed}`)).toEqual(['fp32-s3', 'p8+-s3', 'fp32-s4', 'p8+-s4']);
+    const status = localStatus('two', store, recorded.jobs);
+    expect(status.counts).toMatchObject({ done: 4, queued: 0, running: 0, failed: 0 });
+    expect(store.row(id)!.fid).toBe(parallel.rows[0]!.seeds[1]!.fid);
   }, 900_000);
 
   it('--resume continues runs a time limit stopped, to the values an uninterrupted table gives', async () => {
-    const opts = { name: 'res', model: 'cgan' as const, config: tiny, recipes: ['fp32'], seeds: [3], evalSamples: 40, evalEvery: 2, curveSamples: 20, command: 'test resume', progress: 'quiet' as const, root, jobs: 2 };
-    // A deadline already passed: the run (here, in this process) stops at step 0, checkpointed; it is
-    // then continued in a child process (`train --resume`).
-    const stopped = await runTable1(gpu, { ...opts, jobs: 1, deadline: Date.now() });
+    const opts = { name: 'res', model: 'cgan' as const, config: tiny, recipes: ['fp32'], seeds: [3], evalSamples: 40, evalEvery: 2, curveSamples: 20, command: 'test resume', progress: 'quiet' as const, root, jobs: 1 };
+    // A deadline already passed: the run stops before its first step, checkpointed, and is evaluated
+    // as it stands; the sweep keeps its job queued, and --resume continues it (`train --resume`).
+    const stopped = await runTable1(gpu, { ...opts, deadline: Date.now() });
     expect(stopped.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 0, stopped_early: true });
+    expect(Number.isFinite(stopped.rows[0]!.seeds[0]!.fid)).toBe(true);
+    expect(stopped.notes.join(' ')).toMatch(/fp32 seed 3: stopped by the time limit at step 0 of 3/);
     const resumed = await runTable1(gpu, { ...opts, resume: true });
     const one = JSON.parse(readFileSync(join(root, 'results', 'one', 'table1.json'), 'utf8')) as Table1;
     const want = one.rows.find((r) => r.recipe === 'fp32')!.seeds.find((s) => s.seed === 3)!;
     expect(resumed.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 3, stopped_early: false, fid: want.fid, fid_ae: want.fid_ae, curve: want.curve });
     expect(resumed.notes.join(' ')).toMatch(/--resume/);
-    // Once complete, a resumed table trains nothing more and gives the same values.
+    // Two attempts: the first from the start, the second from the checkpoint the first left at step 0.
+    const runs = join(root, 'runs', 'res-table1');
+    const attemptsFile = join(runs, 'runs', `${basename(readlinkSync(join(runs, 'fp32-s3')))}.attempts.json`);
+    expect(JSON.parse(readFileSync(attemptsFile, 'utf8')).map((a: { from_step: number }) => a.from_step)).toEqual([0, 0]);
+    expect(readFileSync(join(runs, 'fp32-s3.log'), 'utf8')).toMatch(/attempt 2: resuming from the checkpoint at step 0/);
+    // Once complete, a resumed table trains nothing more (no new attempt) and gives the same values.
     const again = await runTable1(gpu, { ...opts, resume: true });
-    expect(again.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 3, train_seconds: 0, fid: want.fid });
+    expect(again.rows[0]!.seeds[0]).toMatchObject({ steps_trained: 3, train_seconds: resumed.rows[0]!.seeds[0]!.train_seconds, fid: want.fid });
+    expect(JSON.parse(readFileSync(attemptsFile, 'utf8'))).toHaveLength(2);
   }, 600_000);
 
   it('a run that fails in its process fails the table, naming the recipe, the seed and its log', async () => {
@@ -135,7 +154,9 @@ describe('experiment table1', () => {
       jobs: 2,
       childArgs: ['--adapter', 'bogus'],
     });
-    await expect(t).rejects.toThrow(/training (fp32|p8\+) seed 1 failed \(exit status 2\); its log .*bad-table1\/(fp32|p8\+)-s1\.log ends/);
+    await expect(t).rejects.toThrow(/training or evaluating (fp32|p8\+) seed 1 failed \(its run: .*bad-table1\/(fp32|p8\+)-s1, its log: .*bad-table1\/(fp32|p8\+)-s1\.log\): training failed \(exit status 2/);
+    // The first failure stopped the rest: fp16 never started.
+    expect(existsSync(join(root, 'runs', 'bad-table1', 'fp16-s1', 'manifest.json'))).toBe(false);
   }, 120_000);
 
   it('an interrupt (--jobs) reaches every child once: each stops at a checkpoint, and no table is written', async () => {
