@@ -31,6 +31,8 @@
 #                                 also experiment deploy on p8+'s first seed
 #   runs/                         each training run's manifest, losses, fid.csv, latest samples, and logs
 #   tests.txt                     the test suite (without the browser test), run beside the training
+# Part "sweep" (issue 13): a sweep on the embedded queue, sweeps/cgan-rounding.json by default (see the
+# part below), its table in results/sweep-<name>/ and each job's log and manifest under runs/.
 # Part "quire" (the exact quire, issue 14; about 6 minutes):
 #   quire-info.txt                the adapter with --subgroup-matrix: its configurations and what the
 #                                 probe found (engine/device/subgroup-matrix.ts)
@@ -168,6 +170,51 @@ if [ "$part" = tasks ]; then
   pack
 fi
 
+if [ "$part" = sweep ]; then
+  # A sweep on the GPU (issue 13), on the embedded queue: GPU_SESSION_SPEC (default
+  # sweeps/cgan-rounding.json: p8+ and p8 with nearest and stochastic rounding, 3 seeds, 12 jobs) with
+  # GPU_SESSION_STEPS steps per job (default the spec's), GPU_SESSION_JOBS jobs at once (default 12),
+  # and a time limit that leaves the table its time; then `sweep table` into results/sweep-<name>.
+  # Jobs the limit stopped stay queued: the same part again on the still-warm machine (runs/ is kept
+  # between calls there) continues them, and the table's notes count what had not finished.
+  spec_in=${GPU_SESSION_SPEC:-sweeps/cgan-rounding.json}
+  spec="$work/sweep-spec.json"
+  "$node" -e '
+    const fs = require("fs");
+    const [file, out, steps, smoke] = process.argv.slice(1);
+    const s = JSON.parse(fs.readFileSync(file, "utf8"));
+    if (steps) s.base = { ...s.base, steps: Number(steps) };
+    if (smoke === "1") {
+      s.name += "-smoke";
+      s.base = { ...s.base, steps: 3, width: 8, batch: 16, dataLimit: 128, checkpointEvery: 3, sampleEvery: 0 };
+      s.grid = { ...s.grid, seed: [1] };
+      s.eval = { ...s.eval, n: 20 };
+    }
+    fs.writeFileSync(out, JSON.stringify(s, null, 2) + "\n");
+    console.log(s.name);
+  ' "$spec_in" "$spec" "${GPU_SESSION_STEPS:-}" "$smoke" > "$work/sweep-name.txt"
+  name=$(cat "$work/sweep-name.txt")
+  # Recipe files named in the spec are relative to it: keep it beside the original.
+  cp "$spec" "$(dirname "$spec_in")/.gpu-session-$name.json"
+  dir="runs/sweep-$name" # its own directory: a rehearsal removes it afterwards
+  sweep_limit=$(( $(left) - 60 ))
+  echo "sweep: $name from $spec_in, $(s 2 "${GPU_SESSION_JOBS:-12}") jobs at once, time limit $sweep_limit s" >> "$work/summary.txt"
+  stage sweep-run "$(( sweep_limit + 20 ))" "${cli[@]}" sweep run "$(dirname "$spec_in")/.gpu-session-$name.json" --dir "$dir" \
+    --jobs "$(s 2 "${GPU_SESSION_JOBS:-12}")" --attempts 2 --backoff 5 --time-limit "$sweep_limit"
+  stage sweep-status 20 "${cli[@]}" sweep status "$name" --dir "$dir"
+  stage sweep-table 30 "${cli[@]}" sweep table "$name" --dir "$dir" --out "$work/results/sweep-$name"
+  # Each job's log, manifest, losses and latest samples, even for jobs that did not finish.
+  for r in "$dir/runs"/*/; do
+    [ -d "$r" ] || continue
+    d="$work/runs/sweep-$name/$(basename "$r")"; mkdir -p "$d"
+    cp "$r/manifest.json" "$r/losses.csv" "$r/eval.json" "$d/" 2>/dev/null
+    cp "${r%/}.log" "${r%/}.attempts.json" "$d/" 2>/dev/null
+  done
+  rm -f "$(dirname "$spec_in")/.gpu-session-$name.json"
+  pack
+  [ "$smoke" = 1 ] && rm -rf "$dir"
+fi
+
 if [ "$part" = table ]; then
   # Speed first, on the idle machine: the PyTorch peer (GPU_SESSION_PEER=1), training rates (they
   # also size the tables), the submit interval compared, and where a p8+ step's host time goes.
@@ -225,7 +272,7 @@ if [ "$part" = table ]; then
   [ "$model" = cgan ] && stage deploy 40 "${cli[@]}" experiment deploy --checkpoint "runs/$name-table1/p8+-s1" --name "$name" --n "$(s 20 1000)"
   cp -r "results/$name" "$work/results/" 2>/dev/null
   # What each run got to, even if the table was not written: logs, manifests, losses, FID curves, samples.
-  for r in "runs/$name-table1"/*/; do
+  for r in "runs/$name-table1"/*-s*/; do # the runs, by their readable names (links into the sweep)
     [ -d "$r" ] || continue
     d="$work/runs/$name/$(basename "$r")"; mkdir -p "$d"
     cp "$r/manifest.json" "$r/losses.csv" "$r/losses.svg" "$r/fid.csv" "$d/" 2>/dev/null
