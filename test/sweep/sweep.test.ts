@@ -187,7 +187,7 @@ async function checkFinished(dir: string, killed: string, queueArgs: string[]): 
   expect(fp32.fid).toBeCloseTo((fids[0]! + fids[1]!) / 2, 9);
   expect(fp32.fid_std).toBeCloseTo(Math.abs(fids[0]! - fids[1]!) / Math.SQRT2, 9);
   expect(fp32.spec.name).toBe('fp32');
-  expect(readFileSync(join(dir, 'sweeps', 'tiny', 'table.md'), 'utf8')).toMatch(/\| fp32 \| \d+\.\d\d ± \d+\.\d\d \| 2 \|/);
+  expect(readFileSync(join(dir, 'sweeps', 'tiny', 'table.md'), 'utf8')).toMatch(/\| fp32 \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \| 2 \|/);
   return rows;
 }
 
