@@ -113,6 +113,24 @@ export interface Table1Options {
   resume?: boolean;
 }
 
+/** A table's runs as a sweep: every recipe with every seed (seed-major) on the resolved `base`
+ *  configuration, `steps` long, with the FID curve's settings; evaluated on `evalSamples` samples. A
+ *  sweep spec with the same configuration names the same jobs (and finds them done in the same
+ *  directory). */
+export function table1SweepSpec(
+  name: string,
+  base: TrainConfig,
+  t: { steps: number; seeds: readonly number[]; recipes: readonly string[]; evalEvery: number; curveSamples: number; evalSamples: number },
+): SweepSpec {
+  const { recipe: _recipe, seed: _seed, epochs: _epochs, ...shared } = base;
+  return {
+    name,
+    base: { ...shared, steps: t.steps, evalEvery: t.evalEvery, evalN: t.curveSamples },
+    grid: { seed: [...t.seeds], recipe: [...t.recipes] },
+    eval: { n: t.evalSamples, seed: 0 },
+  };
+}
+
 /** The table was interrupted before it was written; the runs trained so far stay in runsDir. */
 export class Table1Interrupted extends Error {
   override name = 'Table1Interrupted';
@@ -356,13 +374,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   // time limit every recipe gets its first seed before any gets a second.
   if (!o.resume) rmSync(runsDir, { recursive: true, force: true });
   const store = new SweepStore(runsDir);
-  const { recipe: _recipe, seed: _seed, epochs: _epochs, ...shared } = base;
-  const spec: SweepSpec = {
-    name: o.name,
-    base: { ...shared, steps, evalEvery, evalN: curveSamples },
-    grid: { seed: seeds, recipe: [...recipes] },
-    eval: { n: evalSamples, seed: 0 },
-  };
+  const spec = table1SweepSpec(o.name, base, { steps, seeds, recipes, evalEvery, curveSamples, evalSamples });
   const sweepJobs = expandSweep(spec, process.cwd());
   // The grid's product, in order: job i is seed i / R with recipe i % R, named as --recipes names it
   // (a recipe file by its file name, not the name inside it).

@@ -1,11 +1,13 @@
 // A sweep's results as a table: one evaluated row per finished job, grouped so that the jobs that
 // differ only in their seed form one table row with the mean and spread over the seeds. The keys are
 // those of `experiment table1` (spec, fid, fid_std, seeds, commit, command), so the two tables read
-// alike and one aggregation (aggregateSeeds) serves both.
+// alike and one aggregation (aggregateSeeds) serves both. Rows that differ in one grid setting are
+// compared under Table I's separation rule (Welch's test over the seeds, on both feature networks).
 
 import type { RecipeSpec } from '../../engine/quant/recipe.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { isNoiseModel } from '../models/gan.ts';
+import { agreement, compareRecipes, SEPARATION_RULE, verdictText, type Verdict } from '../experiments/table1-stats.ts';
 import { canonicalJson, type EvalSettings, type SweepJob } from './spec.ts';
 
 /** Where and from which step one attempt at a job started. */
@@ -133,6 +135,23 @@ export interface SweepTableRow extends SeedAggregate {
   jobs: { finished: number; total: number };
 }
 
+/** Two rows that differ in one grid setting, compared under Table I's separation rule. */
+export interface SweepComparison {
+  /** The rows' labels (sweepRowLabel). */
+  a: string;
+  b: string;
+  /** The grid key they differ in ('recipe', 'width', ...). */
+  differs: string;
+  /** On the LeNet FIDs of their seeds. */
+  lenet: Verdict;
+  /** On the second network's FIDs, where the rows have them. */
+  autoencoder?: Verdict;
+  /** Whether an ordering holds under both networks (table1-stats.ts agreement). */
+  both?: ReturnType<typeof agreement>;
+  /** srgan rows: on PSNR (higher is better). */
+  psnr?: Verdict;
+}
+
 export interface SweepTable {
   name: string;
   device: string | null;
@@ -142,7 +161,58 @@ export interface SweepTable {
   evaluation: { samples: number | null; features: string; reference: string };
   jobs: { total: number; finished: number };
   rows: SweepTableRow[];
+  /** Every pair of rows that differ in exactly one grid setting (not one that changes what the FID is
+   *  measured against: model, task, data set, scale). */
+  comparisons: SweepComparison[];
   notes: string[];
+}
+
+/** Grid keys that change the images a FID is measured against: rows differing in them are not compared. */
+const REFERENCE_KEYS = new Set(['model', 'task', 'dataset', 'scale']);
+
+/** The grid settings a table shows besides the recipe (the keys any row's settings have). */
+function settingKeysOf(rows: readonly Pick<SweepTableRow, 'settings'>[]): string[] {
+  return distinct(rows.flatMap((r) => Object.keys(r.settings).filter((k) => k !== 'recipe')));
+}
+
+/** A row's name in comparisons: its recipe, then its other grid settings, e.g. `p8+ width=64`. */
+export function sweepRowLabel(r: Pick<SweepTableRow, 'recipe' | 'settings'>, settingKeys: readonly string[]): string {
+  return [r.recipe, ...settingKeys.filter((k) => k in r.settings).map((k) => `${k}=${JSON.stringify(r.settings[k])}`)].join(' ');
+}
+
+/** The one grid key two rows differ in (recipe included), or null when they differ in none or several. */
+function singleDifference(a: SweepTableRow, b: SweepTableRow): string | null {
+  const keys = distinct([...Object.keys(a.settings), ...Object.keys(b.settings)]);
+  const differing = keys.filter((k) => canonicalJson(a.settings[k] ?? null) !== canonicalJson(b.settings[k] ?? null));
+  if (a.recipe !== b.recipe && !differing.includes('recipe')) differing.push('recipe');
+  return differing.length === 1 ? differing[0]! : null;
+}
+
+/** Compares every pair of rows (with at least one finished seed each) that differ in one setting. */
+export function compareSweepRows(rows: readonly SweepTableRow[]): SweepComparison[] {
+  const keys = settingKeysOf(rows);
+  const done = rows.filter((r) => r.seeds.length > 0);
+  const out: SweepComparison[] = [];
+  for (let i = 0; i < done.length; i++) {
+    for (let j = i + 1; j < done.length; j++) {
+      const ra = done[i]!;
+      const rb = done[j]!;
+      const differs = singleDifference(ra, rb);
+      if (differs === null || REFERENCE_KEYS.has(differs)) continue;
+      const a = sweepRowLabel(ra, keys);
+      const b = sweepRowLabel(rb, keys);
+      const on = (f: (s: SeedResult) => number | null | undefined, higherIsBetter = false) =>
+        compareRecipes({ recipe: a, values: ra.seeds.map((s) => f(s) ?? null) }, { recipe: b, values: rb.seeds.map((s) => f(s) ?? null) }, higherIsBetter);
+      const c: SweepComparison = { a, b, differs, lenet: on((s) => s.fid) };
+      if (ra.fid_ae !== undefined && rb.fid_ae !== undefined) {
+        c.autoencoder = on((s) => s.fid_ae);
+        c.both = agreement(c.lenet, c.autoencoder);
+      }
+      if (ra.psnr !== undefined && rb.psnr !== undefined) c.psnr = on((s) => s.psnr, true);
+      out.push(c);
+    }
+  }
+  return out;
 }
 
 /** The key of a job's table row: everything it depends on except the seed. */
@@ -214,6 +284,7 @@ export function sweepTable(name: string, jobs: readonly SweepJob[], rows: Readon
     },
     jobs: { total: jobs.length, finished: finished.length },
     rows: tableRows,
+    comparisons: compareSweepRows(tableRows),
     notes,
   };
 }
@@ -222,8 +293,45 @@ function fmt(x: number | null, digits: number): string {
   return x === null ? '—' : x.toFixed(digits);
 }
 
+/** Whether a comparison's ordering holds under both feature networks, in words. */
+function bothText(c: SweepComparison): string {
+  switch (c.both) {
+    case 'both':
+      return `yes: ${(c.lenet as Extract<Verdict, { kind: 'separated' }>).better} better under both`;
+    case 'one':
+      return `no: separated under ${c.lenet.kind === 'separated' ? 'LeNet' : 'autoencoder'} features only`;
+    case 'flips':
+      return 'no: the two feature networks order it differently';
+    case 'neither':
+      return 'no: separated under neither';
+    default:
+      return '—';
+  }
+}
+
+function comparisonsMarkdown(t: SweepTable): string[] {
+  // Tables written before comparisons were recorded have none.
+  const cs = t.comparisons ?? [];
+  if (cs.length === 0) return [];
+  const hasAe = cs.some((c) => c.autoencoder);
+  const hasPsnr = cs.some((c) => c.psnr);
+  return [
+    '',
+    '## Rows the runs separate',
+    '',
+    `Each pair of rows that differ in one grid setting. ${SEPARATION_RULE}${hasAe ? ' An ordering is worth stating only where it holds under both feature networks.' : ''}`,
+    '',
+    `| pair | differs in | LeNet features |${hasAe ? ' autoencoder features | holds under both? |' : ''}${hasPsnr ? ' PSNR |' : ''}`,
+    `|---|---|---|${hasAe ? '---|---|' : ''}${hasPsnr ? '---|' : ''}`,
+    ...cs.map(
+      (c) =>
+        `| ${c.a} vs ${c.b} | ${c.differs} | ${verdictText(c.lenet)} |${hasAe ? ` ${c.autoencoder ? verdictText(c.autoencoder) : '—'} | ${bothText(c)} |` : ''}${hasPsnr ? ` ${c.psnr ? verdictText(c.psnr, 'higher') : '—'} |` : ''}`,
+    ),
+  ];
+}
+
 export function sweepTableMarkdown(t: SweepTable): string {
-  const settingKeys = distinct(t.rows.flatMap((r) => Object.keys(r.settings).filter((k) => k !== 'recipe')));
+  const settingKeys = settingKeysOf(t.rows);
   const hasPsnr = t.rows.some((r) => r.psnr !== undefined);
   const hasAe = t.rows.some((r) => r.fid_ae !== undefined);
   const lines = [
@@ -244,6 +352,7 @@ export function sweepTableMarkdown(t: SweepTable): string {
       const quality = hasPsnr ? ` ${r.psnr == null ? '—' : `${fmt(r.psnr, 2)}${r.psnr_std == null ? '' : ` ± ${fmt(r.psnr_std, 2)}`}`} | ${r.ssim == null ? '—' : fmt(r.ssim, 4)} |` : '';
       return `| ${r.recipe} | ${settingKeys.map((k) => `${k in r.settings ? JSON.stringify(r.settings[k]) : '—'} | `).join('')}${fid} |${ae}${quality} ${seeds} | ${acc} | ${r.steps} (${r.epochs.toFixed(2)}) |`;
     }),
+    ...comparisonsMarkdown(t),
     '',
     `Command: \`${t.command}\``,
     ...(t.notes.length ? ['', ...t.notes.map((n) => `- ${n}`)] : []),

@@ -13,6 +13,8 @@ import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
 import { JobLock, lockHolder, processIdentity, type LockOwner } from '../../gan/sweep/lock.ts';
 import { canonicalJson, expandSweep, readSweepSpec, type SweepSpec } from '../../gan/sweep/spec.ts';
 import { SweepStore } from '../../gan/sweep/store.ts';
+import { table1SweepSpec } from '../../gan/experiments/table1.ts';
+import { resolveConfig } from '../../gan/train/config.ts';
 import { aggregateSeeds, sweepTable, sweepTableMarkdown, type SweepRow } from '../../gan/sweep/table.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sweep-spec-'));
@@ -167,6 +169,39 @@ describe('sweep tables', () => {
     expect(sweepTableMarkdown(sweepTable('ae', jobs, old, 'test'))).not.toMatch(/autoencoder/);
   });
 
+  it('compares the rows that differ in one grid setting under the separation rule, on both feature networks', () => {
+    const jobs = expandSweep({ name: 'c', base, grid: { recipe: ['p8', 'p8-all'], width: [8, 16], seed: [1, 2, 3] } });
+    // p8 near 10 on both networks, p8-all near 100; width changes nothing beyond the seeds' spread.
+    const fid = (j: (typeof jobs)[number]) => (j.recipe.name === 'p8' ? 10 : 100) + j.config.seed + (j.config.width === 16 ? 0.5 : 0);
+    const rows = new Map(jobs.map((j) => [j.id, row(j.recipe.name, j.config.seed, fid(j), false, { id: j.id, config: j.config, settings: j.settings, fid_ae: 2 * fid(j) })]));
+    const t = sweepTable('c', jobs, rows, 'test');
+    // 4 rows: the two recipe pairs (one per width) and the two width pairs (one per recipe); never the diagonals.
+    expect(t.comparisons.map((c) => `${c.a} | ${c.b} | ${c.differs}`).sort()).toEqual([
+      'p8 width=16 | p8-all width=16 | recipe',
+      'p8 width=8 | p8 width=16 | width',
+      'p8 width=8 | p8-all width=8 | recipe',
+      'p8-all width=8 | p8-all width=16 | width',
+    ]);
+    const byRecipe = t.comparisons.find((c) => c.a === 'p8 width=8' && c.b === 'p8-all width=8')!;
+    expect(byRecipe.lenet).toMatchObject({ kind: 'separated', better: 'p8 width=8', reason: 'welch' });
+    expect(byRecipe.both).toBe('both');
+    const byWidth = t.comparisons.find((c) => c.differs === 'width' && c.a.startsWith('p8 '))!;
+    expect(byWidth.lenet.kind).toBe('not-separated');
+    expect(byWidth.both).toBe('neither');
+    const md = sweepTableMarkdown(t);
+    expect(md).toMatch(/## Rows the runs separate/);
+    expect(md).toMatch(/\| p8 width=8 vs p8-all width=8 \| recipe \| p8 width=8 lower, p [<=] [0-9.]+ \| p8 width=8 lower, p [<=] [0-9.]+ \| yes: p8 width=8 better under both \|/);
+    // A row whose every seed diverged is worse than one whose seeds all gave a FID.
+    const diverged = new Map(jobs.map((j) => [j.id, row(j.recipe.name, j.config.seed, j.recipe.name === 'p8-all' ? null : fid(j), j.recipe.name === 'p8-all', { id: j.id, config: j.config, settings: j.settings })]));
+    const d = sweepTable('c', jobs, diverged, 'test').comparisons.find((c) => c.differs === 'recipe')!;
+    expect(d.lenet).toMatchObject({ kind: 'separated', reason: 'diverged' });
+    expect(d.autoencoder).toBeUndefined();
+    // Rows on different data sets measure FID against different images: not compared.
+    const sets = expandSweep({ name: 'd', base, grid: { dataset: ['mnist', 'fashion'], seed: [1, 2] } });
+    const setRows = new Map(sets.map((j) => [j.id, row('fp32', j.config.seed, 10 + j.config.seed, false, { id: j.id, config: j.config, settings: j.settings })]));
+    expect(sweepTable('d', sets, setRows, 'test').comparisons).toEqual([]);
+  });
+
   it('aggregates seeds: mean and sample standard deviation over the seeds that did not diverge', () => {
     const a = aggregateSeeds([
       { seed: 3, fid: 30, diverged: false, classifier_accuracy: 0.5 },
@@ -252,18 +287,39 @@ describe('job locks', () => {
 });
 
 describe('the shipped sweep specs', () => {
-  it('sweeps/cgan-rounding.json: p8+ and p8, each with nearest and stochastic rounding, 3 seeds; the stochastic ones differ from the built-ins in rounding alone', () => {
-    const { spec, baseDir } = readSweepSpec(fileURLToPath(new URL('../../sweeps/cgan-rounding.json', import.meta.url)));
-    const jobs = expandSweep(spec, baseDir);
-    expect(jobs).toHaveLength(12);
-    expect([...new Set(jobs.map((j) => j.recipe.name))]).toEqual(['p8+', 'p8+-sr', 'p8', 'p8-sr']);
-    for (const name of ['p8+', 'p8']) {
+  const shipped = (file: string) => {
+    const { spec, baseDir } = readSweepSpec(fileURLToPath(new URL(`../../sweeps/${file}`, import.meta.url)));
+    return expandSweep(spec, baseDir);
+  };
+  /** Each `<name>-sr` recipe of the jobs is the built-in `<name>` with stochastic rounding, nothing else changed. */
+  const expectStochasticTwins = (jobs: ReturnType<typeof expandSweep>, names: string[]) => {
+    for (const name of names) {
       const sr = jobs.find((j) => j.recipe.name === `${name}-sr`)!.recipe;
       const { name: _n, description: _d, rounding, ...rest } = sr;
       const { name: _bn, description: _bd, rounding: builtinRounding, ...builtinRest } = BUILTIN_RECIPES[name]!;
       expect([rounding, builtinRounding]).toEqual(['stochastic', 'nearest']);
       expect(rest).toEqual(builtinRest);
     }
+  };
+
+  it('sweeps/cgan-rounding.json: p8+ and p8, each with nearest and stochastic rounding, 3 seeds; the stochastic ones differ from the built-ins in rounding alone', () => {
+    const jobs = shipped('cgan-rounding.json');
+    expect(jobs).toHaveLength(12);
+    expect([...new Set(jobs.map((j) => j.recipe.name))]).toEqual(['p8+', 'p8+-sr', 'p8', 'p8-sr']);
+    expectStochasticTwins(jobs, ['p8+', 'p8']);
     expect(jobs.every((j) => j.config.model === 'cgan' && j.config.steps === 4685 && j.eval.n === 10_000)).toBe(true);
+  });
+
+  it("sweeps/acgan-rounding.json: p8+, p8 and p8-all with both roundings, 3 seeds; its nearest-rounding jobs are the acgan Table I's (same ids)", () => {
+    const jobs = shipped('acgan-rounding.json');
+    expect(jobs).toHaveLength(18);
+    expect([...new Set(jobs.map((j) => j.recipe.name))]).toEqual(['p8+', 'p8+-sr', 'p8', 'p8-sr', 'p8-all', 'p8-all-sr']);
+    expectStochasticTwins(jobs, ['p8+', 'p8', 'p8-all']);
+    // `experiment table1 --model acgan --steps 500 --eval-every 100` expands its recipe x seed grid
+    // the same way: in the same directory the sweep finds those jobs done and runs the stochastic ones.
+    const base = resolveConfig({ model: 'acgan', steps: 500 });
+    const table = expandSweep(table1SweepSpec('acgan-cpu', base, { steps: 500, seeds: [1, 2, 3], recipes: ['p8+', 'p8', 'p8-all'], evalEvery: 100, curveSamples: 2000, evalSamples: 10_000 }));
+    const nearest = jobs.filter((j) => !j.recipe.name.endsWith('-sr'));
+    expect(new Set(nearest.map((j) => j.id))).toEqual(new Set(table.map((j) => j.id)));
   });
 });
