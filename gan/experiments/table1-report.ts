@@ -8,6 +8,7 @@ import { lineChart } from '../io/svg-plot.ts';
 import type { ModelKind } from '../models/gan.ts';
 import type { TrainConfig } from '../train/config.ts';
 import {
+  agreementText,
   agreement,
   compareRecipes,
   curveStats,
@@ -44,6 +45,9 @@ export interface Table1Seed {
   /** Whether the time limit stopped its training before the table's steps. */
   stopped_early: boolean;
   train_seconds: number;
+  /** The commit of the code that trained and evaluated it (several joined by ', ' when its sessions
+   *  differed; null when not recorded): runs continued from an earlier call may predate the table's. */
+  commit: string | null;
   /** FID against steps (train --eval-every), empty without one. */
   curve: CurvePoint[];
 }
@@ -173,6 +177,22 @@ export function aggregateRow(recipe: string, spec: RecipeSpec, paperFid: number 
   };
 }
 
+/** A note naming the runs whose code differs from the table's commit (null when every run's matches):
+ *  a table over runs continued from earlier calls states which code produced which figures. */
+export function runCommitsNote(tableCommit: string | null, rows: readonly Table1Row[]): string | null {
+  const others = new Map<string, string[]>();
+  for (const r of rows) {
+    for (const s of r.seeds) {
+      const c = s.commit ?? 'unknown';
+      if (c === (tableCommit ?? 'unknown')) continue;
+      others.set(c, [...(others.get(c) ?? []), `${r.recipe} seed ${s.seed}`]);
+    }
+  }
+  if (others.size === 0) return null;
+  const parts = [...others].map(([c, runs]) => `${runs.join(', ')} under ${c === 'unknown' ? 'an unrecorded commit' : `commit ${c}`}`);
+  return `Not every run was trained and evaluated by this table's code (commit ${tableCommit ?? 'unknown'}): ${parts.join('; ')}. \`git diff\` between the commits tells whether the difference can matter.`;
+}
+
 /** The paper's pairs, compared on both feature networks (pure). */
 export function comparePairs(rows: readonly Table1Row[]): PairComparison[] {
   const by = new Map(rows.map((r) => [r.recipe, r]));
@@ -248,18 +268,7 @@ function pct(x: number | null): string {
 }
 
 function bothText(c: PairComparison): string {
-  const sep = (v: Verdict) => (v.kind === 'separated' ? v.better : null);
-  const asPaper = (better: string) => (c.paper ? (c.paper.lower === better ? ', as in the paper' : ', the opposite of the paper') : '');
-  switch (c.both) {
-    case 'both':
-      return `yes: ${sep(c.lenet)} better under both${asPaper(sep(c.lenet)!)}`;
-    case 'one':
-      return `no: separated under ${c.lenet.kind === 'separated' ? 'LeNet' : 'autoencoder'} features only`;
-    case 'flips':
-      return 'no: the two feature networks order it differently';
-    case 'neither':
-      return 'no: separated under neither';
-  }
+  return agreementText(c.both, c.lenet, (better) => (c.paper ? (c.paper.lower === better ? ', as in the paper' : ', the opposite of the paper') : ''));
 }
 
 /** 'cgan on MNIST', 'dcgan on Fashion-MNIST', 'cyclegan, thin2bold', 'srgan x2 on Fashion-MNIST'. */

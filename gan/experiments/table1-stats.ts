@@ -205,6 +205,26 @@ export function agreement(lenet: Verdict, other: Verdict): 'both' | 'one' | 'nei
   return 'neither';
 }
 
+/** Whether an ordering holds under both feature networks, in words, for the comparison tables of
+ *  Table I and of sweeps; `suffix` follows the better recipe's name when both separate (Table I adds
+ *  whether the paper agrees). Null `both` (no second network): '—'. */
+export function agreementText(both: ReturnType<typeof agreement> | null | undefined, lenet: Verdict, suffix: (better: string) => string = () => ''): string {
+  switch (both) {
+    case 'both': {
+      const better = (lenet as Extract<Verdict, { kind: 'separated' }>).better;
+      return `yes: ${better} better under both${suffix(better)}`;
+    }
+    case 'one':
+      return `no: separated under ${lenet.kind === 'separated' ? 'LeNet' : 'autoencoder'} features only`;
+    case 'flips':
+      return 'no: the two feature networks order it differently';
+    case 'neither':
+      return 'no: separated under neither';
+    default:
+      return '—';
+  }
+}
+
 // ---- FID against training steps --------------------------------------------------------------------
 
 /** One recipe's FID curve over seeds: at each evaluated step, the per-seed values. */

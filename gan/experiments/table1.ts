@@ -33,7 +33,7 @@ import { readRunManifest, type RunManifest } from '../train/manifest.ts';
 import { readFidCsv, referenceCacheFiles, referenceCacheFilesIn } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
 import { runLocal } from '../sweep/local.ts';
-import type { JobProgress } from '../sweep/run-job.ts';
+import { jobCommit, trainingCommits, type JobProgress } from '../sweep/run-job.ts';
 import { expandSweep, type SweepJob, type SweepSpec } from '../sweep/spec.ts';
 import { SweepStore } from '../sweep/store.ts';
 import type { SweepRow } from '../sweep/table.ts';
@@ -42,7 +42,7 @@ import { MNIST_TRAIN_IMAGES } from '../data/mnist.ts';
 import { loadRecipe } from '../train/run.ts';
 import { latentNoise } from '../train/trainer.ts';
 import { evaluateRun } from './evaluate-run.ts';
-import { aggregateRow, comparePairs, convergence, fidCurveSvg, table1Markdown, type Table1, type Table1Row, type Table1Seed } from './table1-report.ts';
+import { aggregateRow, comparePairs, convergence, fidCurveSvg, runCommitsNote, table1Markdown, type Table1, type Table1Row, type Table1Seed } from './table1-report.ts';
 import { SEPARATION_RULE } from './table1-stats.ts';
 
 export { table1Markdown, type Table1, type Table1Row, type Table1Seed } from './table1-report.ts';
@@ -204,6 +204,7 @@ function seedFromRow(row: SweepRow, job: Job, sr: boolean): Table1Seed {
     steps_trained: row.steps_trained,
     stopped_early: false,
     train_seconds: row.train_seconds,
+    commit: row.commit,
     curve: (readFidCsv(job.out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
   };
 }
@@ -224,6 +225,7 @@ async function seedFromStoppedRun(gpu: Gpu, job: Job, m: RunManifest, store: Swe
     steps_trained: m.step,
     stopped_early: true,
     train_seconds: lastSessionSeconds(m),
+    commit: jobCommit(trainingCommits(m), [commit()]),
     curve: (readFidCsv(job.out) ?? []).map((p) => ({ step: p.step, fid: p.fid, fid_ae: p.fidAe })),
   };
 }
@@ -243,7 +245,7 @@ async function runJobs(gpu: Gpu, jobs: readonly Job[], store: SweepStore, o: Tab
   };
   const jsonl = o.progress === 'jsonl';
   const say = o.progress === 'quiet' ? undefined : jsonl ? (line: string) => process.stdout.write(JSON.stringify({ type: 'log', line }) + '\n') : (line: string) => process.stderr.write(`table1: ${line}\n`);
-  const progress = o.progress === 'quiet' ? undefined : jsonl ? jsonProgress(byId) : runningProgress(label, say!);
+  const progress = o.progress === 'quiet' ? undefined : jsonl ? { onProgress: jsonProgress(byId) } : runningProgress(label, say!);
   const r = await runLocal(
     jobs.map((j) => j.job),
     {
@@ -257,7 +259,8 @@ async function runJobs(gpu: Gpu, jobs: readonly Job[], store: SweepStore, o: Tab
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
       ...(say ? { log: say } : {}),
-      ...(progress ? { onProgress: progress } : {}),
+      ...(progress ? { onProgress: progress.onProgress } : {}),
+      ...(progress && 'onJobEnd' in progress ? { onJobEnd: progress.onJobEnd } : {}),
       pollMs: 200,
     },
   );
@@ -289,16 +292,26 @@ function jsonProgress(byId: ReadonlyMap<string, Job>): (job: SweepJob, p: JobPro
   };
 }
 
-/** Progress of the running jobs as one stderr line at most every 30 s: "p8+ seed 1 step 120/1000 ...". */
-function runningProgress(label: (j: SweepJob) => string, say: (line: string) => void): (job: SweepJob, p: JobProgress) => void {
+/** Progress of the running jobs as one stderr line at most every 30 s: "p8+ seed 1 step 120/1000 ...";
+ *  a job leaves the line when it ends (its own "done" line says so). */
+export function runningProgress(
+  label: (j: SweepJob) => string,
+  say: (line: string) => void,
+  now: () => number = () => performance.now(),
+): { onProgress: (job: SweepJob, p: JobProgress) => void; onJobEnd: (job: SweepJob) => void } {
   const latest = new Map<string, string>();
-  let last = performance.now();
-  return (job, p) => {
-    const rate = p.stepsPerSec ? ` ${p.stepsPerSec.toFixed(1)} step/s` : '';
-    latest.set(label(job), p.phase === 'eval' ? 'evaluating' : `step ${p.step}/${p.total ?? '?'}${rate}`);
-    if (performance.now() - last < 30_000) return;
-    last = performance.now();
-    say([...latest].map(([k, v]) => `${k} ${v}`).join(' · '));
+  let last = now();
+  return {
+    onProgress: (job, p) => {
+      const rate = p.stepsPerSec ? ` ${p.stepsPerSec.toFixed(1)} step/s` : '';
+      latest.set(label(job), p.phase === 'eval' ? 'evaluating' : `step ${p.step}/${p.total ?? '?'}${rate}`);
+      if (now() - last < 30_000) return;
+      last = now();
+      say([...latest].map(([k, v]) => `${k} ${v}`).join(' · '));
+    },
+    onJobEnd: (job) => {
+      latest.delete(label(job));
+    },
   };
 }
 
@@ -422,6 +435,8 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   const all = new Float32Array(pictureRows.length * blank.length);
   pictureRows.forEach((row, k) => all.set(row, k * blank.length));
   writeFileAtomicSync(join(resultsDir, 'table1-samples.png'), pngBytes(imageGrid(all, pictureRows.length * 10, { channels: 1, height: h, width: w }, { cols: 10 })));
+  const commitsNote = runCommitsNote(commit(), rows);
+  if (commitsNote) notes.push(commitsNote);
   if (o.resume) notes.push("Continued the runs of earlier calls (--resume): a run's train time is that of the process that finished its training (from its checkpoint, when it resumed).");
   if ((o.jobs ?? 1) > 1) notes.push(`Runs trained side by side (${o.jobs} at a time, one process each): their train times overlap.`);
   const firstRow = base.model === 'cyclegan' ? 'the first ten test images of the source domain, then ' : base.model === 'srgan' ? 'the first ten low-resolution test inputs (enlarged), then ' : '';

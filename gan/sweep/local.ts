@@ -56,6 +56,9 @@ export interface LocalSweepOptions {
   label?: (job: SweepJob) => string;
   /** Called with each running job's progress (as its record gets it). */
   onProgress?: (job: SweepJob, p: JobProgress) => void;
+  /** Called when a job stops running here (done, failed, stopped or interrupted): progress displays
+   *  drop it. */
+  onJobEnd?: (job: SweepJob) => void;
   /** How often to look again for jobs held by other processes or backing off (default 1000 ms). */
   pollMs?: number;
   lock?: LockOptions;
@@ -170,6 +173,7 @@ export async function runLocal(jobs: readonly SweepJob[], o: LocalSweepOptions):
     } finally {
       writeRecord(store, rec);
       lock.release();
+      o.onJobEnd?.(job);
     }
   };
 

@@ -16,9 +16,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '../io/atomic.ts';
-import { commit } from '../io/provenance.ts';
 import { CheckpointStore } from '../train/checkpoint-store.ts';
-import { readRunManifest } from '../train/manifest.ts';
+import { readRunManifest, type RunManifest } from '../train/manifest.ts';
 import type { JobLock } from './lock.ts';
 import { canonicalJson, isBuiltinRecipe, type SweepJob } from './spec.ts';
 import { AttemptsSchema, EvalResultSchema } from './state-schemas.ts';
@@ -273,6 +272,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   let fidAe: Pick<SweepRow, 'fid_ae'> = {};
   let accuracy: number | null = null;
   let quality: Pick<SweepRow, 'psnr' | 'ssim'> = {};
+  let evalCommit: string | null = null;
   if (m.status !== 'diverged') {
     report({ phase: 'eval', step: m.step, total: m.totalSteps, losses: null, stepsPerSec: null, etaSec: null }, true);
     const evalFile = join(p.run, 'eval.json');
@@ -295,6 +295,7 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
       if (fidAe.fid_ae === null) notes.push("the second network's FID is not finite (the generator's samples are degenerate)");
     }
     accuracy = e.labelAccuracy?.accuracy ?? null;
+    evalCommit = e.commit ?? null;
     if (e.superResolution) quality = { psnr: e.superResolution.psnr, ssim: e.superResolution.ssim };
   }
   const row: SweepRow = {
@@ -315,7 +316,9 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
     steps_per_epoch: m.stepsPerEpoch,
     train_seconds: trainSeconds,
     device: m.adapter?.description ?? 'unknown',
-    commit: commit(),
+    // The code that made the result: a job resumed, or trained by an earlier call (table1 --resume,
+    // a sweep continued after a pull), may have run under other commits than this process.
+    commit: jobCommit(trainingCommits(m), m.status === 'diverged' ? [] : [evalCommit]),
     host,
     attempts,
     finished: new Date().toISOString(),
@@ -324,4 +327,19 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   mkdirSync(join(store.dir, 'rows'), { recursive: true });
   store.writeRow(row);
   return row;
+}
+
+/** The commits the run's training sessions ran under, in order (null where one was not recorded). */
+export function trainingCommits(m: RunManifest): (string | null)[] {
+  const fallback = m.commit ?? m.gitCommit ?? null;
+  return m.sessions?.length ? m.sessions.map((s) => s.commit ?? fallback) : [fallback];
+}
+
+/** A job's commit from the commits of its training sessions and its evaluation: the one commit when
+ *  they agree, else each distinct one in order joined by ', ' ('unknown' for one not recorded); null
+ *  when none was recorded. */
+export function jobCommit(training: readonly (string | null)[], evaluation: readonly (string | null)[]): string | null {
+  const all = [...training, ...evaluation];
+  if (all.every((c) => c === null)) return null;
+  return [...new Set(all.map((c) => c ?? 'unknown'))].join(', ');
 }

@@ -108,4 +108,6 @@ export const EvalResultSchema = v.looseObject({
   step: int(0),
   superResolution: v.optional(v.looseObject({ psnr: NullableNumber, ssim: v.number() })),
   second: v.optional(v.nullable(v.looseObject({ fid: NullableNumber }))),
+  // eval.json files written before the commit was recorded have none.
+  commit: v.optional(v.nullable(v.string())),
 });

@@ -7,7 +7,7 @@
 import type { RecipeSpec } from '../../engine/quant/recipe.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { isNoiseModel } from '../models/gan.ts';
-import { agreement, compareRecipes, SEPARATION_RULE, verdictText, type Verdict } from '../experiments/table1-stats.ts';
+import { agreement, agreementText, compareRecipes, SEPARATION_RULE, verdictText, type Verdict } from '../experiments/table1-stats.ts';
 import { canonicalJson, type EvalSettings, type SweepJob } from './spec.ts';
 
 /** Where and from which step one attempt at a job started. */
@@ -46,7 +46,8 @@ export interface SweepRow {
   /** Seconds training took in the attempt that finished it. */
   train_seconds: number;
   device: string;
-  /** The commit of the code that ran the job (`+dirty` when it had changes). */
+  /** The commit of the code that trained and evaluated the job (`+dirty` when it had changes); several
+   *  joined by ', ' when its sessions ran under different ones (run-job.ts jobCommit). */
   commit: string | null;
   host: string;
   attempts: Attempt[];
@@ -264,7 +265,8 @@ export function sweepTable(name: string, jobs: readonly SweepJob[], rows: Readon
     });
   }
   const devices = distinct(finished.map((r) => r.device));
-  const commits = distinct(finished.map((r) => r.commit ?? 'unknown'));
+  // A row's commit lists several (', ') when its job trained or was evaluated under more than one.
+  const commits = distinct(finished.flatMap((r) => (r.commit ?? 'unknown').split(', ')));
   if (devices.length > 1) notes.push(`jobs ran on ${devices.length} devices: ${devices.join('; ')}`);
   if (commits.length > 1) notes.push(`jobs ran under ${commits.length} commits: ${commits.join(', ')}`);
   if (finished.length < jobs.length) notes.push(`${jobs.length - finished.length} of ${jobs.length} jobs have not finished: rows with fewer seeds than listed are partial`);
@@ -272,7 +274,7 @@ export function sweepTable(name: string, jobs: readonly SweepJob[], rows: Readon
   return {
     name,
     device: devices.length === 1 ? devices[0]! : devices.length ? devices.join('; ') : null,
-    commit: commits.length === 1 ? (finished[0]!.commit ?? null) : commits.length ? commits.join(', ') : null,
+    commit: commits.length === 1 ? (commits[0] === 'unknown' ? null : commits[0]!) : commits.length ? commits.join(', ') : null,
     command,
     created: new Date().toISOString(),
     evaluation: {
@@ -295,18 +297,7 @@ function fmt(x: number | null, digits: number): string {
 
 /** Whether a comparison's ordering holds under both feature networks, in words. */
 function bothText(c: SweepComparison): string {
-  switch (c.both) {
-    case 'both':
-      return `yes: ${(c.lenet as Extract<Verdict, { kind: 'separated' }>).better} better under both`;
-    case 'one':
-      return `no: separated under ${c.lenet.kind === 'separated' ? 'LeNet' : 'autoencoder'} features only`;
-    case 'flips':
-      return 'no: the two feature networks order it differently';
-    case 'neither':
-      return 'no: separated under neither';
-    default:
-      return '—';
-  }
+  return agreementText(c.both, c.lenet);
 }
 
 function comparisonsMarkdown(t: SweepTable): string[] {

@@ -26,6 +26,8 @@ export const RunSessionSchema = openFields(
     fromStep: int(0),
     toStep: int(0),
     status: v.pipe(v.string(), v.description("the run's status when the session ended")),
+    // Sessions written before this field have none: their code is unknown.
+    commit: v.optional(v.pipe(v.nullable(v.string()), v.description("the commit of the code that trained this session (gan/io/provenance.ts; null when unknown)"))),
   },
   { noun: 'a session' },
 );
@@ -45,7 +47,8 @@ export const RunManifestSchema = v.pipe(
           v.description('the GPU adapter it ran on'),
         ),
       ),
-      gitCommit: v.optional(v.pipe(v.nullable(v.string()), v.description("the code's commit (informational)"))),
+      commit: v.optional(v.pipe(v.nullable(v.string()), v.description("the commit of the code that last wrote the manifest (gan/io/provenance.ts; null when unknown); each session records its own"))),
+      gitCommit: v.optional(v.pipe(v.nullable(v.string()), v.description('older manifests: the code\'s commit (informational)'))),
       started: time,
       updated: time,
       finished: v.optional(time),

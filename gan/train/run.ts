@@ -192,9 +192,9 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   const sessions: RunSession[] = previous?.sessions
     ? [...previous.sessions]
     : previous
-      ? [{ command: previous.command, started: previous.started, finished: previous.finished ?? previous.updated, fromStep: 0, toStep: previous.step, status: previous.status }]
+      ? [{ command: previous.command, started: previous.started, finished: previous.finished ?? previous.updated, fromStep: 0, toStep: previous.step, status: previous.status, commit: previous.commit ?? previous.gitCommit ?? null }]
       : [];
-  const session: RunSession = { command: o.command ?? null, started: now, finished: null, fromStep: trainer.step, toStep: trainer.step, status: 'running' };
+  const session: RunSession = { command: o.command ?? null, started: now, finished: null, fromStep: trainer.step, toStep: trainer.step, status: 'running', commit: commit() };
   sessions.push(session);
   const started = previous?.started ?? now;
 

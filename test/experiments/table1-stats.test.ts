@@ -162,6 +162,7 @@ function seed(s: number, fid: number | null, fidAe: number | null, extra: Partia
     steps_trained: 100,
     stopped_early: false,
     train_seconds: 60 * s,
+    commit: 'abc1234',
     curve: fid === null ? [] : [{ step: 50, fid: 2 * fid, fid_ae: 2 * fidAe! }, { step: 100, fid, fid_ae: fidAe! }],
     ...extra,
   };

@@ -150,6 +150,19 @@ describe('sweep tables', () => {
     expect(sweepTableMarkdown(t)).toMatch(/\| PSNR dB mean ± std \| SSIM \|[\s\S]*\| 21\.00 ± 1\.41 \| 0\.8000 \|/);
   });
 
+  it("records each job's commit: one for the table when they agree, else every distinct one and a note", () => {
+    const jobs = expandSweep({ name: 'c', base: { ...base }, grid: { seed: [1, 2] } });
+    const rowsWith = (c1: string | null, c2: string | null) => new Map(jobs.map((j, i) => [j.id, row('p8+', j.config.seed, 50 + i, false, { id: j.id, config: j.config, settings: j.settings, commit: i === 0 ? c1 : c2 })]));
+    const same = sweepTable('c', jobs, rowsWith('aaaa111', 'aaaa111'), 'test');
+    expect(same.commit).toBe('aaaa111');
+    expect(same.notes.join(' ')).not.toMatch(/commits/);
+    // A job resumed under newer code carries both; the table counts each commit once.
+    const mixed = sweepTable('c', jobs, rowsWith('aaaa111, bbbb222', 'aaaa111'), 'test');
+    expect(mixed.commit).toBe('aaaa111, bbbb222');
+    expect(mixed.notes).toContain('jobs ran under 2 commits: aaaa111, bbbb222');
+    expect(sweepTable('c', jobs, rowsWith(null, null), 'test').commit).toBeNull();
+  });
+
   it("the second network's FID: mean and spread beside the LeNet's where the rows carry it, its own column", () => {
     const a = aggregateSeeds([
       { seed: 1, fid: 10, fid_ae: 4, diverged: false, classifier_accuracy: 0.5 },
