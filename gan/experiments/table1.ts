@@ -33,6 +33,7 @@ import { readRunManifest, type RunManifest } from '../train/manifest.ts';
 import { readFidCsv, referenceCacheFiles, referenceCacheFilesIn } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
 import { runLocal } from '../sweep/local.ts';
+import { runningProgress } from '../sweep/progress-line.ts';
 import { jobCommit, trainingCommits, type JobProgress } from '../sweep/run-job.ts';
 import { expandSweep, type SweepJob, type SweepSpec } from '../sweep/spec.ts';
 import { SweepStore } from '../sweep/store.ts';
@@ -289,29 +290,6 @@ function jsonProgress(byId: ReadonlyMap<string, Job>): (job: SweepJob, p: JobPro
   return (job, p) => {
     const { recipe, seed } = byId.get(job.id)!;
     process.stdout.write(JSON.stringify({ type: 'progress', recipe, seed, phase: p.phase, step: p.step, total: p.total, losses: p.losses, stepsPerSec: p.stepsPerSec, etaSec: p.etaSec }) + '\n');
-  };
-}
-
-/** Progress of the running jobs as one stderr line at most every 30 s: "p8+ seed 1 step 120/1000 ...";
- *  a job leaves the line when it ends (its own "done" line says so). */
-export function runningProgress(
-  label: (j: SweepJob) => string,
-  say: (line: string) => void,
-  now: () => number = () => performance.now(),
-): { onProgress: (job: SweepJob, p: JobProgress) => void; onJobEnd: (job: SweepJob) => void } {
-  const latest = new Map<string, string>();
-  let last = now();
-  return {
-    onProgress: (job, p) => {
-      const rate = p.stepsPerSec ? ` ${p.stepsPerSec.toFixed(1)} step/s` : '';
-      latest.set(label(job), p.phase === 'eval' ? 'evaluating' : `step ${p.step}/${p.total ?? '?'}${rate}`);
-      if (now() - last < 30_000) return;
-      last = now();
-      say([...latest].map(([k, v]) => `${k} ${v}`).join(' · '));
-    },
-    onJobEnd: (job) => {
-      latest.delete(label(job));
-    },
   };
 }
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RECIPES } from '../../engine/quant/recipe.ts';
-import { runningProgress } from '../../gan/experiments/table1.ts';
 import { aggregateRow, runCommitsNote, type Table1Seed } from '../../gan/experiments/table1-report.ts';
+import { jobLabel, runningProgress } from '../../gan/sweep/progress-line.ts';
 import { jobCommit, trainingCommits, type JobProgress } from '../../gan/sweep/run-job.ts';
 import { expandSweep } from '../../gan/sweep/spec.ts';
 import { readRunManifest } from '../../gan/train/manifest.ts';
@@ -96,5 +96,10 @@ describe('the progress line of running jobs', () => {
     t = 60_000;
     progress.onProgress(jobs[1]!, p(40));
     expect(lines[1]).toBe('p8+ seed 2 step 40/100 2.0 step/s');
+  });
+
+  it('names a job by its recipe, its other grid settings and its seed', () => {
+    const grid = expandSweep({ name: 'g', base: { model: 'cgan', steps: 10 }, grid: { recipe: ['p8+', 'fp32'], width: [8], seed: [3] } });
+    expect(grid.map(jobLabel)).toEqual(['p8+ width=8 seed 3', 'fp32 width=8 seed 3']);
   });
 });

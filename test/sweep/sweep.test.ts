@@ -268,7 +268,7 @@ describe('sweeps', () => {
 
     const second = await cli('sweep', 'run', specFile, '--dir', dir, '--jobs', '2');
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(new RegExp(`job ${victim.id}: attempt 2: resuming from the checkpoint at step [1-9]`));
+    expect(second.stderr).toMatch(new RegExp(`job ${victim.id} \\((fp32|p8\\+) seed \\d\\): attempt 2: resuming from the checkpoint at step [1-9]`));
     expect(second.stdout).toMatch(/3 of 3 jobs done, 0 failed/);
     const rows = await checkFinished(dir, victim.id, []);
     // The same jobs (same ids) as the Redis sweep, interrupted at other points: the same results.

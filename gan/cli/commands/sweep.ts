@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { localStatus, runLocal } from '../../sweep/local.ts';
+import { jobLabel, runningProgress } from '../../sweep/progress-line.ts';
 import { checkQueueUrl, DEFAULT_QUEUE_NAME, queueRows, queueStatus, submitToQueue } from '../../sweep/redis.ts';
 import { expandSweep, readSweepSpec, SweepSpecError, type SweepJob, type SweepSpec } from '../../sweep/spec.ts';
 import { formatStatus } from '../../sweep/status.ts';
@@ -51,9 +52,11 @@ const RUN: HelpSection = {
   help: [
     `Without --queue (the embedded default): runs the sweep on this machine, --jobs jobs at a time,
 each training in its own \`posit-gan train\` process and evaluated by \`posit-gan eval\`, until every
-job is done or failed; then writes the table (as \`sweep table\`). Kill it at any point (Ctrl-C, or
-kill -9) and run the same command again: finished jobs are skipped, interrupted ones resume from
-their newest checkpoint. Several \`sweep run\`s on one directory share the work.
+job is done or failed; then writes the table (as \`sweep table\`). On stderr: a line as each job
+starts and ends (\`job ID (p8+ seed 2): done\`) and, every 30 s, each running job's step and rate.
+Kill it at any point (Ctrl-C, or kill -9) and run the same command again: finished jobs are
+skipped, interrupted ones resume from their newest checkpoint. Several \`sweep run\`s on one
+directory share the work.
 
 With --queue: puts the jobs on the Redis queue and returns; \`posit-gan worker\`s on any number of
 machines take them (see posit-gan worker --help).`,
@@ -213,6 +216,9 @@ async function run(values: Values, spec: string | undefined): Promise<number> {
       retryFailed: values['retry-failed'] === true,
       childArgs: gpuArgsFrom(values),
       log: say,
+      // Log lines name the job by id (its run is runs/<id>) and settings; the progress line by settings.
+      label: (j) => `job ${j.id} (${jobLabel(j)})`,
+      ...runningProgress(jobLabel, say),
       signal: ac.signal,
     });
     const t = writeTable({ ...sweep, command: commandLine() }, store, store.rows(sweep.jobs), undefined);
