@@ -246,7 +246,7 @@ async function runJobs(gpu: Gpu, jobs: readonly Job[], store: SweepStore, o: Tab
   };
   const jsonl = o.progress === 'jsonl';
   const say = o.progress === 'quiet' ? undefined : jsonl ? (line: string) => process.stdout.write(JSON.stringify({ type: 'log', line }) + '\n') : (line: string) => process.stderr.write(`table1: ${line}\n`);
-  const progress = o.progress === 'quiet' ? undefined : jsonl ? { onProgress: jsonProgress(byId) } : runningProgress(label, say!);
+  const progress = o.progress === 'quiet' ? {} : jsonl ? { onProgress: jsonProgress(byId) } : runningProgress(label, say!);
   const r = await runLocal(
     jobs.map((j) => j.job),
     {
@@ -260,8 +260,7 @@ async function runJobs(gpu: Gpu, jobs: readonly Job[], store: SweepStore, o: Tab
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
       ...(say ? { log: say } : {}),
-      ...(progress ? { onProgress: progress.onProgress } : {}),
-      ...(progress && 'onJobEnd' in progress ? { onJobEnd: progress.onJobEnd } : {}),
+      ...progress,
       pollMs: 200,
     },
   );

@@ -329,10 +329,14 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<SweepRow>
   return row;
 }
 
-/** The commits the run's training sessions ran under, in order (null where one was not recorded). */
+/** The commits the run's training sessions ran under, in order (null where one was not recorded). A
+ *  session from before sessions recorded their commit is unknown, except the last: the manifest's own
+ *  commit is that of its last writer, the last session (as for a manifest from before sessions). */
 export function trainingCommits(m: RunManifest): (string | null)[] {
-  const fallback = m.commit ?? m.gitCommit ?? null;
-  return m.sessions?.length ? m.sessions.map((s) => s.commit ?? fallback) : [fallback];
+  const own = m.commit ?? m.gitCommit ?? null;
+  if (!m.sessions?.length) return [own];
+  const last = m.sessions.length - 1;
+  return m.sessions.map((s, i) => s.commit ?? (i === last ? own : null));
 }
 
 /** A job's commit from the commits of its training sessions and its evaluation: the one commit when

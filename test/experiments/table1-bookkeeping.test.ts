@@ -44,6 +44,11 @@ describe("a job's commit", () => {
   it("falls back to the manifest's commit for sessions written before they recorded one, and says unknown where nothing was", () => {
     const old = manifest({ gitCommit: 'dddd444', sessions: [session(undefined, 0, 10)] })!;
     expect(trainingCommits(old)).toEqual(['dddd444']);
+    // Only the last session wrote the manifest: an earlier one without its own commit is unknown.
+    const resumed = manifest({ commit: 'ffff666', sessions: [session(undefined, 0, 5), session(undefined, 5, 10)] })!;
+    expect(trainingCommits(resumed)).toEqual([null, 'ffff666']);
+    const resumedByNewCode = manifest({ commit: 'ffff666', sessions: [session(undefined, 0, 5), session('ffff666', 5, 10)] })!;
+    expect(jobCommit(trainingCommits(resumedByNewCode), ['ffff666'])).toBe('unknown, ffff666');
     const none = manifest({})!;
     expect(trainingCommits(none)).toEqual([null]);
     expect(jobCommit(trainingCommits(none), [null])).toBeNull();
@@ -53,7 +58,7 @@ describe("a job's commit", () => {
   it('a session whose commit is not text is refused with the field named', () => {
     const run = mkdtempSync(join(dir, 'bad-'));
     writeFileSync(join(run, 'manifest.json'), JSON.stringify({ tool: 'posit-gan', command: null, status: 'completed', config: {}, recipe: {}, started: 'x', updated: 'x', stepsPerEpoch: 1, totalSteps: 1, step: 1, sessions: [{ ...session('a', 0, 1), commit: 5 }] }));
-    expect(() => readRunManifest(run)).toThrow(/sessions.*commit|commit/);
+    expect(() => readRunManifest(run)).toThrow(/sessions\[0\]\.commit must be a string, got 5/);
   });
 });
 
