@@ -20,8 +20,9 @@
 #                                 and conv against their references)
 #   bench-train-profile.txt       GPU time by kernel of one cgan p8+ iteration
 # Part "tasks" (issue 12; the paper's other rows): one Table I per task, all at once (see the part
-# below for its knobs), into results/<task>-gpu/. Needs the data pack (GPU_PACK_DATA=1 GPU_PACK_DEV=
-# scripts/gpu-pack.sh: 60 MiB of the 64 a call carries).
+# below for its knobs), into results/<task>-gpu/, then `experiment deploy` on each task's p8+
+# generator (first seed) and the paper's Fig. 9 across them, into results/fig9-gpu/. Needs the data
+# pack (GPU_PACK_DATA=1 GPU_PACK_DEV= scripts/gpu-pack.sh: 60 MiB of the 64 a call carries).
 # Part "table" (speed again, then one Table I; GPU_SESSION_MODEL=cgan (default) or dcgan):
 #   bench/train.json, train-submit-*.json, train-dcgan.json, cpuprof/   as in part "checks"
 #   results/<model>-gpu-seeds/    experiment table1: every recipe x GPU_SESSION_SEEDS seeds (default 3),
@@ -141,7 +142,9 @@ if [ "$part" = tasks ]; then
   # stopped early say so.
   tasks=${GPU_SESSION_TASKS:-thin2bold,bold2thin,digit2fashion,fashion2digit,srgan,dcgan-fashion}
   seeds=${GPU_SESSION_SEEDS:-2}
-  table_limit=$(( $(left) - 30 ))
+  # Each table leaves time for the deployment figure after it (GPU_SESSION_DEPLOY_SECONDS, default 240).
+  deploy_seconds=${GPU_SESSION_DEPLOY_SECONDS:-240}
+  table_limit=$(( $(left) - 30 - deploy_seconds ))
   train_seconds=$(( table_limit - ${GPU_SESSION_EVAL_SECONDS:-120} ))
   steps=$(s 3 "${GPU_SESSION_STEPS:-1000}")
   limit=$(s 96 "${GPU_SESSION_LIMIT:-12000}")
@@ -161,6 +164,23 @@ if [ "$part" = tasks ]; then
       --jobs "$(s 1 "${GPU_SESSION_JOBS:-3}")" --time-limit "$train_seconds" --progress quiet --name "$name" &
   done
   wait
+  # The paper's Fig. 9 across models (issue 12, item 5): every deployment recipe on each task's p8+
+  # generator (first seed), then the SSIM distribution per recipe pooled over the tasks.
+  fig9=$(s fig9-gpu-smoke fig9-gpu)
+  per_deploy=$(( deploy_seconds / $(echo "$tasks" | tr , '\n' | wc -l) ))
+  from=()
+  for task in ${tasks//,/ }; do
+    name=$(s "$task-gpu-smoke" "$task-gpu")
+    [ -e "runs/$name-table1/p8+-s1" ] || { echo "deploy-$task: skipped (no p8+ seed-1 run)" >> "$work/summary.txt"; continue; }
+    stage "deploy-$task" "$per_deploy" "${cli[@]}" experiment deploy --checkpoint "runs/$name-table1/p8+-s1" \
+      --n "$(s 10 500)" --results "results/$fig9" --name "$task"
+    [ -s "results/$fig9/$task/deploy.json" ] && from+=("results/$fig9/$task")
+  done
+  if [ ${#from[@]} -gt 0 ]; then
+    stage fig9 30 "${cli[@]}" experiment fig9 --from "$(IFS=,; echo "${from[*]}")" --name "$fig9"
+  fi
+  cp -r "results/$fig9" "$work/results/" 2>/dev/null
+  [ "$smoke" = 1 ] && rm -rf "results/$fig9"
   for task in ${tasks//,/ }; do
     name=$(s "$task-gpu-smoke" "$task-gpu")
     cp -r "results/$name" "$work/results/" 2>/dev/null
