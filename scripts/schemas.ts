@@ -5,8 +5,9 @@
 //
 // What JSON Schema cannot say is left out of the generated files and checked by posit-gan only: that a
 // format name parses (formats/descriptor.ts), rules across fields (a weight bias needs a weight format,
-// one energy field per table entry, ...), and the checksums of binary files. @valibot/to-json-schema
-// is a development dependency: nothing at run time imports this file.
+// one energy field per table entry, an export header's input fields by model kind, ...), and the
+// checksums of binary files. @valibot/to-json-schema is a development dependency: nothing at run time
+// imports this file.
 
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

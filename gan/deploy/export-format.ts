@@ -13,6 +13,8 @@ import { containerBits, parseFormat } from '../../formats/descriptor.ts';
 import { MAX_BIAS, packCodes, unpackCodes } from '../../formats/codec.ts';
 import { parseWith } from '../../schema/check.ts';
 import { fields, int, oneOf, openFields, tagged, text } from '../../schema/fields.ts';
+import { DATASET_NAMES, type DatasetName } from '../data/dataset-names.ts';
+import { TRANSLATION_TASKS, type TranslationTask } from '../data/translation-tasks.ts';
 import { encodeSealedAsync, openSealedAsync } from '../io/sealed-safetensors.ts';
 import { dtypeBytes, type Dtype, type TensorBytes } from '../io/safetensors.ts';
 import { DeployRecipeSchema, resolveDeployRecipe, type DeployRecipe, type DeployRecipeSpec } from './recipes.ts';
@@ -44,25 +46,62 @@ export interface ExportTensor {
   bias: number;
 }
 
-/** The model to rebuild: which generator and the options that give its shape. */
-export type ExportModel = { kind: 'cgan'; width: number } | { kind: 'dcgan'; size: 28 | 32; ngf: number; ndf: number } | { kind: 'acgan'; width: number };
+/** A latent-vector generator (its inputs: latent vectors, and labels when conditional). */
+export type LatentExportModel = { kind: 'cgan'; width: number } | { kind: 'dcgan'; size: 28 | 32; ngf: number; ndf: number } | { kind: 'acgan'; width: number };
 
-export interface ExportHeader {
+/** An image-to-image generator, with what its inputs are: CycleGAN's A-to-B generator (ResnetGenerator,
+ *  gan/models/cyclegan.ts) for a translation task's source domain at `size`, and the SR generator
+ *  (RrdbGenerator, gan/models/srgan.ts; ESRGAN's nf, gc, nb) for a data set's `size` images
+ *  downsampled by `scale`. */
+export type ImageExportModel =
+  | { kind: 'cyclegan'; task: TranslationTask; size: 28 | 32; ngf: number; blocks: number }
+  | { kind: 'srgan'; dataset: DatasetName; size: 28; scale: 2 | 4; nf: number; gc: number; blocks: number };
+
+/** The model to rebuild: which generator and the options that give its shape. */
+export type ExportModel = LatentExportModel | ImageExportModel;
+
+export const IMAGE_MODEL_KINDS = ['cyclegan', 'srgan'] as const satisfies readonly ImageExportModel['kind'][];
+
+export function isImageModel(m: ExportModel): m is ImageExportModel {
+  return (IMAGE_MODEL_KINDS as readonly string[]).includes(m.kind);
+}
+
+type Shape = [number, number, number];
+
+/** What the generator takes and gives, as the header says it: latent vectors (with `latent`,
+ *  `conditional`, `classes`) or images of `inputShape`, to images of `imageShape`; the fields of the
+ *  other kind of input are absent. */
+export type GeneratorIo =
+  | { latent: number; conditional: boolean; classes: number; inputShape?: undefined; imageShape: Shape }
+  | { inputShape: Shape; imageShape: Shape; latent?: undefined; conditional?: undefined; classes?: undefined };
+
+/** The input and output shapes an image-to-image model's options fix. */
+export function imageModelShapes(m: ImageExportModel): { inputShape: Shape; imageShape: Shape } {
+  switch (m.kind) {
+    case 'cyclegan':
+      return { inputShape: [1, m.size, m.size], imageShape: [1, m.size, m.size] };
+    case 'srgan': {
+      const s = m.size / m.scale;
+      return { inputShape: [1, s, s], imageShape: [1, m.size, m.size] };
+    }
+  }
+}
+
+/** The header without its tensor list (what encodeExport is given; it describes the tensors itself). */
+export type ExportHeaderFields = GeneratorIo & {
   format: typeof EXPORT_FORMAT;
   version: typeof EXPORT_VERSION;
   model: ExportModel;
-  latent: number;
-  conditional: boolean;
-  classes: number;
-  /** [C, H, W] of the images, values in [-1, 1]. */
-  imageShape: [number, number, number];
   recipe: DeployRecipeSpec;
   /** Where the generator came from (informational). */
   source: { checkpoint: string; step: number; trainRecipe: string };
   created: string;
+};
+
+export type ExportHeader = ExportHeaderFields & {
   /** Every tensor, in the file's order. */
   tensors: ExportTensor[];
-}
+};
 
 /** A parsed, verified export. */
 export interface ExportFile {
@@ -91,6 +130,7 @@ function codeDtype(format: string): Dtype {
 }
 
 const dim = int(1, 1 << 16);
+const shape = v.tuple([dim, dim, dim], 'must be [C, H, W]');
 
 /** The header's JSON text in the file's metadata (docs/schemas/export-header.schema.json). */
 export const ExportHeaderSchema = v.pipe(
@@ -103,15 +143,32 @@ export const ExportHeaderSchema = v.pipe(
             fields({ kind: v.literal('cgan'), width: v.pipe(dim, v.description('width of the first generator layer')) }),
             fields({ kind: v.literal('dcgan'), size: v.picklist([28, 32], 'must be 28 or 32'), ngf: dim, ndf: dim }),
             fields({ kind: v.literal('acgan'), width: v.pipe(dim, v.description('width of the first generator layer')) }),
+            fields({
+              kind: v.literal('cyclegan'),
+              task: v.pipe(oneOf(TRANSLATION_TASKS), v.description('the translation task whose source domain (A) the generator translates')),
+              size: v.pipe(v.picklist([28, 32], 'must be 28 or 32'), v.description('image size (28, or 32 with zero padding)')),
+              ngf: dim,
+              blocks: v.pipe(int(0, 64), v.description('residual blocks')),
+            }),
+            fields({
+              kind: v.literal('srgan'),
+              dataset: v.pipe(oneOf(DATASET_NAMES), v.description('the data set whose images, downsampled, the generator upscales')),
+              size: v.pipe(v.picklist([28], 'must be 28'), v.description('size of the upscaled images')),
+              scale: v.pipe(v.picklist([2, 4], 'must be 2 or 4'), v.description('upscaling factor: inputs are size / scale')),
+              nf: v.pipe(dim, v.description('trunk width')),
+              gc: v.pipe(dim, v.description('growth channels of each dense block')),
+              blocks: v.pipe(int(1, 64), v.description('residual-in-residual dense blocks')),
+            }),
           ],
-          'an object with a kind: cgan (with width), dcgan (with size, ngf, ndf) or acgan (with width)',
+          'an object with a kind: cgan (with width), dcgan (with size, ngf, ndf), acgan (with width), cyclegan (with task, size, ngf, blocks) or srgan (with dataset, size, scale, nf, gc, blocks)',
         ),
-        v.description('the generator to build and the options that fix its shape'),
+        v.description('the generator to build and the options that fix its shape and its inputs'),
       ),
-      latent: v.pipe(int(1, 1 << 20), v.description('length of the latent vector')),
-      conditional: v.pipe(v.boolean('must be true or false'), v.description('whether the generator takes a class label')),
-      classes: int(1, 1 << 20),
-      imageShape: v.pipe(v.tuple([dim, dim, dim], 'must be [C, H, W]'), v.description('[C, H, W] of the images, values in [-1, 1]')),
+      latent: v.optional(v.pipe(int(1, 1 << 20), v.description('length of the latent vector (cgan, dcgan, acgan; absent for cyclegan, srgan)'))),
+      conditional: v.optional(v.pipe(v.boolean('must be true or false'), v.description('whether the generator takes a class label (cgan, dcgan, acgan; absent for cyclegan, srgan)'))),
+      classes: v.optional(v.pipe(int(1, 1 << 20), v.description('number of class labels (cgan, dcgan, acgan; absent for cyclegan, srgan)'))),
+      inputShape: v.optional(v.pipe(shape, v.description('[C, H, W] of the input images, values in [-1, 1] (cyclegan, srgan; absent for cgan, dcgan, acgan)'))),
+      imageShape: v.pipe(shape, v.description('[C, H, W] of the generated images, values in [-1, 1]')),
       recipe: DeployRecipeSchema,
       source: v.pipe(openFields({ checkpoint: v.string(), step: int(0), trainRecipe: v.string() }), v.description('where the generator came from (informational)')),
       created: v.pipe(v.string(), v.description('when the file was written, ISO 8601')),
@@ -152,7 +209,7 @@ export const ExportMetadataSchema = v.pipe(
 );
 
 /** The file's bytes: the header (its tensor list, in any order, describes `words`) and the code words. */
-export async function encodeExport(header: Omit<ExportHeader, 'tensors'>, tensors: readonly (ExportTensor & { data: Uint32Array })[]): Promise<Uint8Array> {
+export async function encodeExport(header: ExportHeaderFields, tensors: readonly (ExportTensor & { data: Uint32Array })[]): Promise<Uint8Array> {
   const out: Record<string, TensorBytes> = {};
   const described: Record<string, Omit<ExportTensor, 'name' | 'shape'>> = {};
   for (const { data, ...t } of tensors) {
@@ -201,6 +258,44 @@ function valuesOf(t: TensorBytes): Uint32Array {
   return out;
 }
 
+/** The model's options that fix its input and output shapes, for messages. */
+function shapeOptions(m: ImageExportModel): string {
+  return m.kind === 'srgan' ? `model.size ${m.size} and model.scale ${m.scale}` : `model.size ${m.size}`;
+}
+
+/**
+ * The header's input fields checked against its model (a rule across fields, which the JSON Schema
+ * leaves to posit-gan): a latent-vector generator has `latent`, `conditional` and `classes` and no
+ * `inputShape`; an image-to-image generator the reverse, with the shapes its options fix. A field of
+ * the other kind of input is an error rather than ignored: the file would say two things about what
+ * the generator takes.
+ */
+function generatorIo(
+  model: ExportModel,
+  f: { latent?: number | undefined; conditional?: boolean | undefined; classes?: number | undefined; inputShape?: Shape | undefined; imageShape: Shape },
+  at: string,
+  fail: (m: string) => Error,
+): GeneratorIo {
+  if (isImageModel(model)) {
+    for (const k of ['latent', 'conditional', 'classes'] as const) {
+      if (f[k] !== undefined) throw fail(`${at} ${k} is present, but a ${model.kind} generator takes images (inputShape), not latent vectors: remove it`);
+    }
+    const want = imageModelShapes(model);
+    if (f.inputShape === undefined) throw fail(`${at} inputShape is missing (a ${model.kind} generator takes images: [${want.inputShape.join(', ')}] for ${shapeOptions(model)})`);
+    for (const k of ['inputShape', 'imageShape'] as const) {
+      if (f[k]!.join() !== want[k].join()) throw fail(`${at} ${k} must be [${want[k].join(', ')}] for ${shapeOptions(model)}, got [${f[k]!.join(', ')}]`);
+    }
+    return want;
+  }
+  if (f.inputShape !== undefined) throw fail(`${at} inputShape is present, but a ${model.kind} generator takes latent vectors, not images: remove it`);
+  const need = <K extends 'latent' | 'conditional' | 'classes'>(k: K): NonNullable<(typeof f)[K]> => {
+    const x = f[k];
+    if (x === undefined) throw fail(`${at} ${k} is missing (a ${model.kind} generator takes latent vectors)`);
+    return x;
+  };
+  return { latent: need('latent'), conditional: need('conditional'), classes: need('classes'), imageShape: f.imageShape };
+}
+
 /**
  * Parses and verifies an export: the checksum first (a corrupt or truncated file is rejected before
  * anything else is read), then the metadata, the recipe, and every tensor's role, format, bias and
@@ -219,7 +314,8 @@ export async function parseExport(bytes: Uint8Array, what = 'export'): Promise<E
   } catch (e) {
     throw fail(`${what}: metadata header is not valid JSON (${(e as Error).message})`);
   }
-  const h = parseWith(ExportHeaderSchema, json, `${what}: header`, fail);
+  const { latent, conditional, classes, inputShape, imageShape, ...h } = parseWith(ExportHeaderSchema, json, `${what}: header`, fail);
+  const io = generatorIo(h.model, { latent, conditional, classes, inputShape, imageShape }, `${what}: header:`, fail);
   let recipe: DeployRecipe;
   try {
     recipe = resolveDeployRecipe(h.recipe, `${what}: header recipe`);
@@ -253,6 +349,6 @@ export async function parseExport(bytes: Uint8Array, what = 'export'): Promise<E
     tensors.push({ name, role: d.role, shape: [...t.shape], format: d.format, bias: d.bias });
   }
   for (const name of Object.keys(h.tensors)) if (!file.tensors.has(name)) throw fail(`${what}: the header describes a tensor '${name}' the file does not hold`);
-  const header: ExportHeader = { ...h, format: EXPORT_FORMAT, version: EXPORT_VERSION, recipe: recipe.spec, tensors };
+  const header: ExportHeader = { ...h, ...io, format: EXPORT_FORMAT, version: EXPORT_VERSION, recipe: recipe.spec, tensors };
   return { header, recipe, words, sha256: file.sha256 };
 }

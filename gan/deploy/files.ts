@@ -12,15 +12,14 @@ import { writeFileAtomicSync } from '../io/atomic.ts';
 import { commit } from '../io/provenance.ts';
 import { pngBytes } from '../io/png-node.ts';
 import type { RasterImage } from '../io/png.ts';
-import type { Gan } from '../models/gan.ts';
 import { loadDataset } from '../data/datasets.ts';
 import { boxDownsample } from '../data/low-resolution.ts';
 import { loadTranslationTask } from '../data/translation.ts';
-import { evaluationInputs, restoreRun, type RestoredRun } from '../train/restore.ts';
+import { evaluationInputs, restoreRun } from '../train/restore.ts';
 import { deployRow, evaluateRecipes, type AnyInputs, type DeployRow } from './evaluate.ts';
-import { cycleganTarget, ganTarget, srganTarget, type DeployTarget } from './target.ts';
-import { ExportError, parseExport, type ExportFile } from './export-format.ts';
-import { instantiateExport, type ExportedGenerator } from './export.ts';
+import { deployedGenerator, targetOf } from './target.ts';
+import { ExportError, parseExport, type ExportFile, type ExportModel, type GeneratorIo } from './export-format.ts';
+import { exportModelOf, generatorIoOf, generatorIoText, instantiateExport, type ExportedGenerator } from './export.ts';
 import { outputTanhPath } from './hook.ts';
 import type { DeployRecipe } from './recipes.ts';
 import { deployMarkdown, deployStrip, resultRow, rowFileName, type DeployResult } from './report.ts';
@@ -45,8 +44,9 @@ export async function openExport(gpu: Gpu, path: string): Promise<ExportedGenera
   const file = await readExportFile(path);
   const runtime = new Runtime(gpu);
   const g = instantiateExport(runtime, file, `export file '${path}'`);
-  g.gan.G.setHook(g.deployment.hook);
-  return { ...g, file, runtime };
+  g.target.G.setHook(g.deployment.hook);
+  // Not a spread: that would read `gan`, which throws for an image-to-image generator.
+  return Object.assign(g, { file, runtime });
 }
 
 export interface ComparisonOptions {
@@ -76,28 +76,24 @@ export interface Comparison {
   opcounts: Map<string, OpCountsFile>;
 }
 
-function sameInputsModel(a: Gan, b: Gan): boolean {
-  return a.kind === b.kind && a.latent === b.latent && a.conditional === b.conditional && a.imageShape.join() === b.imageShape.join();
-}
-
-/** A run's generator and the fixed inputs every recipe sees: latent vectors (seeded) for a
- *  latent-vector GAN; the first n test images of the source domain for a CycleGAN (its A-to-B
- *  generator); the first n test images, box-downsampled, for an SR generator. */
-function deploymentOf(run: RestoredRun, n: number, seed: number): { target: DeployTarget; inputs: AnyInputs } {
-  const c = run.config;
-  switch (run.model.family) {
-    case 'noise':
-      return { target: ganTarget(run.gan), inputs: { n, ...evaluationInputs(run.gan, n, seed) } };
-    case 'translation': {
-      const a = loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 3 * n }).a.test;
-      if (a.n < n) throw new Error(`deployment: the ${c.task} source domain has ${a.n} test images, fewer than --n ${n}`);
-      return { target: cycleganTarget(run.model.cyclegan.G_AB, [1, a.height, a.width]), inputs: { n, images: a.images.slice(0, n * a.height * a.width) } };
+/** The fixed inputs every row sees, for a generator of `model` (a run's, or the one an export's header
+ *  names) that takes and gives what `io` says: latent vectors (seeded) for a latent-vector GAN; the
+ *  first n test images of the task's source domain for CycleGAN's A-to-B generator; the first n test
+ *  images, box-downsampled, for an SR generator. */
+function deployInputs(model: ExportModel, io: GeneratorIo, n: number, seed: number): AnyInputs {
+  switch (model.kind) {
+    case 'cyclegan': {
+      const a = loadTranslationTask(model.task, { pad32: model.size === 32, trainLimit: 30, testLimit: 3 * n }).a.test;
+      if (a.n < n) throw new Error(`deployment: the ${model.task} source domain has ${a.n} test images, fewer than --n ${n}`);
+      return { n, images: a.images.slice(0, n * a.height * a.width) };
     }
-    case 'sr': {
-      const test = loadDataset(c.dataset, 'test', { limit: n });
-      const G = run.model.G;
-      return { target: srganTarget(G, test.height), inputs: { n, images: boxDownsample(test.images, n, test.height, test.width, G.scale) } };
+    case 'srgan': {
+      const test = loadDataset(model.dataset, 'test', { limit: n });
+      return { n, images: boxDownsample(test.images, n, test.height, test.width, model.scale) };
     }
+    default:
+      if (io.latent === undefined) throw new Error(`deployment: a ${model.kind} generator takes latent vectors, and none are described`);
+      return { n, ...evaluationInputs(io, n, seed) };
   }
 }
 
@@ -106,29 +102,39 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
   if (!o.checkpoint && !o.exportFile) throw new Error('deployment needs a run directory (--checkpoint) or an export file (--export)');
   const run = o.checkpoint ? restoreRun(gpu, o.checkpoint, { allowOlder: o.allowOlder === true }) : null;
   const exported = o.exportFile ? await openExport(gpu, o.exportFile) : null;
-  if (run && exported && run.model.family !== 'noise') {
-    throw new ExportError(`export file '${o.exportFile}' holds a ${exported.gan.kind} generator; the run in '${o.checkpoint}' trained a ${run.config.model}, which exports do not hold`);
+  // The model and its inputs are the run's when there is one (the export row then runs on the very
+  // inputs of the recipes), else those the export's header names.
+  const model = run ? exportModelOf(run.config) : exported!.file.header.model;
+  const io = run ? generatorIoOf(deployedGenerator(run.model), model) : exported!.file.header;
+  if (run && exported) {
+    const header = exported.file.header;
+    const ours = generatorIoText(model.kind, io);
+    const theirs = generatorIoText(header.model.kind, header);
+    if (ours !== theirs) {
+      throw new ExportError(
+        `export file '${o.exportFile}' holds ${theirs}; the run in '${o.checkpoint}' trained ${ours}, so the export cannot run on the run's inputs: ` +
+          `export this run's generator (posit-gan export --checkpoint ${o.checkpoint} --recipe R --out FILE), or give --export without --checkpoint`,
+      );
+    }
   }
-  if (run && exported && !sameInputsModel(run.gan, exported.gan)) {
-    throw new ExportError(`export file '${o.exportFile}' holds a ${exported.gan.kind} generator for ${exported.gan.imageShape.join('x')} images; the run in '${o.checkpoint}' trained a ${run.gan.kind} for ${run.gan.imageShape.join('x')}`);
-  }
-  const { target: gan, inputs } = run ? deploymentOf(run, o.n, o.seed) : { target: ganTarget(exported!.gan), inputs: { n: o.n, ...evaluationInputs(exported!.gan, o.n, o.seed) } };
+  const target = run ? targetOf(run.model, model) : exported!.target;
+  const inputs = deployInputs(model, io, o.n, o.seed);
   const rows: DeployRow[] = [];
   const notes: string[] = [];
   let recipes = o.recipes;
-  if (o.defaultRecipes && outputTanhPath(gan.G) === null) {
+  if (o.defaultRecipes && outputTanhPath(target.G) === null) {
     const fast = recipes.filter((r) => r.tanh === 'fast');
     recipes = recipes.filter((r) => r.tanh !== 'fast');
-    if (fast.length) notes.push(`the ${gan.kind} generator has no output Tanh: the fast-tanh recipes (${fast.map((r) => r.name).join(', ')}) do not apply and were left out`);
+    if (fast.length) notes.push(`the ${target.kind} generator has no output Tanh: the fast-tanh recipes (${fast.map((r) => r.name).join(', ')}) do not apply and were left out`);
   }
   let reference: Float32Array | null = null;
   if (run) {
-    const r = await evaluateRecipes(run.runtime, gan, recipes, inputs, o.batch, o.onRow);
+    const r = await evaluateRecipes(run.runtime, target, recipes, inputs, o.batch, o.onRow);
     reference = r.reference.images;
     rows.push(...r.rows);
   }
   if (exported) {
-    const row = await deployRow(exported.runtime, exported.gan, exported.deployment, `export:${exported.deployment.recipe.name}`, inputs, o.batch, reference);
+    const row = await deployRow(exported.runtime, exported.target, exported.deployment, `export:${exported.deployment.recipe.name}`, inputs, o.batch, reference);
     rows.push(row);
     o.onRow?.(row);
   }
@@ -141,7 +147,7 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
       row.recorder.toFile({
         name: `${name}-deploy-${row.label}`,
         command: o.commandName,
-        model: gan.kind,
+        model: target.kind,
         recipe: row.label,
         steps: row.passes,
         batch: o.batch,
@@ -160,7 +166,7 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
     command: o.command,
     checkpoint: o.checkpoint ?? null,
     export: o.exportFile ?? null,
-    model: gan.kind,
+    model: target.kind,
     step: run?.step ?? exported?.file.header.source.step ?? null,
     train_recipe: run?.recipe.name ?? exported?.file.header.source.trainRecipe ?? null,
     n: o.n,
@@ -172,7 +178,7 @@ export async function compareDeployments(gpu: Gpu, o: ComparisonOptions): Promis
     rows: rows.map(resultRow),
     notes,
   };
-  return { result, strip: deployStrip(reference, rows, gan.imageShape, columns), opcounts };
+  return { result, strip: deployStrip(reference, rows, target.imageShape, columns), opcounts };
 }
 
 /** Writes deploy.json, deploy.png, one op-count file per row and (given a title) deploy.md into `dir`. */

@@ -10,6 +10,7 @@ import type { Gan } from '../models/gan.ts';
 import type { RrdbGenerator } from '../models/srgan.ts';
 import { generateImages } from '../models/generate.ts';
 import { mapImages } from '../models/translate.ts';
+import { imageModelShapes, type ExportModel } from './export-format.ts';
 
 /** Fixed latent inputs: n latent vectors (and labels for a conditional GAN). */
 export interface LatentInputs {
@@ -34,8 +35,45 @@ export interface DeployTarget {
   run(rt: Runtime, inputs: LatentInputs | ImageInputs, batch: number): Promise<Float32Array>;
 }
 
-function isGan(x: Gan | DeployTarget): x is Gan {
+/** A latent-vector GAN, as opposed to a bare module or a target. */
+export function isGan(x: object): x is Gan {
   return 'latent' in x;
+}
+
+/**
+ * The networks deployment uses, by model family: a trained run's (RestoredModel fits this) or an
+ * export's. A translation model may have only its A-to-B generator (an export holds no other).
+ */
+export type DeployedNets =
+  | { family: 'noise'; gan: Gan }
+  | { family: 'translation'; cyclegan: { G_AB: ResnetGenerator; G_BA?: ResnetGenerator } }
+  | { family: 'sr'; G: RrdbGenerator };
+
+/** The generator deployment runs and exports: the GAN, CycleGAN's A-to-B generator, the SR generator. */
+export function deployedGenerator(nets: DeployedNets): Gan | ResnetGenerator | RrdbGenerator {
+  switch (nets.family) {
+    case 'noise':
+      return nets.gan;
+    case 'translation':
+      return nets.cyclegan.G_AB;
+    case 'sr':
+      return nets.G;
+  }
+}
+
+/** The target of `nets`, with the image shapes `model` (the same model's options) fixes. */
+export function targetOf(nets: DeployedNets, model: ExportModel): DeployTarget {
+  const mismatch = () => new Error(`deployment: a ${nets.family} model's generator does not fit a ${model.kind} model's options`);
+  switch (nets.family) {
+    case 'noise':
+      return ganTarget(nets.gan);
+    case 'translation':
+      if (model.kind !== 'cyclegan') throw mismatch();
+      return cycleganTarget(nets.cyclegan.G_AB, imageModelShapes(model).inputShape);
+    case 'sr':
+      if (model.kind !== 'srgan') throw mismatch();
+      return srganTarget(nets.G, model.size);
+  }
 }
 
 /** A latent-vector GAN's generator as a deployment target. */

@@ -110,13 +110,14 @@ export class PatchDiscriminator extends Module {
   }
 }
 
-/** Holds both generators so that one optimizer covers them (the reference's itertools.chain). */
+/** Holds both generators so that one optimizer covers them (the reference's itertools.chain); or G_AB
+ *  alone (buildCycleganAtoB). */
 class CycleganGenerators extends Module {
   override readonly kind = 'CycleganGenerators';
-  constructor(rt: Runtime, ab: ResnetGenerator, ba: ResnetGenerator) {
+  constructor(rt: Runtime, ab: ResnetGenerator, ba?: ResnetGenerator) {
     super(rt);
     this.addModule('G_AB', ab);
-    this.addModule('G_BA', ba);
+    if (ba) this.addModule('G_BA', ba);
   }
 }
 
@@ -154,10 +155,14 @@ function cycleganInit(m: Module, rng: InitRng): void {
   }
 }
 
-export function buildCyclegan(rt: Runtime, o: CycleganOptions): CycleganNets {
-  for (const k of ['ngf', 'ndf', 'blocks'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < (k === 'blocks' ? 0 : 1)) throw new Error(`buildCyclegan: ${k} must be a ${k === 'blocks' ? 'non-negative' : 'positive'} integer, got ${o[k]}`);
+function checkOptions(builder: string, o: Partial<Record<'ngf' | 'ndf' | 'blocks', number>>): void {
+  for (const [k, x] of Object.entries(o)) {
+    if (!Number.isInteger(x) || x < (k === 'blocks' ? 0 : 1)) throw new Error(`${builder}: ${k} must be a ${k === 'blocks' ? 'non-negative' : 'positive'} integer, got ${x}`);
   }
+}
+
+export function buildCyclegan(rt: Runtime, o: CycleganOptions): CycleganNets {
+  checkOptions('buildCyclegan', { ngf: o.ngf, ndf: o.ndf, blocks: o.blocks });
   // One generator for all four networks, in a fixed order, so a seed fixes every weight.
   const rng = new InitRng(o.seed);
   const G_AB = new ResnetGenerator(rt, rng, o.ngf, o.blocks);
@@ -166,6 +171,18 @@ export function buildCyclegan(rt: Runtime, o: CycleganOptions): CycleganNets {
   const D_B = new PatchDiscriminator(rt, rng, o.ndf);
   for (const m of [G_AB, G_BA, D_A, D_B]) cycleganInit(m, rng);
   return { G: new CycleganGenerators(rt, G_AB, G_BA), D: new CycleganDiscriminators(rt, D_A, D_B), G_AB, G_BA, D_A, D_B };
+}
+
+/**
+ * The A-to-B generator alone, for deployment (an export holds only it), with weights to be loaded: its
+ * initialisation is left as the layers make it. It sits where buildCyclegan puts it, under 'G_AB', so
+ * its layers have the trained model's paths, which name its op counts and per-weight exponent biases.
+ */
+export function buildCycleganAtoB(rt: Runtime, o: Pick<CycleganOptions, 'ngf' | 'blocks'>): ResnetGenerator {
+  checkOptions('buildCycleganAtoB', { ngf: o.ngf, blocks: o.blocks });
+  const G_AB = new ResnetGenerator(rt, new InitRng(0), o.ngf, o.blocks);
+  new CycleganGenerators(rt, G_AB); // G_AB's parent, kept alive by it: only its path is needed
+  return G_AB;
 }
 
 export function describeCyclegan(n: CycleganNets): string {

@@ -44,7 +44,8 @@ export interface SrganOptions {
   size?: 28;
 }
 
-const HR = 28;
+/** The size of the high-resolution images: the only one (the discriminator's Linear is sized for its 7x7 features). */
+export const HR_SIZE = 28;
 const SLOPE = 0.2;
 const RESIDUAL_SCALE = 0.2;
 
@@ -108,10 +109,10 @@ export class RrdbGenerator extends Module {
   upscale(lr: Tensor): Tensor {
     // Check here: a wrong size would otherwise only surface as a shape mismatch in the loss against the
     // 28x28 target, far from its cause.
-    const s = HR / this.scale;
+    const s = HR_SIZE / this.scale;
     const [, c, h, w] = lr.shape;
     if (lr.rank !== 4 || c !== 1 || h !== s || w !== s) {
-      throw new Error(`${this.path || this.kind}: input [${lr.shape.join(', ')}] must be [B, 1, ${s}, ${s}] (${HR}x${HR} / scale ${this.scale})`);
+      throw new Error(`${this.path || this.kind}: input [${lr.shape.join(', ')}] must be [B, 1, ${s}, ${s}] (${HR_SIZE}x${HR_SIZE} / scale ${this.scale})`);
     }
     // Scoped so that op counts name the generator.
     return this.scoped(() => {
@@ -151,8 +152,8 @@ export class SrDiscriminator extends Module {
   }
 
   score(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[1] !== 1 || x.shape[2] !== HR || x.shape[3] !== HR) {
-      throw new Error(`${this.path || this.kind}: input [${x.shape.join(', ')}] must be [B, 1, ${HR}, ${HR}]`);
+    if (x.rank !== 4 || x.shape[1] !== 1 || x.shape[2] !== HR_SIZE || x.shape[3] !== HR_SIZE) {
+      throw new Error(`${this.path || this.kind}: input [${x.shape.join(', ')}] must be [B, 1, ${HR_SIZE}, ${HR_SIZE}]`);
     }
     return this.scoped(() => this.stages.reduce((h, l) => l.forward(h), x));
   }
@@ -175,12 +176,21 @@ function esrganInit(m: Module, rng: InitRng): void {
   }
 }
 
-export function buildSrgan(rt: Runtime, o: SrganOptions): { G: RrdbGenerator; D: SrDiscriminator } {
-  for (const k of ['nf', 'gc', 'blocks', 'ndf'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`buildSrgan: ${k} must be a positive integer, got ${o[k]}`);
+/** The generator's options (the builders' own check: a config or a file may hold anything). */
+function checkGeneratorOptions(builder: string, o: SrGeneratorOptions): void {
+  for (const k of ['nf', 'gc', 'blocks'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`${builder}: ${k} must be a positive integer, got ${o[k]}`);
   }
-  if (o.scale !== 2 && o.scale !== 4) throw new Error(`buildSrgan: scale must be 2 or 4, got ${String(o.scale)}`);
-  if (o.size !== undefined && o.size !== HR) throw new Error(`buildSrgan: only ${HR}x${HR} images are supported, got size ${String(o.size)}`);
+  if (o.scale !== 2 && o.scale !== 4) throw new Error(`${builder}: scale must be 2 or 4, got ${String(o.scale)}`);
+  if (o.size !== undefined && o.size !== HR_SIZE) throw new Error(`${builder}: only ${HR_SIZE}x${HR_SIZE} images are supported, got size ${String(o.size)}`);
+}
+
+/** What fixes the generator's shape. */
+export type SrGeneratorOptions = Pick<SrganOptions, 'nf' | 'gc' | 'blocks' | 'scale' | 'size'>;
+
+export function buildSrgan(rt: Runtime, o: SrganOptions): { G: RrdbGenerator; D: SrDiscriminator } {
+  checkGeneratorOptions('buildSrgan', o);
+  if (!Number.isInteger(o.ndf) || o.ndf < 1) throw new Error(`buildSrgan: ndf must be a positive integer, got ${o.ndf}`);
   // One generator for both networks, in a fixed order, so a seed fixes every weight.
   const rng = new InitRng(o.seed);
   const G = new RrdbGenerator(rt, rng, o);
@@ -189,6 +199,13 @@ export function buildSrgan(rt: Runtime, o: SrganOptions): { G: RrdbGenerator; D:
   return { G, D };
 }
 
+/** The generator alone, for deployment (an export holds only it), with weights to be loaded: its
+ *  initialisation is left as the layers make it. */
+export function buildSrGenerator(rt: Runtime, o: SrGeneratorOptions): RrdbGenerator {
+  checkGeneratorOptions('buildSrGenerator', o);
+  return new RrdbGenerator(rt, new InitRng(0), o);
+}
+
 export function describeSrgan(n: { G: RrdbGenerator; D: SrDiscriminator }): string {
-  return `srgan x${n.G.scale} (ESRGAN RRDBNet, BasicSR VGG-style discriminator for ${HR}x${HR})\nG:\n${describeModule(n.G)}\nD:\n${describeModule(n.D)}`;
+  return `srgan x${n.G.scale} (ESRGAN RRDBNet, BasicSR VGG-style discriminator for ${HR_SIZE}x${HR_SIZE})\nG:\n${describeModule(n.G)}\nD:\n${describeModule(n.D)}`;
 }

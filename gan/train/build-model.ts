@@ -5,7 +5,7 @@ import type { Module } from '../../engine/nn/module.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { buildCyclegan, type CycleganNets } from '../models/cyclegan.ts';
 import type { Gan } from '../models/gan.ts';
-import { buildSrgan, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
+import { buildSrgan, HR_SIZE, type RrdbGenerator, type SrDiscriminator, type SrGeneratorOptions } from '../models/srgan.ts';
 import type { TrainConfig } from './config.ts';
 import { buildGan } from './noise-objective.ts';
 import type { Net } from './objective.ts';
@@ -19,9 +19,14 @@ export function buildCycleganOf(rt: Runtime, c: TrainConfig): CycleganNets {
   return buildCyclegan(rt, { seed: c.seed, ngf: c.ngf, ndf: c.ndf, blocks: c.blocks });
 }
 
-/** ngf is the trunk width nf; the dense blocks grow by gc = ngf / 2 (ESRGAN's 64 / 32). */
+/** The SR generator's shape from a configuration: ngf is the trunk width nf; the dense blocks grow by
+ *  gc = ngf / 2 (ESRGAN's 64 / 32). */
+export function srGeneratorOptionsOf(c: Pick<TrainConfig, 'ngf' | 'blocks' | 'scale'>): Required<SrGeneratorOptions> {
+  return { nf: c.ngf, gc: Math.max(1, Math.floor(c.ngf / 2)), blocks: c.blocks, scale: c.scale, size: HR_SIZE };
+}
+
 export function buildSrganOf(rt: Runtime, c: TrainConfig): { G: RrdbGenerator; D: SrDiscriminator } {
-  return buildSrgan(rt, { seed: c.seed, nf: c.ngf, gc: Math.max(1, Math.floor(c.ngf / 2)), blocks: c.blocks, scale: c.scale, ndf: c.ndf });
+  return buildSrgan(rt, { seed: c.seed, ...srGeneratorOptionsOf(c), ndf: c.ndf });
 }
 
 export function buildModel(rt: Runtime, c: TrainConfig): ModelNets {

@@ -35,7 +35,7 @@ export function latentNoise(seed: number, step: number, batch: number, latent: n
 
 /** Latent vectors and (for a conditional GAN) balanced labels (i mod classes) for n samples: the inputs
  *  of every evaluation (eval, experiments, the FID curve during training) and of deployment. */
-export function evaluationInputs(gan: Gan, n: number, seed: number): { z: Float32Array; labels?: Uint32Array } {
+export function evaluationInputs(gan: Pick<Gan, 'latent' | 'conditional' | 'classes'>, n: number, seed: number): { z: Float32Array; labels?: Uint32Array } {
   const z = latentNoise(seed, 0x6e7a1, n, gan.latent);
   if (!gan.conditional) return { z };
   return { z, labels: Uint32Array.from({ length: n }, (_, i) => i % gan.classes) };

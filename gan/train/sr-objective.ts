@@ -18,7 +18,7 @@ import { detach } from '../../engine/autograd/tape.ts';
 import { BatchOrder } from '../data/batches.ts';
 import { boxDownsample, nearestUpsample } from '../data/low-resolution.ts';
 import { gatherBatch, type MnistSet } from '../data/mnist-core.ts';
-import { describeSrgan, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
+import { describeSrgan, HR_SIZE, type RrdbGenerator, type SrDiscriminator } from '../models/srgan.ts';
 import { mapImages } from '../models/translate.ts';
 import { buildSrganOf } from './build-model.ts';
 import type { TrainConfig } from './config.ts';
@@ -27,7 +27,8 @@ import { setRequiresGrad, type Iteration, type Objective, type SampleGrid } from
 export const PIXEL_WEIGHT = 1e-2;
 export const PERCEPTUAL_WEIGHT = 1;
 export const GAN_WEIGHT = 5e-3;
-export const SR_SIZE = 28;
+/** The high-resolution size (the SR networks' only one). */
+export const SR_SIZE = HR_SIZE;
 
 /** A frozen network whose features the perceptual loss compares. */
 export interface FeatureLayers {

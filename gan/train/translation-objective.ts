@@ -140,18 +140,22 @@ export class TranslationObjective implements Objective {
 }
 
 /** The first `n` test images of each domain in rows of ten, each row above its translation: A rows by
- *  G_AB, then B rows by G_BA (unfilled cells stay background). */
-export async function translationGrid(rt: Runtime, nets: CycleganNets, data: TranslationData, n: number): Promise<SampleGrid> {
+ *  G_AB, then B rows by G_BA (unfilled cells stay background). Without G_BA (an export holds only
+ *  G_AB), the A rows alone. */
+export async function translationGrid(rt: Runtime, nets: Pick<CycleganNets, 'G_AB'> & Partial<Pick<CycleganNets, 'G_BA'>>, data: TranslationData, n: number): Promise<SampleGrid> {
   const { height: h, width: w } = data.a.test;
   const shape = [1, h, w] as const;
   const size = h * w;
   const per = 10;
   const rows: Float32Array[] = [];
-  for (const side of ['a', 'b'] as const) {
-    const set = data[side].test;
+  for (const [set, G] of [
+    [data.a.test, nets.G_AB],
+    [data.b.test, nets.G_BA],
+  ] as const) {
+    if (!G) continue;
     const count = Math.min(n, set.n);
     const images = set.images.subarray(0, count * size);
-    const out = await translateImages(rt, side === 'a' ? nets.G_AB : nets.G_BA, images, shape);
+    const out = await translateImages(rt, G, images, shape);
     for (let r = 0; r * per < count; r++) {
       for (const x of [images, out]) {
         const part = new Float32Array(per * size).fill(-1);

@@ -2,6 +2,7 @@ import { openNodeGpu } from '../../../engine/device/node.ts';
 import { createExport, exportModelOf } from '../../deploy/export.ts';
 import { readExportFile, writeExportFile } from '../../deploy/files.ts';
 import { prepareDeployment } from '../../deploy/hook.ts';
+import { deployedGenerator, targetOf } from '../../deploy/target.ts';
 import { DeployRecipeError, deployRecipeByName, deployRecipesHelp, type DeployRecipe } from '../../deploy/recipes.ts';
 import { restoreRun } from '../../train/restore.ts';
 import { str, UsageError, type Command } from '../command.ts';
@@ -16,8 +17,12 @@ const exportCommand: Command = {
 every Linear / Conv weight as codes of R's weight format with its exponent bias t (calibrated from
 the trained weights when R asks), the label embedding in R's activation format, everything else as
 fp32, with the model's shape, the recipe and a SHA-256, in a safetensors file that Python's
-\`safetensors\` opens too (format: docs/export-format.md). The file runs with \`posit-gan deploy --export FILE\` and \`posit-gan sample --export FILE\`, and in the browser
-(gan/deploy/export-format.ts), giving exactly the images of \`deploy --recipes R\` on the run.`,
+\`safetensors\` opens too (format: docs/export-format.md). Every model exports: cgan, dcgan and acgan
+(latent vectors to images), cyclegan (its A-to-B generator, the one \`deploy\` runs, with the task
+whose source domain it translates) and srgan (the SR generator, with its data set and scale; it has
+no output Tanh, so the fast-tanh recipes do not apply). The file runs with \`posit-gan deploy --export
+FILE\` and \`posit-gan sample --export FILE\`, and in the browser (gan/deploy/export-format.ts), giving
+exactly the images of \`deploy --recipes R\` on the run.`,
     {
       options: [
         { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
@@ -46,14 +51,16 @@ fp32, with the model's shape, the recipe and a SHA-256, in a safetensors file th
     const gpu = await openNodeGpu(gpuOptionsFrom(values));
     try {
       const run = restoreRun(gpu, dir, { allowOlder: values['allow-older'] === true });
-      const deployment = await prepareDeployment(run.gan.G, recipe);
-      const bytes = await createExport(run.gan, exportModelOf(run.config), deployment, { checkpoint: dir, step: run.step, trainRecipe: run.recipe.name });
+      const model = exportModelOf(run.config);
+      const deployment = await prepareDeployment(targetOf(run.model, model).G, recipe);
+      const bytes = await createExport(deployedGenerator(run.model), model, deployment, { checkpoint: dir, step: run.step, trainRecipe: run.recipe.name });
       writeExportFile(out, bytes);
       // Read back what was written: the file on disk must verify and parse.
       const file = await readExportFile(out);
       const ts = [...new Set(Object.values(deployment.weightBias))];
+      const generator = model.kind === 'cyclegan' ? `cyclegan A-to-B generator (${model.task})` : `${model.kind} generator`;
       process.stdout.write(
-        `${out}: ${run.config.model} generator (step ${run.step}) under ${recipe.name}: ${file.header.tensors.length} tensors, ` +
+        `${out}: ${generator} (step ${run.step}) under ${recipe.name}: ${file.header.tensors.length} tensors, ` +
           `${bytes.length} bytes, weights ${recipe.weights?.name ?? 'fp32'}${ts.length ? ` t=${ts.join(',')}` : ''}, sha256 ${file.sha256}\n`,
       );
       return 0;

@@ -1,5 +1,9 @@
 import { openNodeGpu } from '../../../engine/device/node.ts';
+import type { Runtime } from '../../../engine/runtime.ts';
+import { isImageModel, type ImageExportModel } from '../../deploy/export-format.ts';
+import { exportModelOf } from '../../deploy/export.ts';
 import { openExport } from '../../deploy/files.ts';
+import type { DeployedNets } from '../../deploy/target.ts';
 import { writeFileAtomicSync } from '../../io/atomic.ts';
 import { imageGrid } from '../../io/image-grid.ts';
 import { pngBytes } from '../../io/png-node.ts';
@@ -7,7 +11,7 @@ import { generateImages } from '../../models/generate.ts';
 import { loadDataset } from '../../data/datasets.ts';
 import { loadTranslationTask } from '../../data/translation.ts';
 import type { SampleGrid } from '../../train/objective.ts';
-import { restoreRun, type RestoredRun } from '../../train/restore.ts';
+import { restoreRun } from '../../train/restore.ts';
 import { superResolutionGrid } from '../../train/sr-objective.ts';
 import { translationGrid } from '../../train/translation-objective.ts';
 import { latentNoise } from '../../train/trainer.ts';
@@ -29,7 +33,8 @@ digit i) and N is spread over the rows (default 10 per row); for the DCGAN, N im
 (default 64). For a cyclegan run: the first N test images of each domain (default 20) in rows of ten,
 each row above its translation (domain A by G_AB, then domain B by G_BA). For an srgan run: the first N
 test images (default 20) in groups of three rows: the low-resolution input (enlarged), the upscaled
-image and the original.`,
+image and the original. With --export FILE, the same grids from the exported generator under its
+deployment recipe (a cyclegan export holds G_AB only: the domain A rows above their translations).`,
     {
       options: [
         { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a run directory written by `posit-gan train`' },
@@ -72,15 +77,22 @@ image and the original.`,
     try {
       const exported = exportFile ? await openExport(gpu, exportFile) : null;
       const run = exported ? null : restoreRun(gpu, dir!, { asTrained: precision === 'trained', allowOlder: values['allow-older'] === true });
-      if (run && run.model.family !== 'noise') {
-        if (rows) throw new UsageError(`--labels applies to the conditional GANs; this run trained a ${run.config.model}`);
-        const grid = await imageModelGrid(run, int(values, 'n', 20, 1, 10_000));
+      const { runtime } = exported ?? run!;
+      const nets: DeployedNets = exported ? exported.nets : run!.model;
+      const what = exported
+        ? `export ${exportFile}: deployment recipe ${exported.deployment.recipe.name}, step ${exported.file.header.source.step}`
+        : `${run!.recipe.name}, step ${run!.step}, ${precision}`;
+      if (nets.family !== 'noise') {
+        const model = exported ? exported.file.header.model : exportModelOf(run!.config);
+        if (!isImageModel(model)) throw new Error(`sample: a ${nets.family} model's generator does not fit a ${model.kind} model's options`);
+        if (rows) throw new UsageError(`--labels applies to the conditional GANs; this ${exported ? 'export holds' : 'run trained'} a ${model.kind}`);
+        const grid = await imageModelGrid(runtime, nets, model, int(values, 'n', 20, 1, 10_000));
         const [c, h, w] = grid.shape;
         writeFileAtomicSync(out, pngBytes(imageGrid(grid.images, grid.count, { channels: c as 1, height: h, width: w }, { cols: grid.cols, rows: grid.rows })));
-        process.stdout.write(`${out}: ${run.config.model} ${run.config.task ?? run.config.dataset} test images (${run.recipe.name}, step ${run.step}, ${precision})\n`);
+        process.stdout.write(`${out}: ${model.kind} ${model.kind === 'cyclegan' ? model.task : model.dataset} test images (${what})\n`);
         return 0;
       }
-      const { gan, runtime } = exported ?? run!;
+      const { gan } = nets;
       let n: number;
       let cols: number;
       let labels: Uint32Array | undefined;
@@ -99,9 +111,6 @@ image and the original.`,
       const images = await generateImages(runtime, gan, z, labels);
       const [c, h, w] = gan.imageShape;
       writeFileAtomicSync(out, pngBytes(imageGrid(images, n, { channels: c as 1, height: h, width: w }, { cols })));
-      const what = exported
-        ? `export ${exportFile}: deployment recipe ${exported.deployment.recipe.name}, step ${exported.file.header.source.step}`
-        : `${run!.recipe.name}, step ${run!.step}, ${precision}`;
       process.stdout.write(`${out}: ${n} samples of ${gan.kind} (${what})\n`);
       return 0;
     } finally {
@@ -111,15 +120,13 @@ image and the original.`,
 };
 export default sample;
 
-/** The sample grid of a translation or super-resolution run on its test images. */
-function imageModelGrid(run: RestoredRun, n: number): Promise<SampleGrid> {
-  const c = run.config;
-  switch (run.model.family) {
-    case 'translation':
-      return translationGrid(run.runtime, run.model.cyclegan, loadTranslationTask(c.task!, { pad32: c.size === 32, trainLimit: 30, testLimit: 3 * n }), n);
-    case 'sr':
-      return superResolutionGrid(run.runtime, run.model.G, loadDataset(c.dataset, 'test', { limit: n }), n);
-    case 'noise':
-      throw new Error('a latent-vector GAN samples from latent vectors');
+/** The sample grid of an image-to-image generator on the test images its model names: a translation
+ *  model's source-domain images above their translations (both domains when G_BA is there; an export
+ *  holds G_AB only), or an SR model's low-resolution inputs, upscaled images and originals. */
+function imageModelGrid(rt: Runtime, nets: DeployedNets, model: ImageExportModel, n: number): Promise<SampleGrid> {
+  if (nets.family === 'translation' && model.kind === 'cyclegan') {
+    return translationGrid(rt, nets.cyclegan, loadTranslationTask(model.task, { pad32: model.size === 32, trainLimit: 30, testLimit: 3 * n }), n);
   }
+  if (nets.family === 'sr' && model.kind === 'srgan') return superResolutionGrid(rt, nets.G, loadDataset(model.dataset, 'test', { limit: n }), n);
+  throw new Error(`sample: a ${nets.family} model's generator does not fit a ${model.kind} model's options`);
 }
