@@ -20,7 +20,8 @@ generator: a cgan, a dcgan, each CycleGAN direction, the srgan, ...), pools the 
 per deployment recipe, and writes:
   ROOT/NAME/fig9.svg    a box per recipe (quartiles, median, whiskers to min and max) with a dot per
                         model at its mean SSIM
-  ROOT/NAME/fig9.json   {commit, command, sources: [{dir, model, checkpoint, step, device, commit}],
+  ROOT/NAME/fig9.json   {commit, command, sources: [{dir (relative to ROOT/NAME), model, checkpoint,
+                        step, device, commit}],
                         recipes: [{recipe, ssim: {min, q1, median, q3, max, n}, per_model}], notes}
   ROOT/NAME/fig9.md     the same as a table`,
     {

@@ -6,7 +6,7 @@
 // said so, never filled in.
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import * as v from 'valibot';
 import { parseWith } from '../../schema/check.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
@@ -65,7 +65,14 @@ export interface Fig9 {
   notes: string[];
 }
 
-function readSource(dir: string): { source: Fig9Source; rows: Map<string, { ssim: number | null; images: number[] | null }> } {
+/** How a source directory is recorded: relative to `base` (the figure's own directory, so the
+ *  committed files name their sources wherever the repository is cloned and fig9.md can link them),
+ *  or as given without a base. */
+export function sourceName(dir: string, base?: string): string {
+  return base === undefined ? dir : relative(resolve(base), resolve(dir)) || '.';
+}
+
+function readSource(dir: string, base?: string): { source: Fig9Source; rows: Map<string, { ssim: number | null; images: number[] | null }> } {
   const path = join(dir, 'deploy.json');
   let json: unknown;
   try {
@@ -75,13 +82,14 @@ function readSource(dir: string): { source: Fig9Source; rows: Map<string, { ssim
   }
   const d = parseWith(DeploySourceSchema, json, path, (m) => new Fig9Error(m));
   const rows = new Map(d.rows.map((r) => [r.recipe, { ssim: r.ssim, images: r.ssim_per_image ?? null }]));
-  return { source: { dir, model: d.model, checkpoint: d.checkpoint, step: d.step, train_recipe: d.train_recipe, device: d.device, commit: d.commit }, rows };
+  return { source: { dir: sourceName(dir, base), model: d.model, checkpoint: d.checkpoint, step: d.step, train_recipe: d.train_recipe, device: d.device, commit: d.commit }, rows };
 }
 
-/** Pools the sources' per-image SSIM per recipe (recipes in the order they first appear). */
-export function buildFig9(dirs: readonly string[], command: string): Fig9 {
+/** Pools the sources' per-image SSIM per recipe (recipes in the order they first appear); sources are
+ *  named relative to `base` when given (see sourceName). */
+export function buildFig9(dirs: readonly string[], command: string, base?: string): Fig9 {
   if (dirs.length === 0) throw new Fig9Error('fig9 needs at least one directory written by `posit-gan experiment deploy`');
-  const read = dirs.map(readSource);
+  const read = dirs.map((d) => readSource(d, base));
   const order = [...new Set(read.flatMap((r) => [...r.rows.keys()]))];
   const notes: string[] = [];
   const recipes: Fig9Recipe[] = [];
@@ -128,7 +136,7 @@ export function fig9Markdown(f: Fig9, svg: string): string {
     '',
     'Sources (each `experiment deploy` of one trained generator):',
     '',
-    ...f.sources.map((s) => `- ${s.dir}: ${s.model}, ${s.train_recipe ?? '?'} step ${s.step ?? '?'}, ${s.device}, commit ${s.commit ?? 'unknown'}`),
+    ...f.sources.map((s) => `- [${s.dir}](${s.dir}/deploy.md): ${s.model}, ${s.train_recipe ?? '?'} step ${s.step ?? '?'}, ${s.device}, commit ${s.commit ?? 'unknown'}`),
     '',
     '| recipe | images | SSIM min | Q1 | median | Q3 | max | mean per model |',
     '|---|---|---|---|---|---|---|---|',
@@ -146,7 +154,7 @@ export function fig9Markdown(f: Fig9, svg: string): string {
 
 /** Builds the figure from the sources and writes fig9.svg, fig9.json and fig9.md into `out`. */
 export function writeFig9(dirs: readonly string[], out: string, command: string): Fig9 {
-  const f = buildFig9(dirs, command);
+  const f = buildFig9(dirs, command, out);
   writeFileAtomicSync(join(out, 'fig9.svg'), fig9Svg(f));
   writeFileAtomicSync(join(out, 'fig9.json'), JSON.stringify(f, null, 2) + '\n');
   writeFileAtomicSync(join(out, 'fig9.md'), fig9Markdown(f, 'fig9.svg'));

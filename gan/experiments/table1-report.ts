@@ -286,7 +286,7 @@ export function table1Markdown(t: Table1): string {
     '',
     `Device: ${t.device}. Code: commit ${t.commit ?? 'unknown'}.`,
     `Training: ${t.steps} steps (${t.epochs} epochs of ${t.steps_per_epoch} steps) of batch ${t.config.batch} per run; every recipe with ${seedsText}; a seed fixes the initialisation, data order and noise, the same for every recipe.`,
-    `Evaluation: ${t.evaluation.samples} generated samples per run against the ${t.evaluation.reference}; FID on ${t.evaluation.features} and on ${t.evaluation.second_features}. Each cell is the mean ± the sample standard deviation over the seeds that did not diverge.`,
+    `Evaluation: ${t.evaluation.samples} generated samples per run against the ${t.evaluation.reference}; FID on ${t.evaluation.features}; second feature network: ${t.evaluation.second_features}. Each cell is the mean ± the sample standard deviation over the seeds that did not diverge.`,
     '',
     '| recipe | FID, LeNet features | FID, autoencoder features | classifier accuracy | paper FID (Inception, ordering only) | per seed: FID LeNet / autoencoder | steps | train time per run |',
     '|---|---|---|---|---|---|---|---|',

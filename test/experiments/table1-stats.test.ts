@@ -251,6 +251,7 @@ describe('Table I rows, pairs and page', () => {
     const md = table1Markdown(syntheticTable());
     expect(md).toContain('Code: commit abc1234.');
     expect(md).toContain('seeds 1, 2, 3');
+    expect(md).toContain('FID on LeNet; second feature network: autoencoder.');
     expect(md).toMatch(/\| fp32 \| 63\.00 ± 3\.00 \| 6\.50 ± 0\.50 \| 52\.0% \| 67\.31 \| s1: 60\.0 \/ 6\.0; s2: 66\.0 \/ 7\.0; s3: 63\.0 \/ 6\.5 \| 100 \| 2\.0 min \|/);
     expect(md).toMatch(/\| fp8 \| diverged \(non-finite generator loss at step 12\) \|/);
     expect(md).toMatch(/\| p8-all \| 920\.00 ± 28\.28; 1 of 3 seeds diverged \|/);
