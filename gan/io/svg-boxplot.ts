@@ -49,11 +49,14 @@ export function fiveNumbers(values: readonly number[]): FiveNumbers {
 
 export function boxPlot(groups: readonly BoxGroup[], options: BoxPlotOptions = {}): string {
   if (groups.length === 0) throw new Error('boxPlot: no groups');
-  const W = options.width ?? Math.max(480, 90 * groups.length + 120);
-  const H = options.height ?? 420;
-  const M = { left: 70, right: 150, top: 36, bottom: 52 };
-  const stats = groups.map((g) => g.stats);
   const series = [...new Set(groups.flatMap((g) => Object.keys(g.markers ?? {})))];
+  // The legend sits in the right margin: wide enough for its longest name (about 7 px a character
+  // at the 12 px font), so a long model name is not cut off at the edge.
+  const right = Math.max(150, 40 + 7 * Math.max(0, ...series.map((n) => n.length)));
+  const W = options.width ?? Math.max(480, 90 * groups.length + 120) + (right - 150);
+  const H = options.height ?? 420;
+  const M = { left: 70, right, top: 36, bottom: 52 };
+  const stats = groups.map((g) => g.stats);
   let [lo, hi] = options.yRange ?? [Math.min(...stats.map((s) => s.min)), Math.max(...stats.map((s) => s.max))];
   if (lo === hi) [lo, hi] = [lo - 0.5, hi + 0.5];
   const ticks = niceTicks(lo, hi);
