@@ -24,7 +24,8 @@ import {
 export interface CurvePoint {
   step: number;
   fid: number;
-  fid_ae: number;
+  /** null where the run's data has no second feature network (not MNIST). */
+  fid_ae: number | null;
 }
 
 /** One training run: a recipe under one seed. */
@@ -132,7 +133,7 @@ export interface Table1 {
   seeds: number[];
   evaluation: { samples: number; features: string; second_features: string; reference: string };
   /** The FID curve's settings (null without one), and its SVG files. */
-  curve: { every: number; samples: number; files: { lenet: string; autoencoder: string } } | null;
+  curve: { every: number; samples: number; files: { lenet: string; autoencoder: string | null } } | null;
   /** The training configuration of every run, except `recipe` and `seed`. */
   config: TrainConfig;
   rows: Table1Row[];
@@ -213,6 +214,21 @@ export function comparePairs(rows: readonly Table1Row[]): PairComparison[] {
   });
 }
 
+/** How the curves' sample count compares with the table's: fewer samples bias FID upwards. */
+function curveSamplesText(curve: number, table: number): string {
+  if (curve < table) return `fewer than the table's ${table}: the curves sit higher than the table, alike at every step`;
+  if (curve > table) return `more than the table's ${table}: the curves sit lower than the table, alike at every step`;
+  return "as many as the table's";
+}
+
+/** A run's curve on one feature network: the points that have a FID there. */
+function curveOn(curve: readonly CurvePoint[], features: 'lenet' | 'autoencoder'): { step: number; fid: number }[] {
+  return curve.flatMap((p) => {
+    const fid = features === 'lenet' ? p.fid : p.fid_ae;
+    return fid === null ? [] : [{ step: p.step, fid }];
+  });
+}
+
 /** Whether each recipe's FID was still falling at its last evaluation, on both feature networks. */
 export function convergence(rows: readonly Table1Row[]): Convergence[] {
   const out: Convergence[] = [];
@@ -220,7 +236,7 @@ export function convergence(rows: readonly Table1Row[]): Convergence[] {
     const good = r.seeds.filter((s) => !s.diverged && s.curve.length > 0);
     if (good.length === 0) continue;
     for (const features of ['lenet', 'autoencoder'] as const) {
-      const stats = curveStats(good.map((s) => s.curve.map((p) => ({ step: p.step, fid: features === 'lenet' ? p.fid : p.fid_ae }))));
+      const stats = curveStats(good.map((s) => curveOn(s.curve, features)));
       const f = stillFalling(stats);
       out.push({ recipe: r.recipe, features, falling: f?.falling ?? null, last: f?.last ?? null, previous: f?.previous ?? null, spread: f?.spread ?? null });
     }
@@ -336,8 +352,9 @@ export function table1Markdown(t: Table1): string {
     '',
     ...(t.curve
       ? [
-          `FID against training steps: [${t.curve.files.lenet}](${t.curve.files.lenet}) (LeNet features) and [${t.curve.files.autoencoder}](${t.curve.files.autoencoder}) (autoencoder), ` +
-            `every ${t.curve.every} steps and at the end on ${t.curve.samples} samples per evaluation (fewer than the table's ${t.evaluation.samples}: the curves sit higher than the table, alike at every step); ` +
+          `FID against training steps: [${t.curve.files.lenet}](${t.curve.files.lenet}) (LeNet features)` +
+            (t.curve.files.autoencoder ? ` and [${t.curve.files.autoencoder}](${t.curve.files.autoencoder}) (autoencoder)` : '') +
+            `, every ${t.curve.every} steps and at the end on ${t.curve.samples} samples per evaluation (${curveSamplesText(t.curve.samples, t.evaluation.samples)}); ` +
             'the line is the mean over seeds, the band their minimum to maximum.',
           '',
         ]
@@ -356,7 +373,7 @@ export function fidCurveSvg(t: Pick<Table1, 'model' | 'rows' | 'curve'>, feature
   const series = t.rows.flatMap((r) => {
     const good = r.seeds.filter((s) => !s.diverged && s.curve.length > 0);
     if (!good.length) return [];
-    const stats = curveStats(good.map((s) => s.curve.map((p) => ({ step: p.step, fid: features === 'lenet' ? p.fid : p.fid_ae }))));
+    const stats = curveStats(good.map((s) => curveOn(s.curve, features)));
     if (!stats.length) return [];
     return [
       {

@@ -171,17 +171,18 @@ function linkAtomic(target: string, path: string): void {
 /** Computes the test set's feature statistics once, into the cache files the FID curves of every run
  *  read (next to the runs), instead of each training process computing them at its first FID-curve
  *  evaluation. (Where the networks ship their statistics, nothing is computed or written.) */
-async function warmReferenceCache(gpu: Gpu, store: SweepStore): Promise<void> {
+async function warmReferenceCache(gpu: Gpu, store: SweepStore, dataset: 'mnist' | 'fashion'): Promise<void> {
   const rt = new Runtime(gpu);
   const files = referenceCacheFiles(store.paths('any-run').run);
-  const lenet = MnistClassifier.load(rt);
-  const ae = FeatureAutoencoder.load(rt);
+  // The networks the runs' curves use (fid-curve.ts): the data set's LeNet; the autoencoder on MNIST.
+  const lenet = MnistClassifier.forDataset(rt, dataset);
+  const ae = dataset === 'mnist' ? FeatureAutoencoder.load(rt) : null;
   try {
     await referenceStats(lenet, { cacheFile: files.lenet });
-    await referenceStats(ae, { cacheFile: files.autoencoder });
+    if (ae) await referenceStats(ae, { cacheFile: files.autoencoder });
   } finally {
     lenet.dispose();
-    ae.dispose();
+    ae?.dispose();
     rt.pool.trim();
   }
 }
@@ -381,7 +382,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
     linkAtomic(relative(runsDir, j.out), j.named);
     linkAtomic(relative(runsDir, store.paths(j.job.id).log), `${j.named}.log`);
   }
-  if (evalEvery > 0 && (o.jobs ?? 1) > 1 && base.dataset === 'mnist') await warmReferenceCache(gpu, store);
+  if (evalEvery > 0 && (o.jobs ?? 1) > 1) await warmReferenceCache(gpu, store, base.dataset);
   const results = await runJobs(gpu, jobs, store, o);
 
   const notes: string[] = [];
@@ -421,7 +422,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   notes.push(`table1-samples.png: ${firstRow}one row of ${rowsAre} per recipe (its seed ${seeds[0]} run) in the order ${recipes.join(', ')}${o.model === 'cgan' ? '; column i is digit i' : ''}.`);
   notes.push('opcounts/train-<recipe>.opcounts.json: the op counts of each recipe\'s seed ' + `${seeds[0]} run (counts are shape arithmetic: the same for every seed).`);
 
-  const curveFiles = { lenet: 'table1-fid-curve.svg', autoencoder: 'table1-fid-curve-ae.svg' };
+  const curveFiles = { lenet: 'table1-fid-curve.svg', autoencoder: hasSecondNetwork(base) ? 'table1-fid-curve-ae.svg' : null };
   const t: Table1 = {
     commit: commit(),
     command: o.command,
@@ -444,7 +445,7 @@ export async function runTable1(gpu: Gpu, o: Table1Options): Promise<Table1> {
   };
   if (t.curve) {
     writeFileAtomicSync(join(resultsDir, curveFiles.lenet), fidCurveSvg(t, 'lenet'));
-    writeFileAtomicSync(join(resultsDir, curveFiles.autoencoder), fidCurveSvg(t, 'autoencoder'));
+    if (curveFiles.autoencoder) writeFileAtomicSync(join(resultsDir, curveFiles.autoencoder), fidCurveSvg(t, 'autoencoder'));
   }
   writeFileAtomicSync(join(resultsDir, 'table1.json'), JSON.stringify(t, null, 2) + '\n');
   writeFileAtomicSync(join(resultsDir, 'table1.md'), table1Markdown(t));

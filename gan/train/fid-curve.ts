@@ -17,7 +17,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FeatureAutoencoder } from '../metrics/autoencoder.ts';
-import { MnistClassifier } from '../metrics/classifier.ts';
+import { LeNetClassifier } from '../metrics/classifier.ts';
+import type { DatasetName } from '../data/dataset-names.ts';
 import { evaluate } from '../metrics/evaluate.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { evaluationInputs, type GanTrainer } from './trainer.ts';
@@ -31,8 +32,8 @@ export interface FidPoint {
   n: number;
   /** LeNet-feature FID. */
   fid: number;
-  /** Autoencoder-code FID. */
-  fidAe: number;
+  /** Autoencoder-code FID; null on data other than MNIST (the autoencoder is trained on MNIST). */
+  fidAe: number | null;
   /** cgan: the classifier's accuracy on the conditioning labels; null otherwise. */
   classifierAccuracy: number | null;
   seconds: number;
@@ -49,7 +50,7 @@ export function referenceCacheFiles(runDir: string): { lenet: string; autoencode
 }
 
 function toRow(p: FidPoint): string {
-  return [p.step, p.epoch, p.n, p.fid, p.fidAe, p.classifierAccuracy ?? '', p.seconds.toFixed(3)].join(',');
+  return [p.step, p.epoch, p.n, p.fid, p.fidAe ?? '', p.classifierAccuracy ?? '', p.seconds.toFixed(3)].join(',');
 }
 
 /** Parses fid.csv; a malformed file is an error naming the line. */
@@ -59,10 +60,10 @@ export function parseFidCsv(text: string, where: string): FidPoint[] {
   return lines.slice(1).map((line, i) => {
     const f = line.split(',');
     const num = (k: number) => Number(f[k]);
-    if (f.length !== 7 || ![0, 1, 2, 3, 4, 6].every((k) => f[k] !== '' && !Number.isNaN(num(k)))) {
+    if (f.length !== 7 || ![0, 1, 2, 3, 6].every((k) => f[k] !== '' && !Number.isNaN(num(k))) || (f[4] !== '' && Number.isNaN(num(4)))) {
       throw new Error(`${where} line ${i + 2}: '${line}' is not ${HEADER}`);
     }
-    return { step: num(0), epoch: num(1), n: num(2), fid: num(3), fidAe: num(4), classifierAccuracy: f[5] === '' ? null : num(5), seconds: num(6) };
+    return { step: num(0), epoch: num(1), n: num(2), fid: num(3), fidAe: f[4] === '' ? null : num(4), classifierAccuracy: f[5] === '' ? null : num(5), seconds: num(6) };
   });
 }
 
@@ -78,19 +79,21 @@ export class FidCurve {
     private readonly trainer: GanTrainer,
     private readonly out: string,
     private readonly n: number,
-    private readonly lenet: MnistClassifier,
-    private readonly autoencoder: FeatureAutoencoder,
+    private readonly lenet: LeNetClassifier,
+    private readonly autoencoder: FeatureAutoencoder | null,
     private readonly points: FidPoint[],
   ) {}
 
   /** Loads the feature networks onto the trainer's runtime. Of an existing fid.csv (a resumed run), the
    *  rows at multiples of `every` up to the trainer's step are kept: the later steps are evaluated
    *  again, and the end-of-run row of a run stopped early is dropped, so the resumed curve is the one
-   *  an uninterrupted run writes. */
-  static open(trainer: GanTrainer, out: string, n: number, every: number): FidCurve {
+   *  an uninterrupted run writes.
+   *  The networks are the run's data set's: its LeNet (and test set as the reference), and the
+   *  autoencoder only on MNIST, where it was trained. */
+  static open(trainer: GanTrainer, out: string, n: number, every: number, dataset: DatasetName): FidCurve {
     const kept = (readFidCsv(out) ?? []).filter((p) => p.step > 0 && p.step <= trainer.step && p.step % every === 0);
     const rt = trainer.rt;
-    return new FidCurve(trainer, out, n, MnistClassifier.load(rt), FeatureAutoencoder.load(rt), kept);
+    return new FidCurve(trainer, out, n, LeNetClassifier.forDataset(rt, dataset), dataset === 'mnist' ? FeatureAutoencoder.load(rt) : null, kept);
   }
 
   /** The step of the newest evaluation, or null before the first. */
@@ -117,14 +120,14 @@ export class FidCurve {
           return { n: count, height: h, width: w, images, ...(labels ? { labels: labels.subarray(start, start + count) } : {}) };
         },
       },
-      { second: this.autoencoder, cacheFile: cache.lenet, secondCacheFile: cache.autoencoder },
+      this.autoencoder ? { second: this.autoencoder, cacheFile: cache.lenet, secondCacheFile: cache.autoencoder } : { cacheFile: cache.lenet },
     ).finally(() => (rt.recorder = recorder));
     const point: FidPoint = {
       step: trainer.step,
       epoch: Number((trainer.step / trainer.stepsPerEpoch).toFixed(4)),
       n,
       fid: e.fid,
-      fidAe: e.second!.fid,
+      fidAe: e.second?.fid ?? null,
       classifierAccuracy: e.labelAccuracy?.accuracy ?? null,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -135,6 +138,6 @@ export class FidCurve {
 
   dispose(): void {
     this.lenet.dispose();
-    this.autoencoder.dispose();
+    this.autoencoder?.dispose();
   }
 }

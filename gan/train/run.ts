@@ -298,7 +298,7 @@ export async function runTraining(gpu: Gpu, o: RunOptions): Promise<RunResult> {
   };
 
   // FID against steps (evalEvery > 0): evaluated at every multiple of evalEvery and at the last step.
-  const curve = c.evalEvery > 0 ? FidCurve.open(trainer, out, c.evalN, c.evalEvery) : null;
+  const curve = c.evalEvery > 0 ? FidCurve.open(trainer, out, c.evalN, c.evalEvery, c.dataset) : null;
 
   writeManifest('running');
   const progress = new Progress({ mode: o.progress ?? 'bar', total, startStep: trainer.step });

@@ -58,7 +58,7 @@ describe('FID against training steps', () => {
       expect(p.n).toBe(20);
       expect(p.epoch).toBe(p.step / 16);
       expect(Number.isFinite(p.fid) && p.fid > 0).toBe(true);
-      expect(Number.isFinite(p.fidAe) && p.fidAe > 0).toBe(true);
+      expect(p.fidAe !== null && Number.isFinite(p.fidAe) && p.fidAe > 0).toBe(true);
       expect(p.classifierAccuracy).toBeGreaterThanOrEqual(0);
       expect(p.classifierAccuracy).toBeLessThanOrEqual(1);
     }
@@ -75,6 +75,21 @@ describe('FID against training steps', () => {
     const resumed = readFidCsv(split)!;
     const strip = (ps: typeof curve) => ps.map(({ seconds: _s, ...rest }) => rest);
     expect(strip(resumed)).toEqual(strip(curve));
+  }, 600_000);
+
+  it('on Fashion-MNIST: the Fashion LeNet against the Fashion test set, and no autoencoder FID (it is trained on MNIST)', async () => {
+    const out = join(root, 'fashion');
+    await runTraining(gpu, { config: tiny({ model: 'dcgan', dataset: 'fashion', recipe: 'fp32', ngf: 4, ndf: 4, evalEvery: 2, evalN: 20 }), out, progress: 'quiet' });
+    const curve = readFidCsv(out)!;
+    expect(curve.map((p) => p.step)).toEqual([2, 3]);
+    for (const p of curve) {
+      expect(Number.isFinite(p.fid) && p.fid > 0).toBe(true);
+      expect(p.fidAe).toBeNull();
+      expect(p.classifierAccuracy).toBeNull();
+    }
+    // The reference statistics cached beside the run are the Fashion-MNIST test set's.
+    const cache = JSON.parse(readFileSync(join(root, 'fid-reference-lenet.json'), 'utf8'));
+    expect(JSON.stringify(cache)).toMatch(/fashion/i);
   }, 600_000);
 
   it('fid.csv: a malformed file is an error naming the line', () => {
