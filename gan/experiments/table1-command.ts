@@ -47,8 +47,9 @@ accuracy for the cgan. Writes
                                           them, and for each pair the paper orders whether the runs
                                           separate it (Welch's t-test, p < 0.05) under both networks
   results/NAME/table1-fid-curve.svg, table1-fid-curve-ae.svg   FID against training steps per recipe
-                                          (mean over seeds, band min..max); table1.md says where FID
-                                          was still falling at the end (not converged)
+                                          (mean over seeds, band min..max; the -ae curve on MNIST
+                                          only); table1.md says where FID was still falling at the
+                                          end (not converged)
   results/NAME/table1-samples.png         one row of samples per recipe (first seed; cgan: digits 0..9)
   results/NAME/opcounts/train-*.opcounts.json   each recipe's op counts (for posit-gan energy)
 Both JSON and Markdown record the code's commit (POSIT_GAN_COMMIT when set, else git) and this
