@@ -17,8 +17,6 @@ import { writeFileAtomicSync } from '../io/atomic.ts';
 import { imageGrid } from '../io/image-grid.ts';
 import { pngBytes } from '../io/png-node.ts';
 import { commit } from '../io/provenance.ts';
-import { FeatureAutoencoder } from '../metrics/autoencoder.ts';
-import { MnistClassifier } from '../metrics/classifier.ts';
 import { referenceStats } from '../metrics/evaluate.ts';
 import { isNoiseModel, type ModelKind } from '../models/gan.ts';
 import { generateImages } from '../models/generate.ts';
@@ -30,7 +28,7 @@ import { superResolve } from '../train/sr-objective.ts';
 import type { ProgressMode } from '../cli/progress.ts';
 import { resolveConfig, type TrainConfig } from '../train/config.ts';
 import { readRunManifest, type RunManifest } from '../train/manifest.ts';
-import { readFidCsv, referenceCacheFiles, referenceCacheFilesIn } from '../train/fid-curve.ts';
+import { curveNetworks, readFidCsv, referenceCacheFiles, referenceCacheFilesIn } from '../train/fid-curve.ts';
 import { restoreRun } from '../train/restore.ts';
 import { runLocal } from '../sweep/local.ts';
 import { runningProgress } from '../sweep/progress-line.ts';
@@ -174,9 +172,7 @@ function linkAtomic(target: string, path: string): void {
 async function warmReferenceCache(gpu: Gpu, store: SweepStore, dataset: 'mnist' | 'fashion'): Promise<void> {
   const rt = new Runtime(gpu);
   const files = referenceCacheFiles(store.paths('any-run').run);
-  // The networks the runs' curves use (fid-curve.ts): the data set's LeNet; the autoencoder on MNIST.
-  const lenet = MnistClassifier.forDataset(rt, dataset);
-  const ae = dataset === 'mnist' ? FeatureAutoencoder.load(rt) : null;
+  const { lenet, autoencoder: ae } = curveNetworks(rt, dataset);
   try {
     await referenceStats(lenet, { cacheFile: files.lenet });
     if (ae) await referenceStats(ae, { cacheFile: files.autoencoder });

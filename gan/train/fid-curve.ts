@@ -21,6 +21,7 @@ import { LeNetClassifier } from '../metrics/classifier.ts';
 import type { DatasetName } from '../data/dataset-names.ts';
 import { evaluate } from '../metrics/evaluate.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
+import type { Runtime } from '../../engine/runtime.ts';
 import { evaluationInputs, type GanTrainer } from './trainer.ts';
 
 export const FID_CSV = 'fid.csv';
@@ -73,6 +74,12 @@ export function readFidCsv(runDir: string): FidPoint[] | null {
   return existsSync(path) ? parseFidCsv(readFileSync(path, 'utf8'), path) : null;
 }
 
+/** The networks a run's curve is scored with: its data set's LeNet (against that test set), and the
+ *  autoencoder only on MNIST, where it was trained. Table I warms their reference cache with these. */
+export function curveNetworks(rt: Runtime, dataset: DatasetName): { lenet: LeNetClassifier; autoencoder: FeatureAutoencoder | null } {
+  return { lenet: LeNetClassifier.forDataset(rt, dataset), autoencoder: dataset === 'mnist' ? FeatureAutoencoder.load(rt) : null };
+}
+
 /** Evaluates a training run's generator and keeps fid.csv up to date. */
 export class FidCurve {
   private constructor(
@@ -87,13 +94,12 @@ export class FidCurve {
   /** Loads the feature networks onto the trainer's runtime. Of an existing fid.csv (a resumed run), the
    *  rows at multiples of `every` up to the trainer's step are kept: the later steps are evaluated
    *  again, and the end-of-run row of a run stopped early is dropped, so the resumed curve is the one
-   *  an uninterrupted run writes.
-   *  The networks are the run's data set's: its LeNet (and test set as the reference), and the
-   *  autoencoder only on MNIST, where it was trained. */
+   *  an uninterrupted run writes. The networks are curveNetworks(dataset). */
   static open(trainer: GanTrainer, out: string, n: number, every: number, dataset: DatasetName): FidCurve {
     const kept = (readFidCsv(out) ?? []).filter((p) => p.step > 0 && p.step <= trainer.step && p.step % every === 0);
     const rt = trainer.rt;
-    return new FidCurve(trainer, out, n, LeNetClassifier.forDataset(rt, dataset), dataset === 'mnist' ? FeatureAutoencoder.load(rt) : null, kept);
+    const { lenet, autoencoder } = curveNetworks(rt, dataset);
+    return new FidCurve(trainer, out, n, lenet, autoencoder, kept);
   }
 
   /** The step of the newest evaluation, or null before the first. */
